@@ -1,0 +1,16 @@
+#pragma once
+// Subcommands of the `sluice` CLI. Each add*Command registers one subcommand on the app; its
+// callback sets the process exit code through setExitCode():
+//   0 success, 1 the input or the operation failed (every problem printed), 2 usage error.
+
+#include <CLI/CLI.hpp>
+
+namespace sluice::cli {
+
+void setExitCode(int code);
+int exitCode();
+
+void addCheckCommand(CLI::App& app);  ///< sluice check   (CheckCommand.cpp)
+void addPlanCommand(CLI::App& app);   ///< sluice plan    (PlanCommand.cpp)
+
+}  // namespace sluice::cli

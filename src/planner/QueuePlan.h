@@ -1,0 +1,175 @@
+#pragma once
+// The queue plan: everything Sluice will put in the kernel, as a plain value with no kernel
+// access, so that the bakery can diff two plans and the tc backend can apply one.
+//
+// Shape of the tree per interface (DESIGN §1):
+//
+//   7FFF: mq
+//    ├─ 7FFF:1 ── 1: htb default 2        (tx queue 0)
+//    │            ├─ 1:1  link rate        (ClassRole::Link)
+//    │            │   ├─ 1:2  default class (ClassRole::Default, prio 5, unknown traffic)
+//    │            │   ├─ 1:3  site         (ClassRole::Node, prio 3)
+//    │            │   │   └─ 1:5 circuit   (ClassRole::Circuit, prio 3) ── leaf qdisc N:
+//    │            │   └─ ...
+//    ├─ 7FFF:2 ── 2: htb default 2        (tx queue 1)
+//    ...
+//
+// On a stick both directions share one interface: download uses HTB majors 1..Q on tx queues
+// 0..Q-1, upload uses majors Q+1..2Q on tx queues Q..2Q-1.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/IpNet.h"
+
+namespace sluice::plan {
+
+enum class Direction : uint8_t { Download, Upload };
+
+/// A tc handle / classid "major:minor" (both printed in hex, as tc does).
+struct TcHandle {
+  uint16_t major = 0;
+  uint16_t minor = 0;
+
+  constexpr uint32_t raw() const { return (static_cast<uint32_t>(major) << 16) | minor; }
+  static constexpr TcHandle fromRaw(uint32_t raw) {
+    return TcHandle{static_cast<uint16_t>(raw >> 16), static_cast<uint16_t>(raw & 0xFFFF)};
+  }
+  /// "7fff:" for a qdisc handle (minor 0), "1:a" for a class.
+  std::string toString() const;
+  auto operator<=>(const TcHandle&) const = default;
+};
+
+inline constexpr uint16_t kMqMajor = 0x7FFF;
+inline constexpr uint16_t kLinkMinor = 1;
+inline constexpr uint16_t kDefaultMinor = 2;
+inline constexpr uint16_t kFirstFreeMinor = 3;
+
+enum class LeafKind : uint8_t {
+  Cake,
+  FqCodel,
+  Pfifo,
+  Bfifo,
+  None,  ///< no leaf qdisc is created (HTB's implicit default)
+};
+
+enum class CakeDiffserv : uint8_t { Besteffort, Diffserv3, Diffserv4, Diffserv8, Precedence };
+
+/// CAKE options (iproute2 tc-cake(8); kernel include/uapi/linux/pkt_sched.h TCA_CAKE_*).
+struct CakeParams {
+  uint64_t bandwidthBitsPerSecond = 0;  ///< 0 = unlimited: HTB does the shaping
+  CakeDiffserv diffserv = CakeDiffserv::Diffserv4;
+  uint32_t rttUs = 100'000;  ///< CAKE's default 100 ms; longer for low rates (DESIGN §4)
+  bool ackFilter = false;
+  bool nat = false;
+  bool wash = false;
+  bool splitGso = true;
+  std::optional<int32_t> overheadBytes;
+  std::optional<uint32_t> mpuBytes;
+  std::optional<uint32_t> memlimitBytes;
+  auto operator<=>(const CakeParams&) const = default;
+};
+
+/// fq_codel options (tc-fq_codel(8)); defaults are the kernel's.
+struct FqCodelParams {
+  uint32_t limitPackets = 10240;
+  uint32_t flows = 1024;
+  uint32_t targetUs = 5000;
+  uint32_t intervalUs = 100'000;
+  uint32_t quantumBytes = 1514;
+  bool ecn = true;
+  uint32_t memoryLimitBytes = 32u << 20;
+  auto operator<=>(const FqCodelParams&) const = default;
+};
+
+struct LeafSpec {
+  LeafKind kind = LeafKind::Cake;
+  uint16_t handleMajor = 0;  ///< explicit qdisc handle major (never left to the kernel)
+  CakeParams cake;           ///< used when kind == Cake
+  FqCodelParams fqCodel;     ///< used when kind == FqCodel
+  uint32_t fifoLimit = 0;    ///< Pfifo: packets, Bfifo: bytes; 0 = kernel default
+  auto operator<=>(const LeafSpec&) const = default;
+};
+
+enum class ClassRole : uint8_t { Link, Default, Node, Circuit };
+
+/// One HTB class.
+struct HtbClassPlan {
+  TcHandle classid;
+  TcHandle parent;  ///< M:0 for the link class, else another class of the same qdisc
+  uint64_t rateBitsPerSecond = 0;
+  uint64_t ceilBitsPerSecond = 0;
+  uint32_t quantumBytes = 1522;
+  uint32_t prio = 3;
+  ClassRole role = ClassRole::Circuit;
+  int32_t modelIndex = -1;  ///< Node: index into QueuePlan::nodes; Circuit: into circuits
+  std::optional<LeafSpec> leaf;  ///< circuits (and the default class) carry a leaf
+  auto operator<=>(const HtbClassPlan&) const = default;
+};
+
+/// One HTB qdisc under one mq child (one tx queue), classes ordered parents before children.
+struct HtbQueuePlan {
+  Direction direction = Direction::Download;
+  uint16_t txQueue = 0;  ///< 0-based; the mq child is 7FFF:(txQueue+1)
+  uint16_t major = 1;    ///< HTB qdisc handle major
+  uint32_t r2q = 10;
+  uint16_t defaultMinor = kDefaultMinor;
+  std::vector<HtbClassPlan> classes;
+};
+
+struct InterfacePlan {
+  std::string ifname;
+  std::vector<HtbQueuePlan> queues;  ///< by txQueue
+};
+
+/// Where one network.json node (or generated parent node) landed.
+struct NodePlacement {
+  std::string name;
+  int32_t modelIndex = -1;  ///< index into model::Network::nodes; -1 for generated nodes
+  bool generated = false;
+  bool isVirtual = false;   ///< virtual nodes have no class (down/up classid 0:0)
+  uint16_t queue = 0;       ///< 0-based shaping queue
+  TcHandle downClass;
+  TcHandle upClass;
+  double downloadMaxMbps = 0;  ///< after fix-ups
+  double uploadMaxMbps = 0;
+};
+
+/// Where one circuit landed.
+struct CircuitPlacement {
+  std::string circuitId;
+  int32_t modelIndex = -1;  ///< index into model::ShapedDevices::circuits
+  int32_t parentPlacement = -1;  ///< index into QueuePlan::nodes
+  uint16_t queue = 0;
+  TcHandle downClass;
+  TcHandle upClass;
+  double downloadMinMbps = 0;  ///< after fix-ups (squash, cap)
+  double uploadMinMbps = 0;
+  double downloadMaxMbps = 0;
+  double uploadMaxMbps = 0;
+};
+
+/// One entry of the data plane's LPM map: an address or prefix and where its traffic goes.
+struct AddressMapping {
+  IpNet prefix;
+  int32_t circuit = -1;  ///< index into QueuePlan::circuits
+  uint16_t queue = 0;    ///< 0-based shaping queue
+  uint32_t cpu = 0;      ///< CPU that serves the queue
+  TcHandle downClass;
+  TcHandle upClass;
+  auto operator<=>(const AddressMapping&) const = default;
+};
+
+struct QueuePlan {
+  uint16_t queueCount = 1;        ///< shaping queues per direction
+  std::vector<uint32_t> queueCpu;  ///< queue -> CPU (size queueCount)
+  bool onAStick = false;
+  std::vector<InterfacePlan> interfaces;  ///< bridge: [to_network (down), to_internet (up)]
+  std::vector<NodePlacement> nodes;
+  std::vector<CircuitPlacement> circuits;
+  std::vector<AddressMapping> addresses;  ///< sorted by prefix
+};
+
+}  // namespace sluice::plan

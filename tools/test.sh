@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine and runs every Sluice test: unit, BPF (BPF_PROG_TEST_RUN),
+# integration (root, network namespaces), fuzz smoke runs, and the guest-kernel suite (CAKE and
+# fq_codel on Debian's stock kernel under qemu). Exit status 0 only when everything passed.
+#
+#   tools/test.sh                 # everything
+#   SLUICE_SKIP_GUEST=1 tools/test.sh   # without the qemu guest suite (local iteration)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+tools/install-deps.sh
+
+build=${SLUICE_BUILD_DIR:-build}
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build "$build" -j"$(nproc)"
+
+# Unit and BPF tests run in parallel; tests that build namespaces and trees run one at a time.
+ctest --test-dir "$build" --output-on-failure -j"$(nproc)" -LE integration
+ctest --test-dir "$build" --output-on-failure -L integration
+
+tools/fuzz-smoke.sh
+
+if [ "${SLUICE_SKIP_GUEST:-0}" != 1 ] && [ -x tools/guest-tests.sh ]; then
+  tools/guest-tests.sh "$build"
+fi
+echo "tools/test.sh: all tests passed"
