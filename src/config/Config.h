@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "planner/QueuePlan.h"
+
 namespace sluice::config {
 
 /// `[bridge]`: two interfaces, download shaped on egress of `toNetwork` (subscriber-facing),
@@ -44,14 +46,20 @@ struct QueuesConfig {
   bool useBinpacking = false;
   LazyQueues lazyQueues = LazyQueues::No;
   uint32_t lazyExpireSeconds = 600;
+  /// Lazy queues: bytes a circuit must have sent before its queues are built (unset = any).
+  std::optional<uint64_t> lazyThresholdBytes;
   /// Circuits whose max rate is at least this many Mbps get fq_codel instead of CAKE.
   std::optional<double> fastQueuesFqCodel;
 };
 
 /// `[ip_ranges]`.
+/// Subnets are kept as the operator wrote them; the loader has checked that each one parses as
+/// an IpNet (address or CIDR, no host bits set). LibreQoS's default allow list is the private and
+/// CGNAT ranges.
 struct IpRangesConfig {
   std::vector<std::string> ignoreSubnets;
-  std::vector<std::string> allowSubnets;
+  std::vector<std::string> allowSubnets = {"172.16.0.0/12", "10.0.0.0/8", "100.64.0.0/10",
+                                           "192.168.0.0/16"};
   bool unknownIpHonorsIgnore = true;
   bool unknownIpHonorsAllow = true;
 };
@@ -72,13 +80,21 @@ struct Config {
   std::string lqosDirectory = "/opt/libreqos/src";
   std::string nodeId;
   std::string nodeName = "LibreQoS";
+  uint32_t packetCaptureTimeSeconds = 10;  ///< packet_capture_time
+  uint64_t queueCheckPeriodMs = 1000;      ///< queue_check_period_ms
   std::optional<BridgeConfig> bridge;               ///< exactly one of bridge /
   std::optional<SingleInterfaceConfig> singleInterface;  ///< single_interface is set
   QueuesConfig queues;
+  /// `queues.default_sqm` parsed (config/Sqm.h); the leaf every circuit gets unless its
+  /// ShapedDevices.csv row or the fast-queue rule says otherwise. Handle major is left 0.
+  plan::LeafSpec defaultLeaf;
   IpRangesConfig ipRanges;
   SluiceConfig sluice;
   /// Sections Sluice parses and validates but does not act on yet ([integration_common],
   /// [stormguard], [treeguard], [*_integration], ...), kept as flat "key = value" text.
+  /// Keys of nested tables are joined with '.' (`[treeguard.cpu] mode` is stored as
+  /// otherSections["treeguard"]["cpu.mode"]); values are TOML text (`"cpu_aware"`, `[ 1, 2 ]`).
+  /// Top-level keys that Config has no field for are stored under the section name "".
   std::map<std::string, std::map<std::string, std::string>> otherSections;
 
   bool onAStick() const { return singleInterface.has_value(); }
