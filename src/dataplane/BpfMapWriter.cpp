@@ -1,0 +1,195 @@
+#include "dataplane/BpfMapWriter.h"
+
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+#include <string>
+
+namespace sluice::dataplane {
+namespace {
+
+bool operator<(const sluice_lpm_key& a, const sluice_lpm_key& b) {
+  if (a.prefixlen != b.prefixlen) {
+    return a.prefixlen < b.prefixlen;
+  }
+  return std::memcmp(a.addr, b.addr, sizeof(a.addr)) < 0;
+}
+
+struct KeyLess {
+  bool operator()(const sluice_lpm_key& a, const sluice_lpm_key& b) const { return a < b; }
+};
+
+// Batch calls the map type does not implement fail with one of these.
+bool batchUnsupported(int err) { return err == EINVAL || err == ENOTSUP || err == EOPNOTSUPP; }
+
+}  // namespace
+
+sluice_lpm_key toLpmKey(const IpNet& prefix) {
+  sluice_lpm_key key{};
+  key.prefixlen = prefix.prefixLen;
+  std::memcpy(key.addr, prefix.addr.data(), sizeof(key.addr));
+  return key;
+}
+
+sluice_mapping toLpmValue(const plan::AddressMapping& mapping) {
+  sluice_mapping value{};
+  value.cpu = mapping.cpu;
+  value.classid_down = mapping.downClass.raw();
+  value.classid_up = mapping.upClass.raw();
+  value.circuit = mapping.circuit < 0 ? SLUICE_CIRCUIT_NONE : static_cast<uint32_t>(mapping.circuit);
+  return value;
+}
+
+BpfMapWriter::BpfMapWriter(int lpmFd, int epochFd, size_t batchSize)
+    : lpmFd_(lpmFd), epochFd_(epochFd), batchSize_(std::max<size_t>(batchSize, 1)) {}
+
+Result<void> BpfMapWriter::writeAll(const std::vector<sluice_lpm_key>& keys,
+                                    const std::vector<sluice_mapping>& values) {
+  size_t done = 0;
+  while (batchUpdate_ && done < keys.size()) {
+    uint32_t count = static_cast<uint32_t>(std::min(batchSize_, keys.size() - done));
+    LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+    if (bpf_map_update_batch(lpmFd_, &keys[done], &values[done], &count, &opts) == 0) {
+      done += count;
+      continue;
+    }
+    if (!batchUnsupported(errno) || done != 0) {
+      return makeError(errno, "LPM batch update", std::to_string(done) + " written before");
+    }
+    spdlog::debug("dataplane: LPM map refuses batch updates; writing element by element");
+    batchUpdate_ = false;
+  }
+  for (; done < keys.size(); ++done) {
+    if (bpf_map_update_elem(lpmFd_, &keys[done], &values[done], BPF_ANY) != 0) {
+      return makeError(errno, "LPM update", std::to_string(done) + " written before");
+    }
+  }
+  return {};
+}
+
+Result<void> BpfMapWriter::deleteAll(const std::vector<sluice_lpm_key>& keys) {
+  size_t done = 0;
+  while (batchDelete_ && done < keys.size()) {
+    uint32_t count = static_cast<uint32_t>(std::min(batchSize_, keys.size() - done));
+    LIBBPF_OPTS(bpf_map_batch_opts, opts);
+    if (bpf_map_delete_batch(lpmFd_, &keys[done], &count, &opts) == 0) {
+      done += count;
+      continue;
+    }
+    if (errno == ENOENT) {  // `count` were deleted, the next one was absent: skip it
+      done += count + 1;
+      continue;
+    }
+    if (!batchUnsupported(errno) || done != 0) {
+      return makeError(errno, "LPM batch delete");
+    }
+    batchDelete_ = false;
+  }
+  for (; done < keys.size(); ++done) {
+    if (bpf_map_delete_elem(lpmFd_, &keys[done]) != 0 && errno != ENOENT) {
+      return makeError(errno, "LPM delete");
+    }
+  }
+  return {};
+}
+
+Result<std::vector<sluice_lpm_key>> BpfMapWriter::keys() const {
+  std::vector<sluice_lpm_key> out;
+  sluice_lpm_key key{};
+  sluice_lpm_key next{};
+  const void* prev = nullptr;  // NULL asks the trie for its first key
+  while (bpf_map_get_next_key(lpmFd_, prev, &next) == 0) {
+    out.push_back(next);
+    key = next;
+    prev = &key;
+  }
+  if (errno != ENOENT) {
+    return makeError(errno, "LPM key walk");
+  }
+  return out;
+}
+
+Result<uint32_t> BpfMapWriter::publish(std::span<const plan::AddressMapping> mappings) {
+  std::vector<sluice_lpm_key> keys;
+  std::vector<sluice_mapping> values;
+  keys.reserve(mappings.size());
+  values.reserve(mappings.size());
+  std::set<sluice_lpm_key, KeyLess> wanted;
+  for (const auto& m : mappings) {
+    keys.push_back(toLpmKey(m.prefix));
+    values.push_back(toLpmValue(m));
+    if (!wanted.insert(keys.back()).second) {
+      return makeError(EINVAL, "publish: duplicate prefix " + m.prefix.toString());
+    }
+  }
+  auto existing = this->keys();
+  if (!existing) {
+    return std::unexpected(existing.error());
+  }
+  if (auto ok = writeAll(keys, values); !ok) {
+    return std::unexpected(ok.error());
+  }
+  std::vector<sluice_lpm_key> stale;
+  for (const auto& k : *existing) {
+    if (!wanted.contains(k)) {
+      stale.push_back(k);
+    }
+  }
+  if (auto ok = deleteAll(stale); !ok) {
+    return std::unexpected(ok.error());
+  }
+  return bumpEpoch();
+}
+
+Result<uint32_t> BpfMapWriter::update(std::span<const plan::AddressMapping> upserts,
+                                      std::span<const IpNet> removals) {
+  std::vector<sluice_lpm_key> keys;
+  std::vector<sluice_mapping> values;
+  std::set<sluice_lpm_key, KeyLess> seen;
+  for (const auto& m : upserts) {
+    keys.push_back(toLpmKey(m.prefix));
+    values.push_back(toLpmValue(m));
+    if (!seen.insert(keys.back()).second) {
+      return makeError(EINVAL, "update: duplicate prefix " + m.prefix.toString());
+    }
+  }
+  std::vector<sluice_lpm_key> gone;
+  for (const auto& p : removals) {
+    gone.push_back(toLpmKey(p));
+  }
+  if (auto ok = writeAll(keys, values); !ok) {
+    return std::unexpected(ok.error());
+  }
+  if (auto ok = deleteAll(gone); !ok) {
+    return std::unexpected(ok.error());
+  }
+  return bumpEpoch();
+}
+
+Result<uint32_t> BpfMapWriter::epoch() const {
+  uint32_t zero = 0;
+  sluice_epoch value{};
+  if (bpf_map_lookup_elem(epochFd_, &zero, &value) != 0) {
+    return makeError(errno, "read epoch");
+  }
+  return value.epoch;
+}
+
+Result<uint32_t> BpfMapWriter::bumpEpoch() {
+  auto current = epoch();
+  if (!current) {
+    return std::unexpected(current.error());
+  }
+  uint32_t zero = 0;
+  sluice_epoch value{*current + 1, 0};
+  if (bpf_map_update_elem(epochFd_, &zero, &value, BPF_ANY) != 0) {
+    return makeError(errno, "bump epoch");
+  }
+  return value.epoch;
+}
+
+}  // namespace sluice::dataplane

@@ -1,0 +1,48 @@
+#pragma once
+// MapWriter over the real LPM trie and epoch map (file descriptors from Dataplane, or from
+// pinned maps). Single writer: two BpfMapWriters on the same maps would race on the epoch.
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "abi/sluice_abi.h"
+#include "dataplane/MapWriter.h"
+
+namespace sluice::dataplane {
+
+/// The LPM key/value a mapping is stored as (prefixlen in the 128-bit space, v4-mapped).
+sluice_lpm_key toLpmKey(const IpNet& prefix);
+sluice_mapping toLpmValue(const plan::AddressMapping& mapping);
+
+class BpfMapWriter final : public MapWriter {
+ public:
+  /// `lpmFd` and `epochFd` are borrowed and must outlive the writer. `batchSize` bounds the
+  /// elements per bpf() call.
+  BpfMapWriter(int lpmFd, int epochFd, size_t batchSize = 4096);
+
+  Result<uint32_t> publish(std::span<const plan::AddressMapping> mappings) override;
+  Result<uint32_t> update(std::span<const plan::AddressMapping> upserts,
+                          std::span<const IpNet> removals) override;
+  Result<uint32_t> bumpEpoch() override;
+
+  /// Current epoch value. Errors: bpf_map_lookup_elem errno.
+  Result<uint32_t> epoch() const;
+  /// Every key in the LPM (one get_next_key walk). Errors: bpf() errno.
+  Result<std::vector<sluice_lpm_key>> keys() const;
+  /// True once a batch call was refused and the writer fell back to per-element calls.
+  bool perElementFallback() const { return !batchUpdate_; }
+
+ private:
+  Result<void> writeAll(const std::vector<sluice_lpm_key>& keys,
+                        const std::vector<sluice_mapping>& values);
+  Result<void> deleteAll(const std::vector<sluice_lpm_key>& keys);
+
+  int lpmFd_;
+  int epochFd_;
+  size_t batchSize_;
+  bool batchUpdate_ = true;
+  bool batchDelete_ = true;
+};
+
+}  // namespace sluice::dataplane

@@ -1,0 +1,166 @@
+#include "dataplane/Readers.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace sluice::dataplane {
+
+Result<std::array<uint64_t, SLUICE_STAT_COUNT>> readStats(int statsFd) {
+  int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) {
+    return makeError(-cpus, "libbpf_num_possible_cpus");
+  }
+  std::array<uint64_t, SLUICE_STAT_COUNT> out{};
+  std::vector<uint64_t> perCpu(static_cast<size_t>(cpus));
+  for (uint32_t i = 0; i < SLUICE_STAT_COUNT; ++i) {
+    if (bpf_map_lookup_elem(statsFd, &i, perCpu.data()) != 0) {
+      return makeError(errno, "read stats slot " + std::to_string(i));
+    }
+    for (uint64_t v : perCpu) {
+      out[i] += v;
+    }
+  }
+  return out;
+}
+
+IpNet addressFromBytes(const uint8_t (&addr)[16]) {
+  IpNet net;
+  std::memcpy(net.addr.data(), addr, 16);
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  net.isV4 = std::memcmp(addr, kMapped, sizeof(kMapped)) == 0;
+  net.prefixLen = 128;
+  return net;
+}
+
+sluice_addr addressToBytes(const IpNet& address) {
+  sluice_addr out{};
+  std::memcpy(out.addr, address.addr.data(), 16);
+  return out;
+}
+
+namespace {
+
+Result<HostCounters> sumHost(int hostsFd, const sluice_addr& key,
+                             std::vector<sluice_host_counters>& perCpu) {
+  if (bpf_map_lookup_elem(hostsFd, &key, perCpu.data()) != 0) {
+    return makeError(errno, "read host counters");
+  }
+  HostCounters h;
+  h.address = addressFromBytes(key.addr);
+  for (const auto& c : perCpu) {
+    for (int d = 0; d < SLUICE_DIR_COUNT; ++d) {
+      h.bytes[d] += c.bytes[d];
+      h.packets[d] += c.packets[d];
+      for (int p = 0; p < SLUICE_PROTO_COUNT; ++p) {
+        h.protoPackets[p][d] += c.proto_packets[p][d];
+      }
+    }
+    if (c.last_seen_ns >= h.lastSeenNs && c.packets[0] + c.packets[1] > 0) {
+      h.lastSeenNs = c.last_seen_ns;
+      h.circuit = c.circuit;
+    }
+  }
+  return h;
+}
+
+}  // namespace
+
+Result<std::vector<HostCounters>> readHostCounters(int hostsFd) {
+  int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) {
+    return makeError(-cpus, "libbpf_num_possible_cpus");
+  }
+  std::vector<sluice_host_counters> perCpu(static_cast<size_t>(cpus));
+  std::vector<HostCounters> out;
+  sluice_addr key{};
+  sluice_addr next{};
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(hostsFd, prev, &next) == 0) {
+    key = next;
+    prev = &key;
+    auto h = sumHost(hostsFd, key, perCpu);
+    if (h) {
+      out.push_back(*h);
+    } else if (h.error().errnum != ENOENT) {
+      return std::unexpected(h.error());
+    }
+  }
+  if (errno != ENOENT) {
+    return makeError(errno, "host map walk");
+  }
+  return out;
+}
+
+Result<HostCounters> readHostCounters(int hostsFd, const IpNet& address) {
+  int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) {
+    return makeError(-cpus, "libbpf_num_possible_cpus");
+  }
+  std::vector<sluice_host_counters> perCpu(static_cast<size_t>(cpus));
+  return sumHost(hostsFd, addressToBytes(address), perCpu);
+}
+
+Result<std::vector<FlowRecord>> readFlows(int flowsFd) {
+  std::vector<FlowRecord> out;
+  sluice_flow_key key{};
+  sluice_flow_key next{};
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(flowsFd, prev, &next) == 0) {
+    key = next;
+    prev = &key;
+    FlowRecord rec{key, {}};
+    if (bpf_map_lookup_elem(flowsFd, &key, &rec.flow) == 0) {
+      out.push_back(rec);
+    } else if (errno != ENOENT) {
+      return makeError(errno, "read flow");
+    }
+  }
+  if (errno != ENOENT) {
+    return makeError(errno, "flow table walk");
+  }
+  return out;
+}
+
+Result<std::unique_ptr<RttConsumer>> RttConsumer::create(int ringFd, Callback callback) {
+  std::unique_ptr<RttConsumer> c(new RttConsumer());
+  c->callback_ = std::move(callback);
+  c->ring_ = ring_buffer__new(ringFd, &RttConsumer::onSample, c.get(), nullptr);
+  if (c->ring_ == nullptr) {
+    return makeError(errno, "ring_buffer__new (RTT events)");
+  }
+  return c;
+}
+
+RttConsumer::~RttConsumer() { ring_buffer__free(ring_); }
+
+int RttConsumer::onSample(void* ctx, void* data, size_t size) {
+  auto* self = static_cast<RttConsumer*>(ctx);
+  if (size >= sizeof(sluice_rtt_event)) {
+    sluice_rtt_event ev;
+    std::memcpy(&ev, data, sizeof(ev));
+    self->callback_(ev);
+  }
+  return 0;
+}
+
+Result<int> RttConsumer::poll(int timeoutMs) {
+  int n = ring_buffer__poll(ring_, timeoutMs);
+  if (n < 0 && n != -EINTR) {
+    return makeError(-n, "ring_buffer__poll");
+  }
+  return n < 0 ? 0 : n;
+}
+
+Result<int> RttConsumer::consume() {
+  int n = ring_buffer__consume(ring_);
+  if (n < 0) {
+    return makeError(-n, "ring_buffer__consume");
+  }
+  return n;
+}
+
+}  // namespace sluice::dataplane

@@ -1,0 +1,72 @@
+#pragma once
+// Reading what the data plane counted: statistics, host counters (summed over CPUs), the flow
+// table, and the RTT ring buffer.
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "abi/sluice_abi.h"
+#include "common/Error.h"
+#include "common/IpNet.h"
+
+struct ring_buffer;
+
+namespace sluice::dataplane {
+
+/// The per-CPU statistics array (enum sluice_stat), summed over CPUs. Errors: bpf() errno.
+Result<std::array<uint64_t, SLUICE_STAT_COUNT>> readStats(int statsFd);
+
+/// An address from the data plane's 16-byte form (v4-mapped -> IPv4), as a host prefix.
+IpNet addressFromBytes(const uint8_t (&addr)[16]);
+/// The 16-byte form of a host address (prefix length ignored).
+sluice_addr addressToBytes(const IpNet& address);
+
+struct HostCounters {
+  IpNet address;
+  std::array<uint64_t, SLUICE_DIR_COUNT> bytes{};    ///< [SLUICE_DIR_DOWN/UP], L2 frame bytes
+  std::array<uint64_t, SLUICE_DIR_COUNT> packets{};
+  std::array<std::array<uint64_t, SLUICE_DIR_COUNT>, SLUICE_PROTO_COUNT> protoPackets{};
+  uint64_t lastSeenNs = 0;  ///< CLOCK_MONOTONIC ns, latest over all CPUs
+  uint32_t circuit = SLUICE_CIRCUIT_NONE;
+};
+
+/// Every host in the host map with its counters summed over the possible CPUs. Errors: bpf()
+/// errno of the walk or of a lookup (entries evicted during the walk are skipped).
+Result<std::vector<HostCounters>> readHostCounters(int hostsFd);
+/// One host; std::nullopt-like empty result is ENOENT.
+Result<HostCounters> readHostCounters(int hostsFd, const IpNet& address);
+
+struct FlowRecord {
+  sluice_flow_key key;
+  sluice_flow flow;
+};
+
+/// Every entry of the flow table (one get_next_key walk; flows evicted meanwhile are skipped).
+Result<std::vector<FlowRecord>> readFlows(int flowsFd);
+
+/// Consumes RTT events from the ring buffer; the callback runs on the polling thread.
+class RttConsumer {
+ public:
+  using Callback = std::function<void(const sluice_rtt_event&)>;
+  /// Errors: ring_buffer__new errno.
+  static Result<std::unique_ptr<RttConsumer>> create(int ringFd, Callback callback);
+  ~RttConsumer();
+  RttConsumer(const RttConsumer&) = delete;
+  RttConsumer& operator=(const RttConsumer&) = delete;
+
+  /// Waits up to `timeoutMs` for events and delivers them; returns how many. Errors: errno.
+  Result<int> poll(int timeoutMs);
+  /// Delivers what is queued without waiting; returns how many.
+  Result<int> consume();
+
+ private:
+  RttConsumer() = default;
+  static int onSample(void* ctx, void* data, size_t size);
+  ring_buffer* ring_ = nullptr;
+  Callback callback_;
+};
+
+}  // namespace sluice::dataplane
