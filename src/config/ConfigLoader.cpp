@@ -367,11 +367,9 @@ class Builder {
   Config config_;
 };
 
-}  // namespace
-
-std::optional<Config> parseConfig(std::string_view text, const std::string& fileName,
-                                  Diagnostics& diags) {
-  size_t errorsBefore = diags.errorCount();
+/// parseConfig() into a fresh collector.
+std::optional<Config> parseInto(std::string_view text, const std::string& fileName,
+                                Diagnostics& diags) {
   toml::table root;
   try {
     root = toml::parse(text, std::string_view(fileName));
@@ -383,8 +381,26 @@ std::optional<Config> parseConfig(std::string_view text, const std::string& file
   CheckContext ctx{fileName, &diags, {}};
   detail::checkTable(root, detail::lqosRootSchema(), "", ctx);
   Config config = Builder(root, ctx).build();
-  if (diags.errorCount() > errorsBefore) {
+  if (diags.hasErrors()) {
     return std::nullopt;
+  }
+  return config;
+}
+
+}  // namespace
+
+std::optional<Config> parseConfig(std::string_view text, const std::string& fileName,
+                                  Diagnostics& diags) {
+  Diagnostics found;
+  std::optional<Config> config = parseInto(text, fileName, found);
+  // Report in document order (file-level problems first), whatever pass found them.
+  std::vector<Diagnostic> ordered = found.all();
+  std::stable_sort(ordered.begin(), ordered.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return a.where.line != b.where.line ? a.where.line < b.where.line
+                                        : a.where.column < b.where.column;
+  });
+  for (Diagnostic& d : ordered) {
+    diags.add(std::move(d));
   }
   return config;
 }

@@ -134,7 +134,7 @@ class SqmParser {
             std::string_view text, Diagnostics& diags)
       : words_(std::move(words)), where_(where), what_(what), text_(text), diags_(diags) {}
 
-  bool done() const { return pos_ >= words_.size(); }
+  bool done() const { return stopped_ || pos_ >= words_.size(); }
   const std::string& next() { return words_[pos_++]; }
 
   void fail(std::string message) {
@@ -143,6 +143,13 @@ class SqmParser {
                  std::string(text_));
   }
   bool ok() const { return ok_; }
+
+  /// Reports a token that cannot be interpreted and stops: what follows it (perhaps its
+  /// argument) cannot be read reliably, so it is not reported as a string of further errors.
+  void failAndStop(std::string message) {
+    fail(std::move(message));
+    stopped_ = true;
+  }
 
   /// The argument of `option`, or nullopt (with an error) when the text ends.
   std::optional<std::string> argument(std::string_view option) {
@@ -183,6 +190,7 @@ class SqmParser {
   std::string_view text_;
   Diagnostics& diags_;
   bool ok_ = true;
+  bool stopped_ = false;
 };
 
 bool applyCakeDiffserv(std::string_view word, plan::CakeParams& cake) {
@@ -270,9 +278,9 @@ void parseCake(SqmParser& p, plan::LeafSpec& leaf) {
         leaf.cake.memlimitBytes = static_cast<uint32_t>(*bytes);
       }
     } else if (contains(kCakeUnsupported, word)) {
-      p.fail(fmt::format("cake option '{}' is not supported by Sluice", word));
+      p.failAndStop(fmt::format("cake option '{}' is not supported by Sluice", word));
     } else {
-      p.fail(fmt::format("unknown cake option '{}'", word));
+      p.failAndStop(fmt::format("unknown cake option '{}'", word));
     }
   }
 }
@@ -306,9 +314,9 @@ void parseFqCodel(SqmParser& p, plan::LeafSpec& leaf) {
         leaf.fqCodel.memoryLimitBytes = static_cast<uint32_t>(*n);
       }
     } else if (contains(kFqCodelUnsupported, word)) {
-      p.fail(fmt::format("fq_codel option '{}' is not supported by Sluice", word));
+      p.failAndStop(fmt::format("fq_codel option '{}' is not supported by Sluice", word));
     } else {
-      p.fail(fmt::format("unknown fq_codel option '{}'", word));
+      p.failAndStop(fmt::format("unknown fq_codel option '{}'", word));
     }
   }
 }
@@ -326,7 +334,7 @@ void parseFifo(SqmParser& p, plan::LeafSpec& leaf, bool bytes) {
         leaf.fifoLimit = static_cast<uint32_t>(*n);
       }
     } else {
-      p.fail(fmt::format("unknown {} option '{}'", bytes ? "bfifo" : "pfifo", word));
+      p.failAndStop(fmt::format("unknown {} option '{}'", bytes ? "bfifo" : "pfifo", word));
     }
   }
 }

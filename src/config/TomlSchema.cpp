@@ -1,5 +1,6 @@
 #include "config/TomlSchema.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -56,6 +57,12 @@ std::string joinPath(std::string_view path, std::string_view name) {
   return path.empty() ? std::string(name) : fmt::format("{}.{}", path, name);
 }
 
+/// toml++ calls an empty array not homogeneous; an empty list of strings is fine here.
+bool isStringArray(const toml::node& node) {
+  const toml::array* array = node.as_array();
+  return array != nullptr && (array->empty() || array->is_homogeneous(toml::node_type::string));
+}
+
 bool kindMatches(const toml::node& node, ValueKind kind) {
   switch (kind) {
     case ValueKind::Bool:
@@ -67,7 +74,7 @@ bool kindMatches(const toml::node& node, ValueKind kind) {
     case ValueKind::String:
       return node.is_string();
     case ValueKind::StringArray:
-      return node.is_array() && node.as_array()->is_homogeneous(toml::node_type::string);
+      return isStringArray(node);
     case ValueKind::Array:
       return node.is_array();
     case ValueKind::Table:
@@ -210,13 +217,29 @@ void renderInto(const toml::node& node, std::string& out) {
 
 }  // namespace
 
+std::vector<std::pair<const toml::key*, const toml::node*>> inDocumentOrder(
+    const toml::table& table) {
+  std::vector<std::pair<const toml::key*, const toml::node*>> entries;
+  for (auto&& [k, v] : table) {
+    entries.emplace_back(&k, &v);
+  }
+  std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+    const toml::source_position& pa = a.first->source().begin;
+    const toml::source_position& pb = b.first->source().begin;
+    return pa.line != pb.line ? pa.line < pb.line : pa.column < pb.column;
+  });
+  return entries;
+}
+
 SourceLocation CheckContext::at(const toml::source_region& region) const {
   return SourceLocation{file, region.begin.line, region.begin.column};
 }
 
 void checkTable(const toml::table& table, std::span<const KeySpec> keys, std::string_view path,
                 CheckContext& ctx) {
-  for (auto&& [k, v] : table) {
+  for (auto [keyPtr, valuePtr] : inDocumentOrder(table)) {
+    const toml::key& k = *keyPtr;
+    const toml::node& v = *valuePtr;
     std::string key = joinPath(path, k.str());
     const KeySpec* spec = nullptr;
     for (const KeySpec& candidate : keys) {
@@ -303,7 +326,7 @@ std::optional<std::string> TableView::string(std::string_view name) const {
 
 std::optional<std::vector<std::string>> TableView::strings(std::string_view name) const {
   const toml::node* n = node(name);
-  if (n == nullptr || !n->is_array() || !n->as_array()->is_homogeneous(toml::node_type::string)) {
+  if (n == nullptr || !isStringArray(*n)) {
     return std::nullopt;
   }
   std::vector<std::string> out;

@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include <toml++/toml.h>
@@ -68,6 +69,11 @@ struct CheckContext {
 /// `keys`, recursing into Table keys. Bad values are added to `ctx.bad`.
 void checkTable(const toml::table& table, std::span<const KeySpec> keys, std::string_view path,
                 CheckContext& ctx);
+
+/// The entries of `table` sorted by the position of their keys (toml++ keeps tables sorted by
+/// name), so that diagnostics come out in the order the operator wrote them.
+std::vector<std::pair<const toml::key*, const toml::node*>> inDocumentOrder(
+    const toml::table& table);
 
 /// TOML text of a value: strings in double quotes with escapes, arrays as `[ a, b ]`, inline
 /// tables as `{ k = v }`.
