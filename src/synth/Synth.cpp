@@ -363,9 +363,15 @@ class CsvWriter {
 uint32_t CsvWriter::deviceCount() {
   // P(k) halves with each extra device: 1 device 4/7, 2 devices 2/7, 3 devices 1/7 at max 3.
   const auto max = static_cast<uint32_t>(options_.devicesPerCircuitMax);
+  double weight = 1.0;
+  double total = 0.0;
+  for (uint32_t k = 1; k <= max; ++k, weight /= 2) {
+    total += weight;
+  }
+  double u = random_.unit() * total;
   uint32_t k = 1;
-  while (k < max && random_.chance(0.5)) {
-    ++k;
+  for (weight = 1.0; k < max && u >= weight; ++k, weight /= 2) {
+    u -= weight;
   }
   return k;
 }
