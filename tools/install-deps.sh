@@ -9,7 +9,7 @@ packages=(
   clang-16 llvm-16 libclang-rt-16-dev   # BPF objects and libFuzzer targets
   # libraries
   libtomlplusplus-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
-  libmnl-dev libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
+  libmnl-dev libbpf-dev libelf-dev zlib1g-dev linux-libc-dev libboost-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   # kernel tooling, lab and guest-kernel tests
