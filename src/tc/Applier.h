@@ -1,0 +1,112 @@
+#pragma once
+// Putting a QueuePlan into the kernel: the TcApplier interface (which the bakery and daemon use,
+// and which tests replace with a recording fake) and its netlink implementation.
+//
+// Tree per interface (DESIGN §1): 7FFF: mq at the root; under mq class 7FFF:(q+1) one HTB qdisc
+// per tx queue q (handle major from the plan, r2q, default minor); the plan's classes in plan
+// order (parents first); each class's leaf qdisc with its explicit handle.
+//
+// Order of operations for a full build (measured, see docs/tc-backend.md): mq, then every HTB
+// qdisc, then all classes, then all leaf qdiscs. Adding leaves last keeps the device's qdisc hash
+// small while the many class adds look their parent qdisc up in it.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/Error.h"
+#include "netlink/Socket.h"
+#include "planner/QueuePlan.h"
+#include "tc/Htb.h"
+#include "tc/Psched.h"
+
+namespace sluice::tc {
+
+/// What an applier does to one interface. Implementations: NetlinkApplier (kernel) and test fakes.
+class TcApplier {
+ public:
+  virtual ~TcApplier() = default;
+
+  /// Builds the interface's whole tree from nothing. The interface must have no mq root with
+  /// handle 7FFF: yet (EEXIST otherwise, naming the operation). On failure part of the tree may
+  /// exist; remove() takes it away.
+  virtual Result<void> create(const plan::InterfacePlan& plan) = 0;
+
+  /// Makes the live tree equal to `plan` in place: HTB classes whose parent is unchanged are
+  /// changed (rate/ceil/quantum/prio, no rebind), missing ones added, extra or re-parented ones
+  /// deleted (children first) and re-added; leaves are replaced (same handle and kind: changed in
+  /// place; otherwise swapped). HTB qdiscs whose r2q/default differ are rebuilt. With no Sluice
+  /// root on the interface this is create().
+  virtual Result<void> replace(const plan::InterfacePlan& plan) = 0;
+
+  /// Deletes the interface's root qdisc (and so the whole tree). A device without a root
+  /// qdisc of its own is not an error.
+  virtual Result<void> remove(const std::string& ifname) = 0;
+};
+
+enum class ApplyMode : uint8_t { Create, Replace, Remove };
+
+/// Applies every interface of `plan` with `applier`. Interfaces that share a name (on a stick)
+/// are merged into one tree (one mq, all their HTB queues). Stops at the first error.
+Result<void> applyPlan(TcApplier& applier, const plan::QueuePlan& plan, ApplyMode mode);
+
+/// Counters of the last operation (for benchmarks and `sluice apply`).
+struct ApplyStats {
+  uint64_t messages = 0;
+  uint64_t sendCalls = 0;
+  double encodeSeconds = 0;  ///< wall time spent building messages
+};
+
+/// The kernel applier: one netlink socket (possibly in another namespace), encoders of this
+/// module, batched sends.
+class NetlinkApplier final : public TcApplier {
+ public:
+  /// `socket` is owned; `clock` supplies HTB burst arithmetic (Psched::read() on the target).
+  NetlinkApplier(netlink::Socket socket, Psched clock);
+
+  Result<void> create(const plan::InterfacePlan& plan) override;
+  Result<void> replace(const plan::InterfacePlan& plan) override;
+  Result<void> remove(const std::string& ifname) override;
+
+  netlink::Socket& socket() { return socket_; }
+  const ApplyStats& lastStats() const { return stats_; }
+
+ private:
+  Result<int> resolve(const std::string& ifname);
+
+  netlink::Socket socket_;
+  Psched clock_;
+  ApplyStats stats_;
+};
+
+/// Which leaf kinds the running kernel accepts.
+struct LeafCapabilities {
+  bool cake = false;
+  bool fqCodel = false;
+  bool pfifo = false;
+  bool bfifo = false;
+  bool htb = false;
+  bool mq = false;
+  std::vector<std::string> notes;  ///< kernel's reason per missing kind
+
+  bool supports(plan::LeafKind kind) const;
+};
+
+/// Probes by creating each kind as the root qdisc of a scratch veth (2 tx queues, unique name,
+/// created in the socket's namespace and deleted again). mq and htb are probed too. Errors: the
+/// scratch device cannot be created (no privilege, no veth).
+Result<LeafCapabilities> probeLeafCapabilities(netlink::Socket& socket);
+
+/// Same, in a private network namespace that exists only for the probe (a helper thread
+/// unshare()s it), so the host's interfaces are never touched. Needs CAP_SYS_ADMIN.
+Result<LeafCapabilities> probeLeafCapabilities();
+
+/// Converts a plan class to the HTB options the encoder takes (bits/s -> bytes/s, iproute2's
+/// default bursts).
+HtbClassOptions htbOptionsFor(const plan::HtbClassPlan& cls);
+
+/// The tc kind name of a leaf ("cake", "fq_codel", "pfifo", "bfifo"; "" for None).
+std::string_view leafKindName(plan::LeafKind kind);
+
+}  // namespace sluice::tc
