@@ -12,9 +12,9 @@
 namespace sluice::model {
 
 struct InputPaths {
-  std::string config;    ///< lqos.conf
-  std::string network;   ///< "" = from the config ([sluice] network_json or lqos_directory)
-  std::string devices;   ///< "" = from the config ([sluice] shaped_devices_csv or lqos_directory)
+  std::string config;   ///< lqos.conf
+  std::string network;  ///< "" = from the config ([sluice] network_json or lqos_directory)
+  std::string devices;  ///< "" = from the config ([sluice] shaped_devices_csv or lqos_directory)
 };
 
 struct Inputs {
@@ -24,11 +24,18 @@ struct Inputs {
   bool ok() const { return !diagnostics.hasErrors(); }
 };
 
-/// Loads and validates all inputs, collecting every problem (never stops at the first).
+/// Loads and validates all inputs, collecting every problem (never stops at the first): the
+/// config (when `paths.config` is empty, or the config has errors, the defaults are used so that
+/// the other two files are still checked), network.json, ShapedDevices.csv, then validateModel.
+/// File paths not given fall back to `[sluice]` network_json / shaped_devices_csv, then to
+/// `lqos_directory`/network.json and `lqos_directory`/ShapedDevices.csv. An unreadable file is an
+/// "unreadable-file" error naming the path. `ok()` is false when any error was found.
 Inputs loadInputs(const InputPaths& paths);
 
-/// Cross-file checks on an already parsed model: unknown parents, duplicate and overlapping
-/// addresses across circuits, ip_ranges. Also fills in derived fields (Node::depth).
+/// Cross-file checks on an already parsed model (each one is in model/Validate.h): node links and
+/// Node::depth, circuit parents ("unknown-parent"; "none" and flat networks as LibreQoS treats
+/// them, which may clear Circuit::parentNode), duplicate and overlapping addresses across circuits
+/// ("duplicate-address", "overlapping-cidr"), and `[ip_ranges]` warnings.
 void validateModel(Model& model, const config::Config& config, Diagnostics& diags);
 
 }  // namespace sluice::model

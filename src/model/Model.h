@@ -1,7 +1,7 @@
 #pragma once
 // The operator's network as Sluice understands it: the node tree from network.json and the
 // circuits (with their devices) from ShapedDevices.csv. Plain values; readers and validation are
-// in model/NetworkJson.h, model/ShapedDevices.h and model/Validate.h.
+// in model/NetworkJson.h, model/ShapedDevicesCsv.h, model/Validate.h and model/Inputs.h.
 
 #include <cstdint>
 #include <optional>
@@ -18,12 +18,12 @@ inline constexpr int32_t kNoNode = -1;
 
 /// A node of network.json (site, POP, AP, ... — `type` is free text).
 struct Node {
-  std::string name;  ///< the JSON key; globally unique
-  std::string id;    ///< optional `id`
-  std::string type;  ///< optional `type`
+  std::string name;         ///< the JSON key; globally unique
+  std::string id;           ///< optional `id`
+  std::string type;         ///< optional `type`
   double downloadMbps = 0;  ///< 0 = inherit the parent's rate (planner fix-up)
   double uploadMbps = 0;
-  bool isVirtual = false;   ///< logical only: no HTB class, children promoted to its parent
+  bool isVirtual = false;  ///< logical only: no HTB class, children promoted to its parent
   std::optional<double> latitude;
   std::optional<double> longitude;
   int32_t parent = kNoNode;       ///< index into Network::nodes
@@ -38,6 +38,9 @@ struct Network {
   std::vector<int32_t> roots;  ///< top-level nodes, in file order
   std::unordered_map<std::string, int32_t> byName;
   std::unordered_map<std::string, int32_t> byId;  ///< nodes that have a non-empty `id`
+  /// False when the file could not be read or parsed to its end (the tree is partial, so checks
+  /// against it, such as unknown parents, would only add noise).
+  bool complete = true;
 
   /// Index of the node named `name`, or kNoNode.
   int32_t find(const std::string& name) const {
@@ -63,16 +66,20 @@ struct Device {
   std::vector<IpNet> ipv4;  ///< isV4 == true
   std::vector<IpNet> ipv6;  ///< isV4 == false
   std::string comment;
-  SourceLocation where;  ///< the CSV row
+  SourceLocation where;  ///< the CSV row (line only)
+  /// Where each address was written, parallel to ipv4 / ipv6 (may be empty for devices that did
+  /// not come from a file; validation then falls back to `where`).
+  std::vector<SourceLocation> ipv4Where;
+  std::vector<SourceLocation> ipv6Where;
 };
 
 /// A subscriber circuit: all CSV rows that share one Circuit ID.
 struct Circuit {
   std::string id;
   std::string name;
-  std::string parentNode;    ///< node name; empty = unparented (goes to a generated node)
-  std::string parentNodeId;  ///< optional `Parent Node ID`
-  std::string anchorNodeId;  ///< optional `Anchor Node ID`
+  std::string parentNode;      ///< node name; empty = unparented (goes to a generated node)
+  std::string parentNodeId;    ///< optional `Parent Node ID`
+  std::string anchorNodeId;    ///< optional `Anchor Node ID`
   double downloadMinMbps = 0;  ///< HTB rate
   double uploadMinMbps = 0;
   double downloadMaxMbps = 0;  ///< HTB ceil
@@ -80,12 +87,15 @@ struct Circuit {
   SqmOverride sqm;
   std::vector<Device> devices;  ///< in file order
   SourceLocation where;         ///< the circuit's first row
+  SourceLocation parentWhere;   ///< the first row's Parent Node cell (file only)
 };
 
 struct ShapedDevices {
-  std::vector<Circuit> circuits;  ///< in order of first appearance
-  std::unordered_map<std::string, size_t> byId;
+  std::vector<Circuit> circuits;                 ///< in order of first appearance
+  std::unordered_map<std::string, size_t> byId;  ///< Circuit ID -> index into circuits
+  /// Number of devices (CSV rows that became part of a circuit).
   size_t deviceCount() const;
+  /// Number of IPv4 plus IPv6 addresses/prefixes over all devices.
   size_t addressCount() const;
 };
 

@@ -1,0 +1,157 @@
+#include "model/CsvReader.h"
+
+#include <algorithm>
+
+namespace sluice::model {
+
+namespace {
+
+bool isBlank(char c) {
+  return c == ' ' || c == '\t';
+}
+bool isLineEnd(char c) {
+  return c == '\n' || c == '\r';
+}
+
+class Tokenizer {
+ public:
+  explicit Tokenizer(std::string_view text) : text_(text) {}
+
+  CsvDocument run() {
+    while (i_ < text_.size()) {
+      if (skipBlankOrCommentLine()) {
+        continue;
+      }
+      readRecord();
+    }
+    return std::move(doc_);
+  }
+
+ private:
+  bool atEnd() const { return i_ >= text_.size(); }
+
+  void skipLineEnd() {
+    if (i_ < text_.size() && text_[i_] == '\r') {
+      ++i_;
+    }
+    if (i_ < text_.size() && text_[i_] == '\n') {
+      ++i_;
+    }
+  }
+
+  /// At the start of a line: skips it when it is blank or starts (after blanks) with '#'.
+  bool skipBlankOrCommentLine() {
+    size_t j = i_;
+    while (j < text_.size() && isBlank(text_[j])) {
+      ++j;
+    }
+    if (j < text_.size() && text_[j] == '#') {
+      while (j < text_.size() && !isLineEnd(text_[j])) {
+        ++j;
+      }
+    } else if (j < text_.size() && !isLineEnd(text_[j])) {
+      return false;
+    }
+    i_ = j;
+    skipLineEnd();
+    return true;
+  }
+
+  void readRecord() {
+    CsvRecord record;
+    record.offset = i_;
+    while (true) {
+      record.fields.push_back(readField());
+      if (!atEnd() && text_[i_] == ',') {
+        ++i_;
+        continue;
+      }
+      skipLineEnd();
+      break;
+    }
+    doc_.records.push_back(std::move(record));
+  }
+
+  CsvField readField() {
+    size_t j = i_;
+    while (j < text_.size() && isBlank(text_[j])) {
+      ++j;
+    }
+    if (j < text_.size() && text_[j] == '"') {
+      i_ = j;
+      return readQuoted();
+    }
+    CsvField field;
+    field.offset = i_;
+    const size_t start = i_;
+    while (!atEnd() && text_[i_] != ',' && !isLineEnd(text_[i_])) {
+      ++i_;
+    }
+    field.value.assign(text_.substr(start, i_ - start));
+    return field;
+  }
+
+  CsvField readQuoted() {
+    const size_t open = i_;
+    ++i_;
+    CsvField field;
+    field.quoted = true;
+    field.offset = i_;
+    while (true) {
+      if (atEnd()) {
+        doc_.problems.push_back(
+            CsvProblem{open, true, "quoted field is not closed before the end of the file"});
+        return field;
+      }
+      const char c = text_[i_];
+      if (c == '"') {
+        if (i_ + 1 < text_.size() && text_[i_ + 1] == '"') {
+          field.value.push_back('"');
+          i_ += 2;
+          continue;
+        }
+        ++i_;
+        break;
+      }
+      // Copy a run of ordinary characters at once.
+      const size_t runEnd = std::min(text_.find('"', i_), text_.size());
+      field.value.append(text_.substr(i_, runEnd - i_));
+      i_ = runEnd;
+    }
+    // After the closing quote only blanks may come before the next ',' or line end.
+    const size_t after = i_;
+    while (!atEnd() && text_[i_] != ',' && !isLineEnd(text_[i_])) {
+      ++i_;
+    }
+    const auto trailing = text_.substr(after, i_ - after);
+    if (trailing.find_first_not_of(" \t") != std::string_view::npos) {
+      doc_.problems.push_back(
+          CsvProblem{after, false,
+                     "text after a closing quote is appended to the field; quote the whole "
+                     "field instead"});
+      field.value.append(trailing);
+    }
+    return field;
+  }
+
+  std::string_view text_;
+  size_t i_ = 0;
+  CsvDocument doc_;
+};
+
+}  // namespace
+
+size_t CsvField::sourceOffset(size_t i) const {
+  if (!quoted) {
+    return offset + i;
+  }
+  // Each '"' in a quoted value was written as two characters.
+  const auto quotes = std::count(value.begin(), value.begin() + std::min(i, value.size()), '"');
+  return offset + i + static_cast<size_t>(quotes);
+}
+
+CsvDocument readCsv(std::string_view text) {
+  return Tokenizer(text).run();
+}
+
+}  // namespace sluice::model

@@ -1,0 +1,514 @@
+#include "model/ShapedDevicesCsv.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "model/CsvReader.h"
+#include "model/FileText.h"
+#include "model/TextEncoding.h"
+#include "model/TextIndex.h"
+
+namespace sluice::model {
+
+namespace {
+
+enum Column : uint8_t {
+  kCircuitId,
+  kCircuitName,
+  kDeviceId,
+  kDeviceName,
+  kParentNode,
+  kParentNodeId,
+  kAnchorNodeId,
+  kMac,
+  kIpv4,
+  kIpv6,
+  kDownloadMin,
+  kUploadMin,
+  kDownloadMax,
+  kUploadMax,
+  kComment,
+  kSqm,
+  kColumnCount
+};
+
+constexpr std::array<const char*, kColumnCount> kColumnNames = {"Circuit ID",
+                                                                "Circuit Name",
+                                                                "Device ID",
+                                                                "Device Name",
+                                                                "Parent Node",
+                                                                "Parent Node ID",
+                                                                "Anchor Node ID",
+                                                                "MAC",
+                                                                "IPv4",
+                                                                "IPv6",
+                                                                "Download Min Mbps",
+                                                                "Upload Min Mbps",
+                                                                "Download Max Mbps",
+                                                                "Upload Max Mbps",
+                                                                "Comment",
+                                                                "sqm"};
+
+/// LibreQoS's original layout, used when the file has no header row (a 14th column is `sqm`).
+constexpr std::array<Column, 14> kLegacyLayout = {
+    kCircuitId, kCircuitName, kDeviceId,  kDeviceName,  kParentNode, kMac,     kIpv4,
+    kIpv6,      kDownloadMin, kUploadMin, kDownloadMax, kUploadMax,  kComment, kSqm};
+constexpr size_t kLegacyColumns = 13;
+
+/// The smallest rate HTB is given (DESIGN §3).
+constexpr double kMinRateMbps = 0.01;
+
+/// Header cells compare lower-cased without blanks or underscores ("Circuit ID" == "circuit_id").
+std::string normalizeHeader(std::string_view cell) {
+  std::string out;
+  for (const char c : cell) {
+    if (c == ' ' || c == '\t' || c == '_') {
+      continue;
+    }
+    out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
+  }
+  return out;
+}
+
+std::optional<Column> columnForHeader(std::string_view cell) {
+  const auto name = normalizeHeader(cell);
+  for (size_t c = 0; c < kColumnCount; ++c) {
+    if (name == normalizeHeader(kColumnNames[c])) {
+      return static_cast<Column>(c);
+    }
+  }
+  // Rate columns without the unit, as some exporters write them.
+  if (name == "downloadmin")
+    return kDownloadMin;
+  if (name == "uploadmin")
+    return kUploadMin;
+  if (name == "downloadmax")
+    return kDownloadMax;
+  if (name == "uploadmax")
+    return kUploadMax;
+  return std::nullopt;
+}
+
+std::string_view trim(std::string_view s) {
+  const auto first = s.find_first_not_of(" \t");
+  if (first == std::string_view::npos) {
+    return {};
+  }
+  const auto last = s.find_last_not_of(" \t");
+  return s.substr(first, last - first + 1);
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  return out;
+}
+
+std::optional<double> parseNumber(std::string_view text) {
+  double v = 0;
+  const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc{} || p != text.data() + text.size() || !std::isfinite(v)) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<SqmKind> parseSqmSide(std::string_view token) {
+  if (token.empty())
+    return SqmKind::Default;
+  if (token == "cake")
+    return SqmKind::Cake;
+  if (token == "fq_codel")
+    return SqmKind::FqCodel;
+  if (token == "none")
+    return SqmKind::None;
+  return std::nullopt;
+}
+
+/// The column layout of the file: which CSV field holds which column.
+struct Layout {
+  std::array<int, kColumnCount> fieldOf{};  ///< -1 = column absent
+  size_t fieldCount = 0;                    ///< fields every data row must have
+  bool legacy = false;
+};
+
+class Reader {
+ public:
+  Reader(const std::string& fileName, Diagnostics& diags, const TextIndex& index)
+      : file_(fileName), diags_(diags), index_(index) {}
+
+  ShapedDevices read(const CsvDocument& doc);
+
+ private:
+  SourceLocation at(size_t offset) const {
+    const auto lc = index_.at(offset);
+    return SourceLocation{file_, lc.line, lc.column};
+  }
+  SourceLocation lineOf(size_t offset) const {
+    return SourceLocation{file_, index_.at(offset).line, 0};
+  }
+  /// The row's field for `column`, or nullptr when the layout lacks it.
+  const CsvField* field(const CsvRecord& r, Column column) const {
+    const int f = layout_.fieldOf[column];
+    return f < 0 ? nullptr : &r.fields[static_cast<size_t>(f)];
+  }
+  std::string text(const CsvRecord& r, Column column) const {
+    const auto* f = field(r, column);
+    return f ? std::string(trim(f->value)) : std::string();
+  }
+  /// Location of the first non-blank character of a field (its start when blank).
+  SourceLocation cellAt(const CsvField& f) const {
+    const auto lead = f.value.find_first_not_of(" \t");
+    return at(f.sourceOffset(lead == std::string::npos ? 0 : lead));
+  }
+
+  bool readHeader(const CsvRecord& first);
+  void readRow(const CsvRecord& r);
+  void readAddresses(const CsvField* f, bool wantV4, Device& device);
+  void reportBadAddress(std::string_view token, bool wantV4, const SourceLocation& where);
+  std::optional<double> readRate(const CsvRecord& r, Column column);
+  std::optional<SqmOverride> readSqm(const CsvRecord& r);
+  void mergeIntoCircuit(Circuit& circuit, const Circuit& row, Device device);
+
+  const std::string& file_;
+  Diagnostics& diags_;
+  const TextIndex& index_;
+  Layout layout_;
+  ShapedDevices out_;
+};
+
+bool Reader::readHeader(const CsvRecord& first) {
+  size_t known = 0;
+  for (const auto& f : first.fields) {
+    known += columnForHeader(f.value).has_value() ? 1 : 0;
+  }
+  const bool isHeader =
+      known >= 2 || (!first.fields.empty() && columnForHeader(first.fields[0].value) == kCircuitId);
+  layout_.fieldOf.fill(-1);
+  if (!isHeader) {
+    layout_.legacy = true;
+    layout_.fieldCount = kLegacyColumns;
+    for (size_t i = 0; i < kLegacyColumns; ++i) {
+      layout_.fieldOf[kLegacyLayout[i]] = static_cast<int>(i);
+    }
+    return false;
+  }
+  layout_.fieldCount = first.fields.size();
+  for (size_t i = 0; i < first.fields.size(); ++i) {
+    const auto& f = first.fields[i];
+    const auto column = columnForHeader(f.value);
+    if (!column) {
+      diags_.warning(cellAt(f), "unknown-column",
+                     "unknown column in the header; its values are ignored",
+                     std::string(trim(f.value)));
+      continue;
+    }
+    if (layout_.fieldOf[*column] >= 0) {
+      diags_.error(cellAt(f), "duplicate-column",
+                   fmt::format("column '{}' appears twice in the header", kColumnNames[*column]),
+                   std::string(trim(f.value)));
+      continue;
+    }
+    layout_.fieldOf[*column] = static_cast<int>(i);
+  }
+  for (const Column required : {kCircuitId, kDownloadMin, kUploadMin, kDownloadMax, kUploadMax}) {
+    if (layout_.fieldOf[required] < 0) {
+      diags_.error(lineOf(first.offset), "missing-column",
+                   fmt::format("the header has no '{}' column", kColumnNames[required]));
+    }
+  }
+  if (layout_.fieldOf[kIpv4] < 0 && layout_.fieldOf[kIpv6] < 0) {
+    diags_.error(lineOf(first.offset), "missing-column",
+                 "the header has neither an 'IPv4' nor an 'IPv6' column");
+  }
+  return true;
+}
+
+void Reader::reportBadAddress(std::string_view token, bool wantV4, const SourceLocation& where) {
+  const char* wanted = wantV4 ? "IPv4" : "IPv6";
+  const auto slash = token.find('/');
+  const std::string host(token.substr(0, slash));
+  in_addr v4{};
+  in6_addr v6{};
+  const bool hostIsV4 = inet_pton(AF_INET, host.c_str(), &v4) == 1;
+  const bool hostIsV6 = !hostIsV4 && inet_pton(AF_INET6, host.c_str(), &v6) == 1;
+  if (hostIsV6 && IN6_IS_ADDR_V4MAPPED(&v6)) {
+    diags_.error(where, "address-wrong-column",
+                 "IPv4-mapped IPv6 address; write it as IPv4 in the IPv4 column",
+                 std::string(token));
+  } else if ((hostIsV4 && !wantV4) || (hostIsV6 && wantV4)) {
+    diags_.error(where, "address-wrong-column",
+                 fmt::format("{} address in the {} column", hostIsV4 ? "IPv4" : "IPv6", wanted),
+                 std::string(token));
+  } else if ((hostIsV4 || hostIsV6) && slash != std::string_view::npos &&
+             IpNet::parse(host).has_value()) {
+    // The address is fine, so either the prefix length is bad or host bits are set.
+    unsigned len = 0;
+    const auto lenText = token.substr(slash + 1);
+    const auto [p, ec] = std::from_chars(lenText.data(), lenText.data() + lenText.size(), len);
+    const bool lenOk = !lenText.empty() && ec == std::errc{} &&
+                       p == lenText.data() + lenText.size() && len <= (hostIsV4 ? 32u : 128u);
+    diags_.error(where, "bad-address",
+                 lenOk ? fmt::format("{} prefix has host bits set beyond /{}", wanted, len)
+                       : fmt::format("{} prefix length is not a number in 0..{}", wanted,
+                                     hostIsV4 ? 32 : 128),
+                 std::string(token));
+  } else {
+    diags_.error(where, "bad-address", fmt::format("not an {} address or prefix", wanted),
+                 std::string(token));
+  }
+}
+
+void Reader::readAddresses(const CsvField* f, bool wantV4, Device& device) {
+  if (!f) {
+    return;
+  }
+  const std::string_view cell = f->value;
+  size_t start = 0;
+  while (start <= cell.size()) {
+    const auto comma = std::min(cell.find(',', start), cell.size());
+    const auto raw = cell.substr(start, comma - start);
+    const auto token = trim(raw);
+    if (!token.empty()) {
+      const size_t tokenStart = start + static_cast<size_t>(token.data() - raw.data());
+      const auto where = at(f->sourceOffset(tokenStart));
+      const auto net = IpNet::parse(token);
+      if (net && net->isV4 == wantV4) {
+        (wantV4 ? device.ipv4 : device.ipv6).push_back(*net);
+        (wantV4 ? device.ipv4Where : device.ipv6Where).push_back(where);
+      } else {
+        reportBadAddress(token, wantV4, where);
+      }
+    }
+    start = comma + 1;
+  }
+}
+
+std::optional<double> Reader::readRate(const CsvRecord& r, Column column) {
+  const auto* f = field(r, column);
+  if (!f) {
+    return std::nullopt;  // missing column: already reported once for the header
+  }
+  const auto value = trim(f->value);
+  const auto rate = parseNumber(value);
+  if (!rate) {
+    diags_.error(cellAt(*f), "bad-rate", fmt::format("{} is not a number", kColumnNames[column]),
+                 std::string(value));
+    return std::nullopt;
+  }
+  if (*rate < kMinRateMbps) {
+    diags_.error(cellAt(*f), "bad-rate",
+                 fmt::format("{} must be at least {} Mbps", kColumnNames[column], kMinRateMbps),
+                 std::string(value));
+    return std::nullopt;
+  }
+  return rate;
+}
+
+std::optional<SqmOverride> Reader::readSqm(const CsvRecord& r) {
+  const auto* f = field(r, kSqm);
+  if (!f) {
+    return SqmOverride{};
+  }
+  // LibreQoS lower-cases the token and trims both sides of a "down/up" pair.
+  const auto token = lower(trim(f->value));
+  const auto slash = token.find('/');
+  const auto down = trim(std::string_view(token).substr(0, slash));
+  const auto up =
+      slash == std::string::npos ? down : trim(std::string_view(token).substr(slash + 1));
+  const auto downKind = parseSqmSide(down);
+  const auto upKind = parseSqmSide(up);
+  if (!downKind || !upKind) {
+    const auto bad = !downKind ? down : up;
+    diags_.error(cellAt(*f), "unknown-sqm",
+                 fmt::format("unknown sqm '{}': use cake, fq_codel, none or \"down/up\" with "
+                             "either side empty",
+                             bad),
+                 std::string(trim(f->value)));
+    return std::nullopt;
+  }
+  return SqmOverride{*downKind, *upKind};
+}
+
+void Reader::readRow(const CsvRecord& r) {
+  if (r.fields.size() != layout_.fieldCount &&
+      !(layout_.legacy && r.fields.size() == kLegacyColumns + 1)) {
+    diags_.error(lineOf(r.offset), "field-count",
+                 layout_.legacy
+                     ? fmt::format("row has {} fields; a file without a header needs {} (or {} "
+                                   "with sqm); row skipped",
+                                   r.fields.size(), kLegacyColumns, kLegacyColumns + 1)
+                     : fmt::format("row has {} fields but the header has {}; row skipped",
+                                   r.fields.size(), layout_.fieldCount));
+    return;
+  }
+  if (layout_.legacy && r.fields.size() == kLegacyColumns + 1) {
+    layout_.fieldOf[kSqm] = static_cast<int>(kLegacyColumns);
+  } else if (layout_.legacy) {
+    layout_.fieldOf[kSqm] = -1;
+  }
+
+  Circuit row;
+  row.id = text(r, kCircuitId);
+  row.name = text(r, kCircuitName);
+  row.parentNode = text(r, kParentNode);
+  row.parentNodeId = text(r, kParentNodeId);
+  row.anchorNodeId = text(r, kAnchorNodeId);
+  row.where = lineOf(r.offset);
+  row.parentWhere = field(r, kParentNode) ? cellAt(*field(r, kParentNode)) : row.where;
+
+  Device device;
+  device.id = text(r, kDeviceId);
+  device.name = text(r, kDeviceName);
+  device.mac = text(r, kMac);
+  device.comment = text(r, kComment);
+  device.where = row.where;
+  readAddresses(field(r, kIpv4), true, device);
+  readAddresses(field(r, kIpv6), false, device);
+
+  const auto dMin = readRate(r, kDownloadMin);
+  const auto uMin = readRate(r, kUploadMin);
+  const auto dMax = readRate(r, kDownloadMax);
+  const auto uMax = readRate(r, kUploadMax);
+  auto checkOrder = [&](const std::optional<double>& min, const std::optional<double>& max,
+                        Column minColumn, Column maxColumn) {
+    if (min && max && *min > *max) {
+      diags_.error(cellAt(*field(r, minColumn)), "min-greater-than-max",
+                   fmt::format("{} is greater than {} ({})", kColumnNames[minColumn],
+                               kColumnNames[maxColumn], text(r, maxColumn)),
+                   text(r, minColumn));
+    }
+  };
+  checkOrder(dMin, dMax, kDownloadMin, kDownloadMax);
+  checkOrder(uMin, uMax, kUploadMin, kUploadMax);
+  row.downloadMinMbps = dMin.value_or(0);
+  row.uploadMinMbps = uMin.value_or(0);
+  row.downloadMaxMbps = dMax.value_or(0);
+  row.uploadMaxMbps = uMax.value_or(0);
+  row.sqm = readSqm(r).value_or(SqmOverride{});
+
+  if (row.id.empty()) {
+    const auto* f = field(r, kCircuitId);
+    diags_.error(f ? cellAt(*f) : row.where, "missing-circuit-id",
+                 "row has no Circuit ID; every device must belong to a circuit");
+    return;
+  }
+  const auto [it, inserted] = out_.byId.emplace(row.id, out_.circuits.size());
+  if (inserted) {
+    row.devices.push_back(std::move(device));
+    out_.circuits.push_back(std::move(row));
+  } else {
+    mergeIntoCircuit(out_.circuits[it->second], row, std::move(device));
+  }
+}
+
+void Reader::mergeIntoCircuit(Circuit& circuit, const Circuit& row, Device device) {
+  if (row.parentNode != circuit.parentNode) {
+    diags_.error(row.parentWhere, "parent-mismatch",
+                 fmt::format("circuit '{}' has parent '{}' in its first row at {}; all rows of a "
+                             "circuit must share one parent",
+                             circuit.id, circuit.parentNode, circuit.where.toString()),
+                 row.parentNode);
+  }
+  if (row.downloadMinMbps != circuit.downloadMinMbps ||
+      row.uploadMinMbps != circuit.uploadMinMbps ||
+      row.downloadMaxMbps != circuit.downloadMaxMbps ||
+      row.uploadMaxMbps != circuit.uploadMaxMbps) {
+    diags_.warning(row.where, "rate-mismatch",
+                   fmt::format("rates differ from the first row of circuit '{}' at {}; the first "
+                               "row's rates apply",
+                               circuit.id, circuit.where.toString()));
+  }
+  const bool rowHasSqm = row.sqm.down != SqmKind::Default || row.sqm.up != SqmKind::Default;
+  const bool circuitHasSqm =
+      circuit.sqm.down != SqmKind::Default || circuit.sqm.up != SqmKind::Default;
+  if (rowHasSqm && !circuitHasSqm) {
+    circuit.sqm = row.sqm;
+  } else if (rowHasSqm && (row.sqm.down != circuit.sqm.down || row.sqm.up != circuit.sqm.up)) {
+    diags_.warning(row.where, "sqm-mismatch",
+                   fmt::format("sqm differs from an earlier row of circuit '{}' (first row at "
+                               "{}); the earlier one applies",
+                               circuit.id, circuit.where.toString()));
+  }
+  circuit.devices.push_back(std::move(device));
+}
+
+ShapedDevices Reader::read(const CsvDocument& doc) {
+  for (const auto& problem : doc.problems) {
+    if (problem.isError) {
+      diags_.error(at(problem.offset), "csv-syntax", problem.message);
+    } else {
+      diags_.warning(at(problem.offset), "csv-syntax", problem.message);
+    }
+  }
+  if (doc.records.empty()) {
+    return std::move(out_);
+  }
+  const size_t firstData = readHeader(doc.records.front()) ? 1 : 0;
+  out_.circuits.reserve(doc.records.size());
+  for (size_t i = firstData; i < doc.records.size(); ++i) {
+    readRow(doc.records[i]);
+  }
+  return std::move(out_);
+}
+
+}  // namespace
+
+ShapedDevices parseShapedDevices(std::string_view bytes, const std::string& fileName,
+                                 Diagnostics& diags) {
+  const auto decoded = decodeToUtf8(bytes);
+  if (decoded.encoding == SourceEncoding::Windows1252) {
+    // Line breaks are the same bytes in both encodings, so the line of the bad byte is exact.
+    const auto upTo = bytes.substr(0, std::min(decoded.firstProblem, bytes.size()));
+    const auto line = static_cast<uint32_t>(1 + std::count(upTo.begin(), upTo.end(), '\n'));
+    diags.warning(
+        SourceLocation{fileName, line, 0}, "encoding",
+        "not valid UTF-8 (first bad byte on this line); the file is read as Windows-1252");
+  } else if (decoded.firstProblem != std::string::npos) {
+    diags.warning(SourceLocation{fileName}, "encoding",
+                  fmt::format("ill-formed {} at byte offset {}; replaced with U+FFFD",
+                              encodingName(decoded.encoding), decoded.firstProblem + 2));
+  }
+  const TextIndex index(decoded.utf8);
+  const auto doc = readCsv(decoded.utf8);
+  return Reader(fileName, diags, index).read(doc);
+}
+
+ShapedDevices loadShapedDevices(const std::string& path, Diagnostics& diags) {
+  const auto bytes = readInputFile(path, "ShapedDevices.csv", diags);
+  if (!bytes) {
+    return {};
+  }
+  return parseShapedDevices(*bytes, path, diags);
+}
+
+size_t ShapedDevices::deviceCount() const {
+  size_t n = 0;
+  for (const auto& c : circuits) {
+    n += c.devices.size();
+  }
+  return n;
+}
+
+size_t ShapedDevices::addressCount() const {
+  size_t n = 0;
+  for (const auto& c : circuits) {
+    for (const auto& d : c.devices) {
+      n += d.ipv4.size() + d.ipv6.size();
+    }
+  }
+  return n;
+}
+
+}  // namespace sluice::model
