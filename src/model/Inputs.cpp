@@ -1,5 +1,7 @@
 #include "model/Inputs.h"
 
+#include <filesystem>
+
 #include "config/ConfigLoader.h"
 #include "model/NetworkJson.h"
 #include "model/ShapedDevicesCsv.h"
@@ -8,18 +10,28 @@ namespace sluice::model {
 
 namespace {
 
+/// `fromConfig` relative to the directory of the config file (as an operator reads it).
+std::string relativeToConfig(const std::string& fromConfig, const std::string& configPath) {
+  const std::filesystem::path p(fromConfig);
+  if (p.is_absolute() || configPath.empty()) {
+    return fromConfig;
+  }
+  return (std::filesystem::path(configPath).parent_path() / p).lexically_normal().string();
+}
+
 std::string inputPath(const std::string& given, const std::string& fromConfig,
-                      const std::string& lqosDirectory, const char* fileName) {
+                      const std::string& lqosDirectory, const std::string& configPath,
+                      const char* fileName) {
   if (!given.empty()) {
     return given;
   }
   if (!fromConfig.empty()) {
-    return fromConfig;
+    return relativeToConfig(fromConfig, configPath);
   }
   if (lqosDirectory.empty() || lqosDirectory.ends_with('/')) {
-    return lqosDirectory + fileName;
+    return relativeToConfig(lqosDirectory + fileName, configPath);
   }
-  return lqosDirectory + "/" + fileName;
+  return relativeToConfig(lqosDirectory + "/" + fileName, configPath);
 }
 
 }  // namespace
@@ -32,12 +44,12 @@ Inputs loadInputs(const InputPaths& paths) {
     }
   }
   const auto& dir = in.config.lqosDirectory;
-  const auto networkPath =
-      inputPath(paths.network, in.config.sluice.networkJson, dir, "network.json");
-  const auto devicesPath =
-      inputPath(paths.devices, in.config.sluice.shapedDevicesCsv, dir, "ShapedDevices.csv");
-  in.model.network = loadNetworkJson(networkPath, in.diagnostics);
-  in.model.shaped = loadShapedDevices(devicesPath, in.diagnostics);
+  in.resolvedNetwork =
+      inputPath(paths.network, in.config.sluice.networkJson, dir, paths.config, "network.json");
+  in.resolvedDevices = inputPath(paths.devices, in.config.sluice.shapedDevicesCsv, dir,
+                                 paths.config, "ShapedDevices.csv");
+  in.model.network = loadNetworkJson(in.resolvedNetwork, in.diagnostics);
+  in.model.shaped = loadShapedDevices(in.resolvedDevices, in.diagnostics);
   validateModel(in.model, in.config, in.diagnostics);
   return in;
 }

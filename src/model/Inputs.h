@@ -21,6 +21,8 @@ struct Inputs {
   config::Config config;
   Model model;
   Diagnostics diagnostics;  ///< every error and warning of all three files
+  std::string resolvedNetwork;  ///< the network.json path actually read
+  std::string resolvedDevices;  ///< the ShapedDevices.csv path actually read
   bool ok() const { return !diagnostics.hasErrors(); }
 };
 
