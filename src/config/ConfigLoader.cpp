@@ -14,6 +14,7 @@
 #include "common/IpNet.h"
 #include "config/LqosSchema.h"
 #include "config/Sqm.h"
+#include "config/TomlPrecheck.h"
 #include "config/TomlSchema.h"
 
 namespace sluice::config {
@@ -370,6 +371,9 @@ class Builder {
 /// parseConfig() into a fresh collector.
 std::optional<Config> parseInto(std::string_view text, const std::string& fileName,
                                 Diagnostics& diags) {
+  if (!detail::precheckToml(text, fileName, diags)) {
+    return std::nullopt;
+  }
   toml::table root;
   try {
     root = toml::parse(text, std::string_view(fileName));
