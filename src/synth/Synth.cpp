@@ -126,6 +126,7 @@ void checkOptions(const SynthOptions& o) {
   checkShare(o.ipv6Share, "ipv6Share");
   checkShare(o.cidrShare, "cidrShare");
   checkShare(o.sqmOverrideShare, "sqmOverrideShare");
+  checkShare(o.sqmNoneShare, "sqmNoneShare");
   checkShare(o.unparentedShare, "unparentedShare");
   checkShare(o.ipv6OnlyShare, "ipv6OnlyShare");
   checkShare(o.fiberShare, "fiberShare");
@@ -334,7 +335,7 @@ class CsvWriter {
  public:
   CsvWriter(const SynthOptions& o, const std::vector<NodeSpec>& nodes, SynthStats& stats)
       : options_(o), nodes_(nodes), stats_(stats), random_(splitMix(o.seed ^ 0xC5C5C5C5ull)) {
-    withSqm_ = o.sqmOverrideShare > 0;
+    withSqm_ = o.sqmOverrideShare > 0 || o.sqmNoneShare > 0;
     out_ += "Circuit ID,Circuit Name,Device ID,Device Name,Parent Node,MAC,IPv4,IPv6,"
             "Download Min Mbps,Upload Min Mbps,Download Max Mbps,Upload Max Mbps,Comment";
     out_ += withSqm_ ? ",sqm\n" : "\n";
@@ -409,7 +410,10 @@ void CsvWriter::circuit(const CircuitSpec& c) {
   const std::string comment =
       random_.chance(0.15) ? std::string(kComments[random_.below(kComments.size())]) : "";
   std::string sqm;
-  if (withSqm_ && random_.chance(options_.sqmOverrideShare)) {
+  if (options_.sqmNoneShare > 0 && random_.chance(options_.sqmNoneShare)) {
+    sqm = "none";
+    ++stats_.sqmOverrides;
+  } else if (options_.sqmOverrideShare > 0 && random_.chance(options_.sqmOverrideShare)) {
     sqm = kSqmTokens[random_.weighted(kSqmWeights)];
     ++stats_.sqmOverrides;
   }

@@ -33,6 +33,10 @@ struct SynthOptions {
   double ipv6Share = 0.5;           ///< fraction of devices that also get an IPv6 /64 (or /56)
   double cidrShare = 0.05;          ///< fraction of devices whose IPv4 cell is a CIDR
   double sqmOverrideShare = 0.05;   ///< fraction of circuits with an sqm column override
+  /// Fraction of circuits with sqm "none" (no leaf qdisc), drawn before the other overrides. A
+  /// device holds at most 65,534 qdiscs, so above ~65k circuits per interface this must be > 0
+  /// for the planner to accept the ISP (it reports "planner-leaf-handles-exhausted").
+  double sqmNoneShare = 0.0;
   double unparentedShare = 0.0;     ///< fraction of circuits with an empty Parent Node
   double ipv6OnlyShare = 0.0;       ///< fraction of circuits whose devices have no IPv4 at all
   double fiberShare = 0.1;          ///< fraction of circuits parented on a POP instead of an AP

@@ -47,6 +47,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--sqm-share", o.sqmOverrideShare, "Share of circuits with an sqm override")
       ->capture_default_str();
+  app.add_option("--sqm-none-share", o.sqmNoneShare,
+                 "Share of circuits with sqm 'none' (needed above ~65k circuits per interface)")
+      ->capture_default_str();
   app.add_option("--unparented-share", o.unparentedShare, "Share of circuits without a parent")
       ->capture_default_str();
   app.add_option("--fiber-share", o.fiberShare, "Share of circuits parented on a POP")

@@ -166,6 +166,27 @@ TEST(Synth, CountsMatchOptions) {
   EXPECT_LT(mean, 1.75);
 }
 
+TEST(Synth, SqmNoneShareMarksCircuitsWithoutLeaf) {
+  SynthOptions o;
+  o.circuits = 2000;
+  o.sqmOverrideShare = 0;
+  o.sqmNoneShare = 0.4;
+  const auto rows = readCsv(generate(o).shapedDevicesCsv);
+  ASSERT_EQ(rows[0].size(), 14u);
+  std::map<std::string, std::string> sqmByCircuit;
+  for (size_t i = 1; i < rows.size(); ++i) {
+    sqmByCircuit[rows[i][kCircuitId]] = rows[i][kSqm];
+  }
+  const auto none = std::count_if(sqmByCircuit.begin(), sqmByCircuit.end(),
+                                  [](const auto& kv) { return kv.second == "none"; });
+  const auto other = std::count_if(sqmByCircuit.begin(), sqmByCircuit.end(), [](const auto& kv) {
+    return !kv.second.empty() && kv.second != "none";
+  });
+  EXPECT_GT(none, 700);
+  EXPECT_LT(none, 900);
+  EXPECT_EQ(other, 0);
+}
+
 TEST(Synth, NoSqmColumnWithoutOverrides) {
   SynthOptions o;
   o.sqmOverrideShare = 0;
