@@ -103,19 +103,22 @@ struct sluice_flow_key {
 #define SLUICE_FLOW_FIN_UP 0x2u
 #define SLUICE_FLOW_RST 0x4u
 
-/* Flow table value; indices [SLUICE_DIR_*]. Counters are updated atomically, the rest racily. */
+/*
+ * Flow table value; indices [SLUICE_DIR_*]. Timestamps are CLOCK_MONOTONIC ns at the coarse
+ * (jiffy) resolution. Each direction's fields have one writer (the CPU its rx queue maps to).
+ */
 struct sluice_flow {
 	struct sluice_mapping mapping; /* cached classification of the subscriber address */
 	__u32 epoch;                   /* epoch the mapping was read under */
 	__u32 flags;                   /* SLUICE_FLOW_* */
-	__u64 start_ns;                /* bpf_ktime_get_ns() of the first packet */
-	__u64 last_ns;                 /* bpf_ktime_get_ns() of the latest packet */
+	__u64 start_ns;                /* first packet */
+	__u64 last_ns;                 /* latest packet */
 	__u64 bytes[SLUICE_DIR_COUNT];
 	__u64 packets[SLUICE_DIR_COUNT];
 	__u32 next_seq[SLUICE_DIR_COUNT];    /* TCP: highest sequence end seen */
 	__u32 retransmits[SLUICE_DIR_COUNT]; /* TCP: segments whose data lay below next_seq */
 	__u32 tsval[SLUICE_DIR_COUNT];       /* TCP: TSval awaiting its echo, 0 = none */
-	__u64 tsval_ns[SLUICE_DIR_COUNT]; /* latest TSval record or RTT sample */
+	__u64 tsval_ns[SLUICE_DIR_COUNT]; /* latest TSval record or RTT sample (precise clock) */
 };
 
 /* Per-CPU per-host counters, keyed by struct sluice_addr (the subscriber address). */
@@ -123,7 +126,7 @@ struct sluice_host_counters {
 	__u64 bytes[SLUICE_DIR_COUNT];
 	__u64 packets[SLUICE_DIR_COUNT];
 	__u64 proto_packets[SLUICE_PROTO_COUNT][SLUICE_DIR_COUNT];
-	__u64 last_seen_ns; /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
+	__u64 last_seen_ns; /* CLOCK_MONOTONIC ns, coarse (jiffy) resolution */
 	__u32 circuit;      /* SLUICE_CIRCUIT_NONE for unknown hosts */
 	__u32 pad;
 };

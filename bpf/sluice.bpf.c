@@ -89,7 +89,7 @@ int sluice_xdp(struct xdp_md *ctx)
 		stat_inc(SLUICE_STAT_FRAGMENT);
 	sub = dir == SLUICE_DIR_DOWN ? pkt.dst : pkt.src;
 	epoch = current_epoch();
-	now = bpf_ktime_get_ns();
+	now = bpf_ktime_get_coarse_ns();
 
 	known = -1;
 	if (!(cfg->flags & SLUICE_CFG_NO_FLOWS)) {

@@ -92,8 +92,12 @@ static __always_inline void account_flow(struct sluice_flow *flow,
 {
 	__u32 d = dir & 1;
 
-	__sync_fetch_and_add(&flow->bytes[d], len);
-	__sync_fetch_and_add(&flow->packets[d], 1);
+	/*
+	 * Plain increments: one direction of a flow arrives on one rx queue (RSS hashes the
+	 * 5-tuple), so each bytes[d]/packets[d] has a single writer. Atomics cost ~2x here.
+	 */
+	flow->bytes[d] += len;
+	flow->packets[d] += 1;
 	flow->last_ns = now;
 	if (pkt->proto != IPPROTO_TCP || (pkt->flags & SLUICE_PKT_FRAGMENT))
 		return;
@@ -107,14 +111,15 @@ static __always_inline void account_flow(struct sluice_flow *flow,
 
 		/* Data that ends at or below what was already seen is a retransmission. */
 		if (next && (__s32)(end - next) <= 0) {
-			__sync_fetch_and_add(&flow->retransmits[d], 1);
+			flow->retransmits[d] += 1;
 			stat_inc(SLUICE_STAT_RETRANSMIT);
 		} else {
 			flow->next_seq[d] = end;
 		}
 	}
+	/* RTT needs the precise clock; counters make do with the coarse one. */
 	if (pkt->flags & SLUICE_PKT_HAS_TS)
-		rtt_track(flow, key, pkt, dir, now);
+		rtt_track(flow, key, pkt, dir, bpf_ktime_get_ns());
 }
 
 #endif /* SLUICE_BPF_TELEMETRY_H */
