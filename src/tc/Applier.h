@@ -11,6 +11,7 @@
 // small while the many class adds look their parent qdisc up in it.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -101,6 +102,24 @@ Result<LeafCapabilities> probeLeafCapabilities(netlink::Socket& socket);
 /// Same, in a private network namespace that exists only for the probe (a helper thread
 /// unshare()s it), so the host's interfaces are never touched. Needs CAP_SYS_ADMIN.
 Result<LeafCapabilities> probeLeafCapabilities();
+
+/// Parses a leaf kind name as lqos.conf / tc spell it ("cake", "fq_codel", "pfifo", "bfifo",
+/// "none"); nullopt for anything else.
+std::optional<plan::LeafKind> parseLeafKind(std::string_view name);
+
+/// What applyLeafFallback changed.
+struct FallbackReport {
+  std::vector<plan::LeafKind> missing;  ///< kinds the plan uses that the kernel lacks
+  size_t replacedLeaves = 0;            ///< leaves switched to the fallback kind
+};
+
+/// Makes `plan` use only leaf kinds `caps` supports. Every leaf of a missing kind becomes
+/// `fallback` (handle kept; fifo limit 0 = kernel default). Errors (EOPNOTSUPP) when a kind is
+/// missing and there is no fallback, or the fallback itself is missing; the message names the
+/// kinds and carries the probe's notes. The caller must report a non-empty `replacedLeaves`
+/// loudly (issue 3: a fallback is never silent).
+Result<FallbackReport> applyLeafFallback(plan::QueuePlan& plan, const LeafCapabilities& caps,
+                                         std::optional<plan::LeafKind> fallback);
 
 /// Converts a plan class to the HTB options the encoder takes (bits/s -> bytes/s, iproute2's
 /// default bursts).

@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -74,6 +75,76 @@ bool LeafCapabilities::supports(plan::LeafKind kind) const {
       return true;
   }
   return false;
+}
+
+std::optional<plan::LeafKind> parseLeafKind(std::string_view name) {
+  if (name == "cake") {
+    return plan::LeafKind::Cake;
+  }
+  if (name == "fq_codel") {
+    return plan::LeafKind::FqCodel;
+  }
+  if (name == "pfifo") {
+    return plan::LeafKind::Pfifo;
+  }
+  if (name == "bfifo") {
+    return plan::LeafKind::Bfifo;
+  }
+  if (name == "none") {
+    return plan::LeafKind::None;
+  }
+  return std::nullopt;
+}
+
+Result<FallbackReport> applyLeafFallback(plan::QueuePlan& plan, const LeafCapabilities& caps,
+                                         std::optional<plan::LeafKind> fallback) {
+  FallbackReport report;
+  for (const auto& iface : plan.interfaces) {
+    for (const auto& q : iface.queues) {
+      for (const auto& cls : q.classes) {
+        if (cls.leaf && !caps.supports(cls.leaf->kind) &&
+            std::find(report.missing.begin(), report.missing.end(), cls.leaf->kind) ==
+                report.missing.end()) {
+          report.missing.push_back(cls.leaf->kind);
+        }
+      }
+    }
+  }
+  if (report.missing.empty()) {
+    return report;
+  }
+  std::string kinds;
+  for (auto k : report.missing) {
+    kinds += fmt::format("{}{}", kinds.empty() ? "" : ", ", leafKindName(k));
+  }
+  std::string notes;
+  for (const auto& n : caps.notes) {
+    notes += fmt::format("{}{}", notes.empty() ? "" : "; ", n);
+  }
+  if (!fallback) {
+    return makeError(EOPNOTSUPP,
+                     fmt::format("the running kernel lacks leaf qdisc kind(s) {} and no fallback "
+                                 "is configured ([sluice] leaf_fallback)", kinds),
+                     notes);
+  }
+  if (!caps.supports(*fallback)) {
+    return makeError(EOPNOTSUPP,
+                     fmt::format("the running kernel lacks leaf qdisc kind(s) {} and the fallback "
+                                 "{} too", kinds, leafKindName(*fallback)),
+                     notes);
+  }
+  for (auto& iface : plan.interfaces) {
+    for (auto& q : iface.queues) {
+      for (auto& cls : q.classes) {
+        if (cls.leaf && !caps.supports(cls.leaf->kind)) {
+          cls.leaf->kind = *fallback;
+          cls.leaf->fifoLimit = 0;
+          ++report.replacedLeaves;
+        }
+      }
+    }
+  }
+  return report;
 }
 
 Result<LeafCapabilities> probeLeafCapabilities(netlink::Socket& socket) {
