@@ -20,7 +20,7 @@ struct InputPaths {
 struct Inputs {
   config::Config config;
   Model model;
-  Diagnostics diagnostics;  ///< every error and warning of all three files
+  Diagnostics diagnostics;      ///< every error and warning of all three files
   std::string resolvedNetwork;  ///< the network.json path actually read
   std::string resolvedDevices;  ///< the ShapedDevices.csv path actually read
   bool ok() const { return !diagnostics.hasErrors(); }
@@ -30,7 +30,8 @@ struct Inputs {
 /// config (when `paths.config` is empty, or the config has errors, the defaults are used so that
 /// the other two files are still checked), network.json, ShapedDevices.csv, then validateModel.
 /// File paths not given fall back to `[sluice]` network_json / shaped_devices_csv, then to
-/// `lqos_directory`/network.json and `lqos_directory`/ShapedDevices.csv. An unreadable file is an
+/// `lqos_directory`/network.json and `lqos_directory`/ShapedDevices.csv; relative paths from the
+/// config resolve against the config file's directory. An unreadable file is an
 /// "unreadable-file" error naming the path. `ok()` is false when any error was found.
 Inputs loadInputs(const InputPaths& paths);
 

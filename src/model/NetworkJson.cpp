@@ -91,10 +91,12 @@ class NetworkBuilder {
   bool null() { return scalar(Value{ValueKind::Null}); }
   bool boolean(bool b) { return scalar(Value{ValueKind::Bool, 0, b}); }
   bool number_integer(Json::number_integer_t n) {
-    return scalar(Value{ValueKind::Number, static_cast<double>(n)});
+    integerText_ = std::to_string(n);
+    return scalar(Value{ValueKind::Number, static_cast<double>(n), false, &integerText_});
   }
   bool number_unsigned(Json::number_unsigned_t n) {
-    return scalar(Value{ValueKind::Number, static_cast<double>(n)});
+    integerText_ = std::to_string(n);
+    return scalar(Value{ValueKind::Number, static_cast<double>(n), false, &integerText_});
   }
   bool number_float(Json::number_float_t n, const std::string& literal) {
     return scalar(Value{ValueKind::Number, n, false, &literal});
@@ -145,8 +147,9 @@ class NetworkBuilder {
   std::vector<Frame> stack_;
   uint32_t skipDepth_ = 0;  ///< > 0 while inside a value that is being skipped
   std::string pendingKey_;
-  size_t keyStart_ = 0;  ///< offset of the pending key's opening quote
-  size_t keyEnd_ = 0;    ///< offset of its closing quote
+  std::string integerText_;  ///< literal of the integer being placed (ids keep all digits)
+  size_t keyStart_ = 0;      ///< offset of the pending key's opening quote
+  size_t keyEnd_ = 0;        ///< offset of its closing quote
 };
 
 size_t NetworkBuilder::valueOffset() const {

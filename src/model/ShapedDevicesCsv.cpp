@@ -458,7 +458,15 @@ ShapedDevices Reader::read(const CsvDocument& doc) {
   const size_t firstData = readHeader(doc.records.front()) ? 1 : 0;
   out_.circuits.reserve(doc.records.size());
   for (size_t i = firstData; i < doc.records.size(); ++i) {
-    readRow(doc.records[i]);
+    const auto& r = doc.records[i];
+    // Spreadsheets export trailing blank rows as ",,,,": nothing to shape, so not an error.
+    const bool allEmpty = std::all_of(r.fields.begin(), r.fields.end(),
+                                      [](const CsvField& f) { return trim(f.value).empty(); });
+    if (allEmpty) {
+      diags_.warning(lineOf(r.offset), "empty-row", "row has only empty fields; skipped");
+      continue;
+    }
+    readRow(r);
   }
   return std::move(out_);
 }
@@ -478,7 +486,7 @@ ShapedDevices parseShapedDevices(std::string_view bytes, const std::string& file
   } else if (decoded.firstProblem != std::string::npos) {
     diags.warning(SourceLocation{fileName}, "encoding",
                   fmt::format("ill-formed {} at byte offset {}; replaced with U+FFFD",
-                              encodingName(decoded.encoding), decoded.firstProblem + 2));
+                              encodingName(decoded.encoding), decoded.firstProblem));
   }
   const TextIndex index(decoded.utf8);
   const auto doc = readCsv(decoded.utf8);

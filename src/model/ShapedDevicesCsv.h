@@ -23,7 +23,8 @@ namespace sluice::model {
 /// (row skipped, never shifted), "missing-circuit-id" (row skipped), "bad-address",
 /// "address-wrong-column", "bad-rate" (not a number or below 0.01 Mbps), "min-greater-than-max",
 /// "unknown-sqm", "parent-mismatch" (a row disagrees with the circuit's first row), and the
-/// warnings "rate-mismatch" and "sqm-mismatch" (the first row's values apply). Addresses across
+/// warnings "rate-mismatch" and "sqm-mismatch" (the first row's values apply), "empty-row" (a row
+/// of empty fields, skipped) and "encoding" (not UTF-8; read as Windows-1252). Addresses across
 /// rows and circuits are checked by validateModel (model/Inputs.h), which needs the whole model.
 ShapedDevices parseShapedDevices(std::string_view bytes, const std::string& fileName,
                                  Diagnostics& diags);

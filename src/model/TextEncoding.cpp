@@ -134,17 +134,33 @@ bool isValidUtf8(std::string_view text, size_t& badOffset) {
 
 DecodedText decodeToUtf8(std::string_view bytes) {
   DecodedText result;
+  auto utf16 = [&](SourceEncoding encoding, size_t bomSize) {
+    result.encoding = encoding;
+    result.utf8 =
+        fromUtf16(bytes.substr(bomSize), encoding == SourceEncoding::Utf16Be, result.firstProblem);
+    if (result.firstProblem != std::string::npos) {
+      result.firstProblem += bomSize;
+    }
+    return result;
+  };
+  size_t bomSize = 0;
   if (bytes.starts_with("\xEF\xBB\xBF")) {
     bytes.remove_prefix(3);
+    bomSize = 3;
     result.encoding = SourceEncoding::Utf8Bom;
   } else if (bytes.starts_with("\xFF\xFE")) {
-    result.encoding = SourceEncoding::Utf16Le;
-    result.utf8 = fromUtf16(bytes.substr(2), false, result.firstProblem);
-    return result;
+    return utf16(SourceEncoding::Utf16Le, 2);
   } else if (bytes.starts_with("\xFE\xFF")) {
-    result.encoding = SourceEncoding::Utf16Be;
-    result.utf8 = fromUtf16(bytes.substr(2), true, result.firstProblem);
-    return result;
+    return utf16(SourceEncoding::Utf16Be, 2);
+  }
+  // Without a BOM, text whose first characters are ASCII with a zero byte beside each is UTF-16
+  // (CSV text never holds NUL characters).
+  if (result.encoding == SourceEncoding::Utf8 && bytes.size() >= 4) {
+    const bool zeroOdd = bytes[0] != 0 && bytes[1] == 0 && bytes[2] != 0 && bytes[3] == 0;
+    const bool zeroEven = bytes[0] == 0 && bytes[1] != 0 && bytes[2] == 0 && bytes[3] != 0;
+    if (zeroOdd || zeroEven) {
+      return utf16(zeroOdd ? SourceEncoding::Utf16Le : SourceEncoding::Utf16Be, 0);
+    }
   }
   size_t bad = 0;
   if (isValidUtf8(bytes, bad)) {
@@ -152,7 +168,7 @@ DecodedText decodeToUtf8(std::string_view bytes) {
     return result;
   }
   result.encoding = SourceEncoding::Windows1252;
-  result.firstProblem = bad;
+  result.firstProblem = bad + bomSize;
   result.utf8 = fromWindows1252(bytes);
   return result;
 }

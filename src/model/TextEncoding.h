@@ -13,13 +13,15 @@ enum class SourceEncoding { Utf8, Utf8Bom, Utf16Le, Utf16Be, Windows1252 };
 struct DecodedText {
   std::string utf8;
   SourceEncoding encoding = SourceEncoding::Utf8;
-  /// Byte offset (in the input) of the first byte that made the input invalid UTF-8, for the
-  /// Windows-1252 fallback; of the first unpaired surrogate or odd trailing byte for UTF-16.
+  /// Byte offset in the input (BOM included) of the first byte that made the input invalid UTF-8,
+  /// for the Windows-1252 fallback; of the first unpaired surrogate or odd trailing byte for
+  /// UTF-16; npos when there was no problem.
   size_t firstProblem = std::string::npos;
 };
 
-/// Detects the encoding by BOM (UTF-8, UTF-16 LE/BE); without a BOM, valid UTF-8 stays as it is
-/// and anything else is read as Windows-1252. The BOM is not part of the result. Ill-formed UTF-16
+/// Detects the encoding by BOM (UTF-8, UTF-16 LE/BE); without a BOM, text starting with two
+/// ASCII characters in UTF-16 (a zero byte beside each) is UTF-16, valid UTF-8 stays as it is and
+/// anything else is read as Windows-1252. The BOM is not part of the result. Ill-formed UTF-16
 /// (unpaired surrogate, odd length) becomes U+FFFD and is reported through `firstProblem`.
 DecodedText decodeToUtf8(std::string_view bytes);
 

@@ -25,8 +25,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
   Diagnostics diags;
   model::Model model;
-  model.network = model::parseNetworkJson(R"({"AP_A": {"children": {"AP_B": {}}}})",
-                                          "network.json", diags);
+  model.network =
+      model::parseNetworkJson(R"({"AP_A": {"children": {"AP_B": {}}}})", "network.json", diags);
   model.shaped = model::parseShapedDevices(bytes, "ShapedDevices.csv", diags);
 
   const auto& shaped = model.shaped;

@@ -301,6 +301,18 @@ TEST(ShapedDevicesCsv, HeaderMissingARequiredColumn) {
   EXPECT_NE(d.message.find("Download Max Mbps"), std::string::npos) << d.message;
 }
 
+TEST(ShapedDevicesCsv, RowOfEmptyFieldsIsSkippedWithAWarning) {
+  Diagnostics diags;
+  const auto shaped =
+      parse(kHeader + "c1,N,d1,D,AP,,10.0.0.1,,10,10,100,100,\n,,,,,, ,,,,,,\n", diags);
+  const auto found = withCategory(diags, "empty-row");
+  ASSERT_EQ(found.size(), 1u) << dump(diags);
+  EXPECT_EQ(found[0].severity, Severity::Warning);
+  EXPECT_EQ(found[0].where.line, 3u);
+  EXPECT_FALSE(diags.hasErrors()) << dump(diags);
+  EXPECT_EQ(shaped.circuits.size(), 1u);
+}
+
 TEST(ShapedDevicesCsv, EmptyFileHasNoCircuits) {
   Diagnostics diags;
   EXPECT_TRUE(parse("", diags).circuits.empty());

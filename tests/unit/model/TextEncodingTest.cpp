@@ -16,6 +16,11 @@ TEST(TextEncoding, Utf8BomIsRemoved) {
   const auto d = decodeToUtf8("\xEF\xBB\xBFx");
   EXPECT_EQ(d.encoding, SourceEncoding::Utf8Bom);
   EXPECT_EQ(d.utf8, "x");
+  // Not UTF-8 after the BOM after all: the offset still counts the BOM.
+  const auto w = decodeToUtf8("\xEF\xBB\xBFx\xE9");
+  EXPECT_EQ(w.encoding, SourceEncoding::Windows1252);
+  EXPECT_EQ(w.firstProblem, 4u);
+  EXPECT_EQ(w.utf8, "x\xC3\xA9");
 }
 
 TEST(TextEncoding, Utf16SurrogatePairsAndUnpairedSurrogates) {
@@ -26,12 +31,21 @@ TEST(TextEncoding, Utf16SurrogatePairsAndUnpairedSurrogates) {
   EXPECT_EQ(d.utf8,
             "\xF0\x9F\x98\x80\xEF\xBF\xBD"
             "a");
-  EXPECT_EQ(d.firstProblem, 4u);
+  EXPECT_EQ(d.firstProblem, 6u);
   const std::string be("\xFE\xFF\x00\xE9\x00", 5);  // odd length
   const auto b = decodeToUtf8(be);
   EXPECT_EQ(b.encoding, SourceEncoding::Utf16Be);
   EXPECT_EQ(b.utf8, "\xC3\xA9");
-  EXPECT_EQ(b.firstProblem, 2u);
+  EXPECT_EQ(b.firstProblem, 4u);
+}
+
+TEST(TextEncoding, Utf16WithoutBomIsRecognised) {
+  const std::string le("a\0,\0b\0", 6);
+  EXPECT_EQ(decodeToUtf8(le).encoding, SourceEncoding::Utf16Le);
+  EXPECT_EQ(decodeToUtf8(le).utf8, "a,b");
+  const std::string be("\0a\0,\0b", 6);
+  EXPECT_EQ(decodeToUtf8(be).encoding, SourceEncoding::Utf16Be);
+  EXPECT_EQ(decodeToUtf8(be).utf8, "a,b");
 }
 
 TEST(TextEncoding, InvalidUtf8FallsBackToWindows1252) {
