@@ -175,6 +175,9 @@ void pathBenchmarks(const Lab& lab, uint32_t repeat, int rounds, bool quick) {
     };
     std::string tag = fmt::format(" ({} prefixes)", n);
     if (n == sizes.front()) {
+      // Reference points: the cost of entering the program at all.
+      measure("bypass switch on", pkt4, SLUICE_CFG_BYPASS);
+      measure("ARP (dissect, not IP)", PacketBuilder().rawEtherType(0x0806).build(), 0);
       measure("flow hit, IPv4", pkt4, 0);
       measure("hot-cache hit, IPv4 (flows off)", pkt4, SLUICE_CFG_NO_FLOWS);
       measure("flow hit, IPv6", pkt6, 0);
