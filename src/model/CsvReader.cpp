@@ -107,6 +107,7 @@ class Tokenizer {
       if (c == '"') {
         if (i_ + 1 < text_.size() && text_[i_ + 1] == '"') {
           field.value.push_back('"');
+          field.escaped = true;
           i_ += 2;
           continue;
         }
@@ -142,7 +143,7 @@ class Tokenizer {
 }  // namespace
 
 size_t CsvField::sourceOffset(size_t i) const {
-  if (!quoted) {
+  if (!escaped) {
     return offset + i;
   }
   // Each '"' in a quoted value was written as two characters.

@@ -14,6 +14,7 @@ struct CsvField {
   std::string value;  ///< unescaped content
   size_t offset = 0;  ///< byte offset in the text of the content's first character
   bool quoted = false;
+  bool escaped = false;  ///< the value holds a '"' written as "" (offsets past it shift)
 
   /// Byte offset in the text of byte `i` of `value` (accounts for "" escapes in quoted fields).
   size_t sourceOffset(size_t i) const;

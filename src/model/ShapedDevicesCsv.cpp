@@ -1,15 +1,12 @@
 #include "model/ShapedDevicesCsv.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <array>
-#include <charconv>
-#include <cmath>
 #include <optional>
 
 #include <fmt/format.h>
 
+#include "model/CellParsers.h"
 #include "model/CsvReader.h"
 #include "model/FileText.h"
 #include "model/TextEncoding.h"
@@ -85,54 +82,15 @@ std::optional<Column> columnForHeader(std::string_view cell) {
     }
   }
   // Rate columns without the unit, as some exporters write them.
-  if (name == "downloadmin")
-    return kDownloadMin;
-  if (name == "uploadmin")
-    return kUploadMin;
-  if (name == "downloadmax")
-    return kDownloadMax;
-  if (name == "uploadmax")
-    return kUploadMax;
-  return std::nullopt;
-}
-
-std::string_view trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t");
-  if (first == std::string_view::npos) {
-    return {};
-  }
-  const auto last = s.find_last_not_of(" \t");
-  return s.substr(first, last - first + 1);
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
+  static constexpr std::pair<std::string_view, Column> kAliases[] = {{"downloadmin", kDownloadMin},
+                                                                     {"uploadmin", kUploadMin},
+                                                                     {"downloadmax", kDownloadMax},
+                                                                     {"uploadmax", kUploadMax}};
+  for (const auto& [alias, column] : kAliases) {
+    if (name == alias) {
+      return column;
     }
   }
-  return out;
-}
-
-std::optional<double> parseNumber(std::string_view text) {
-  double v = 0;
-  const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || ec != std::errc{} || p != text.data() + text.size() || !std::isfinite(v)) {
-    return std::nullopt;
-  }
-  return v;
-}
-
-std::optional<SqmKind> parseSqmSide(std::string_view token) {
-  if (token.empty())
-    return SqmKind::Default;
-  if (token == "cake")
-    return SqmKind::Cake;
-  if (token == "fq_codel")
-    return SqmKind::FqCodel;
-  if (token == "none")
-    return SqmKind::None;
   return std::nullopt;
 }
 
@@ -165,7 +123,7 @@ class Reader {
   }
   std::string text(const CsvRecord& r, Column column) const {
     const auto* f = field(r, column);
-    return f ? std::string(trim(f->value)) : std::string();
+    return f ? std::string(trimBlanks(f->value)) : std::string();
   }
   /// Location of the first non-blank character of a field (its start when blank).
   SourceLocation cellAt(const CsvField& f) const {
@@ -211,13 +169,13 @@ bool Reader::readHeader(const CsvRecord& first) {
     if (!column) {
       diags_.warning(cellAt(f), "unknown-column",
                      "unknown column in the header; its values are ignored",
-                     std::string(trim(f.value)));
+                     std::string(trimBlanks(f.value)));
       continue;
     }
     if (layout_.fieldOf[*column] >= 0) {
       diags_.error(cellAt(f), "duplicate-column",
                    fmt::format("column '{}' appears twice in the header", kColumnNames[*column]),
-                   std::string(trim(f.value)));
+                   std::string(trimBlanks(f.value)));
       continue;
     }
     layout_.fieldOf[*column] = static_cast<int>(i);
@@ -236,38 +194,8 @@ bool Reader::readHeader(const CsvRecord& first) {
 }
 
 void Reader::reportBadAddress(std::string_view token, bool wantV4, const SourceLocation& where) {
-  const char* wanted = wantV4 ? "IPv4" : "IPv6";
-  const auto slash = token.find('/');
-  const std::string host(token.substr(0, slash));
-  in_addr v4{};
-  in6_addr v6{};
-  const bool hostIsV4 = inet_pton(AF_INET, host.c_str(), &v4) == 1;
-  const bool hostIsV6 = !hostIsV4 && inet_pton(AF_INET6, host.c_str(), &v6) == 1;
-  if (hostIsV6 && IN6_IS_ADDR_V4MAPPED(&v6)) {
-    diags_.error(where, "address-wrong-column",
-                 "IPv4-mapped IPv6 address; write it as IPv4 in the IPv4 column",
-                 std::string(token));
-  } else if ((hostIsV4 && !wantV4) || (hostIsV6 && wantV4)) {
-    diags_.error(where, "address-wrong-column",
-                 fmt::format("{} address in the {} column", hostIsV4 ? "IPv4" : "IPv6", wanted),
-                 std::string(token));
-  } else if ((hostIsV4 || hostIsV6) && slash != std::string_view::npos &&
-             IpNet::parse(host).has_value()) {
-    // The address is fine, so either the prefix length is bad or host bits are set.
-    unsigned len = 0;
-    const auto lenText = token.substr(slash + 1);
-    const auto [p, ec] = std::from_chars(lenText.data(), lenText.data() + lenText.size(), len);
-    const bool lenOk = !lenText.empty() && ec == std::errc{} &&
-                       p == lenText.data() + lenText.size() && len <= (hostIsV4 ? 32u : 128u);
-    diags_.error(where, "bad-address",
-                 lenOk ? fmt::format("{} prefix has host bits set beyond /{}", wanted, len)
-                       : fmt::format("{} prefix length is not a number in 0..{}", wanted,
-                                     hostIsV4 ? 32 : 128),
-                 std::string(token));
-  } else {
-    diags_.error(where, "bad-address", fmt::format("not an {} address or prefix", wanted),
-                 std::string(token));
-  }
+  auto problem = diagnoseBadAddress(token, wantV4);
+  diags_.error(where, problem.category, std::move(problem.message), std::string(token));
 }
 
 void Reader::readAddresses(const CsvField* f, bool wantV4, Device& device) {
@@ -279,7 +207,7 @@ void Reader::readAddresses(const CsvField* f, bool wantV4, Device& device) {
   while (start <= cell.size()) {
     const auto comma = std::min(cell.find(',', start), cell.size());
     const auto raw = cell.substr(start, comma - start);
-    const auto token = trim(raw);
+    const auto token = trimBlanks(raw);
     if (!token.empty()) {
       const size_t tokenStart = start + static_cast<size_t>(token.data() - raw.data());
       const auto where = at(f->sourceOffset(tokenStart));
@@ -300,8 +228,8 @@ std::optional<double> Reader::readRate(const CsvRecord& r, Column column) {
   if (!f) {
     return std::nullopt;  // missing column: already reported once for the header
   }
-  const auto value = trim(f->value);
-  const auto rate = parseNumber(value);
+  const auto value = trimBlanks(f->value);
+  const auto rate = parseDecimal(value);
   if (!rate) {
     diags_.error(cellAt(*f), "bad-rate", fmt::format("{} is not a number", kColumnNames[column]),
                  std::string(value));
@@ -321,24 +249,15 @@ std::optional<SqmOverride> Reader::readSqm(const CsvRecord& r) {
   if (!f) {
     return SqmOverride{};
   }
-  // LibreQoS lower-cases the token and trims both sides of a "down/up" pair.
-  const auto token = lower(trim(f->value));
-  const auto slash = token.find('/');
-  const auto down = trim(std::string_view(token).substr(0, slash));
-  const auto up =
-      slash == std::string::npos ? down : trim(std::string_view(token).substr(slash + 1));
-  const auto downKind = parseSqmSide(down);
-  const auto upKind = parseSqmSide(up);
-  if (!downKind || !upKind) {
-    const auto bad = !downKind ? down : up;
+  auto sqm = parseSqmCell(f->value);
+  if (!sqm.value) {
     diags_.error(cellAt(*f), "unknown-sqm",
                  fmt::format("unknown sqm '{}': use cake, fq_codel, none or \"down/up\" with "
                              "either side empty",
-                             bad),
-                 std::string(trim(f->value)));
-    return std::nullopt;
+                             sqm.badToken),
+                 std::string(trimBlanks(f->value)));
   }
-  return SqmOverride{*downKind, *upKind};
+  return sqm.value;
 }
 
 void Reader::readRow(const CsvRecord& r) {
@@ -460,8 +379,9 @@ ShapedDevices Reader::read(const CsvDocument& doc) {
   for (size_t i = firstData; i < doc.records.size(); ++i) {
     const auto& r = doc.records[i];
     // Spreadsheets export trailing blank rows as ",,,,": nothing to shape, so not an error.
-    const bool allEmpty = std::all_of(r.fields.begin(), r.fields.end(),
-                                      [](const CsvField& f) { return trim(f.value).empty(); });
+    const bool allEmpty = std::all_of(r.fields.begin(), r.fields.end(), [](const CsvField& f) {
+      return trimBlanks(f.value).empty();
+    });
     if (allEmpty) {
       diags_.warning(lineOf(r.offset), "empty-row", "row has only empty fields; skipped");
       continue;

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "model/CellParsers.h"
 #include "model/Inputs.h"
 
 namespace sluice::model {
@@ -38,16 +39,6 @@ std::vector<AddressRef> collectAddresses(const ShapedDevices& shaped) {
       };
       add(device.ipv4, device.ipv4Where);
       add(device.ipv6, device.ipv6Where);
-    }
-  }
-  return out;
-}
-
-std::string lowerAscii(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
     }
   }
   return out;
