@@ -42,7 +42,7 @@ struct QueuesConfig {
   double generatedPnUploadMbps = 1000;
   bool dryRun = false;
   bool sudo = false;
-  std::optional<uint32_t> overrideAvailableQueues;
+  std::optional<uint32_t> overrideAvailableQueues;  ///< 0 in the file means unset (LibreQoS)
   bool useBinpacking = false;
   LazyQueues lazyQueues = LazyQueues::No;
   uint32_t lazyExpireSeconds = 600;
@@ -66,8 +66,8 @@ struct IpRangesConfig {
 
 /// `[sluice]`: Sluice's own settings (not in LibreQoS).
 struct SluiceConfig {
-  std::string networkJson;        ///< default: <lqos_directory>/network.json
-  std::string shapedDevicesCsv;   ///< default: <lqos_directory>/ShapedDevices.csv
+  std::string networkJson;       ///< default: <lqos_directory>/network.json
+  std::string shapedDevicesCsv;  ///< default: <lqos_directory>/ShapedDevices.csv
   std::string stateDirectory = "/var/lib/sluice";
   /// Leaf qdisc kind to use when the kernel lacks the configured one ("" = refuse to start).
   std::string leafFallback;
@@ -80,9 +80,9 @@ struct Config {
   std::string lqosDirectory = "/opt/libreqos/src";
   std::string nodeId;
   std::string nodeName = "LibreQoS";
-  uint32_t packetCaptureTimeSeconds = 10;  ///< packet_capture_time
-  uint64_t queueCheckPeriodMs = 1000;      ///< queue_check_period_ms
-  std::optional<BridgeConfig> bridge;               ///< exactly one of bridge /
+  uint32_t packetCaptureTimeSeconds = 10;                ///< packet_capture_time
+  uint64_t queueCheckPeriodMs = 1000;                    ///< queue_check_period_ms
+  std::optional<BridgeConfig> bridge;                    ///< exactly one of bridge /
   std::optional<SingleInterfaceConfig> singleInterface;  ///< single_interface is set
   QueuesConfig queues;
   /// `queues.default_sqm` parsed (config/Sqm.h); the leaf every circuit gets unless its

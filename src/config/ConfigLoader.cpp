@@ -26,19 +26,22 @@ using detail::TableView;
 constexpr size_t kMaxIfnameLength = 15;  // IFNAMSIZ - 1
 
 // Sections the loader turns into typed fields; every other section goes to otherSections.
-constexpr std::string_view kTypedSections[] = {"bridge", "single_interface", "queues",
-                                               "ip_ranges", "sluice"};
+constexpr std::string_view kTypedSections[] = {"bridge", "single_interface", "queues", "ip_ranges",
+                                               "sluice"};
 // Top-level keys with a Config field; the other known top-level keys go to otherSections[""].
-constexpr std::string_view kTypedTopKeys[] = {"version", "lqos_directory", "node_id",
-                                              "node_name", "packet_capture_time",
-                                              "queue_check_period_ms"};
+constexpr std::string_view kTypedTopKeys[] = {
+    "version",   "lqos_directory",      "node_id",
+    "node_name", "packet_capture_time", "queue_check_period_ms"};
 
 template <typename List>
 bool listed(const List& list, std::string_view word) {
   return std::find(std::begin(list), std::end(list), word) != std::end(list);
 }
 
-std::string quoted(std::string_view text) { return fmt::format("\"{}\"", text); }
+/// TOML text of a string value (escaped), as diagnostics show offending values.
+std::string quoted(std::string_view text) {
+  return detail::quoteString(text);
+}
 
 std::string_view trim(std::string_view text) {
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
@@ -174,7 +177,8 @@ class Builder {
     if (stick.present()) {
       SingleInterfaceConfig s;
       s.interface = interfaceName(stick, "interface", s.interface);
-      s.internetVlan = static_cast<uint16_t>(stick.integer("internet_vlan").value_or(s.internetVlan));
+      s.internetVlan =
+          static_cast<uint16_t>(stick.integer("internet_vlan").value_or(s.internetVlan));
       s.networkVlan = static_cast<uint16_t>(stick.integer("network_vlan").value_or(s.networkVlan));
       if (s.internetVlan == s.networkVlan) {
         error(stick.where("network_vlan"), "same-vlan",
@@ -192,7 +196,7 @@ class Builder {
     out.monitorOnly = q.boolean("monitor_only").value_or(out.monitorOnly);
     if (auto mode = q.string("queue_mode")) {
       out.queueMode = *mode == "observe" ? QueueMode::Observe : QueueMode::Shape;
-    } else if (!q.node("queue_mode")) {
+    } else {
       // LibreQoS: the legacy monitor_only flag decides only when queue_mode is absent.
       out.queueMode = out.monitorOnly ? QueueMode::Observe : QueueMode::Shape;
     }
@@ -210,7 +214,7 @@ class Builder {
     }
     out.useBinpacking = q.boolean("use_binpacking").value_or(out.useBinpacking);
     if (auto lazy = q.string("lazy_queues")) {
-      out.lazyQueues = *lazy == "Full" ? LazyQueues::Full
+      out.lazyQueues = *lazy == "Full"  ? LazyQueues::Full
                        : *lazy == "Htb" ? LazyQueues::Htb
                                         : LazyQueues::No;
     }
@@ -223,10 +227,14 @@ class Builder {
     if (auto v = q.number("fast_queues_fq_codel")) {
       out.fastQueuesFqCodel = *v;
     }
+    readDefaultLeaf(q);
+  }
+
+  void readDefaultLeaf(const TableView& q) {
     // A default_sqm of the wrong type is already reported; do not parse the default instead.
     bool sqmBad = q.contains("default_sqm") && q.node("default_sqm") == nullptr;
     if (!sqmBad) {
-      if (auto leaf = parseSqmText(out.defaultSqm, q.where("default_sqm"),
+      if (auto leaf = parseSqmText(config_.queues.defaultSqm, q.where("default_sqm"),
                                    q.qualified("default_sqm"), *ctx_.diags)) {
         config_.defaultLeaf = *leaf;
       }

@@ -12,8 +12,12 @@ constexpr double kU8Max = 255;
 constexpr double kU16Max = 65535;
 constexpr double kU32Max = std::numeric_limits<uint32_t>::max();
 
-constexpr KeySpec boolean(std::string_view name) { return {.name = name, .kind = ValueKind::Bool}; }
-constexpr KeySpec text(std::string_view name) { return {.name = name, .kind = ValueKind::String}; }
+constexpr KeySpec boolean(std::string_view name) {
+  return {.name = name, .kind = ValueKind::Bool};
+}
+constexpr KeySpec text(std::string_view name) {
+  return {.name = name, .kind = ValueKind::String};
+}
 constexpr KeySpec texts(std::string_view name) {
   return {.name = name, .kind = ValueKind::StringArray};
 }
@@ -41,7 +45,10 @@ constexpr KeySpec number(std::string_view name, double min = kNoMin, double max 
 }
 /// A number that must be > 0.
 constexpr KeySpec positive(std::string_view name, std::string_view category = "out-of-range") {
-  return {.name = name, .kind = ValueKind::Number, .min = 0, .minExclusive = true,
+  return {.name = name,
+          .kind = ValueKind::Number,
+          .min = 0,
+          .minExclusive = true,
           .rangeCategory = category};
 }
 /// A number in (0, 1].
@@ -49,10 +56,15 @@ constexpr KeySpec fraction(std::string_view name) {
   return {.name = name, .kind = ValueKind::Number, .min = 0, .max = 1, .minExclusive = true};
 }
 constexpr KeySpec vlan(std::string_view name) {
-  return {.name = name, .kind = ValueKind::Integer, .min = 1, .max = 4094,
+  return {.name = name,
+          .kind = ValueKind::Integer,
+          .min = 1,
+          .max = 4094,
           .rangeCategory = "invalid-vlan"};
 }
-constexpr KeySpec bandwidth(std::string_view name) { return positive(name, "invalid-bandwidth"); }
+constexpr KeySpec bandwidth(std::string_view name) {
+  return positive(name, "invalid-bandwidth");
+}
 
 constexpr std::array<std::string_view, 2> kQueueModes{"shape", "observe"};
 constexpr std::array<std::string_view, 3> kLazyQueues{"No", "Htb", "Full"};
@@ -60,18 +72,26 @@ constexpr std::array<std::string_view, 2> kStormguardStrategies{"legacy_score", 
 constexpr std::array<std::string_view, 2> kTreeguardCpuModes{"cpu_aware", "traffic_rtt_only"};
 
 constexpr std::array kTuning{
-    boolean("stop_irq_balance"), unsignedInt("netdev_budget_usecs", kU32Max),
-    unsignedInt("netdev_budget_packets", kU32Max), unsignedInt("rx_usecs", kU32Max),
-    unsignedInt("tx_usecs", kU32Max), boolean("disable_rxvlan"), boolean("disable_txvlan"),
+    boolean("stop_irq_balance"),
+    unsignedInt("netdev_budget_usecs", kU32Max),
+    unsignedInt("netdev_budget_packets", kU32Max),
+    unsignedInt("rx_usecs", kU32Max),
+    unsignedInt("tx_usecs", kU32Max),
+    boolean("disable_rxvlan"),
+    boolean("disable_txvlan"),
     texts("disable_offload"),
 };
 
 constexpr std::array kBridge{
-    boolean("use_xdp_bridge"), text("to_internet"), text("to_network"),
+    boolean("use_xdp_bridge"),
+    text("to_internet"),
+    text("to_network"),
 };
 
 constexpr std::array kSingleInterface{
-    text("interface"), vlan("internet_vlan"), vlan("network_vlan"),
+    text("interface"),
+    vlan("internet_vlan"),
+    vlan("network_vlan"),
 };
 
 constexpr std::array kQueues{
@@ -93,9 +113,9 @@ constexpr std::array kQueues{
 };
 
 constexpr std::array kLongTermStats{
-    boolean("gather_stats"),      unsignedInt("collation_period_seconds", kU32Max),
-    text("license_key"),          unsignedInt("uisp_reporting_interval_seconds"),
-    text("lts_url"),              boolean("use_insight"),
+    boolean("gather_stats"), unsignedInt("collation_period_seconds", kU32Max),
+    text("license_key"),     unsignedInt("uisp_reporting_interval_seconds"),
+    text("lts_url"),         boolean("use_insight"),
 };
 
 constexpr std::array kIpRanges{
@@ -106,8 +126,8 @@ constexpr std::array kIpRanges{
 };
 
 constexpr std::array kFlows{
-    unsignedInt("flow_timeout_seconds"), boolean("netflow_enabled"),
-    unsignedInt("netflow_port", kU16Max), text("netflow_ip"),
+    unsignedInt("flow_timeout_seconds"),    boolean("netflow_enabled"),
+    unsignedInt("netflow_port", kU16Max),   text("netflow_ip"),
     unsignedInt("netflow_version", kU8Max), texts("do_not_track_subnets"),
 };
 
@@ -125,19 +145,27 @@ constexpr std::array kIntegrationCommon{
 
 // [splynx_integration]; the legacy spelling [spylnx_integration] / enable_spylnx is accepted too.
 constexpr std::array kSplynx{
-    boolean("enable_splynx"), boolean("enable_spylnx"), text("api_key"),
-    text("api_secret"),       text("url"),
+    boolean("enable_splynx"),
+    boolean("enable_spylnx"),
+    text("api_key"),
+    text("api_secret"),
+    text("url"),
 };
 
 constexpr std::array kNetzur{
-    boolean("enable_netzur"), text("api_key"), text("api_url"), unsignedInt("timeout_secs"),
+    boolean("enable_netzur"),
+    text("api_key"),
+    text("api_url"),
+    unsignedInt("timeout_secs"),
 };
 
 constexpr std::array kVisp{
-    boolean("enable_visp"), text("client_id"),    text("client_secret"),
-    text("username"),       text("password"),     text("token_url"),
-    text("graphql_url"),    signedInt("isp_id"),  signedInt("tenant_id"),
-    text("online_users_domain"), text("strategy"), unsignedInt("timeout_secs"),
+    boolean("enable_visp"), text("client_id"),
+    text("client_secret"),  text("username"),
+    text("password"),       text("token_url"),
+    text("graphql_url"),    signedInt("isp_id"),
+    signedInt("tenant_id"), text("online_users_domain"),
+    text("strategy"),       unsignedInt("timeout_secs"),
     boolean("verify_tls"),  texts("service_type_allowlist"),
 };
 
@@ -166,14 +194,20 @@ constexpr std::array kUisp{
 };
 
 constexpr std::array kPowercode{
-    boolean("enable_powercode"), text("powercode_api_key"), text("powercode_api_url"),
+    boolean("enable_powercode"),
+    text("powercode_api_key"),
+    text("powercode_api_url"),
 };
 
 constexpr std::array kSonar{
-    boolean("enable_sonar"),          text("sonar_api_url"),
-    text("sonar_api_key"),            text("snmp_community"),
-    texts("airmax_model_ids"),        texts("ltu_model_ids"),
-    texts("active_status_ids"),       anyArray("recurring_service_rates"),
+    boolean("enable_sonar"),
+    text("sonar_api_url"),
+    text("sonar_api_key"),
+    text("snmp_community"),
+    texts("airmax_model_ids"),
+    texts("ltu_model_ids"),
+    texts("active_status_ids"),
+    anyArray("recurring_service_rates"),
     texts("recurring_excluded_service_names"),
 };
 
@@ -182,7 +216,9 @@ constexpr std::array kInfluxDb{
 };
 
 constexpr std::array kWispGate{
-    boolean("enable_wispgate"), text("wispgate_api_token"), text("wispgate_api_url"),
+    boolean("enable_wispgate"),
+    text("wispgate_api_token"),
+    text("wispgate_api_url"),
 };
 
 constexpr std::array kUsageStats{boolean("send_anonymous"), text("anonymous_server")};
@@ -198,13 +234,21 @@ constexpr std::array kStormguard{
     choice("strategy", kStormguardStrategies),
     fraction("minimum_download_percentage"),
     fraction("minimum_upload_percentage"),
-    KeySpec{.name = "increase_fast_multiplier", .kind = ValueKind::Number, .min = 1,
+    KeySpec{.name = "increase_fast_multiplier",
+            .kind = ValueKind::Number,
+            .min = 1,
             .minExclusive = true},
-    KeySpec{.name = "increase_multiplier", .kind = ValueKind::Number, .min = 1,
-            .minExclusive = true},
-    KeySpec{.name = "decrease_multiplier", .kind = ValueKind::Number, .min = 0, .max = 1,
+    KeySpec{
+        .name = "increase_multiplier", .kind = ValueKind::Number, .min = 1, .minExclusive = true},
+    KeySpec{.name = "decrease_multiplier",
+            .kind = ValueKind::Number,
+            .min = 0,
+            .max = 1,
             .maxExclusive = true},
-    KeySpec{.name = "decrease_fast_multiplier", .kind = ValueKind::Number, .min = 0, .max = 1,
+    KeySpec{.name = "decrease_fast_multiplier",
+            .kind = ValueKind::Number,
+            .min = 0,
+            .max = 1,
             .maxExclusive = true},
     positive("increase_fast_cooldown_seconds"),
     positive("increase_cooldown_seconds"),
@@ -214,8 +258,8 @@ constexpr std::array kStormguard{
     boolean("circuit_fallback_persist"),
     text("circuit_fallback_sqm"),
     positive("delay_threshold_ms"),
-    KeySpec{.name = "delay_threshold_ratio", .kind = ValueKind::Number, .min = 1,
-            .minExclusive = true},
+    KeySpec{
+        .name = "delay_threshold_ratio", .kind = ValueKind::Number, .min = 1, .minExclusive = true},
     fraction("baseline_alpha_up"),
     fraction("baseline_alpha_down"),
     positive("probe_interval_seconds"),
@@ -314,6 +358,8 @@ constexpr std::array kRoot{
 
 }  // namespace
 
-std::span<const KeySpec> lqosRootSchema() { return kRoot; }
+std::span<const KeySpec> lqosRootSchema() {
+  return kRoot;
+}
 
 }  // namespace sluice::config::detail

@@ -24,17 +24,26 @@ struct Unit {
 
 // tc's get_time(): no suffix = microseconds.
 constexpr std::array kTimeUnits{
-    Unit{"", 1},          Unit{"us", 1},        Unit{"usec", 1},      Unit{"usecs", 1},
-    Unit{"ms", 1e3},      Unit{"msec", 1e3},    Unit{"msecs", 1e3},   Unit{"s", 1e6},
-    Unit{"sec", 1e6},     Unit{"secs", 1e6},
+    Unit{"", 1},       Unit{"us", 1},      Unit{"usec", 1}, Unit{"usecs", 1}, Unit{"ms", 1e3},
+    Unit{"msec", 1e3}, Unit{"msecs", 1e3}, Unit{"s", 1e6},  Unit{"sec", 1e6}, Unit{"secs", 1e6},
 };
 
 // tc's get_rate64(): SI prefixes, "bps" units are bytes per second; result in bits per second.
 constexpr std::array kRateUnits{
-    Unit{"", 1},          Unit{"bit", 1},       Unit{"kbit", 1e3},    Unit{"mbit", 1e6},
-    Unit{"gbit", 1e9},    Unit{"tbit", 1e12},   Unit{"bps", 8},       Unit{"kbps", 8e3},
-    Unit{"mbps", 8e6},    Unit{"gbps", 8e9},    Unit{"tbps", 8e12},   Unit{"kibit", 1024.0},
-    Unit{"mibit", 1048576.0}, Unit{"gibit", 1073741824.0},
+    Unit{"", 1},
+    Unit{"bit", 1},
+    Unit{"kbit", 1e3},
+    Unit{"mbit", 1e6},
+    Unit{"gbit", 1e9},
+    Unit{"tbit", 1e12},
+    Unit{"bps", 8},
+    Unit{"kbps", 8e3},
+    Unit{"mbps", 8e6},
+    Unit{"gbps", 8e9},
+    Unit{"tbps", 8e12},
+    Unit{"kibit", 1024.0},
+    Unit{"mibit", 1048576.0},
+    Unit{"gibit", 1073741824.0},
 };
 
 // Plain counts (packets, flows): no suffix allowed.
@@ -42,9 +51,8 @@ constexpr std::array kCountUnits{Unit{"", 1}};
 
 // tc's get_size(): binary prefixes, bytes.
 constexpr std::array kSizeUnits{
-    Unit{"", 1},          Unit{"b", 1},         Unit{"k", 1024.0},    Unit{"kb", 1024.0},
-    Unit{"m", 1048576.0}, Unit{"mb", 1048576.0}, Unit{"g", 1073741824.0},
-    Unit{"gb", 1073741824.0},
+    Unit{"", 1},          Unit{"b", 1},          Unit{"k", 1024.0},       Unit{"kb", 1024.0},
+    Unit{"m", 1048576.0}, Unit{"mb", 1048576.0}, Unit{"g", 1073741824.0}, Unit{"gb", 1073741824.0},
 };
 
 // CAKE's named round-trip times (tc-cake(8)), in microseconds.
@@ -61,17 +69,40 @@ constexpr std::array<std::pair<std::string_view, uint32_t>, 8> kCakeRttPresets{{
 
 // Options tc-cake(8) knows that a LeafSpec cannot carry: refused by name, never dropped.
 constexpr std::array<std::string_view, 30> kCakeUnsupported{
-    "autorate-ingress", "flowblind",       "srchost",        "dsthost",        "hosts",
-    "flows",            "dual-srchost",    "dual-dsthost",   "ack-filter-aggressive",
-    "ptm",              "atm",             "noatm",          "raw",            "conservative",
-    "ethernet",         "docsis",          "ether-vlan",     "pppoa-vcmux",    "pppoa-llc",
-    "pppoe-vcmux",      "pppoe-llcsnap",   "pppoe-ptm",      "bridged-vcmux",  "bridged-llcsnap",
-    "bridged-ptm",      "ipoa-vcmux",      "ipoa-llcsnap",   "ingress",        "egress",
+    "autorate-ingress",
+    "flowblind",
+    "srchost",
+    "dsthost",
+    "hosts",
+    "flows",
+    "dual-srchost",
+    "dual-dsthost",
+    "ack-filter-aggressive",
+    "ptm",
+    "atm",
+    "noatm",
+    "raw",
+    "conservative",
+    "ethernet",
+    "docsis",
+    "ether-vlan",
+    "pppoa-vcmux",
+    "pppoa-llc",
+    "pppoe-vcmux",
+    "pppoe-llcsnap",
+    "pppoe-ptm",
+    "bridged-vcmux",
+    "bridged-llcsnap",
+    "bridged-ptm",
+    "ipoa-vcmux",
+    "ipoa-llcsnap",
+    "ingress",
+    "egress",
     "fwmark",
 };
 
 constexpr std::array<std::string_view, 3> kFqCodelUnsupported{"ce_threshold", "drop_batch",
-                                                                "ce_threshold_selector"};
+                                                              "ce_threshold_selector"};
 
 template <size_t N>
 bool contains(const std::array<std::string_view, N>& list, std::string_view word) {
@@ -273,8 +304,8 @@ void parseCake(SqmParser& p, plan::LeafSpec& leaf) {
         leaf.cake.mpuBytes = static_cast<uint32_t>(*bytes);
       }
     } else if (word == "memlimit") {
-      if (auto bytes = p.unsignedArg(word, kSizeUnits, 1, std::numeric_limits<uint32_t>::max(),
-                                     "size")) {
+      if (auto bytes =
+              p.unsignedArg(word, kSizeUnits, 1, std::numeric_limits<uint32_t>::max(), "size")) {
         leaf.cake.memlimitBytes = static_cast<uint32_t>(*bytes);
       }
     } else if (contains(kCakeUnsupported, word)) {

@@ -7,7 +7,9 @@
 namespace sluice::config::detail {
 namespace {
 
-bool isContinuation(unsigned char c) { return (c & 0xC0) == 0x80; }
+bool isContinuation(unsigned char c) {
+  return (c & 0xC0) == 0x80;
+}
 
 /// Length of the valid UTF-8 sequence at `i`, or 0 (RFC 3629: no overlongs, no surrogates,
 /// nothing above U+10FFFF).
@@ -19,7 +21,10 @@ size_t utf8Length(std::string_view text, size_t i) {
   if (c < 0x80) {
     return 1;
   }
-  size_t length = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+  size_t length = c >= 0xC2 && c <= 0xDF   ? 2
+                  : c >= 0xE0 && c <= 0xEF ? 3
+                  : c >= 0xF0 && c <= 0xF4 ? 4
+                                           : 0;
   if (length == 0) {
     return 0;
   }
@@ -125,8 +130,8 @@ class Precheck {
   /// After a line-ending backslash in a multi-line basic string: the next non-whitespace
   /// character must be ASCII. Returns the index to continue at, or npos after failing.
   size_t afterLineEndingBackslash(size_t j) {
-    while (j < text_.size() && (text_[j] == ' ' || text_[j] == '\t' || text_[j] == '\n' ||
-                                text_[j] == '\r')) {
+    while (j < text_.size() &&
+           (text_[j] == ' ' || text_[j] == '\t' || text_[j] == '\n' || text_[j] == '\r')) {
       ++j;
     }
     if (j < text_.size() && static_cast<unsigned char>(text_[j]) >= 0x80) {
@@ -163,9 +168,9 @@ class Precheck {
           } else if (c == ' ' || c == '\t' || c == '\r') {
             // whitespace keeps lineStart
           } else if (u >= 0x80) {
-            return fail(i, "toml-syntax",
-                        fmt::format("character {} outside a string or comment",
-                                    describe(text_, i)));
+            return fail(
+                i, "toml-syntax",
+                fmt::format("character {} outside a string or comment", describe(text_, i)));
           } else {
             if (c == '#') {
               state = State::Comment;

@@ -91,10 +91,10 @@ double numericValue(const toml::node& node) {
 }
 
 std::string describeRange(const KeySpec& spec) {
-  std::string lo = spec.min == kNoMin ? "" : fmt::format("{} {}", spec.minExclusive ? ">" : ">=",
-                                                          spec.min);
-  std::string hi = spec.max == kNoMax ? "" : fmt::format("{} {}", spec.maxExclusive ? "<" : "<=",
-                                                          spec.max);
+  std::string lo =
+      spec.min == kNoMin ? "" : fmt::format("{} {}", spec.minExclusive ? ">" : ">=", spec.min);
+  std::string hi =
+      spec.max == kNoMax ? "" : fmt::format("{} {}", spec.maxExclusive ? "<" : "<=", spec.max);
   if (!lo.empty() && !hi.empty()) {
     return lo + " and " + hi;
   }
@@ -119,8 +119,8 @@ bool checkValue(const toml::node& node, const KeySpec& spec, const std::string& 
     if (spec.kind == ValueKind::StringArray && node.is_array()) {
       got = "array with non-string elements";
     }
-    ctx.diags->error(at, "wrong-type", fmt::format("{} must be {}, not {}", key,
-                                                   kindName(spec.kind), got),
+    ctx.diags->error(at, "wrong-type",
+                     fmt::format("{} must be {}, not {}", key, kindName(spec.kind), got),
                      renderValue(node));
     return false;
   }
@@ -260,6 +260,12 @@ void checkTable(const toml::table& table, std::span<const KeySpec> keys, std::st
   }
 }
 
+std::string quoteString(std::string_view text) {
+  std::string out;
+  renderString(text, out);
+  return out;
+}
+
 std::string renderValue(const toml::node& node) {
   std::string out;
   renderInto(node, out);
@@ -270,7 +276,9 @@ TableView::TableView(const toml::table* table, std::string path, const CheckCont
                      SourceLocation fallback)
     : table_(table), path_(std::move(path)), ctx_(&ctx), fallback_(std::move(fallback)) {}
 
-std::string TableView::qualified(std::string_view name) const { return joinPath(path_, name); }
+std::string TableView::qualified(std::string_view name) const {
+  return joinPath(path_, name);
+}
 
 bool TableView::contains(std::string_view name) const {
   return table_ != nullptr && table_->contains(name);

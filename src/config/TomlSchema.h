@@ -30,8 +30,8 @@ namespace sluice::config::detail {
 
 enum class ValueKind : uint8_t {
   Bool,
-  Integer,      ///< TOML integer
-  Number,       ///< TOML integer or float (LibreQoS reads some of these as u64, some as f32)
+  Integer,  ///< TOML integer
+  Number,   ///< TOML integer or float (LibreQoS reads some of these as u64, some as f32)
   String,
   StringArray,  ///< array whose elements are all strings (may be empty)
   Array,        ///< any array (arrays of tables such as uisp exception_cpes)
@@ -74,6 +74,10 @@ void checkTable(const toml::table& table, std::span<const KeySpec> keys, std::st
 /// name), so that diagnostics come out in the order the operator wrote them.
 std::vector<std::pair<const toml::key*, const toml::node*>> inDocumentOrder(
     const toml::table& table);
+
+/// `text` as a TOML basic string: in double quotes, with `"` and backslash escaped and control
+/// characters written as \uXXXX.
+std::string quoteString(std::string_view text);
 
 /// TOML text of a value: strings in double quotes with escapes, arrays as `[ a, b ]`, inline
 /// tables as `{ k = v }`.

@@ -53,9 +53,9 @@ TEST(ConfigDefaults, MinimalBridgeConfigGetsLibreQosDefaults) {
   EXPECT_EQ(config->defaultLeaf.cake.diffserv, plan::CakeDiffserv::Diffserv4);
 
   EXPECT_TRUE(config->ipRanges.ignoreSubnets.empty());
-  EXPECT_EQ(config->ipRanges.allowSubnets,
-            (std::vector<std::string>{"172.16.0.0/12", "10.0.0.0/8", "100.64.0.0/10",
-                                      "192.168.0.0/16"}));
+  EXPECT_EQ(
+      config->ipRanges.allowSubnets,
+      (std::vector<std::string>{"172.16.0.0/12", "10.0.0.0/8", "100.64.0.0/10", "192.168.0.0/16"}));
   EXPECT_TRUE(config->ipRanges.unknownIpHonorsIgnore);
   EXPECT_TRUE(config->ipRanges.unknownIpHonorsAllow);
 
@@ -217,9 +217,9 @@ TEST(ConfigFixtures, OnAStick) {
 
 TEST(ConfigOtherSections, LegacySpylnxSpellingIsStoredAsSplynx) {
   Diagnostics diags;
-  auto config = parse(
-      "[bridge]\n[spylnx_integration]\nenable_spylnx = true\napi_key = \"k\"\nurl = \"u\"\n",
-      diags);
+  auto config =
+      parse("[bridge]\n[spylnx_integration]\nenable_spylnx = true\napi_key = \"k\"\nurl = \"u\"\n",
+            diags);
   ASSERT_TRUE(config) << testing::dump(diags);
   EXPECT_EQ(diags.all().size(), 0u) << testing::dump(diags);
   const auto& splynx = config->otherSections.at("splynx_integration");
@@ -231,17 +231,16 @@ TEST(ConfigOtherSections, LegacySpylnxSpellingIsStoredAsSplynx) {
 
 TEST(ConfigOtherSections, CanonicalSplynxWinsOverLegacy) {
   Diagnostics diags;
-  auto config = parse(
-      "[bridge]\n[splynx_integration]\nurl = \"new\"\n[spylnx_integration]\nurl = \"old\"\n",
-      diags);
+  auto config =
+      parse("[bridge]\n[splynx_integration]\nurl = \"new\"\n[spylnx_integration]\nurl = \"old\"\n",
+            diags);
   ASSERT_TRUE(config);
   EXPECT_EQ(config->otherSections.at("splynx_integration").at("url"), "\"new\"");
 }
 
 TEST(ConfigOtherSections, StringsAreEscapedTomlText) {
   Diagnostics diags;
-  auto config =
-      parse("[bridge]\n[influxdb]\ntoken = \"a\\\"b\\\\c\\td\"\n", diags);
+  auto config = parse("[bridge]\n[influxdb]\ntoken = \"a\\\"b\\\\c\\td\"\n", diags);
   ASSERT_TRUE(config) << testing::dump(diags);
   EXPECT_EQ(config->otherSections.at("influxdb").at("token"), "\"a\\\"b\\\\c\\u0009d\"");
 }

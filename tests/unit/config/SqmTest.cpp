@@ -63,8 +63,9 @@ TEST(Sqm, PlainCakeIsDiffserv3LikeTc) {
 }
 
 TEST(Sqm, CakeKeywordsAndUnits) {
-  plan::LeafSpec leaf = good("  CAKE besteffort satellite wash no-split-gso bandwidth 100mbit "
-                             "overhead -4 mpu 64 memlimit 32mb triple-isolate  ");
+  plan::LeafSpec leaf = good(
+      "  CAKE besteffort satellite wash no-split-gso bandwidth 100mbit "
+      "overhead -4 mpu 64 memlimit 32mb triple-isolate  ");
   EXPECT_EQ(leaf.cake.diffserv, plan::CakeDiffserv::Besteffort);
   EXPECT_EQ(leaf.cake.rttUs, 1'000'000u);
   EXPECT_TRUE(leaf.cake.wash);

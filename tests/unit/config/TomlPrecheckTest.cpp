@@ -67,18 +67,20 @@ TEST(TomlPrecheck, BadHeaderKeyStartIsSyntaxError) {
 
 TEST(TomlPrecheck, NestedArraysAtLineStartAreNotHeaders) {
   Diagnostics diags;
-  auto config = parse("[bridge]\n[uisp_integration]\nexception_cpes = [\n"
-                      "[ ],\n{ cpe = \"a\", parent = \"b\" },\n]\n",
-                      diags);
+  auto config = parse(
+      "[bridge]\n[uisp_integration]\nexception_cpes = [\n"
+      "[ ],\n{ cpe = \"a\", parent = \"b\" },\n]\n",
+      diags);
   ASSERT_TRUE(config) << testing::dump(diags);
 }
 
 TEST(TomlPrecheck, NonAsciiInStringsAndCommentsIsFine) {
   Diagnostics diags;
-  auto config = parse("# caf\xC3\xA9 \xE2\x9C\x93\nnode_name = \"Z\xC3\xBCrich\"\n"
-                      "[bridge] # \xC2\xA7\n[influxdb]\norg = '''\xC3\xA9'''\n"
-                      "bucket = \"\"\"a\\\"\xC3\xA9\"\"\"\"\n",
-                      diags);
+  auto config = parse(
+      "# caf\xC3\xA9 \xE2\x9C\x93\nnode_name = \"Z\xC3\xBCrich\"\n"
+      "[bridge] # \xC2\xA7\n[influxdb]\norg = '''\xC3\xA9'''\n"
+      "bucket = \"\"\"a\\\"\xC3\xA9\"\"\"\"\n",
+      diags);
   ASSERT_TRUE(config) << testing::dump(diags);
   EXPECT_EQ(config->nodeName, "Z\xC3\xBCrich");
   EXPECT_EQ(config->otherSections.at("influxdb").at("bucket"), "\"a\\\"\xC3\xA9\\\"\"");
