@@ -31,8 +31,14 @@ Error exchangeError(beast::error_code ec, Stage stage, const std::string& socket
     return Error{ETIMEDOUT, fmt::format("request to sluiced on {}", socketPath),
                  fmt::format("no answer within {} ms", timeout.count())};
   }
+  const char* what = stage == Stage::kConnect ? "connect to"
+                     : stage == Stage::kSend  ? "send request to"
+                                              : "read answer from";
+  if (ec.category() != beast::system_category()) {
+    return Error{EPROTO, fmt::format("{} sluiced on {}", what, socketPath), ec.message()};
+  }
   if (stage == Stage::kConnect) {
-    const int err = ec.category() == beast::system_category() ? ec.value() : ECONNREFUSED;
+    const int err = ec.value();
     std::string detail;
     if (err == ENOENT || err == ECONNREFUSED) {
       detail = "sluiced is not running";
@@ -41,11 +47,7 @@ Error exchangeError(beast::error_code ec, Stage stage, const std::string& socket
     }
     return Error{err, fmt::format("connect to {}", socketPath), std::move(detail)};
   }
-  const char* what = stage == Stage::kSend ? "send request to" : "read answer from";
-  if (ec.category() == beast::system_category()) {
-    return Error{ec.value(), fmt::format("{} sluiced on {}", what, socketPath)};
-  }
-  return Error{EPROTO, fmt::format("{} sluiced on {}", what, socketPath), ec.message()};
+  return Error{ec.value(), fmt::format("{} sluiced on {}", what, socketPath)};
 }
 
 }  // namespace

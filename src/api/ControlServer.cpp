@@ -88,7 +88,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void send(RoutedResponse routed, unsigned version, bool keepAlive) {
     Response& r = routed.response;
-    if (r.status < 100 || r.status > 599) {
+    // 1xx would need a second, final answer; anything outside 100-599 is not HTTP.
+    if (r.status < 200 || r.status > 599) {
       r = Response{500, {{"error", fmt::format("handler answered HTTP status {}", r.status)}}};
     }
     response_ = {};
@@ -100,7 +101,10 @@ class Session : public std::enable_shared_from_this<Session> {
       response_.set(http::field::allow, routed.allow);
     }
     // Replace invalid UTF-8 (e.g. from a broken input file quoted in an error) rather than throw.
-    response_.body() = r.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    // 204 and 304 carry no body by definition (Beast refuses to frame one).
+    if (r.status != 204 && r.status != 304) {
+      response_.body() = r.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
     response_.keep_alive(keepAlive);
     response_.prepare_payload();
     stream_.expires_after(kIdleTimeout);

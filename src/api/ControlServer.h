@@ -41,7 +41,8 @@ class ControlServer {
 
   /// Stops serving: waits for a handler call in progress, closes every connection, joins the
   /// thread and removes the socket file (only if it is still the one this server bound, so a
-  /// successor's socket is left alone). Idempotent; cannot fail.
+  /// successor's socket is left alone). Idempotent; cannot fail. Must not be called from inside
+  /// a ControlHandler call (it would wait for itself).
   void stop();
 
   /// The path this server listens on.

@@ -147,6 +147,12 @@ TEST_F(ControlServerTest, HandlerFailuresAnswer500AndServingGoesOn) {
   handler_.beforeAnswer = nullptr;
   handler_.statusResponse = {7, {{"state", "ready"}}};  // not an HTTP status
   EXPECT_EQ(get("/api/status").status, 500);
+  handler_.statusResponse = {101, {{"state", "ready"}}};  // would need a second answer
+  EXPECT_EQ(get("/api/status").status, 500);
+  handler_.statusResponse = {204, {{"state", "ready"}}};  // no body allowed: it is dropped
+  const Response empty = get("/api/status");
+  EXPECT_EQ(empty.status, 204);
+  EXPECT_TRUE(empty.body.is_null());
   handler_.statusResponse = {200, {{"message", std::string("bad \xff utf-8")}}};
   const Response r = get("/api/status");
   EXPECT_EQ(r.status, 200);
