@@ -152,9 +152,8 @@ TEST_F(CliCommandsTest, ReloadExitCodesFollowTheOutcome) {
   EXPECT_EQ(gExitCode, 0);
   EXPECT_TRUE(has(out, "reload: unchanged")) << out;
 
-  handler_.reloadResponse = {422,
-                             {{"outcome", "refused"},
-                              {"errors", {"network.json:3:5: error: a [x]", "b.csv:1:1: error: b"}}}};
+  const json errors = {"network.json:3:5: error: a [x]", "b.csv:1:1: error: b"};
+  handler_.reloadResponse = {422, {{"outcome", "refused"}, {"errors", errors}}};
   std::tie(out, err) = run("reload");
   EXPECT_EQ(gExitCode, 1);
   EXPECT_TRUE(has(out, "reload: refused")) << out;
