@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,9 @@ struct Fixture {
   std::map<int, uint64_t> statDeltas;   ///< sluice_stat -> exact increment over all steps
   std::function<void(Env&)> check;      ///< extra assertions on maps after the last step
 };
+
+/// gtest prints a fixture by its name (test names and failure messages).
+inline void PrintTo(const Fixture& f, std::ostream* os) { *os << f.name; }
 
 /// Builds the fixture list.
 std::vector<Fixture> allFixtures();
