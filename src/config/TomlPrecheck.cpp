@@ -1,6 +1,7 @@
 #include "config/TomlPrecheck.h"
 
 #include <cstdint>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -153,61 +154,102 @@ class Precheck {
     return j;
   }
 
+  /// Scans a bare value (number, boolean, date, inf/nan, or garbage) the way toml++ does: up to
+  /// the next value terminator, quotes included. Returns the index of the terminator, or npos
+  /// after failing on a non-ASCII character inside it.
+  size_t bareValueEnd(size_t i) {
+    for (; i < text_.size(); ++i) {
+      char c = text_[i];
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ']' || c == '}' || c == ',' ||
+          c == '#') {
+        return i;
+      }
+      if (static_cast<unsigned char>(c) >= 0x80) {
+        fail(i, "toml-syntax", fmt::format("character {} in a value", describe(text_, i)));
+        return std::string_view::npos;
+      }
+    }
+    return i;
+  }
+
+  /// One character outside strings and comments; advances `i`. Returns false after failing.
+  bool normalChar(size_t& i, State& state) {
+    char c = text_[i];
+    if (c == '\n' || c == ' ' || c == '\t' || c == '\r') {
+      lineStart_ = lineStart_ || c == '\n';
+      ++i;
+      return true;
+    }
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      return fail(i, "toml-syntax",
+                  fmt::format("character {} outside a string or comment", describe(text_, i)));
+    }
+    bool atValue = valuePos_;
+    bool atHeader = lineStart_ && containers_.empty();
+    valuePos_ = false;
+    lineStart_ = false;
+    if (c == '#') {
+      state = State::Comment;
+    } else if (c == '"' || c == '\'') {
+      bool triple = startsWith(i, c == '"' ? "\"\"\"" : "'''");
+      state = c == '"' ? (triple ? State::MlBasic : State::Basic)
+                       : (triple ? State::MlLiteral : State::Literal);
+      i += triple ? 2 : 0;
+    } else if (c == '[' && atHeader) {
+      if (!headerOk(i)) {
+        return false;
+      }
+      i += startsWith(i, "[[") ? 1 : 0;
+    } else if (c == '[' || c == '{') {
+      containers_.push_back(c);
+      valuePos_ = c == '[';
+    } else if (c == ']' || c == '}') {
+      if (!containers_.empty() && containers_.back() == (c == ']' ? '[' : '{')) {
+        containers_.pop_back();
+      }
+    } else if (c == '=') {
+      valuePos_ = true;
+    } else if (c == ',') {
+      valuePos_ = !containers_.empty() && containers_.back() == '[';
+    } else if (atValue) {
+      size_t end = bareValueEnd(i);
+      if (end == std::string_view::npos) {
+        return false;
+      }
+      i = end;
+      return true;
+    }
+    ++i;
+    return true;
+  }
+
   bool structureOk() {
     State state = State::Normal;
-    size_t depth = 0;  // open [ and { of values: a '[' inside them is not a table header
-    bool lineStart = true;
     size_t i = 0;
     while (i < text_.size()) {
       char c = text_[i];
-      auto u = static_cast<unsigned char>(c);
       switch (state) {
         case State::Normal:
-          if (c == '\n') {
-            lineStart = true;
-          } else if (c == ' ' || c == '\t' || c == '\r') {
-            // whitespace keeps lineStart
-          } else if (u >= 0x80) {
-            return fail(
-                i, "toml-syntax",
-                fmt::format("character {} outside a string or comment", describe(text_, i)));
-          } else {
-            if (c == '#') {
-              state = State::Comment;
-            } else if (c == '"' || c == '\'') {
-              bool triple = startsWith(i, c == '"' ? "\"\"\"" : "'''");
-              state = c == '"' ? (triple ? State::MlBasic : State::Basic)
-                               : (triple ? State::MlLiteral : State::Literal);
-              i += triple ? 2 : 0;
-            } else if (c == '[' && lineStart && depth == 0) {
-              if (!headerOk(i)) {
-                return false;
-              }
-              i += startsWith(i, "[[") ? 1 : 0;
-            } else if (c == '[' || c == '{') {
-              ++depth;
-            } else if ((c == ']' || c == '}') && depth > 0) {
-              --depth;
-            }
-            lineStart = false;
+          if (!normalChar(i, state)) {
+            return false;
           }
-          break;
+          continue;
         case State::Comment:
           state = c == '\n' ? State::Normal : state;
-          lineStart = c == '\n';
+          lineStart_ = c == '\n';
           break;
         case State::Basic:
           if (c == '\\') {
             ++i;  // the escaped character (escapes are ASCII; anything else toml++ reports)
           } else if (c == '"' || c == '\n') {
             state = State::Normal;
-            lineStart = c == '\n';
+            lineStart_ = c == '\n';
           }
           break;
         case State::Literal:
           if (c == '\'' || c == '\n') {
             state = State::Normal;
-            lineStart = c == '\n';
+            lineStart_ = c == '\n';
           }
           break;
         case State::MlBasic:
@@ -228,7 +270,7 @@ class Precheck {
           } else if (startsWith(i, "\"\"\"")) {
             i = closeTriple(i, '"');
             state = State::Normal;
-            lineStart = false;
+            lineStart_ = false;
             continue;
           }
           break;
@@ -236,7 +278,7 @@ class Precheck {
           if (startsWith(i, "'''")) {
             i = closeTriple(i, '\'');
             state = State::Normal;
-            lineStart = false;
+            lineStart_ = false;
             continue;
           }
           break;
@@ -249,6 +291,12 @@ class Precheck {
   std::string_view text_;
   const std::string& file_;
   Diagnostics& diags_;
+  // Lexer state outside strings: open value arrays/inline tables ('[' / '{'), whether the next
+  // token is a value (after '=', '[' or an array's ','), whether only whitespace precedes it on
+  // its line (a '[' there, outside any container, opens a table header).
+  std::vector<char> containers_;
+  bool valuePos_ = false;
+  bool lineStart_ = true;
 };
 
 }  // namespace

@@ -99,5 +99,24 @@ TEST(TomlPrecheck, AsciiAfterLineEndingBackslashIsFine) {
   EXPECT_EQ(config->otherSections.at("influxdb").at("org"), "\"ok \xC2\xA7\"");
 }
 
+TEST(TomlPrecheck, NonAsciiInsideABareValueIsSyntaxError) {
+  // toml++ scans a bare value up to a terminator, quotes included; the pre-pass does the same.
+  Diagnostics diags;
+  EXPECT_FALSE(parse("[bridge]\n[queues]\nlazy_expire_seconds = 24\"a\xCC\xA3\"\n", diags));
+  expectOne(diags, "toml-syntax", 3, 27);
+}
+
+TEST(TomlPrecheck, DottedAndQuotedKeysAndInlineTablesAreFine) {
+  Diagnostics diags;
+  auto config = parse(
+      "treeguard.cpu.\"mode\" = \"cpu_aware\"\n[bridge]\n[uisp_integration]\n"
+      "exception_cpes = [{ cpe = \"\xC3\xA9\", parent = 'x' }, { \"cpe\" = \"y\", "
+      "parent = \"\xC2\xA7\" }]\n",
+      diags);
+  ASSERT_TRUE(config) << testing::dump(diags);
+  EXPECT_EQ(diags.all().size(), 0u) << testing::dump(diags);
+  EXPECT_EQ(config->otherSections.at("treeguard").at("cpu.mode"), "\"cpu_aware\"");
+}
+
 }  // namespace
 }  // namespace sluice::config
