@@ -168,8 +168,8 @@ void BM_Plan(benchmark::State& state) {
   size_t classes = 0;
   for (auto _ : state) {
     Diagnostics diags;
-    auto plan = plan::buildPlan(plan::PlannerInput{f.config, *f.validated, kTxQueues, kCpus},
-                                diags);
+    auto plan =
+        plan::buildPlan(plan::PlannerInput{f.config, *f.validated, kTxQueues, kCpus}, diags);
     if (!plan) {
       state.SkipWithError("buildPlan failed");
       return;

@@ -40,8 +40,8 @@ std::string formatIpv4(uint32_t address) {
 
 Ipv4Allocator::Ipv4Allocator() {
   // 100.64.0.0/10 (RFC 6598 shared address space), then 10.0.0.0/8 (RFC 1918).
-  pools_.push_back(Pool{ipv4(100, 64, 0, 0), ipv4(100, 128, 0, 0), ipv4(100, 64, 0, 1),
-                        ipv4(100, 128, 0, 0)});
+  pools_.push_back(
+      Pool{ipv4(100, 64, 0, 0), ipv4(100, 128, 0, 0), ipv4(100, 64, 0, 1), ipv4(100, 128, 0, 0)});
   pools_.push_back(
       Pool{ipv4(10, 0, 0, 0), ipv4(11, 0, 0, 0), ipv4(10, 0, 0, 1), ipv4(11, 0, 0, 0)});
 }
@@ -103,8 +103,7 @@ std::string macAddress(uint64_t index, uint64_t oui) {
   // Multiplying by an odd constant modulo 2^24 is a bijection; the XOR scatters low indices.
   const uint32_t low = (static_cast<uint32_t>(index * 0x9E3779u) ^ 0x5A5A5Au) & 0xFFFFFFu;
   return fmt::format("{:02X}:{:02X}:{:02X}:{:02X}:{:02X}:{:02X}", vendor >> 16,
-                     (vendor >> 8) & 0xFF, vendor & 0xFF, low >> 16, (low >> 8) & 0xFF,
-                     low & 0xFF);
+                     (vendor >> 8) & 0xFF, vendor & 0xFF, low >> 16, (low >> 8) & 0xFF, low & 0xFF);
 }
 
 }  // namespace sluice::synth

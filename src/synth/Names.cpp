@@ -10,58 +10,56 @@ namespace sluice::synth {
 namespace {
 
 constexpr std::array<std::string_view, 40> kTownStarts = {
-    "Ash",    "Bel",    "Birch",  "Black",  "Bright", "Cedar",  "Clear",  "Cold",
-    "Copper", "Deer",   "Eagle",  "Elm",    "Fair",   "Fox",    "Glen",   "Granite",
-    "Green",  "Hazel",  "High",   "Iron",   "Juniper", "Lake",  "Laurel", "Maple",
-    "Mill",   "Oak",    "Pine",   "Quarry", "Raven",  "Red",    "River",  "Rock",
-    "Sage",   "Salt",   "Silver", "Spring", "Stone",  "Sun",    "Willow", "Wolf"};
+    "Ash",     "Bel",  "Birch",  "Black", "Bright", "Cedar",   "Clear", "Cold",   "Copper", "Deer",
+    "Eagle",   "Elm",  "Fair",   "Fox",   "Glen",   "Granite", "Green", "Hazel",  "High",   "Iron",
+    "Juniper", "Lake", "Laurel", "Maple", "Mill",   "Oak",     "Pine",  "Quarry", "Raven",  "Red",
+    "River",   "Rock", "Sage",   "Salt",  "Silver", "Spring",  "Stone", "Sun",    "Willow", "Wolf"};
 
 constexpr std::array<std::string_view, 18> kTownEnds = {
-    "brook", "burg",  "crest", "dale", "field", "ford", "gate",  "haven", "hill",
-    "hurst", "mont",  "port",  "ridge", "stead", "ton", "vale", "ville", "wood"};
+    "brook", "burg", "crest", "dale",  "field", "ford", "gate", "haven", "hill",
+    "hurst", "mont", "port",  "ridge", "stead", "ton",  "vale", "ville", "wood"};
 
 constexpr std::array<std::string_view, 6> kTownPrefixes = {"North", "South", "East",
                                                            "West",  "Upper", "Lower"};
 
 constexpr std::array<std::string_view, 16> kLandmarks = {
-    "Water Tower",  "Grain Elevator", "Hilltop",     "Fiber Hut",  "Main Street",
-    "Silo",         "Ridge Tower",    "Fire Station", "East Tower", "South Tower",
-    "Exchange",     "Quarry Mast",    "Courthouse",  "County Road", "School",
-    "Industrial Park"};
+    "Water Tower", "Grain Elevator", "Hilltop",    "Fiber Hut",      "Main Street", "Silo",
+    "Ridge Tower", "Fire Station",   "East Tower", "South Tower",    "Exchange",    "Quarry Mast",
+    "Courthouse",  "County Road",    "School",     "Industrial Park"};
 
 constexpr std::array<std::string_view, 8> kSectors = {"N", "NE", "E", "SE", "S", "SW", "W", "NW"};
 
 constexpr std::array<std::string_view, 48> kSurnames = {
-    "Abernathy", "Alvarez",  "Baker",    "Bergstrom", "Brennan",  "Castillo", "Chen",
-    "Dlamini",   "Dubois",   "Eriksen",  "Fischer",   "Gallagher", "Garcia",  "Halvorsen",
-    "Haddad",    "Ito",      "Jablonski", "Johansson", "Kaur",    "Kowalski", "Lindqvist",
-    "Lopez",     "MacLeod",  "Mbeki",    "Moreau",    "Nakamura", "Novak",    "Nguyen",
-    "O'Brien",   "Okafor",   "Olsen",    "Patel",     "Petrov",   "Quinn",    "Ramirez",
-    "Rossi",     "Schmidt",  "Silva",    "Sorensen",  "Takahashi", "Tremblay", "Underwood",
-    "Varga",     "Walker",   "Weber",    "Yilmaz",    "Young",    "Zimmerman"};
+    "Abernathy", "Alvarez", "Baker",     "Bergstrom", "Brennan",   "Castillo", "Chen",
+    "Dlamini",   "Dubois",  "Eriksen",   "Fischer",   "Gallagher", "Garcia",   "Halvorsen",
+    "Haddad",    "Ito",     "Jablonski", "Johansson", "Kaur",      "Kowalski", "Lindqvist",
+    "Lopez",     "MacLeod", "Mbeki",     "Moreau",    "Nakamura",  "Novak",    "Nguyen",
+    "O'Brien",   "Okafor",  "Olsen",     "Patel",     "Petrov",    "Quinn",    "Ramirez",
+    "Rossi",     "Schmidt", "Silva",     "Sorensen",  "Takahashi", "Tremblay", "Underwood",
+    "Varga",     "Walker",  "Weber",     "Yilmaz",    "Young",     "Zimmerman"};
 
 constexpr std::array<std::string_view, 32> kStreets = {
-    "Main",    "Oak",     "Pine",     "Maple",   "Cedar",    "Elm",     "Walnut",  "Chestnut",
-    "Church",  "Mill",    "School",   "Prairie", "Lakeview", "Hillcrest", "Sunset", "Meadow",
-    "Orchard", "Railroad", "Highland", "Valley", "Willow",   "Birch",   "Spruce",  "Aspen",
-    "Cherry",  "Park",    "Ridge",    "River",   "County Road 12", "Township Line", "Quarry",
-    "Harvest"};
+    "Main",           "Oak",           "Pine",    "Maple",    "Cedar",    "Elm",      "Walnut",
+    "Chestnut",       "Church",        "Mill",    "School",   "Prairie",  "Lakeview", "Hillcrest",
+    "Sunset",         "Meadow",        "Orchard", "Railroad", "Highland", "Valley",   "Willow",
+    "Birch",          "Spruce",        "Aspen",   "Cherry",   "Park",     "Ridge",    "River",
+    "County Road 12", "Township Line", "Quarry",  "Harvest"};
 
-constexpr std::array<std::string_view, 8> kStreetKinds = {"St", "Ave", "Rd", "Ln",
-                                                          "Dr", "Ct", "Way", "Trl"};
+constexpr std::array<std::string_view, 8> kStreetKinds = {"St", "Ave", "Rd",  "Ln",
+                                                          "Dr", "Ct",  "Way", "Trl"};
 
 constexpr std::array<std::string_view, 20> kTrades = {
-    "Dental",          "Hardware",   "Auto Repair", "Bakery",     "Veterinary Clinic",
-    "Insurance",       "Farm Supply", "Plumbing",   "Law Office", "Feed & Seed",
-    "Family Practice", "Diner",      "Library",     "Pharmacy",   "Grain Co-op",
-    "Motel",           "Brewing",    "Landscaping", "Tax Service", "Chiropractic"};
+    "Dental",          "Hardware",    "Auto Repair", "Bakery",      "Veterinary Clinic",
+    "Insurance",       "Farm Supply", "Plumbing",    "Law Office",  "Feed & Seed",
+    "Family Practice", "Diner",       "Library",     "Pharmacy",    "Grain Co-op",
+    "Motel",           "Brewing",     "Landscaping", "Tax Service", "Chiropractic"};
 
-constexpr std::array<std::string_view, 6> kRouterNames = {"Router", "Home Router", "Mesh Base",
-                                                          "Gateway", "CPE", "ONT"};
+constexpr std::array<std::string_view, 6> kRouterNames = {"Router",  "Home Router", "Mesh Base",
+                                                          "Gateway", "CPE",         "ONT"};
 
 constexpr std::array<std::string_view, 8> kExtraDeviceNames = {
-    "Mesh Node", "Office Switch", "Camera", "VoIP Adapter", "Smart TV", "Game Console",
-    "Backup Router", "Shop Building"};
+    "Mesh Node", "Office Switch", "Camera",        "VoIP Adapter",
+    "Smart TV",  "Game Console",  "Backup Router", "Shop Building"};
 
 template <typename T, size_t N>
 std::string_view pickFrom(Random& random, const std::array<T, N>& items) {
@@ -71,7 +69,8 @@ std::string_view pickFrom(Random& random, const std::array<T, N>& items) {
 }  // namespace
 
 std::string townName(Random& random) {
-  std::string base = fmt::format("{}{}", pickFrom(random, kTownStarts), pickFrom(random, kTownEnds));
+  std::string base =
+      fmt::format("{}{}", pickFrom(random, kTownStarts), pickFrom(random, kTownEnds));
   if (random.chance(0.15)) {
     return fmt::format("{} {}", pickFrom(random, kTownPrefixes), base);
   }
@@ -84,9 +83,13 @@ std::string popLandmark(uint32_t index) {
   return round == 0 ? std::string(landmark) : fmt::format("{} {}", landmark, round + 1);
 }
 
-std::string sector(uint32_t index) { return std::string(kSectors[index % kSectors.size()]); }
+std::string sector(uint32_t index) {
+  return std::string(kSectors[index % kSectors.size()]);
+}
 
-std::string surname(Random& random) { return std::string(pickFrom(random, kSurnames)); }
+std::string surname(Random& random) {
+  return std::string(pickFrom(random, kSurnames));
+}
 
 std::string streetAddress(Random& random) {
   std::string out = fmt::format("{} {} {}", random.between(1, 9899), pickFrom(random, kStreets),

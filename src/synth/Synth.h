@@ -26,9 +26,9 @@ namespace sluice::synth {
 struct SynthOptions {
   uint64_t seed = 1;
   uint32_t circuits = 100;
-  uint32_t sites = 4;            ///< top-level nodes; 0 = flat network ({}), every circuit unparented
-  uint32_t popsPerSite = 2;      ///< 0 = circuits attach to sites
-  uint32_t apsPerPop = 3;        ///< 0 = circuits attach to POPs
+  uint32_t sites = 4;        ///< top-level nodes; 0 = flat network ({}), every circuit unparented
+  uint32_t popsPerSite = 2;  ///< 0 = circuits attach to sites
+  uint32_t apsPerPop = 3;    ///< 0 = circuits attach to POPs
   double devicesPerCircuitMax = 3;  ///< 1..max devices per circuit (P(k) halves with each k)
   double ipv6Share = 0.5;           ///< fraction of devices that also get an IPv6 /64 (or /56)
   double cidrShare = 0.05;          ///< fraction of devices whose IPv4 cell is a CIDR
@@ -37,9 +37,9 @@ struct SynthOptions {
   /// device holds at most 65,534 qdiscs, so above ~65k circuits per interface this must be > 0
   /// for the planner to accept the ISP (it reports "planner-leaf-handles-exhausted").
   double sqmNoneShare = 0.0;
-  double unparentedShare = 0.0;     ///< fraction of circuits with an empty Parent Node
-  double ipv6OnlyShare = 0.0;       ///< fraction of circuits whose devices have no IPv4 at all
-  double fiberShare = 0.1;          ///< fraction of circuits parented on a POP instead of an AP
+  double unparentedShare = 0.0;  ///< fraction of circuits with an empty Parent Node
+  double ipv6OnlyShare = 0.0;    ///< fraction of circuits whose devices have no IPv4 at all
+  double fiberShare = 0.1;       ///< fraction of circuits parented on a POP instead of an AP
   /// Scale circuit minimums down where their sum would exceed 90% of the parent node's rate, so
   /// that the planner has nothing to squash (no oversubscription warnings).
   bool fitGuarantees = true;

@@ -8,8 +8,8 @@
 #include <fstream>
 #include <stdexcept>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "synth/Synth.h"
 
@@ -75,10 +75,11 @@ int main(int argc, char** argv) {
       writeFile(dir / "lqos.conf", sluice::synth::renderLqosConf(conf));
     }
     const auto& s = files.stats;
-    fmt::print("{}: {} nodes, {} circuits ({} unparented), {} devices, {} IPv4 and {} IPv6 "
-               "entries, {} sqm overrides\n",
-               dir.string(), s.nodes, s.circuits, s.unparentedCircuits, s.devices, s.ipv4Entries,
-               s.ipv6Entries, s.sqmOverrides);
+    fmt::print(
+        "{}: {} nodes, {} circuits ({} unparented), {} devices, {} IPv4 and {} IPv6 "
+        "entries, {} sqm overrides\n",
+        dir.string(), s.nodes, s.circuits, s.unparentedCircuits, s.devices, s.ipv4Entries,
+        s.ipv6Entries, s.sqmOverrides);
   } catch (const std::exception& e) {
     fmt::print(stderr, "sluice-gen: {}\n", e.what());
     return 1;

@@ -1,6 +1,7 @@
 // Generated ISPs go through the real readers, validation and planner without a single error or
 // warning, at several sizes and shapes.
 
+#include <cstdlib>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -64,6 +65,37 @@ TEST_P(SynthRoundTrip, ParsesValidatesAndPlansCleanly) {
     // fitGuarantees keeps every node's guarantees within its rate: nothing to squash or cap.
     EXPECT_EQ(diags.warningCount(), 0u) << describe(diags);
   }
+}
+
+// One million circuits take about a minute and several GB here, so this runs only on request:
+//   SLUICE_SYNTH_HUGE=1 build/tests/unit/synth/synth_roundtrip_test --gtest_filter='*Million*'
+// 94% of the circuits have sqm "none" (an interface holds at most 65,534 leaf qdiscs) and 32
+// queues keep each HTB qdisc under 65,535 classes.
+TEST(SynthRoundTripHuge, MillionCircuitsParseValidateAndPlan) {
+  if (std::getenv("SLUICE_SYNTH_HUGE") == nullptr) {
+    GTEST_SKIP() << "set SLUICE_SYNTH_HUGE=1 to run (about a minute, several GB)";
+  }
+  SynthOptions o;
+  o.circuits = 1'000'000;
+  o.sites = 100;
+  o.popsPerSite = 5;
+  o.apsPerPop = 4;
+  o.sqmNoneShare = 0.94;
+  o.unparentedShare = 0.01;
+  const SynthFiles files = generate(o);
+  Diagnostics diags;
+  const auto config = config::parseConfig(renderLqosConf(LqosConfOptions{}), "lqos.conf", diags);
+  ASSERT_TRUE(config.has_value()) << describe(diags);
+  model::Model model;
+  model.network = model::parseNetworkJson(files.networkJson, "network.json", diags);
+  model.shaped = model::parseShapedDevices(files.shapedDevicesCsv, "ShapedDevices.csv", diags);
+  model::validateModel(model, *config, diags);
+  EXPECT_EQ(diags.errorCount(), 0u) << describe(diags);
+  EXPECT_EQ(model.shaped.circuits.size(), o.circuits);
+  EXPECT_EQ(model.shaped.addressCount(), files.stats.ipv4Entries + files.stats.ipv6Entries);
+  const auto plan = plan::buildPlan(plan::PlannerInput{*config, model, 32, 32}, diags);
+  ASSERT_TRUE(plan.has_value()) << describe(diags);
+  EXPECT_EQ(diags.errorCount(), 0u) << describe(diags);
 }
 
 SynthOptions shape(uint32_t circuits, uint32_t sites, uint64_t seed) {

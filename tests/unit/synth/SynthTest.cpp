@@ -92,8 +92,22 @@ std::string readFile(const std::string& path) {
 }
 
 // Column indices of the LibreQoS header the generator writes.
-enum Col { kCircuitId, kCircuitName, kDeviceId, kDeviceName, kParent, kMac, kIpv4, kIpv6,
-           kDownMin, kUpMin, kDownMax, kUpMax, kComment, kSqm };
+enum Col {
+  kCircuitId,
+  kCircuitName,
+  kDeviceId,
+  kDeviceName,
+  kParent,
+  kMac,
+  kIpv4,
+  kIpv6,
+  kDownMin,
+  kUpMin,
+  kDownMax,
+  kUpMax,
+  kComment,
+  kSqm
+};
 
 TEST(Synth, SameSeedGivesIdenticalBytes) {
   SynthOptions o;
