@@ -263,13 +263,17 @@ std::optional<SqmOverride> Reader::readSqm(const CsvRecord& r) {
 void Reader::readRow(const CsvRecord& r) {
   if (r.fields.size() != layout_.fieldCount &&
       !(layout_.legacy && r.fields.size() == kLegacyColumns + 1)) {
-    diags_.error(lineOf(r.offset), "field-count",
-                 layout_.legacy
-                     ? fmt::format("row has {} fields; a file without a header needs {} (or {} "
-                                   "with sqm); row skipped",
-                                   r.fields.size(), kLegacyColumns, kLegacyColumns + 1)
-                     : fmt::format("row has {} fields but the header has {}; row skipped",
-                                   r.fields.size(), layout_.fieldCount));
+    auto message = layout_.legacy
+                       ? fmt::format(
+                             "row has {} fields; a file without a header needs {} (or {} with "
+                             "sqm); row skipped",
+                             r.fields.size(), kLegacyColumns, kLegacyColumns + 1)
+                       : fmt::format("row has {} fields but the header has {}; row skipped",
+                                     r.fields.size(), layout_.fieldCount);
+    if (r.fields.size() > layout_.fieldCount) {
+      message += " (a cell that contains a comma must be in double quotes)";
+    }
+    diags_.error(lineOf(r.offset), "field-count", std::move(message));
     return;
   }
   if (layout_.legacy && r.fields.size() == kLegacyColumns + 1) {

@@ -135,6 +135,18 @@ TEST(ShapedDevicesCsv, FieldCountNamesBothCountsAndNeverShifts) {
   EXPECT_EQ(shaped.circuits[0].devices[0].ipv4.at(0).toString(), "10.0.0.2");
 }
 
+TEST(ShapedDevicesCsv, UnquotedCommaInACellIsAFieldCountErrorWithAHint) {
+  // As in LibreQoS's own example file: a comment "Down=cake, Up=fq_codel" without quotes.
+  Diagnostics diags;
+  const auto shaped = parse(
+      kHeaderSqm + "c1,N,d1,D,AP,,10.0.0.1,,10,10,100,100,Down=cake, Up=fq_codel,cake/fq_codel\n",
+      diags);
+  const auto d = expectOneError(diags, "field-count", 2, 0);
+  EXPECT_NE(d.message.find("15 fields but the header has 14"), std::string::npos) << d.message;
+  EXPECT_NE(d.message.find("double quotes"), std::string::npos) << d.message;
+  EXPECT_TRUE(shaped.circuits.empty());
+}
+
 TEST(ShapedDevicesCsv, UnknownSqmNamesTheToken) {
   Diagnostics diags;
   parse(kHeaderSqm + "c1,N,d1,D,AP,,10.0.0.1,,10,10,100,100,,cake/foo\n", diags);
