@@ -261,5 +261,45 @@ TEST(DataplaneNamespace, ClassifiesRealTrafficIntoHtbClasses) {
   EXPECT_EQ(link.find("prog/xdp"), std::string::npos) << link;
 }
 
+TEST(DataplaneAttach, GenericFallbackAndCleanDetach) {
+  std::string ns = "sl4g-" + std::to_string(getpid());
+  struct Cleanup {
+    std::string ns;
+    ~Cleanup() { sh("ip netns del " + ns + " 2>/dev/null"); }
+  } cleanup{ns};
+  ASSERT_TRUE(sh("ip netns add " + ns));
+  // A bridge device has no native XDP: attach must fall back to generic mode.
+  ASSERT_TRUE(sh("ip netns exec " + ns + " ip link add d0 type bridge"));
+  ASSERT_TRUE(sh("ip netns exec " + ns + " ip link set d0 up"));
+  int d0 = inNetns(ns, [] { return static_cast<int>(if_nametoindex("d0")); });
+  ASSERT_GT(d0, 0);
+  DataplaneOptions opts;
+  opts.internetIfindex = static_cast<uint32_t>(d0);
+  opts.lpmCapacity = 1024;
+  auto dp = Dataplane::open(opts);
+  ASSERT_TRUE(dp) << dp.error().message();
+  auto attached = inNetns(ns, [&] {
+    auto x = XdpAttachment::attach(d0, (*dp)->xdpProgramFd());
+    auto t = TcAttachment::attachEgress(d0, (*dp)->tcProgramFd());
+    return std::make_pair(std::move(x), std::move(t));
+  });
+  auto& [xdp, tc] = attached;
+  ASSERT_TRUE(xdp) << xdp.error().message();
+  ASSERT_TRUE(tc) << tc.error().message();
+  EXPECT_EQ(xdp->mode(), XdpMode::Generic);
+  EXPECT_NE(run("ip netns exec " + ns + " ip link show d0").find("xdpgeneric"), std::string::npos);
+  std::string filters = run("ip netns exec " + ns + " tc filter show dev d0 egress");
+  EXPECT_NE(filters.find("sluice_tc"), std::string::npos) << filters;
+  EXPECT_NE(filters.find("direct-action"), std::string::npos) << filters;
+  inNetns(ns, [&] {
+    EXPECT_TRUE(xdp->detach());
+    EXPECT_TRUE(tc->detach());
+    return 0;
+  });
+  EXPECT_EQ(run("ip netns exec " + ns + " ip link show d0").find("xdp"), std::string::npos);
+  EXPECT_EQ(run("ip netns exec " + ns + " tc filter show dev d0 egress").find("sluice_tc"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace sluice::dataplane
