@@ -60,7 +60,7 @@ bool leafMatches(const LiveQdisc& live, const plan::LeafSpec& leaf) {
     case plan::LeafKind::Cake:
       return live.cake && *live.cake == normalizeCake(leaf.cake);
     case plan::LeafKind::FqCodel:
-      return live.fqCodel && *live.fqCodel == leaf.fqCodel;
+      return live.fqCodel && *live.fqCodel == normalizeFqCodel(leaf.fqCodel);
     case plan::LeafKind::Pfifo:
     case plan::LeafKind::Bfifo:
       // A zero (default) limit is resolved by the kernel; only an explicit one can be compared.
@@ -327,15 +327,23 @@ Result<void> NetlinkApplier::replace(const plan::InterfacePlan& plan) {
       if (cur != nullptr && leafMatches(*cur, *cls.leaf)) {
         continue;
       }
-      const bool inPlace = cur != nullptr && cur->handle == leafHandle(*cls.leaf) &&
-                           cur->kind == leafKindName(cls.leaf->kind);
+      bool inPlace = cur != nullptr && cur->handle == leafHandle(*cls.leaf) &&
+                     cur->kind == leafKindName(cls.leaf->kind);
+      if (inPlace && cls.leaf->kind == plan::LeafKind::FqCodel &&
+          (!cur->fqCodel || cur->fqCodel->flows != cls.leaf->fqCodel.flows)) {
+        inPlace = false;  // fq_codel cannot resize its flow table: new qdisc
+      }
       if (cur != nullptr && !inPlace) {
         // The kernel changes a qdisc in place only with the same handle and kind ("Invalid qdisc
         // name: must match existing qdisc"); anything else is a delete and a fresh add.
         encodeQdiscDelete(deletes, target(cur->handle, cls.classid.raw()));
       }
-      encodeLeaf(updates, inPlace ? Verb::Replace : Verb::Add,
-                 target(leafHandle(*cls.leaf), cls.classid.raw()), *cls.leaf);
+      const TcTarget leafTarget = target(leafHandle(*cls.leaf), cls.classid.raw());
+      if (inPlace && cls.leaf->kind == plan::LeafKind::FqCodel) {
+        encodeFqCodel(updates, Verb::Replace, leafTarget, cls.leaf->fqCodel, false);
+      } else {
+        encodeLeaf(updates, inPlace ? Verb::Replace : Verb::Add, leafTarget, *cls.leaf);
+      }
     }
   }
   stats_.messages = deletes.size() + updates.size();

@@ -1,18 +1,13 @@
 // Leaf-kind capability probe (see Applier.h probeLeafCapabilities).
 
-#include <libmnl/libmnl.h>
-#include <linux/if_link.h>
-#include <linux/rtnetlink.h>
-#include <linux/veth.h>
-#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <thread>
 
 #include <fmt/format.h>
 
+#include "netlink/Link.h"
 #include "tc/Applier.h"
 #include "tc/Cake.h"
 #include "tc/Fifo.h"
@@ -22,40 +17,6 @@
 
 namespace sluice::tc {
 namespace {
-
-// RTM_NEWLINK for a veth pair (include/uapi/linux/if_link.h, veth.h):
-//
-//   nlmsghdr | ifinfomsg | IFLA_IFNAME "name\0" | IFLA_NUM_TX_QUEUES u32
-//   | IFLA_LINKINFO { IFLA_INFO_KIND "veth\0"
-//   |                 IFLA_INFO_DATA { VETH_INFO_PEER { ifinfomsg | IFLA_IFNAME "peer\0" } } }
-void encodeVethAdd(netlink::Batch& b, const std::string& name, const std::string& peer,
-                   uint32_t txQueues) {
-  nlmsghdr* nlh =
-      b.begin(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, fmt::format("link add {} type veth", name));
-  auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-  ifm->ifi_family = AF_UNSPEC;
-  mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
-  mnl_attr_put_u32(nlh, IFLA_NUM_TX_QUEUES, txQueues);
-  nlattr* linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-  mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
-  nlattr* data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
-  nlattr* peerNest = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
-  auto* peerIfm = static_cast<ifinfomsg*>(mnl_nlmsg_get_payload_tail(nlh));
-  nlh->nlmsg_len += MNL_ALIGN(sizeof(ifinfomsg));
-  *peerIfm = ifinfomsg{};
-  mnl_attr_put_strz(nlh, IFLA_IFNAME, peer.c_str());
-  mnl_attr_put_u32(nlh, IFLA_NUM_TX_QUEUES, txQueues);
-  mnl_attr_nest_end(nlh, peerNest);
-  mnl_attr_nest_end(nlh, data);
-  mnl_attr_nest_end(nlh, linkinfo);
-}
-
-void encodeLinkDelete(netlink::Batch& b, int ifindex, const std::string& name) {
-  nlmsghdr* nlh = b.begin(RTM_DELLINK, 0, fmt::format("link del {}", name));
-  auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-  ifm->ifi_family = AF_UNSPEC;
-  ifm->ifi_index = ifindex;
-}
 
 std::atomic<uint32_t> gProbeCounter{0};
 
@@ -151,9 +112,7 @@ Result<LeafCapabilities> probeLeafCapabilities(netlink::Socket& socket) {
   const std::string name = fmt::format("slp{}-{}", ::getpid() % 100000, gProbeCounter++);
   const std::string peer = name + "p";
   {
-    netlink::Batch b;
-    encodeVethAdd(b, name, peer, 2);
-    if (auto r = socket.execute(b); !r) {
+    if (auto r = netlink::addVethPair(socket, name, peer, 2); !r) {
       Error e = r.error();
       e.context = "leaf capability probe: " + e.context;
       return std::unexpected(e);
@@ -190,32 +149,20 @@ Result<LeafCapabilities> probeLeafCapabilities(netlink::Socket& socket) {
           [&](auto& b) { encodeFifo(b, Verb::Add, root, FifoKind::Packets, 0); });
   tryKind("bfifo", caps.bfifo,
           [&](auto& b) { encodeFifo(b, Verb::Add, root, FifoKind::Bytes, 0); });
-  netlink::Batch del;
-  encodeLinkDelete(del, *index, name);
-  if (auto r = socket.execute(del); !r) {
+  if (auto r = netlink::deleteLink(socket, name); !r) {
     return std::unexpected(r.error());
   }
   return caps;
 }
 
 Result<LeafCapabilities> probeLeafCapabilities() {
-  Result<LeafCapabilities> result = makeError(0, "leaf capability probe did not run");
-  // unshare() affects only the calling thread's namespace; a helper thread keeps the caller's
-  // namespace untouched, and the private namespace dies with the socket at the thread's end.
-  std::thread worker([&] {
-    if (::unshare(CLONE_NEWNET) != 0) {
-      result = makeError(errno, "leaf capability probe: unshare(CLONE_NEWNET)");
-      return;
-    }
-    auto socket = netlink::Socket::open();
-    if (!socket) {
-      result = std::unexpected(socket.error());
-      return;
-    }
-    result = probeLeafCapabilities(*socket);
-  });
-  worker.join();
-  return result;
+  auto socket = netlink::openInPrivateNamespace();
+  if (!socket) {
+    Error e = socket.error();
+    e.context = "leaf capability probe: " + e.context;
+    return std::unexpected(e);
+  }
+  return probeLeafCapabilities(*socket);
 }
 
 }  // namespace sluice::tc

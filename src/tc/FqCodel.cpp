@@ -8,12 +8,29 @@
 
 namespace sluice::tc {
 
+namespace {
+
+uint32_t codelRoundTripUs(uint32_t us) {
+  const uint64_t units = (static_cast<uint64_t>(us) * 1000) >> 10;
+  return static_cast<uint32_t>((units << 10) / 1000);
+}
+
+}  // namespace
+
+plan::FqCodelParams normalizeFqCodel(plan::FqCodelParams params) {
+  params.targetUs = codelRoundTripUs(params.targetUs);
+  params.intervalUs = codelRoundTripUs(params.intervalUs);
+  return params;
+}
+
 void encodeFqCodel(netlink::Batch& batch, Verb verb, const TcTarget& target,
-                   const plan::FqCodelParams& params) {
+                   const plan::FqCodelParams& params, bool withFlows) {
   nlmsghdr* nlh = beginTc(batch, false, verb, target, "fq_codel");
   const netlink::Nest nest = netlink::nestStart(nlh, TCA_OPTIONS);
   mnl_attr_put_u32(nlh, TCA_FQ_CODEL_LIMIT, params.limitPackets);
-  mnl_attr_put_u32(nlh, TCA_FQ_CODEL_FLOWS, params.flows);
+  if (withFlows) {
+    mnl_attr_put_u32(nlh, TCA_FQ_CODEL_FLOWS, params.flows);
+  }
   mnl_attr_put_u32(nlh, TCA_FQ_CODEL_QUANTUM, params.quantumBytes);
   mnl_attr_put_u32(nlh, TCA_FQ_CODEL_INTERVAL, params.intervalUs);
   mnl_attr_put_u32(nlh, TCA_FQ_CODEL_TARGET, params.targetUs);

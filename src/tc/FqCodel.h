@@ -26,9 +26,17 @@
 
 namespace sluice::tc {
 
-/// Appends an fq_codel qdisc request with every option of `params` explicit.
+/// Appends an fq_codel qdisc request with every option of `params` explicit. `withFlows` false
+/// leaves TCA_FQ_CODEL_FLOWS out: the kernel refuses (EINVAL) any FLOWS attribute when changing an
+/// existing fq_codel (sch_fq_codel.c fq_codel_change: the flow table is sized once), so an
+/// in-place change must omit it and a different flow count needs a new qdisc.
 void encodeFqCodel(netlink::Batch& batch, Verb verb, const TcTarget& target,
-                   const plan::FqCodelParams& params);
+                   const plan::FqCodelParams& params, bool withFlows = true);
+
+/// `params` as the kernel will report them back: target and interval are stored in codel time
+/// units of 1024 ns (include/net/codel.h, CODEL_SHIFT 10) and dumped as microseconds, so
+/// us -> (us * 1000) >> 10 -> (units << 10) / 1000 truncates (5000 us reads back as 4999 us).
+plan::FqCodelParams normalizeFqCodel(plan::FqCodelParams params);
 
 /// Decodes a dumped fq_codel TCA_OPTIONS; nullopt when malformed or when LIMIT is missing.
 std::optional<plan::FqCodelParams> decodeFqCodel(std::span<const uint8_t> options);

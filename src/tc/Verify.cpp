@@ -36,7 +36,8 @@ void compareCake(std::vector<std::string>& out, const std::string& where,
 }
 
 void compareFqCodel(std::vector<std::string>& out, const std::string& where,
-                    const plan::FqCodelParams& want, const plan::FqCodelParams& got) {
+                    const plan::FqCodelParams& wantRaw, const plan::FqCodelParams& got) {
+  const plan::FqCodelParams want = normalizeFqCodel(wantRaw);
   auto check = [&](const char* field, auto w, auto g) {
     if (w != g) {
       out.push_back(fmt::format("{}: fq_codel {} is {}, plan says {}", where, field, g, w));
