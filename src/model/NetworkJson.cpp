@@ -352,6 +352,8 @@ void NetworkBuilder::placeField(const Value& v, int32_t nodeIndex) {
     } else if (v.kind != ValueKind::Null) {
       wrongType("a number", false);
     }
+  } else if (key == "name" || key == "uisp_device" || key == "uisp_site") {
+    // Written by LibreQoS's own integrations (the UISP importer); nothing for Sluice to act on.
   } else {
     diags_.warning(locate(keyStart_), "unknown-key",
                    fmt::format("unknown key '{}' in node '{}' is ignored", key, node.name), key);

@@ -21,7 +21,9 @@ namespace sluice::model {
 ///                          a non-numeric latitude/longitude is only a warning
 ///   "too-deep"             a node nested 64 levels deep or more (its subtree is skipped)
 ///   "bad-node-name"        an empty name
-///   "unknown-key"          (warning) a node key Sluice does not know, ignored
+///   "unknown-key"          (warning) a node key Sluice does not know, ignored (the keys
+///                          LibreQoS's UISP importer adds, name/uisp_device/uisp_site, are
+///                          ignored without a warning)
 ///   "duplicate-node-id"    (warning) two nodes with the same `id`
 /// Nodes with errors are still added when possible so that later checks can report more.
 Network parseNetworkJson(std::string_view text, const std::string& fileName, Diagnostics& diags);

@@ -142,6 +142,14 @@ TEST(NetworkJson, UnknownKeyIsAWarning) {
   EXPECT_EQ(net.nodes[0].type, "ap");  // keys after the skipped value still count
 }
 
+TEST(NetworkJson, KeysWrittenByLibreQoSIntegrationsAreQuietlyIgnored) {
+  Diagnostics diags;
+  const auto net = parse(
+      R"({"T": {"name": "T", "uisp_site": "abc", "uisp_device": "def", "type": "site"}})", diags);
+  EXPECT_TRUE(diags.all().empty()) << dump(diags);
+  EXPECT_EQ(net.nodes.at(0).type, "site");
+}
+
 TEST(NetworkJson, WrongTypesAreErrors) {
   Diagnostics diags;
   parse(R"({
