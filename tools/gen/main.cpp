@@ -80,6 +80,9 @@ int main(int argc, char** argv) {
         "entries, {} sqm overrides\n",
         dir.string(), s.nodes, s.circuits, s.unparentedCircuits, s.devices, s.ipv4Entries,
         s.ipv6Entries, s.sqmOverrides);
+  } catch (const std::invalid_argument& e) {
+    fmt::print(stderr, "sluice-gen: {}\n", e.what());
+    return 2;  // usage error, as the sluice CLI
   } catch (const std::exception& e) {
     fmt::print(stderr, "sluice-gen: {}\n", e.what());
     return 1;
