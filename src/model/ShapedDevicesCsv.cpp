@@ -379,6 +379,9 @@ ShapedDevices Reader::read(const CsvDocument& doc) {
     return std::move(out_);
   }
   const size_t firstData = readHeader(doc.records.front()) ? 1 : 0;
+  if (layout_.fieldOf[kCircuitId] < 0) {
+    return std::move(out_);  // every row would repeat the header's "missing-column" error
+  }
   out_.circuits.reserve(doc.records.size());
   for (size_t i = firstData; i < doc.records.size(); ++i) {
     const auto& r = doc.records[i];

@@ -313,6 +313,17 @@ TEST(ShapedDevicesCsv, HeaderMissingARequiredColumn) {
   EXPECT_NE(d.message.find("Download Max Mbps"), std::string::npos) << d.message;
 }
 
+TEST(ShapedDevicesCsv, HeaderWithoutCircuitIdReportsOnceNotPerRow) {
+  Diagnostics diags;
+  const auto shaped = parse(
+      "Circuit,IPv4,Download Min Mbps,Upload Min Mbps,Download Max Mbps,Upload Max Mbps\n"
+      "c1,10.0.0.1,1,1,2,2\nc2,10.0.0.2,1,1,2,2\n",
+      diags);
+  expectOneError(diags, "missing-column", 1, 0);
+  EXPECT_EQ(diags.errorCount(), 1u) << dump(diags);
+  EXPECT_TRUE(shaped.circuits.empty());
+}
+
 TEST(ShapedDevicesCsv, RowOfEmptyFieldsIsSkippedWithAWarning) {
   Diagnostics diags;
   const auto shaped =
