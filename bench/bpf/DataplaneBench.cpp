@@ -108,7 +108,9 @@ std::unique_ptr<Dataplane> openDataplane(const Lab& lab, uint32_t lpmCapacity) {
   return dp;
 }
 
-void setFlags(Dataplane& dp, uint32_t flags) { must(dp.setRuntimeConfig({flags, {0, 1}}), "flags"); }
+void setFlags(Dataplane& dp, uint32_t flags) {
+  must(dp.setRuntimeConfig({flags, {0, 1}}), "flags");
+}
 
 // Median ns/packet over `rounds` runs of `repeat` repeats each.
 double nsPerPacket(int prog, const std::vector<uint8_t>& pkt, int ifindex, uint32_t repeat,

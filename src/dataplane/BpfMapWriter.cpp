@@ -40,7 +40,8 @@ sluice_mapping toLpmValue(const plan::AddressMapping& mapping) {
   value.cpu = mapping.cpu;
   value.classid_down = mapping.downClass.raw();
   value.classid_up = mapping.upClass.raw();
-  value.circuit = mapping.circuit < 0 ? SLUICE_CIRCUIT_NONE : static_cast<uint32_t>(mapping.circuit);
+  value.circuit =
+      mapping.circuit < 0 ? SLUICE_CIRCUIT_NONE : static_cast<uint32_t>(mapping.circuit);
   return value;
 }
 

@@ -21,6 +21,9 @@ int printToSpdlog(enum libbpf_print_level level, const char* format, va_list arg
   while (!line.empty() && line.back() == '\n') {
     line.pop_back();
   }
+  if (line.rfind("libbpf: ", 0) == 0) {  // most libbpf messages carry their own prefix
+    line.erase(0, 8);
+  }
   switch (level) {
     case LIBBPF_WARN:
       spdlog::warn("libbpf: {}", line);

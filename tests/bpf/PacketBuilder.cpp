@@ -47,7 +47,8 @@ PacketBuilder& PacketBuilder::ip(const std::string& src, const std::string& dst)
   src_.assign(v6_ ? 16 : 4, 0);
   dst_.assign(v6_ ? 16 : 4, 0);
   int af = v6_ ? AF_INET6 : AF_INET;
-  if (inet_pton(af, src.c_str(), src_.data()) != 1 || inet_pton(af, dst.c_str(), dst_.data()) != 1) {
+  if (inet_pton(af, src.c_str(), src_.data()) != 1 ||
+      inet_pton(af, dst.c_str(), dst_.data()) != 1) {
     throw std::invalid_argument("bad address " + src + " / " + dst);
   }
   return *this;

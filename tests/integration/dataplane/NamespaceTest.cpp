@@ -1,9 +1,9 @@
 // The whole data path on real packets. Three namespaces the test creates (names carry the pid)
 // and always deletes:
 //
-//   inet ns            shaper ns (bridge br0)                     sub ns
-//   i0 10.1.0.1 ──── i1 [XDP, tc egress] ══ br0 ══ s1 [XDP, tc egress] ──── s0 10.1.2.3
-//                     mq ─ HTB 1:,2: (1:31 up)        mq ─ HTB 1:,2: (1:30 down)
+//   inet ns        shaper ns (bridge br0)                       sub ns
+//   i0 10.1.0.1 ── i1 [XDP, tc] ══ br0 ══ s1 [XDP, tc] ── s0 10.1.2.3, 10.1.7.7
+//                  mq─HTB 1:,2: (1:31 up)   mq─HTB 1:,2: (1:30 down)
 //
 // 10.1.2.3/32 is circuit 3 (down 1:30, up 1:31); 10.1.7.7 (also on s0) is unknown and must land
 // in the default class M:2 of its hashed queue. Both veths in the shaper have 2 tx queues and no
