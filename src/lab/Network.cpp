@@ -1,0 +1,291 @@
+#include "lab/Network.h"
+
+#include <signal.h>
+
+#include <filesystem>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "lab/Command.h"
+
+namespace sluice::lab {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+/// Runs each command in order; stops at the first failure.
+Result<void> runAll(const std::vector<Argv>& commands) {
+  for (const Argv& argv : commands) {
+    if (auto done = runChecked(argv); !done) {
+      return std::unexpected(done.error());
+    }
+  }
+  return {};
+}
+
+Argv inNs(const std::string& ns, Argv argv) {
+  Argv out{"ip", "netns", "exec", ns};
+  out.insert(out.end(), argv.begin(), argv.end());
+  return out;
+}
+
+Argv ipIn(const std::string& ns, std::initializer_list<std::string> args) {
+  Argv out{"ip", "-n", ns};
+  out.insert(out.end(), args.begin(), args.end());
+  return out;
+}
+
+/// Quiet, deterministic namespaces: no IPv6 DAD delay on the endpoints; no IPv6 at all where
+/// frames are only switched (the shaper and the switch), so they send nothing of their own.
+Result<void> configureNamespace(const std::string& ns, bool switchOnly) {
+  Argv sysctl{"sysctl", "-q", "-w"};
+  if (switchOnly) {
+    sysctl.insert(sysctl.end(),
+                  {"net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"});
+  } else {
+    sysctl.insert(sysctl.end(),
+                  {"net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"});
+  }
+  return runAll({{"ip", "netns", "add", ns}, inNs(ns, sysctl), ipIn(ns, {"link", "set", "lo", "up"})});
+}
+
+std::string queues(uint32_t n) { return std::to_string(n); }
+
+/// Clears XPS on every tx queue of `dev` (shaper namespace).
+Result<void> clearXps(const std::string& dev, uint32_t txQueues) {
+  Argv tee{"tee"};
+  for (uint32_t q = 0; q < txQueues; ++q) {
+    for (const char* file : {"xps_cpus", "xps_rxqs"}) {
+      tee.push_back(fmt::format("/sys/class/net/{}/queues/tx-{}/{}", dev, q, file));
+    }
+  }
+  if (auto done = runChecked(inNs(kShaperNs, tee), "0\n"); !done) {
+    return std::unexpected(done.error());
+  }
+  return {};
+}
+
+/// Addresses and onlink default routes of one endpoint namespace.
+Result<void> configureEndpoint(const std::string& ns, const std::string& dev,
+                               const std::vector<IpNet>& hosts) {
+  // One `ip -batch` for all addresses: a lab with thousands of circuits stays fast.
+  std::string batch;
+  for (const IpNet& host : hosts) {
+    batch += fmt::format("address add {}/{} dev {}{}\n", host.toString(), host.userPrefixLen(),
+                         dev, host.isV4 ? "" : " nodad");
+  }
+  if (!batch.empty()) {
+    if (auto done = runChecked({"ip", "-n", ns, "-batch", "-"}, batch); !done) {
+      return std::unexpected(done.error());
+    }
+  }
+  return runAll({
+      ipIn(ns, {"link", "set", dev, "up"}),
+      ipIn(ns, {"-4", "route", "add", "default", "dev", dev}),
+      ipIn(ns, {"-6", "route", "add", "default", "dev", dev}),
+      // DESIGN §5: no partial checksums leave the endpoints.
+      inNs(ns, {"ethtool", "-K", dev, "tx", "off"}),
+  });
+}
+
+Result<void> createBridgeMode() {
+  const std::string n = queues(kShaperQueues);
+  return runAll({
+      ipIn(kShaperNs, {"link", "add", kShaperInternetIf, "numtxqueues", n, "numrxqueues", n,
+                       "type", "veth", "peer", "name", kIspIf, "numtxqueues", n, "numrxqueues",
+                       n, "netns", kIspNs}),
+      ipIn(kShaperNs, {"link", "add", kShaperNetworkIf, "numtxqueues", n, "numrxqueues", n,
+                       "type", "veth", "peer", "name", kSubsIf, "numtxqueues", n, "numrxqueues",
+                       n, "netns", kSubsNs}),
+      ipIn(kShaperNs, {"link", "add", kShaperBridge, "type", "bridge", "mcast_snooping", "0"}),
+      ipIn(kShaperNs, {"link", "set", kShaperInternetIf, "master", kShaperBridge, "up"}),
+      ipIn(kShaperNs, {"link", "set", kShaperNetworkIf, "master", kShaperBridge, "up"}),
+      ipIn(kShaperNs, {"link", "set", kShaperBridge, "up"}),
+  });
+}
+
+Result<void> createStickMode(uint16_t internetVlan, uint16_t networkVlan) {
+  const std::string n = queues(2 * kShaperQueues);
+  const std::string inet = std::to_string(internetVlan);
+  const std::string net = std::to_string(networkVlan);
+  const std::string inetSub = fmt::format("{}.{}", kShaperStickIf, internetVlan);
+  const std::string netSub = fmt::format("{}.{}", kShaperStickIf, networkVlan);
+  if (auto done = configureNamespace(kSwitchNs, true); !done) {
+    return done;
+  }
+  auto bridgeVlan = [](std::initializer_list<std::string> args) {
+    Argv out{"bridge", "-n", kSwitchNs, "vlan"};
+    out.insert(out.end(), args.begin(), args.end());
+    return out;
+  };
+  return runAll({
+      // The switch: two access ports and a trunk, VLAN-aware.
+      ipIn(kSwitchNs, {"link", "add", kSwitchBridge, "type", "bridge", "vlan_filtering", "1",
+                       "mcast_snooping", "0"}),
+      ipIn(kSwitchNs, {"link", "add", kSwitchIspPort, "type", "veth", "peer", "name", kIspIf,
+                       "netns", kIspNs}),
+      ipIn(kSwitchNs, {"link", "add", kSwitchSubsPort, "type", "veth", "peer", "name", kSubsIf,
+                       "netns", kSubsNs}),
+      ipIn(kShaperNs, {"link", "add", kShaperStickIf, "numtxqueues", n, "numrxqueues", n, "type",
+                       "veth", "peer", "name", kSwitchTrunkPort, "numtxqueues", n,
+                       "numrxqueues", n, "netns", kSwitchNs}),
+      ipIn(kSwitchNs, {"link", "set", kSwitchIspPort, "master", kSwitchBridge, "up"}),
+      ipIn(kSwitchNs, {"link", "set", kSwitchSubsPort, "master", kSwitchBridge, "up"}),
+      ipIn(kSwitchNs, {"link", "set", kSwitchTrunkPort, "master", kSwitchBridge, "up"}),
+      bridgeVlan({"del", "dev", kSwitchIspPort, "vid", "1"}),
+      bridgeVlan({"del", "dev", kSwitchSubsPort, "vid", "1"}),
+      bridgeVlan({"del", "dev", kSwitchTrunkPort, "vid", "1"}),
+      bridgeVlan({"add", "dev", kSwitchIspPort, "vid", inet, "pvid", "untagged"}),
+      bridgeVlan({"add", "dev", kSwitchSubsPort, "vid", net, "pvid", "untagged"}),
+      bridgeVlan({"add", "dev", kSwitchTrunkPort, "vid", inet}),
+      bridgeVlan({"add", "dev", kSwitchTrunkPort, "vid", net}),
+      inNs(kSwitchNs, {"ethtool", "-K", kSwitchTrunkPort, "txvlan", "off"}),
+      ipIn(kSwitchNs, {"link", "set", kSwitchBridge, "up"}),
+      // The shaper: one port, one VLAN subinterface per side, bridged.
+      ipIn(kShaperNs, {"link", "add", "link", kShaperStickIf, "name", inetSub, "type", "vlan",
+                       "id", inet}),
+      ipIn(kShaperNs, {"link", "add", "link", kShaperStickIf, "name", netSub, "type", "vlan",
+                       "id", net}),
+      ipIn(kShaperNs, {"link", "add", kShaperBridge, "type", "bridge", "mcast_snooping", "0"}),
+      ipIn(kShaperNs, {"link", "set", kShaperStickIf, "up"}),
+      ipIn(kShaperNs, {"link", "set", inetSub, "master", kShaperBridge, "up"}),
+      ipIn(kShaperNs, {"link", "set", netSub, "master", kShaperBridge, "up"}),
+      ipIn(kShaperNs, {"link", "set", kShaperBridge, "up"}),
+  });
+}
+
+}  // namespace
+
+std::vector<std::string> shaperInterfaces(LabMode mode) {
+  if (mode == LabMode::Stick) {
+    return {kShaperStickIf};
+  }
+  return {kShaperInternetIf, kShaperNetworkIf};
+}
+
+Result<void> createNetwork(const NetworkSpec& spec) {
+  if (spec.mode == LabMode::Stick &&
+      (spec.internetVlan == spec.networkVlan || spec.internetVlan == 0 ||
+       spec.internetVlan > 4094 || spec.networkVlan == 0 || spec.networkVlan > 4094)) {
+    return makeError(EINVAL, fmt::format("on a stick the two VLANs must differ and be 1..4094 "
+                                         "(internet_vlan {}, network_vlan {})",
+                                         spec.internetVlan, spec.networkVlan));
+  }
+  for (const auto& [ns, switchOnly] :
+       {std::pair{kIspNs, false}, {kShaperNs, true}, {kSubsNs, false}}) {
+    if (auto done = configureNamespace(ns, switchOnly); !done) {
+      return done;
+    }
+  }
+  auto built = spec.mode == LabMode::Bridge
+                   ? createBridgeMode()
+                   : createStickMode(spec.internetVlan, spec.networkVlan);
+  if (!built) {
+    return built;
+  }
+  const uint32_t txQueues = spec.mode == LabMode::Bridge ? kShaperQueues : 2 * kShaperQueues;
+  for (const std::string& dev : shaperInterfaces(spec.mode)) {
+    if (auto done = clearXps(dev, txQueues); !done) {
+      return done;
+    }
+  }
+  const std::vector<IpNet> servers{*IpNet::parse(kServerV4), *IpNet::parse(kServerV6)};
+  if (auto done = configureEndpoint(kIspNs, kIspIf, servers); !done) {
+    return done;
+  }
+  return configureEndpoint(kSubsNs, kSubsIf, spec.subscriberHosts);
+}
+
+std::vector<std::string> existingNamespaces() {
+  std::vector<std::string> out;
+  for (const std::string& ns : kLabNamespaces) {
+    if (std::filesystem::exists("/run/netns/" + ns)) {
+      out.push_back(ns);
+    }
+  }
+  return out;
+}
+
+std::vector<int> namespacePids(const std::string& ns) {
+  std::vector<int> pids;
+  auto output = run({"ip", "netns", "pids", ns});
+  if (!output || output->exitCode != 0) {
+    return pids;
+  }
+  size_t pos = 0;
+  while (pos < output->out.size()) {
+    size_t end = output->out.find('\n', pos);
+    if (end == std::string::npos) {
+      end = output->out.size();
+    }
+    const std::string line = output->out.substr(pos, end - pos);
+    if (!line.empty()) {
+      pids.push_back(std::stoi(line));
+    }
+    pos = end + 1;
+  }
+  return pids;
+}
+
+std::vector<std::string> destroyNetwork(std::chrono::milliseconds grace) {
+  std::vector<std::string> problems;
+  for (const std::string& ns : existingNamespaces()) {
+    for (int pid : namespacePids(ns)) {
+      if (!stopProcess(pid, SIGTERM, grace) && !stopProcess(pid, SIGKILL, milliseconds(2000))) {
+        problems.push_back(fmt::format("process {} in namespace {} did not stop", pid, ns));
+      }
+    }
+    if (auto done = runChecked({"ip", "netns", "del", ns}); !done) {
+      problems.push_back(done.error().message());
+    }
+  }
+  return problems;
+}
+
+bool kernelHasQdisc(const std::string& kind, const std::string& dev) {
+  auto added =
+      run({"tc", "-n", kShaperNs, "qdisc", "add", "dev", dev, "root", "handle", "1:", kind});
+  if (!added || added->exitCode != 0) {
+    return false;
+  }
+  (void)run({"tc", "-n", kShaperNs, "qdisc", "del", "dev", dev, "root"});
+  return true;
+}
+
+Result<void> startIperfServers(const std::string& logDir) {
+  for (uint16_t i = 0; i < kServerPorts; ++i) {
+    const std::string port = std::to_string(kFirstPort + i);
+    auto pid = startDetached(inNs(kIspNs, {"iperf3", "--server", "--port", port}),
+                             fmt::format("{}/iperf3-{}.log", logDir, port));
+    if (!pid) {
+      return std::unexpected(pid.error());
+    }
+  }
+  // Wait until every port listens (iperf3 binds within milliseconds; allow a loaded machine 10 s).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    auto listening = runChecked(inNs(kIspNs, {"ss", "-H", "-l", "-t", "-n"}));
+    if (!listening) {
+      return std::unexpected(listening.error());
+    }
+    uint16_t up = 0;
+    for (uint16_t i = 0; i < kServerPorts; ++i) {
+      if (listening->find(fmt::format(":{} ", kFirstPort + i)) != std::string::npos) {
+        ++up;
+      }
+    }
+    if (up == kServerPorts) {
+      return {};
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      return makeError(ETIMEDOUT, fmt::format("only {} of {} iperf3 servers listen in namespace "
+                                              "{} (logs: {}/iperf3-*.log)",
+                                              up, kServerPorts, kIspNs, logDir));
+    }
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+}
+
+}  // namespace sluice::lab
