@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/IpNet.h"
+#include "synth/Addresses.h"
 #include "synth/Synth.h"
 
 namespace sluice::synth {
@@ -290,6 +291,41 @@ TEST(Synth, RatesRespectParentsAndGuarantees) {
   for (const auto& [name, sums] : minSums) {
     EXPECT_LE(sums.first, nodes.at(name).down * 0.9 + 1e-6) << name;
     EXPECT_LE(sums.second, nodes.at(name).up * 0.9 + 1e-6) << name;
+  }
+}
+
+TEST(Ipv4Allocator, MovesToTenSlashEightWhenSharedSpaceIsFullWithoutOverlap) {
+  Ipv4Allocator alloc;
+  const IpNet cgnat = *IpNet::parse("100.64.0.0/10");
+  const IpNet ten = *IpNet::parse("10.0.0.0/8");
+  std::vector<IpNet> all;
+  all.push_back(*IpNet::parse(alloc.host()));  // 100.64.0.1
+  // 100.64.0.0/10 holds 16,384 /24s; the host at 100.64.0.1 takes the lowest one.
+  size_t inTen = 0;
+  for (int i = 0; i < 16'400; ++i) {
+    const auto net = IpNet::parse(alloc.block(24));
+    ASSERT_TRUE(net.has_value());
+    ASSERT_TRUE(cgnat.contains(*net) || ten.contains(*net)) << net->toString();
+    inTen += ten.contains(*net) ? 1 : 0;
+    all.push_back(*net);
+  }
+  EXPECT_EQ(inTen, 16'400u - 16'383u);
+  const auto host = IpNet::parse(alloc.host());
+  EXPECT_TRUE(ten.contains(*host)) << host->toString();
+  all.push_back(*host);
+  std::sort(all.begin(), all.end());
+  for (size_t i = 1; i < all.size(); ++i) {
+    EXPECT_FALSE(all[i - 1].overlaps(all[i])) << all[i - 1].toString() << " " << all[i].toString();
+  }
+}
+
+TEST(Ipv4Allocator, HostsSkipDotZeroAndDotTwoFiftyFive) {
+  Ipv4Allocator alloc;
+  for (int i = 0; i < 600; ++i) {
+    const std::string text = alloc.host();
+    const std::string last = text.substr(text.rfind('.') + 1);
+    EXPECT_NE(last, "0") << text;
+    EXPECT_NE(last, "255") << text;
   }
 }
 
