@@ -63,22 +63,19 @@ std::string describeQueueCount(const config::Config& config, const TxQueueProbe&
   if (override && *override > 0) {
     why = fmt::format("queues.override_available_queues = {}", *override);
   } else {
-    const char* from = "";
     switch (probe.source) {
       case QueueCountSource::CommandLine:
-        from = "--queues";
+        why = fmt::format("min({} tx queues (--queues), {} CPUs)", probe.txQueues, cpuCount);
         break;
       case QueueCountSource::Sysfs:
-        from = "/sys/class/net/<if>/queues";
+        why = fmt::format("min({} tx queues (sysfs), {} CPUs)", probe.txQueues, cpuCount);
         break;
       case QueueCountSource::Override:
-        from = "override_available_queues";
-        break;
       case QueueCountSource::CpuCount:
-        from = "no interface in sysfs, assumed = CPUs";
+        why = fmt::format("{} CPUs (interfaces not in sysfs: tx queues taken as {})", cpuCount,
+                          probe.txQueues);
         break;
     }
-    why = fmt::format("min({} tx queues from {}, {} CPUs)", probe.txQueues, from, cpuCount);
   }
   return fmt::format("{} queue(s) per direction: {}{}", queueCount, why,
                      config.onAStick() ? ", halved on a stick" : "");

@@ -30,8 +30,9 @@ struct TxQueueProbe {
 TxQueueProbe probeTxQueues(const config::Config& config, std::optional<uint32_t> cliQueues,
                            uint32_t cpuCount, const std::string& sysfsRoot = "/sys/class/net");
 
-/// One line for humans, e.g. "4 queues per direction: min(8 tx queues from sysfs, 4 CPUs)" or
-/// "... override_available_queues = 16; halved on a stick".
+/// One line for humans, e.g. "4 queue(s) per direction: min(8 tx queues (sysfs), 4 CPUs)",
+/// "... min(6 tx queues (--queues), 4 CPUs)", "... 2 CPUs (interfaces not in sysfs: tx queues
+/// taken as 2)" or "... queues.override_available_queues = 16, halved on a stick".
 std::string describeQueueCount(const config::Config& config, const TxQueueProbe& probe,
                                uint32_t cpuCount, uint16_t queueCount);
 
