@@ -6,7 +6,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "api/SocketPath.h"
 #include "cli/Commands.h"
+#include "cli/RemoteCheck.h"
 #include "planner/Pipeline.h"
 #include "planner/PlanSummary.h"
 
@@ -17,6 +19,7 @@ namespace {
 struct CheckOptions {
   plan::PipelineOptions pipeline;
   bool json = false;
+  std::string socket{api::kDefaultSocketPath};
 };
 
 nlohmann::ordered_json diagnosticJson(const Diagnostic& d) {
@@ -88,13 +91,19 @@ void addCheckCommand(CLI::App& app) {
   auto options = std::make_shared<CheckOptions>();
   CLI::App* cmd = app.add_subcommand(
       "check", "Validate lqos.conf, network.json and ShapedDevices.csv and plan them");
-  cmd->add_option("--config", options->pipeline.paths.config, "lqos.conf")->required();
+  cmd->add_option("--config", options->pipeline.paths.config,
+                  "lqos.conf (without it: ask the running sluiced to check its own inputs)");
+  cmd->add_option("--socket", options->socket, "control socket of the running sluiced");
   cmd->add_option("--network", options->pipeline.paths.network,
                   "network.json (default: from the config)");
   cmd->add_option("--devices", options->pipeline.paths.devices,
                   "ShapedDevices.csv (default: from the config)");
   cmd->add_flag("--json", options->json, "Print the result as JSON");
   cmd->callback([options] {
+    if (options->pipeline.paths.config.empty()) {
+      setExitCode(runRemoteCheck(options->socket, options->json));
+      return;
+    }
     const plan::PipelineResult result = plan::runPipeline(options->pipeline);
     if (options->json) {
       printJson(result);

@@ -12,5 +12,9 @@ int exitCode();
 
 void addCheckCommand(CLI::App& app);  ///< sluice check   (CheckCommand.cpp)
 void addPlanCommand(CLI::App& app);   ///< sluice plan    (PlanCommand.cpp)
+void addApplyCommand(CLI::App& app);  ///< sluice apply   (ApplyCommand.cpp)
+void addTreeCommand(CLI::App& app);   ///< sluice tree    (TreeCommand.cpp)
+void addStatusCommand(CLI::App& app);  ///< sluice status (StatusCommand.cpp)
+void addReloadCommand(CLI::App& app);  ///< sluice reload (StatusCommand.cpp)
 
 }  // namespace sluice::cli

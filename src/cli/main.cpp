@@ -17,6 +17,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   sluice::cli::addCheckCommand(app);
   sluice::cli::addPlanCommand(app);
+  sluice::cli::addApplyCommand(app);
+  sluice::cli::addTreeCommand(app);
+  sluice::cli::addStatusCommand(app);
+  sluice::cli::addReloadCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

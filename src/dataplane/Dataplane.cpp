@@ -131,15 +131,27 @@ Result<void> populateCpumap(sluice_bpf* s, uint32_t possible, uint32_t qsize) {
 }  // namespace
 
 Result<void> ensureBpffsDir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  // The nearest existing ancestor tells which filesystem the pins would land on.
+  fs::path probe = fs::path(dir).lexically_normal();
+  while (!probe.empty() && !fs::exists(probe)) {
+    probe = probe.parent_path();
+  }
   struct statfs st{};
-  if (statfs(kBpffsRoot, &st) != 0 || st.f_type != BPF_FS_MAGIC) {
+  const bool onBpffs = statfs(probe.c_str(), &st) == 0 && st.f_type == BPF_FS_MAGIC;
+  if (!onBpffs) {
+    const std::string root = kBpffsRoot;
+    if (dir != root && !dir.starts_with(root + "/")) {
+      return makeError(EINVAL, "pin directory " + dir + " is not on a bpf filesystem",
+                       "mount one there (mount -t bpf bpf DIR) or pin under /sys/fs/bpf");
+    }
     spdlog::info("dataplane: mounting bpffs on {}", kBpffsRoot);
     if (mount("bpf", kBpffsRoot, "bpf", 0, "mode=0700") != 0) {
       return makeError(errno, std::string("mount -t bpf bpf ") + kBpffsRoot);
     }
   }
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
+  fs::create_directories(dir, ec);
   if (ec) {
     return makeError(ec.value(), "mkdir -p " + dir);
   }

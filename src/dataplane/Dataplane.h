@@ -84,8 +84,10 @@ class Dataplane {
   DataplaneOptions options_;
 };
 
-/// Makes sure a bpf filesystem is mounted on /sys/fs/bpf (mounts one, mode 0700, if not) and
-/// that `dir` exists below it. Errors carry the failing mount/mkdir errno.
+/// Makes sure `dir` exists on a bpf filesystem: a directory already on a bpffs mount (for example
+/// one a namespace lab mounted under /run, which survives `ip netns exec` remounting /sys) is used
+/// as is; a directory under /sys/fs/bpf gets a bpffs mounted there first (mode 0700) when none is.
+/// Errors: EINVAL for a directory elsewhere that is not on a bpffs; the failing mount/mkdir errno.
 Result<void> ensureBpffsDir(const std::string& dir);
 
 }  // namespace sluice::dataplane

@@ -1,0 +1,509 @@
+#include "daemon/Shaper.h"
+
+#include <net/if.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "dataplane/Attach.h"
+#include "dataplane/BpfMapWriter.h"
+#include "dataplane/Dataplane.h"
+#include "planner/Pipeline.h"
+#include "planner/QueueProbe.h"
+#include "planner/TcBatch.h"
+#include "tc/LiveTree.h"
+#include "tc/Verify.h"
+
+namespace sluice::daemon {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* triggerName(ReloadTrigger t) {
+  switch (t) {
+    case ReloadTrigger::Startup:
+      return "startup";
+    case ReloadTrigger::Sighup:
+      return "sighup";
+    case ReloadTrigger::Api:
+      return "api";
+    case ReloadTrigger::Inotify:
+      return "inotify";
+  }
+  return "?";
+}
+
+std::string isoTime(std::chrono::system_clock::time_point t) {
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::chrono::system_clock::to_time_t(t)));
+}
+
+nlohmann::json diagnosticsJson(const Diagnostics& diags, Severity severity) {
+  auto out = nlohmann::json::array();
+  for (const auto& d : diags.all()) {
+    if (d.severity != severity) {
+      continue;
+    }
+    out.push_back({{"file", d.where.file},
+                   {"line", d.where.line},
+                   {"column", d.where.column},
+                   {"category", d.category},
+                   {"message", d.message},
+                   {"value", d.value},
+                   {"severity", severity == Severity::Error ? "error" : "warning"}});
+  }
+  return out;
+}
+
+nlohmann::json errorLines(const Diagnostics& diags) {
+  auto out = nlohmann::json::array();
+  for (const auto& d : diags.errors()) {
+    out.push_back(d.toString());
+  }
+  return out;
+}
+
+/// The plan's interfaces with those that share a device merged (on a stick both directions
+/// live in one tree), as the applier builds them.
+std::vector<plan::InterfacePlan> treesByDevice(const plan::QueuePlan& plan) {
+  std::vector<plan::InterfacePlan> out;
+  for (const auto& iface : plan.interfaces) {
+    auto it = std::find_if(out.begin(), out.end(),
+                           [&](const plan::InterfacePlan& p) { return p.ifname == iface.ifname; });
+    if (it == out.end()) {
+      out.push_back(iface);
+    } else {
+      it->queues.insert(it->queues.end(), iface.queues.begin(), iface.queues.end());
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> shapingInterfaces(const config::Config& config) {
+  if (config.singleInterface) {
+    return {config.singleInterface->interface};
+  }
+  if (config.bridge) {
+    return {config.bridge->toInternet, config.bridge->toNetwork};
+  }
+  return {};
+}
+
+}  // namespace
+
+Shaper::Shaper(DaemonOptions options) : options_(std::move(options)) {}
+
+Shaper::~Shaper() { stop(); }
+
+Result<void> Shaper::applyLeafFallback(plan::QueuePlan& plan, const config::Config& config) {
+  const auto& fallbackName = config.sluice.leafFallback;
+  const auto fallback = fallbackName.empty() ? std::nullopt : tc::parseLeafKind(fallbackName);
+  auto report = tc::applyLeafFallback(plan, *caps_, fallback);
+  if (!report) {
+    return std::unexpected(report.error());
+  }
+  leafConfigured_ = std::string(tc::leafKindName(config.defaultLeaf.kind));
+  leafActive_ = leafConfigured_;
+  fallbackReason_.clear();
+  if (report->replacedLeaves > 0) {
+    std::string missing;
+    for (const auto kind : report->missing) {
+      missing += (missing.empty() ? "" : ", ") + std::string(tc::leafKindName(kind));
+    }
+    fallbackReason_ = fmt::format("kernel lacks {}; {} leaves use leaf_fallback = {}", missing,
+                                  report->replacedLeaves, fallbackName);
+    leafActive_ = fallbackName;
+  }
+  return {};
+}
+
+plan::PipelineResult Shaper::runPipeline(const model::InputPaths& paths) const {
+  plan::PipelineOptions opts;
+  opts.paths = paths;
+  opts.txQueues = options_.txQueues;
+  return plan::runPipeline(opts);
+}
+
+Result<void> Shaper::openDataplane() {
+  const auto& config = active_->config;
+  dataplane::DataplaneOptions opts;
+  std::string pinName;
+  for (const auto& ifname : shapingInterfaces(config)) {
+    pinName += (pinName.empty() ? "" : "_") + ifname;
+  }
+  opts.pinDir = options_.pinDir.empty() ? "/sys/fs/bpf/sluice/" + pinName : options_.pinDir;
+  if (config.singleInterface) {
+    opts.onAStick = true;
+    opts.internetIfindex = opts.networkIfindex = if_nametoindex(config.singleInterface->interface.c_str());
+    opts.internetVlan = config.singleInterface->internetVlan;
+    opts.networkVlan = config.singleInterface->networkVlan;
+  } else {
+    opts.internetIfindex = if_nametoindex(config.bridge->toInternet.c_str());
+    opts.networkIfindex = if_nametoindex(config.bridge->toNetwork.c_str());
+  }
+  if (opts.internetIfindex == 0 || opts.networkIfindex == 0) {
+    return makeError(ENODEV, "shaping interfaces " + pinName + " not found");
+  }
+  auto dp = dataplane::Dataplane::open(opts);
+  if (!dp) {
+    return std::unexpected(dp.error());
+  }
+  dataplane_ = std::move(*dp);
+  writer_ = std::make_unique<dataplane::BpfMapWriter>(dataplane_->lpmMapFd(),
+                                                     dataplane_->epochMapFd());
+  return {};
+}
+
+Result<void> Shaper::applyTree(const plan::QueuePlan& plan, bool adoptIfEqual) {
+  for (const auto& tree : treesByDevice(plan)) {
+    auto live = tc::readLiveTree(applier_->socket(), tree.ifname);
+    if (!live) {
+      return std::unexpected(live.error());
+    }
+    const bool hasRoot = live->findQdisc(plan::TcHandle{plan::kMqMajor, 0}.raw()) != nullptr;
+    if (hasRoot && adoptIfEqual) {
+      const auto diffs = tc::compareTree(*live, tree);
+      if (diffs.empty()) {
+        spdlog::info("{}: live tree equals the plan; adopted without rebuilding", tree.ifname);
+        adopted_ = true;
+        continue;
+      }
+      spdlog::info("{}: live tree differs from the plan ({} differences, first: {}); replacing",
+                   tree.ifname, diffs.size(), diffs.front());
+    }
+    auto done = hasRoot ? applier_->replace(tree) : applier_->create(tree);
+    if (!done) {
+      return done;
+    }
+  }
+  return {};
+}
+
+Result<void> Shaper::publish(const plan::QueuePlan& plan) {
+  dataplane::RuntimeConfig runtime;
+  runtime.queueCpu = plan.queueCpu;
+  if (auto ok = dataplane_->setRuntimeConfig(runtime); !ok) {
+    return ok;
+  }
+  auto epoch = writer_->publish(plan.addresses);
+  if (!epoch) {
+    return std::unexpected(epoch.error());
+  }
+  spdlog::info("published {} address mappings (epoch {})", plan.addresses.size(), *epoch);
+  return {};
+}
+
+Result<void> Shaper::start() {
+  std::lock_guard lock(mutex_);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto run = runPipeline(model::InputPaths{options_.configPath, {}, {}});
+  const std::string stateDir =
+      options_.stateDir.empty() ? run.inputs.config.sluice.stateDirectory : options_.stateDir;
+  store_.emplace(stateDir);
+  bool fromLastGood = false;
+  if (!run.ok()) {
+    for (const auto& d : run.inputs.diagnostics.errors()) {
+      spdlog::error("{}", d.toString());
+    }
+    if (!store_->hasLastGood()) {
+      return makeError(EINVAL, "inputs are invalid and the state directory holds no last-good copy",
+                       fmt::format("{} errors", run.inputs.diagnostics.errorCount()));
+    }
+    refused_ = Refusal{std::chrono::system_clock::now(), run.inputs.diagnostics};
+    spdlog::warn("inputs refused; starting from the last good copy in {}", stateDir);
+    run = runPipeline(store_->lastGoodPaths());
+    fromLastGood = true;
+    if (!run.ok()) {
+      return makeError(EINVAL, "the last-good inputs in " + stateDir + " are invalid too");
+    }
+  }
+  for (const auto& w : run.inputs.diagnostics.warnings()) {
+    spdlog::warn("{}", w.toString());
+  }
+  auto caps = tc::probeLeafCapabilities();
+  if (!caps) {
+    return std::unexpected(caps.error());
+  }
+  caps_ = *caps;
+  for (const auto& ifname : shapingInterfaces(run.inputs.config)) {
+    txQueues_.emplace_back(ifname, plan::countTxQueues(ifname).value_or(0));
+  }
+  auto plan = std::move(*run.plan);
+  if (auto ok = applyLeafFallback(plan, run.inputs.config); !ok) {
+    return ok;
+  }
+  active_ = std::move(run.inputs);
+  if (!fallbackReason_.empty()) {
+    spdlog::warn("LEAF FALLBACK: {}", fallbackReason_);
+  }
+  auto socket = netlink::Socket::open();
+  if (!socket) {
+    return std::unexpected(socket.error());
+  }
+  auto psched = tc::Psched::read();
+  if (!psched) {
+    return std::unexpected(psched.error());
+  }
+  applier_ = std::make_unique<tc::NetlinkApplier>(std::move(*socket), *psched);
+  if (auto ok = openDataplane(); !ok) {
+    return ok;
+  }
+  // Mappings first, then the tree, then the programs: classification never points at a class
+  // that does not exist for longer than the tree build, and unknown classids fall to M:2.
+  if (auto ok = publish(plan); !ok) {
+    return ok;
+  }
+  if (auto ok = applyTree(plan, true); !ok) {
+    return ok;
+  }
+  const auto& config = active_->config;
+  std::vector<std::string> ifaces = shapingInterfaces(config);
+  for (const auto& ifname : ifaces) {
+    const int ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
+    auto xdp = dataplane::XdpAttachment::attach(ifindex, dataplane_->xdpProgramFd());
+    if (!xdp) {
+      return std::unexpected(xdp.error());
+    }
+    xdp_.push_back(std::move(*xdp));
+    auto tcf = dataplane::TcAttachment::attachEgress(ifindex, dataplane_->tcProgramFd());
+    if (!tcf) {
+      return std::unexpected(tcf.error());
+    }
+    tcFilters_.push_back(std::move(*tcf));
+  }
+  plan_ = std::move(plan);
+  planText_ = plan::renderTcBatch(*plan_);
+  if (!fromLastGood) {
+    if (auto saved = store_->saveLastGood(model::InputPaths{options_.configPath,
+                                                            active_->resolvedNetwork,
+                                                            active_->resolvedDevices});
+        !saved) {
+      spdlog::warn("could not save the last-good inputs: {}", saved.error().message());
+    }
+  }
+  state_ = "ready";
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  record(ReloadTrigger::Startup, "applied", ms,
+         adopted_ ? "adopted the live tree left by the previous run" : "built the tree");
+  spdlog::info("ready: {} circuits on {} queues in {:.0f} ms{}", plan_->circuits.size(),
+               plan_->queueCount, ms, adopted_ ? " (adopted)" : "");
+  return {};
+}
+
+api::Response Shaper::reload(ReloadTrigger trigger) {
+  std::lock_guard lock(mutex_);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&] {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+        .count();
+  };
+  if (state_ != "ready") {
+    return {503, {{"outcome", "failed"}, {"message", "sluiced is " + state_}}};
+  }
+  auto run = runPipeline(model::InputPaths{options_.configPath, {}, {}});
+  auto& inputs = run.inputs;
+  std::optional<plan::QueuePlan> plan;
+  if (run.ok()) {
+    if (shapingInterfaces(inputs.config) != shapingInterfaces(active_->config) ||
+        inputs.config.onAStick() != active_->config.onAStick()) {
+      inputs.diagnostics.error(SourceLocation{options_.configPath}, "restart-required",
+                               "changing the shaping interfaces needs a restart of sluiced");
+    } else if (auto ok = applyLeafFallback(*run.plan, inputs.config); !ok) {
+      inputs.diagnostics.error(SourceLocation{options_.configPath}, "leaf-unsupported",
+                               ok.error().message());
+    } else {
+      plan = std::move(*run.plan);
+    }
+  }
+  if (!plan) {
+    if (!inputs.diagnostics.hasErrors()) {
+      inputs.diagnostics.error(SourceLocation{options_.configPath}, "plan-refused",
+                               "the planner produced no plan");
+    }
+    for (const auto& d : inputs.diagnostics.errors()) {
+      spdlog::error("reload refused: {}", d.toString());
+    }
+    refused_ = Refusal{std::chrono::system_clock::now(), inputs.diagnostics};
+    record(trigger, "refused", elapsed(),
+           fmt::format("{} errors; the running shaper is unchanged",
+                       inputs.diagnostics.errorCount()));
+    return {422, {{"outcome", "refused"}, {"errors", errorLines(inputs.diagnostics)}}};
+  }
+  refused_.reset();
+  auto text = plan::renderTcBatch(*plan);
+  if (text == planText_ && plan->addresses == plan_->addresses) {
+    active_ = std::move(inputs);
+    record(trigger, "unchanged", elapsed(), "the inputs produce the plan already applied");
+    return {200, {{"outcome", "unchanged"}}};
+  }
+  if (auto ok = applyTree(*plan, false); !ok) {
+    record(trigger, "failed", elapsed(), ok.error().message());
+    spdlog::error("reload failed: {}", ok.error().message());
+    return {500, {{"outcome", "failed"}, {"message", ok.error().message()}}};
+  }
+  if (auto ok = publish(*plan); !ok) {
+    record(trigger, "failed", elapsed(), ok.error().message());
+    return {500, {{"outcome", "failed"}, {"message", ok.error().message()}}};
+  }
+  active_ = std::move(inputs);
+  plan_ = std::move(*plan);
+  planText_ = std::move(text);
+  if (auto saved = store_->saveLastGood(model::InputPaths{
+          options_.configPath, active_->resolvedNetwork, active_->resolvedDevices});
+      !saved) {
+    spdlog::warn("could not save the last-good inputs: {}", saved.error().message());
+  }
+  const double ms = elapsed();
+  record(trigger, "applied", ms, fmt::format("{} circuits", plan_->circuits.size()));
+  spdlog::info("reload ({}) applied: {} circuits in {:.0f} ms", triggerName(trigger),
+               plan_->circuits.size(), ms);
+  return {200, {{"outcome", "applied"}, {"circuits", plan_->circuits.size()}, {"duration_ms", ms}}};
+}
+
+void Shaper::stop() {
+  std::lock_guard lock(mutex_);
+  if (stopped_) {
+    return;
+  }
+  stopped_ = true;
+  state_ = "stopping";
+  if (options_.keepOnExit) {
+    for (auto& a : xdp_) {
+      a.persist();
+    }
+    for (auto& a : tcFilters_) {
+      a.persist();
+    }
+    spdlog::info("stopping with --keep-on-exit: programs, maps and tree stay in place");
+    return;
+  }
+  for (auto& a : xdp_) {
+    if (auto ok = a.detach(); !ok) {
+      spdlog::warn("detach XDP: {}", ok.error().message());
+    }
+  }
+  for (auto& a : tcFilters_) {
+    if (auto ok = a.detach(); !ok) {
+      spdlog::warn("detach tc: {}", ok.error().message());
+    }
+  }
+  xdp_.clear();
+  tcFilters_.clear();
+  if (applier_ && plan_) {
+    for (const auto& tree : treesByDevice(*plan_)) {
+      if (auto ok = applier_->remove(tree.ifname); !ok) {
+        spdlog::warn("remove tree on {}: {}", tree.ifname, ok.error().message());
+      }
+    }
+  }
+  if (dataplane_) {
+    const auto pinDir = dataplane_->options().pinDir;
+    writer_.reset();
+    dataplane_.reset();
+    std::error_code ec;
+    if (!pinDir.empty()) {
+      fs::remove_all(pinDir, ec);
+    }
+  }
+  spdlog::info("stopped: programs detached, tree removed");
+}
+
+std::vector<std::string> Shaper::watchedFiles() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> files{options_.configPath};
+  if (active_) {
+    files.push_back(active_->resolvedNetwork);
+    files.push_back(active_->resolvedDevices);
+  }
+  return files;
+}
+
+std::string Shaper::controlSocket() const {
+  std::lock_guard lock(mutex_);
+  return active_ ? active_->config.sluice.controlSocket : config::SluiceConfig{}.controlSocket;
+}
+
+void Shaper::record(ReloadTrigger trigger, std::string outcome, double ms, std::string message) {
+  lastReload_ = ReloadRecord{std::chrono::system_clock::now(), trigger, std::move(outcome), ms,
+                             std::move(message)};
+}
+
+nlohmann::json Shaper::statusJson() const {
+  nlohmann::json j;
+  j["state"] = state_;
+  j["pid"] = getpid();
+  j["version"] = "0.1.0";
+  j["config"] = options_.configPath;
+  if (active_) {
+    const auto& config = active_->config;
+    j["mode"] = config.onAStick() ? "on-a-stick" : "bridge";
+    j["queue_mode"] = config.queues.queueMode == config::QueueMode::Shape ? "shape" : "observe";
+    auto ifaces = nlohmann::json::array();
+    for (size_t i = 0; i < txQueues_.size(); ++i) {
+      std::string role = config.onAStick() ? "single" : (i == 0 ? "to_internet" : "to_network");
+      std::string xdpMode = i < xdp_.size()
+                                ? (xdp_[i].mode() == dataplane::XdpMode::Native ? "native" : "generic")
+                                : "none";
+      ifaces.push_back({{"name", txQueues_[i].first},
+                        {"role", role},
+                        {"tx_queues", txQueues_[i].second},
+                        {"xdp_mode", xdpMode}});
+    }
+    j["interfaces"] = ifaces;
+    j["nodes"] = active_->model.network.nodes.size();
+    j["devices"] = active_->model.shaped.deviceCount();
+  }
+  if (plan_) {
+    j["queues"] = plan_->queueCount;
+    j["circuits"] = plan_->circuits.size();
+    j["addresses"] = plan_->addresses.size();
+  }
+  j["leaf"] = {{"configured", leafConfigured_},
+               {"active", leafActive_},
+               {"fallback", !fallbackReason_.empty()},
+               {"reason", fallbackReason_}};
+  j["adopted"] = adopted_;
+  if (lastReload_) {
+    j["last_reload"] = {{"time", isoTime(lastReload_->time)},
+                        {"trigger", triggerName(lastReload_->trigger)},
+                        {"outcome", lastReload_->outcome},
+                        {"duration_ms", lastReload_->durationMs},
+                        {"message", lastReload_->message}};
+  } else {
+    j["last_reload"] = nullptr;
+  }
+  if (refused_) {
+    j["refused"] = {{"time", isoTime(refused_->time)},
+                    {"errors", errorLines(refused_->diagnostics)},
+                    {"diagnostics", diagnosticsJson(refused_->diagnostics, Severity::Error)}};
+  } else {
+    j["refused"] = nullptr;
+  }
+  return j;
+}
+
+api::Response Shaper::status() {
+  std::lock_guard lock(mutex_);
+  return {200, statusJson()};
+}
+
+api::Response Shaper::check() {
+  const auto run = runPipeline(model::InputPaths{options_.configPath, {}, {}});
+  const auto& diags = run.inputs.diagnostics;
+  nlohmann::json body{{"valid", run.ok()},
+                      {"errors", errorLines(diags)},
+                      {"diagnostics", diagnosticsJson(diags, Severity::Error)},
+                      {"warnings", diagnosticsJson(diags, Severity::Warning)},
+                      {"circuits", run.inputs.model.shaped.circuits.size()},
+                      {"devices", run.inputs.model.shaped.deviceCount()},
+                      {"nodes", run.inputs.model.network.nodes.size()}};
+  return {run.ok() ? 200 : 422, std::move(body)};
+}
+
+}  // namespace sluice::daemon

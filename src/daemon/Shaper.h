@@ -1,0 +1,126 @@
+#pragma once
+// The running shaper: owns the active inputs, the plan, the data plane (programs, pinned maps,
+// mapping writer) and the tc tree, and changes them only through start(), reload() and stop().
+//
+// Lifecycle (DESIGN §1, issue "sluiced and the lab"):
+//   start():  load inputs (falling back to the state directory's last-good copies when the files
+//             are invalid) → probe tx queues and leaf kinds → plan → open the data plane (reusing
+//             pinned maps) → attach XDP on both ingresses and tc on both egresses → adopt the live
+//             tree when it equals the plan, else build it → publish the address map → ready.
+//   reload(): valid inputs → new plan → tree changed in place (tc replace) → mappings
+//             republished with one epoch bump; invalid inputs are refused and nothing changes.
+//   stop():   detach programs, remove the tree and unpin maps, unless keepOnExit.
+// A SIGKILL skips stop(): programs, pinned maps and the tree stay and keep shaping, and the next
+// start() adopts them.
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/ControlApi.h"
+#include "common/Diagnostics.h"
+#include "common/Error.h"
+#include "config/Config.h"
+#include "daemon/StateStore.h"
+#include "model/Inputs.h"
+#include "planner/Pipeline.h"
+#include "planner/QueuePlan.h"
+#include "tc/Applier.h"
+
+namespace sluice::dataplane {
+class Dataplane;
+class BpfMapWriter;
+class XdpAttachment;
+class TcAttachment;
+}  // namespace sluice::dataplane
+
+namespace sluice::daemon {
+
+struct DaemonOptions {
+  std::string configPath;
+  std::string stateDir;    ///< "" = [sluice] state_directory
+  std::string pinDir;      ///< "" = /sys/fs/bpf/sluice/<interfaces>
+  bool keepOnExit = false;
+  std::optional<uint32_t> txQueues;  ///< override the probed tx queue count (tests)
+};
+
+enum class ReloadTrigger : uint8_t { Startup, Sighup, Api, Inotify };
+
+class Shaper final : public api::ControlHandler {
+ public:
+  explicit Shaper(DaemonOptions options);
+  ~Shaper() override;
+
+  /// Brings the shaper up (see the header comment). Errors: invalid inputs with no last-good
+  /// copy (every diagnostic is logged), a configured leaf kind the kernel lacks without
+  /// [sluice] leaf_fallback, or the failing kernel operation. On error nothing is left attached.
+  Result<void> start();
+
+  /// Re-reads the inputs and applies them. Thread-safe (serialized with status()).
+  api::Response reload(ReloadTrigger trigger);
+
+  /// Orderly shutdown (see the header comment). Idempotent.
+  void stop();
+
+  /// The input files to watch for changes (config and the resolved network/devices paths).
+  std::vector<std::string> watchedFiles() const;
+
+  /// The control socket path ([sluice] control_socket of the active config).
+  std::string controlSocket() const;
+
+  api::Response status() override;
+  api::Response reload() override { return reload(ReloadTrigger::Api); }
+  api::Response check() override;
+
+ private:
+  struct ReloadRecord {
+    std::chrono::system_clock::time_point time;
+    ReloadTrigger trigger = ReloadTrigger::Startup;
+    std::string outcome;  ///< applied | unchanged | refused | failed
+    double durationMs = 0;
+    std::string message;
+  };
+  struct Refusal {
+    std::chrono::system_clock::time_point time;
+    Diagnostics diagnostics;
+  };
+
+  /// Loads, validates and plans `paths` with this daemon's queue override.
+  plan::PipelineResult runPipeline(const model::InputPaths& paths) const;
+  /// Replaces leaves of kinds the kernel lacks by [sluice] leaf_fallback (recording why), or
+  /// fails with EOPNOTSUPP naming the kind and class when no fallback is configured.
+  Result<void> applyLeafFallback(plan::QueuePlan& plan, const config::Config& config);
+  Result<void> openDataplane();
+  Result<void> applyTree(const plan::QueuePlan& plan, bool adoptIfEqual);
+  Result<void> publish(const plan::QueuePlan& plan);
+  void record(ReloadTrigger trigger, std::string outcome, double ms, std::string message);
+  nlohmann::json statusJson() const;
+
+  DaemonOptions options_;
+  mutable std::mutex mutex_;
+  std::string state_ = "starting";
+  std::optional<StateStore> store_;
+  std::optional<model::Inputs> active_;  ///< the inputs the running shaper implements
+  std::optional<plan::QueuePlan> plan_;
+  std::string planText_;  ///< tc-batch text of plan_, for no-op detection
+  std::optional<tc::LeafCapabilities> caps_;
+  std::string leafConfigured_;
+  std::string leafActive_;
+  std::string fallbackReason_;
+  std::vector<std::pair<std::string, uint32_t>> txQueues_;  ///< interface -> tx queues
+  bool adopted_ = false;
+  std::optional<ReloadRecord> lastReload_;
+  std::optional<Refusal> refused_;
+
+  std::unique_ptr<tc::NetlinkApplier> applier_;
+  std::unique_ptr<dataplane::Dataplane> dataplane_;
+  std::unique_ptr<dataplane::BpfMapWriter> writer_;
+  std::vector<dataplane::XdpAttachment> xdp_;
+  std::vector<dataplane::TcAttachment> tcFilters_;
+  bool stopped_ = false;
+};
+
+}  // namespace sluice::daemon

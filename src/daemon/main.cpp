@@ -1,0 +1,161 @@
+// sluiced: the Sluice daemon. Wiring only: options, logging, signals, the event loop; the work is
+// in daemon/Shaper (state), api/ControlServer (control socket) and daemon/InputWatcher (inotify).
+//
+// Without --foreground the process forks once; the parent exits 0 when the child reports ready,
+// or 1 with the child's errors (already printed) when it fails to start, so an init script or an
+// operator sees the outcome of the start. systemd runs it with --foreground (sluiced.service).
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/syslog_sink.h>
+#include <spdlog/spdlog.h>
+
+#include "api/ControlServer.h"
+#include "daemon/InputWatcher.h"
+#include "daemon/Shaper.h"
+
+namespace {
+
+using sluice::daemon::ReloadTrigger;
+
+/// Forks; returns in the child with the write end of the readiness pipe. The parent waits for
+/// one byte ('1' ready, '0' failed) and exits with the matching status.
+int forkAndWaitForReady() {
+  int fds[2];
+  if (pipe(fds) != 0) {
+    std::perror("sluiced: pipe");
+    std::exit(1);
+  }
+  const pid_t pid = fork();
+  if (pid < 0) {
+    std::perror("sluiced: fork");
+    std::exit(1);
+  }
+  if (pid > 0) {
+    close(fds[1]);
+    char c = '0';
+    const ssize_t n = read(fds[0], &c, 1);
+    std::exit(n == 1 && c == '1' ? 0 : 1);
+  }
+  close(fds[0]);
+  setsid();
+  return fds[1];
+}
+
+void reportReady(int fd, bool ok) {
+  if (fd < 0) {
+    return;
+  }
+  const char c = ok ? '1' : '0';
+  (void)!write(fd, &c, 1);
+  close(fd);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"sluiced: Sluice shaping daemon"};
+  sluice::daemon::DaemonOptions options;
+  std::string socketPath;
+  std::string logLevel = "info";
+  bool foreground = false;
+  app.add_option("--config,-c", options.configPath, "lqos.conf")->required();
+  app.add_option("--state-dir", options.stateDir, "state directory (default: [sluice] state_directory)");
+  app.add_option("--socket", socketPath, "control socket (default: [sluice] control_socket)");
+  app.add_option("--pin-dir", options.pinDir, "bpffs pin directory (default /sys/fs/bpf/sluice/<ifaces>)");
+  app.add_option("--queues", options.txQueues, "override the probed tx queue count");
+  app.add_flag("--keep-on-exit", options.keepOnExit, "leave programs, maps and tree on exit");
+  app.add_flag("--foreground,-f", foreground, "stay in the foreground, log to stderr");
+  app.add_option("--log-level", logLevel, "trace|debug|info|warn|error");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  spdlog::set_level(spdlog::level::from_str(logLevel));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ sluiced: %v");
+
+  // Block the signals we handle before any thread exists, so every thread inherits the mask and
+  // they arrive only through the signalfd.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGHUP);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  const int readyFd = foreground ? -1 : forkAndWaitForReady();
+
+  sluice::daemon::Shaper shaper(options);
+  if (auto started = shaper.start(); !started) {
+    spdlog::error("start failed: {}", started.error().message());
+    shaper.stop();
+    reportReady(readyFd, false);
+    return 1;
+  }
+  if (socketPath.empty()) {
+    socketPath = shaper.controlSocket();
+  }
+  auto server = sluice::api::ControlServer::start(socketPath, shaper);
+  if (!server) {
+    spdlog::error("control socket: {}", server.error().message());
+    shaper.stop();
+    reportReady(readyFd, false);
+    return 1;
+  }
+  spdlog::info("control API on {}", socketPath);
+  auto watcher = sluice::daemon::InputWatcher::create(shaper.watchedFiles(),
+                                                      std::chrono::milliseconds(1000));
+  if (!watcher) {
+    spdlog::warn("input files are not watched: {}", watcher.error().message());
+  }
+  if (!foreground) {
+    auto sink = std::make_shared<spdlog::sinks::syslog_sink_mt>("sluiced", LOG_PID, LOG_DAEMON, false);
+    spdlog::default_logger()->sinks() = {sink};
+    std::freopen("/dev/null", "r", stdin);
+    std::freopen("/dev/null", "w", stdout);
+    std::freopen("/dev/null", "w", stderr);
+  }
+  reportReady(readyFd, true);
+
+  const int sigFd = signalfd(-1, &mask, SFD_CLOEXEC);
+  bool running = true;
+  while (running) {
+    pollfd fds[2] = {{sigFd, POLLIN, 0}, {watcher ? watcher->fd() : -1, POLLIN, 0}};
+    const int timeout = watcher ? watcher->msUntilDue() : -1;
+    if (poll(fds, 2, timeout) < 0 && errno != EINTR) {
+      spdlog::error("poll: {}", std::strerror(errno));
+      break;
+    }
+    if (fds[0].revents & POLLIN) {
+      signalfd_siginfo info{};
+      if (read(sigFd, &info, sizeof info) == sizeof info) {
+        if (info.ssi_signo == SIGHUP) {
+          spdlog::info("SIGHUP: reloading");
+          shaper.reload(ReloadTrigger::Sighup);
+        } else {
+          spdlog::info("signal {}: stopping", info.ssi_signo);
+          running = false;
+        }
+      }
+    }
+    if (watcher && (fds[1].revents & POLLIN)) {
+      watcher->onReadable();
+    }
+    if (watcher && watcher->takeDue()) {
+      spdlog::info("input files changed: reloading");
+      shaper.reload(ReloadTrigger::Inotify);
+    }
+  }
+  (*server)->stop();
+  shaper.stop();
+  return 0;
+}
