@@ -7,9 +7,9 @@
 #include <fmt/format.h>
 
 #include "cli/Commands.h"
+#include "planner/Pipeline.h"
 #include "planner/PlanJson.h"
 #include "planner/PlanSummary.h"
-#include "planner/Pipeline.h"
 #include "planner/TcBatch.h"
 
 namespace sluice::cli {

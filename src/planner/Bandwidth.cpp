@@ -30,8 +30,7 @@ SourceLocation nodeWhere(const model::Model& model, const PlanTree& tree, int32_
 }
 
 /// One direction's node fix-up; returns true when the node's own max had to be capped.
-bool fixNodeDirection(double own, double parentMax, double parentRate, double& max,
-                      double& rate) {
+bool fixNodeDirection(double own, double parentMax, double parentRate, double& max, double& rate) {
   bool capped = false;
   if (!(own > 0)) {
     own = parentMax;
@@ -75,12 +74,12 @@ void fixBandwidth(const model::Model& model, PlanTree& tree, Diagnostics& diags)
                          top ? tree.linkUpMbps : parent->upRate, node.upMax, node.upRate);
     if ((cappedDown || cappedUp) && !node.isVirtual) {
       const auto idx = static_cast<int32_t>(i);
-      diags.warning(nodeWhere(model, tree, idx), "planner-node-rate-capped",
-                    fmt::format("node '{}' is faster than {} ({}/{} Mbps); capped to {}/{} Mbps",
-                                nodeName(model, tree, idx),
-                                top ? std::string("the link") : nodeName(model, tree,
-                                                                         node.classParent),
-                                ownDown, ownUp, node.downMax, node.upMax));
+      diags.warning(
+          nodeWhere(model, tree, idx), "planner-node-rate-capped",
+          fmt::format("node '{}' is faster than {} ({}/{} Mbps); capped to {}/{} Mbps",
+                      nodeName(model, tree, idx),
+                      top ? std::string("the link") : nodeName(model, tree, node.classParent),
+                      ownDown, ownUp, node.downMax, node.upMax));
     }
   }
 
@@ -123,9 +122,8 @@ void fixBandwidth(const model::Model& model, PlanTree& tree, Diagnostics& diags)
                     fmt::format("{} circuit(s) under '{}' have a {} max above its {} Mbps; capped "
                                 "(first: circuit '{}', {} Mbps)",
                                 tally.count[slot],
-                                link ? std::string("the link") : nodeName(model, tree,
-                                                                          static_cast<int32_t>(
-                                                                              slot)),
+                                link ? std::string("the link")
+                                     : nodeName(model, tree, static_cast<int32_t>(slot)),
                                 dir == 0 ? "download" : "upload", cap, first.id,
                                 dir == 0 ? first.downloadMaxMbps : first.uploadMaxMbps),
                     first.id);
@@ -160,13 +158,13 @@ void squashGuarantees(const model::Model& model, PlanTree& tree, Diagnostics& di
       (dir == 0 ? squashDown : squashUp)[n] = tiny ? 2 : 1;
       any = true;
       const auto idx = static_cast<int32_t>(n);
-      diags.warning(nodeWhere(model, tree, idx), "planner-min-squashed",
-                    fmt::format("the {} circuits under '{}' guarantee {} Mbps {}, more than the "
-                                "node's {} Mbps; their minimums were lowered to {} Mbps",
-                                count[n], nodeName(model, tree, idx), sum,
-                                dir == 0 ? "download" : "upload", rate,
-                                tiny ? kSquashedTinyMinMbps : kSquashedMinMbps),
-                    nodeName(model, tree, idx));
+      diags.warning(
+          nodeWhere(model, tree, idx), "planner-min-squashed",
+          fmt::format("the {} circuits under '{}' guarantee {} Mbps {}, more than the "
+                      "node's {} Mbps; their minimums were lowered to {} Mbps",
+                      count[n], nodeName(model, tree, idx), sum, dir == 0 ? "download" : "upload",
+                      rate, tiny ? kSquashedTinyMinMbps : kSquashedMinMbps),
+          nodeName(model, tree, idx));
     }
   }
   if (!any) {

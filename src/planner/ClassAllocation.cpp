@@ -51,15 +51,15 @@ bool allocateMinors(const model::Model& model, PlanTree& tree, std::vector<uint3
     perQueue[q] = next[q] - kFirstFreeMinor;
     if (next[q] - 1 > kMaxMinor) {
       ok = false;
-      diags.error(SourceLocation{model.shaped.circuits.empty()
-                                     ? std::string("network.json")
-                                     : model.shaped.circuits.front().where.file},
-                  "planner-minor-overflow",
-                  fmt::format("queue {} needs {} HTB class minors (2 reserved, {} node and circuit "
-                              "classes), more than tc's 16-bit limit of 65535; add queues "
-                              "(queues.override_available_queues) or split the top-level nodes",
-                              q, next[q] - 1, perQueue[q]),
-                  fmt::format("queue {}", q));
+      diags.error(
+          SourceLocation{model.shaped.circuits.empty() ? std::string("network.json")
+                                                       : model.shaped.circuits.front().where.file},
+          "planner-minor-overflow",
+          fmt::format("queue {} needs {} HTB class minors (2 reserved, {} node and circuit "
+                      "classes), more than tc's 16-bit limit of 65535; add queues "
+                      "(queues.override_available_queues) or split the top-level nodes",
+                      q, next[q] - 1, perQueue[q]),
+          fmt::format("queue {}", q));
     }
   }
   return ok;
@@ -96,9 +96,9 @@ HtbQueuePlan makeQueue(Direction dir, uint16_t queue, const PlanTree& tree, bool
   hq.classes.push_back(makeClass(hq.major, kLinkMinor, TcHandle{hq.major, 0}, link, link, r2q,
                                  kLinkPrio, ClassRole::Link, -1));
   const double defaultCeil = link > 1 ? link - 1 : link;
-  HtbClassPlan def = makeClass(hq.major, kDefaultMinor, TcHandle{hq.major, kLinkMinor},
-                               defaultCeil / 4, defaultCeil, r2q, kDefaultPrio,
-                               ClassRole::Default, -1);
+  HtbClassPlan def =
+      makeClass(hq.major, kDefaultMinor, TcHandle{hq.major, kLinkMinor}, defaultCeil / 4,
+                defaultCeil, r2q, kDefaultPrio, ClassRole::Default, -1);
   def.leaf = selectDefaultClassLeaf(rules);
   hq.classes.push_back(std::move(def));
   return hq;

@@ -12,7 +12,9 @@ uint64_t mbpsToBytesPerSecond(double mbps) {
   return static_cast<uint64_t>(std::llround(mbps * 125'000.0));
 }
 
-uint64_t mbpsToBits(double mbps) { return mbpsToBytesPerSecond(mbps) * 8; }
+uint64_t mbpsToBits(double mbps) {
+  return mbpsToBytesPerSecond(mbps) * 8;
+}
 
 uint32_t computeR2q(double maxMbps) {
   const uint64_t bytes = mbpsToBytesPerSecond(maxMbps);

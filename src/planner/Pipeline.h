@@ -20,11 +20,11 @@ struct PipelineOptions {
 };
 
 struct PipelineResult {
-  model::Inputs inputs;            ///< diagnostics include the planner's
-  std::optional<QueuePlan> plan;   ///< set when the inputs and the plan had no errors
+  model::Inputs inputs;           ///< diagnostics include the planner's
+  std::optional<QueuePlan> plan;  ///< set when the inputs and the plan had no errors
   TxQueueProbe probe;
   uint32_t cpus = 1;
-  std::string queueSource;         ///< describeQueueCount() of the plan (empty without a plan)
+  std::string queueSource;  ///< describeQueueCount() of the plan (empty without a plan)
   bool ok() const { return plan.has_value() && !inputs.diagnostics.hasErrors(); }
 };
 

@@ -123,7 +123,9 @@ Json queueJson(const HtbQueuePlan& hq) {
   return j;
 }
 
-Json classOrNull(TcHandle h) { return h.major == 0 ? Json(nullptr) : Json(h.toString()); }
+Json classOrNull(TcHandle h) {
+  return h.major == 0 ? Json(nullptr) : Json(h.toString());
+}
 
 }  // namespace
 

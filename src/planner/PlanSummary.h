@@ -13,7 +13,7 @@ namespace sluice::plan {
 struct QueueLoad {
   uint16_t queue = 0;
   uint32_t cpu = 0;
-  uint32_t nodes = 0;      ///< node classes (generated included, virtual nodes excluded)
+  uint32_t nodes = 0;  ///< node classes (generated included, virtual nodes excluded)
   uint32_t circuits = 0;
   double downCeilMbps = 0;  ///< sum of the circuits' download max (after fix-ups)
   double upCeilMbps = 0;

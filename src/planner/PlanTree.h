@@ -48,7 +48,7 @@ struct TreeNode {
 };
 
 struct TreeCircuit {
-  int32_t logicalParent = -1;  ///< tree node the circuit names (may be virtual or generated)
+  int32_t logicalParent = -1;        ///< tree node the circuit names (may be virtual or generated)
   int32_t classParent = kUnderLink;  ///< tree node whose class is the circuit class's parent
   int32_t queueItem = -1;            ///< tree node the circuit takes its queue from
   uint16_t queue = 0;
@@ -60,9 +60,9 @@ struct TreeCircuit {
 };
 
 struct PlanTree {
-  std::vector<TreeNode> nodes;  ///< model nodes in model (pre-)order, then generated nodes
+  std::vector<TreeNode> nodes;        ///< model nodes in model (pre-)order, then generated nodes
   std::vector<TreeCircuit> circuits;  ///< parallel to model::ShapedDevices::circuits
-  int32_t firstGenerated = -1;  ///< tree index of Generated_PN_1, -1 when none were needed
+  int32_t firstGenerated = -1;        ///< tree index of Generated_PN_1, -1 when none were needed
   uint16_t queueCount = 1;
   double linkDownMbps = 0;  ///< downlink_bandwidth_mbps: ceil of every download link class
   double linkUpMbps = 0;    ///< uplink_bandwidth_mbps
@@ -104,8 +104,9 @@ void squashGuarantees(const model::Model& model, PlanTree& tree, Diagnostics& di
 void assignQueues(const model::Model& model, bool useBinpacking, PlanTree& tree);
 
 /// Allocates minors per queue (1 link, 2 default, nodes from 3 in tree order, then circuits in file
-/// order); more than 0xFFFF minors in a queue is an error "planner-minor-overflow" naming the queue.
-/// Then builds the interface plans (classes, leaves, leaf handle majors). Returns false on errors.
+/// order); more than 0xFFFF minors in a queue is an error "planner-minor-overflow" naming the
+/// queue. Then builds the interface plans (classes, leaves, leaf handle majors). Returns false on
+/// errors.
 bool allocateClasses(const model::Model& model, const config::Config& config, PlanTree& tree,
                      QueuePlan& plan, Diagnostics& diags);
 

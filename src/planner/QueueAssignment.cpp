@@ -11,7 +11,9 @@ namespace {
 
 /// Weight of a circuit for binpacking: its download + upload max (Mbps, after fix-ups). LibreQoS
 /// weighs by max rate; both directions share the queue index, so both count.
-double circuitWeight(const TreeCircuit& c) { return c.downMax + c.upMax; }
+double circuitWeight(const TreeCircuit& c) {
+  return c.downMax + c.upMax;
+}
 
 /// Index of the lightest queue (ties: the lowest index).
 uint16_t lightest(const std::vector<double>& load) {
@@ -76,7 +78,8 @@ void assignQueues(const model::Model& model, bool useBinpacking, PlanTree& tree)
 
   std::vector<double> weight(tree.nodes.size(), 0);
   for (TreeCircuit& c : tree.circuits) {
-    c.queueItem = c.classParent == kUnderLink ? c.logicalParent : tree.nodes[c.classParent].queueItem;
+    c.queueItem =
+        c.classParent == kUnderLink ? c.logicalParent : tree.nodes[c.classParent].queueItem;
     if (c.queueItem >= 0) {
       weight[c.queueItem] += circuitWeight(c);
     }

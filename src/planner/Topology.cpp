@@ -7,7 +7,9 @@
 
 namespace sluice::plan::detail {
 
-std::string generatedNodeName(uint32_t i) { return fmt::format("Generated_PN_{}", i + 1); }
+std::string generatedNodeName(uint32_t i) {
+  return fmt::format("Generated_PN_{}", i + 1);
+}
 
 namespace {
 
@@ -51,13 +53,13 @@ void placeNodes(const model::Network& network, PlanTree& tree, Diagnostics& diag
       node.classParent = tree.nodes[anchor].classParent;
       node.classDepth = kKeptSiteLevels;
       node.flattened = true;
-      diags.warning(src.where, "planner-depth-flattened",
-                    fmt::format("node '{}' is deeper than HTB's {} levels allow; its class is "
-                                "attached to '{}' (flattened below the {}th site level)",
-                                src.name, kHtbMaxDepth,
-                                network.nodes[tree.nodes[anchor].classParent].name,
-                                kKeptSiteLevels),
-                    src.name);
+      diags.warning(
+          src.where, "planner-depth-flattened",
+          fmt::format("node '{}' is deeper than HTB's {} levels allow; its class is "
+                      "attached to '{}' (flattened below the {}th site level)",
+                      src.name, kHtbMaxDepth, network.nodes[tree.nodes[anchor].classParent].name,
+                      kKeptSiteLevels),
+          src.name);
     }
   }
 }
@@ -81,13 +83,13 @@ bool buildTree(const model::Model& model, const config::Config& config, uint16_t
     const int32_t parent = resolveParent(network, circuits[i]);
     TreeCircuit& circuit = tree.circuits[i];
     if (parent == -2) {
-      diags.error(circuits[i].parentWhere.file.empty() ? circuits[i].where
-                                                       : circuits[i].parentWhere,
-                  "planner-unknown-parent",
-                  fmt::format("circuit '{}' names parent node '{}', which network.json does not "
-                              "have",
-                              circuits[i].id, circuits[i].parentNode),
-                  circuits[i].parentNode);
+      diags.error(
+          circuits[i].parentWhere.file.empty() ? circuits[i].where : circuits[i].parentWhere,
+          "planner-unknown-parent",
+          fmt::format("circuit '{}' names parent node '{}', which network.json does not "
+                      "have",
+                      circuits[i].id, circuits[i].parentNode),
+          circuits[i].parentNode);
       ok = false;
       continue;
     }

@@ -54,8 +54,8 @@ TEST(CliCheck, ValidInputsExitZeroWithCountsAndLoad) {
   const CliRun r = run("check " + kSmall);
   EXPECT_EQ(r.exitCode, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("\nnodes: 5\ncircuits: 8\ndevices: 9\naddresses: 11\n"));
-  EXPECT_THAT(r.out,
-              HasSubstr("queues: 2 queue(s) per direction: queues.override_available_queues = 2\n"));
+  EXPECT_THAT(
+      r.out, HasSubstr("queues: 2 queue(s) per direction: queues.override_available_queues = 2\n"));
   EXPECT_THAT(r.out, HasSubstr("\nqueue 0 (cpu 0): 5 circuit(s), ceil sum 1304.00 Mbps down / "
                                "76.00 Mbps up\n"));
   EXPECT_THAT(r.out, HasSubstr("[planner-min-squashed]"));
@@ -78,7 +78,7 @@ TEST(CliCheck, JsonOutput) {
 
 TEST(CliCheck, InvalidInputsExitOneWithEveryError) {
   const CliRun r = run("check --config " + kData + "cli/lqos.conf --network " + kData +
-                    "small/network.json --devices " + kData + "cli/Invalid.csv");
+                       "small/network.json --devices " + kData + "cli/Invalid.csv");
   EXPECT_EQ(r.exitCode, 1) << r.out << r.err;
   // Both rows' problems, each with file:line:column.
   EXPECT_THAT(r.out, HasSubstr(kData + "cli/Invalid.csv:2:"));
@@ -129,7 +129,7 @@ TEST(CliPlan, SummaryStatesWhereTheQueueCountCameFrom) {
 
 TEST(CliPlan, InvalidInputsExitOneAndPrintNoPlan) {
   const CliRun r = run("plan --format tc-batch --config " + kData + "cli/lqos.conf --network " +
-                    kData + "small/network.json --devices " + kData + "cli/Invalid.csv");
+                       kData + "small/network.json --devices " + kData + "cli/Invalid.csv");
   EXPECT_EQ(r.exitCode, 1);
   EXPECT_EQ(r.out, "");
   EXPECT_THAT(r.err, HasSubstr("no plan: "));

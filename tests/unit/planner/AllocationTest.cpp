@@ -169,8 +169,8 @@ TEST(Allocation, OnAStickUploadMajorsOffsetByQueueCount) {
 
 model::Model binpackModel(bool reversed) {
   // Sites with very different loads; the file order is reversed in the second model.
-  const std::vector<std::pair<std::string, int>> sites = {
-      {"S1", 9}, {"S2", 1}, {"S3", 5}, {"S4", 5}, {"S5", 3}, {"S6", 2}};
+  const std::vector<std::pair<std::string, int>> sites = {{"S1", 9}, {"S2", 1}, {"S3", 5},
+                                                          {"S4", 5}, {"S5", 3}, {"S6", 2}};
   ModelBuilder b;
   for (size_t k = 0; k < sites.size(); ++k) {
     const auto& [name, circuits] = sites[reversed ? sites.size() - 1 - k : k];
@@ -213,8 +213,9 @@ TEST(Allocation, BinpackingBalancesByCircuitMaxAndIsDeterministic) {
   // Round-robin, for contrast, follows the file order.
   config.queues.useBinpacking = false;
   const auto rr = testing::plan(config, forward, 3, 3, diags);
-  EXPECT_EQ(siteQueues(*rr), (std::map<std::string, uint16_t>{
-                                 {"S1", 0}, {"S2", 1}, {"S3", 2}, {"S4", 0}, {"S5", 1}, {"S6", 2}}));
+  EXPECT_EQ(siteQueues(*rr),
+            (std::map<std::string, uint16_t>{
+                {"S1", 0}, {"S2", 1}, {"S3", 2}, {"S4", 0}, {"S5", 1}, {"S6", 2}}));
 }
 
 TEST(Allocation, BinpackingUnparentedCircuitsHeaviestFirst) {

@@ -79,8 +79,7 @@ TEST(Fixups, OversubscribedGuaranteesSquashedToOneMbps) {
 TEST(Fixups, SquashedToTenKbitWhenOneMbpsEachStillOversubscribes) {
   ModelBuilder b;
   b.node("AP", 2, 2);
-  b.circuit("c1", "AP", 1, 1, 2, 2).circuit("c2", "AP", 1, 1, 2, 2).circuit("c3", "AP", 1, 1, 2,
-                                                                             2);
+  b.circuit("c1", "AP", 1, 1, 2, 2).circuit("c2", "AP", 1, 1, 2, 2).circuit("c3", "AP", 1, 1, 2, 2);
   Diagnostics diags;
   const auto p = testing::plan(bridgeConfig(), b.model(), 1, 1, diags);
   ASSERT_TRUE(p);

@@ -43,8 +43,8 @@ ModelBuilder& ModelBuilder::circuit(const std::string& id, const std::string& pa
   c.downloadMaxMbps = downMax;
   c.uploadMaxMbps = upMax;
   c.sqm = sqm;
-  c.where = SourceLocation{"ShapedDevices.csv", static_cast<uint32_t>(shaped.circuits.size() + 2),
-                           1};
+  c.where =
+      SourceLocation{"ShapedDevices.csv", static_cast<uint32_t>(shaped.circuits.size() + 2), 1};
   model::Device d;
   d.id = id + "-dev";
   for (const auto& text : addresses) {

@@ -22,8 +22,7 @@ class ModelBuilder {
   /// One circuit with one device holding `addresses` (IPv4 or IPv6 text, host or CIDR).
   ModelBuilder& circuit(const std::string& id, const std::string& parent, double downMin,
                         double upMin, double downMax, double upMax,
-                        std::vector<std::string> addresses = {},
-                        model::SqmOverride sqm = {});
+                        std::vector<std::string> addresses = {}, model::SqmOverride sqm = {});
   const model::Model& model() const { return model_; }
   model::Model& model() { return model_; }
 

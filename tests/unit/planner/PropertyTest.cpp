@@ -114,8 +114,8 @@ config::Config randomConfig() {
   config.queues.generatedPnDownloadMbps = *rc::gen::inRange(1, 5000);
   config.queues.generatedPnUploadMbps = *rc::gen::inRange(1, 5000);
   config.queues.useBinpacking = *rc::gen::arbitrary<bool>();
-  config.defaultLeaf.kind = *rc::gen::element(LeafKind::Cake, LeafKind::FqCodel, LeafKind::None,
-                                              LeafKind::Pfifo);
+  config.defaultLeaf.kind =
+      *rc::gen::element(LeafKind::Cake, LeafKind::FqCodel, LeafKind::None, LeafKind::Pfifo);
   if (*rc::gen::arbitrary<bool>()) {
     config.queues.fastQueuesFqCodel = *rc::gen::inRange(50, 1000);
   }
@@ -194,9 +194,8 @@ RC_GTEST_PROP(PlannerProperties, DeepTreesWithVirtualNodesStayWithinHtbLimits, (
   }
   const config::Config config = randomConfig();
   Diagnostics diags;
-  const auto plan =
-      buildPlan(PlannerInput{config, b.model(), *rc::gen::inRange(1, 9), *rc::gen::inRange(1, 9)},
-                diags);
+  const auto plan = buildPlan(
+      PlannerInput{config, b.model(), *rc::gen::inRange(1, 9), *rc::gen::inRange(1, 9)}, diags);
   RC_ASSERT(plan.has_value());
   checkInvariants(*plan, b.model());
 }
