@@ -1,7 +1,7 @@
 // Full-tree build benchmark: the netlink Applier vs `tc -batch` of the planner's tc-batch text,
 // same run, same tree, on veths in a private network namespace, both directions.
 //
-//   bench_tc --circuits 10000 --queues 16 [--repeat 1] [--leaf pfifo] [--skip-tc]
+//   bench_tc --circuits 10000 --queues 16 [--repeat 1] [--leaf pfifo] [--skip-tc] [--interleave]
 //
 // Per configuration: a synthetic ISP (synth::generate, seed 1), planned for Q queues (tx queues =
 // CPUs = Q), interfaces eth0 (Internet side, upload) and eth1 (subscriber side, download) as one
@@ -58,6 +58,7 @@ struct Options {
   uint32_t repeat = 1;
   std::string leaf = "pfifo";
   bool skipTc = false;
+  bool interleave = false;
   std::string workDir = "/var/tmp";
 };
 
@@ -129,6 +130,8 @@ int main(int argc, char** argv) {
   app.add_option("--repeat", o.repeat)->capture_default_str();
   app.add_option("--leaf", o.leaf, "default_sqm for every circuit")->capture_default_str();
   app.add_flag("--skip-tc", o.skipTc, "Only time the Applier");
+  app.add_flag("--interleave", o.interleave,
+               "Applier adds each leaf right after its class (tc-batch order) instead of last");
   app.add_option("--work-dir", o.workDir)->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
@@ -168,13 +171,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   tc::NetlinkApplier applier(std::move(*socket), tc::Psched::read().value_or(tc::Psched::standard()));
+  applier.setLeavesLast(!o.interleave);
   const auto clear = [&] {
     sh(fmt::format("tc -n {0} qdisc del dev eth0 root; tc -n {0} qdisc del dev eth1 root", ns));
   };
 
-  fmt::print("# circuits={} queues={} interfaces={} htb_classes={} leaves={} messages/tree={}\n",
+  fmt::print("# circuits={} queues={} interfaces={} htb_classes={} leaves={} applier order: {}\n",
              o.circuits, p->queueCount, p->interfaces.size(), classes, leaves,
-             1 + classes + leaves);
+             o.interleave ? "leaf after its class" : "leaves last");
   for (uint32_t rep = 0; rep < o.repeat; ++rep) {
     Usage t{};
     if (!o.skipTc) {

@@ -159,6 +159,10 @@ Result<void> NetlinkApplier::create(const plan::InterfacePlan& plan) {
       timed([&] {
         encodeHtbClass(batch, Verb::Add, target(cls.classid.raw(), cls.parent.raw()),
                        htbOptionsFor(cls), clock_);
+        if (!leavesLast_ && hasLeaf(cls)) {
+          encodeLeaf(batch, Verb::Add, target(leafHandle(*cls.leaf), cls.classid.raw()),
+                     *cls.leaf);
+        }
       });
       if (auto r = flush(socket_, batch, stats_, false); !r) {
         return r;
@@ -167,7 +171,7 @@ Result<void> NetlinkApplier::create(const plan::InterfacePlan& plan) {
   }
   for (const auto& q : plan.queues) {
     for (const auto& cls : q.classes) {
-      if (!hasLeaf(cls)) {
+      if (!leavesLast_ || !hasLeaf(cls)) {
         continue;
       }
       timed([&] {

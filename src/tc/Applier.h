@@ -66,6 +66,10 @@ class NetlinkApplier final : public TcApplier {
   /// `socket` is owned; `clock` supplies HTB burst arithmetic (Psched::read() on the target).
   NetlinkApplier(netlink::Socket socket, Psched clock);
 
+  /// Full builds add all leaves after all classes (default, measured faster); false adds each
+  /// leaf right after its class, as `tc -batch` of the planner's text does (for benchmarks).
+  void setLeavesLast(bool leavesLast) { leavesLast_ = leavesLast; }
+
   Result<void> create(const plan::InterfacePlan& plan) override;
   Result<void> replace(const plan::InterfacePlan& plan) override;
   Result<void> remove(const std::string& ifname) override;
@@ -79,6 +83,7 @@ class NetlinkApplier final : public TcApplier {
   netlink::Socket socket_;
   Psched clock_;
   ApplyStats stats_;
+  bool leavesLast_ = true;
 };
 
 /// Which leaf kinds the running kernel accepts.
