@@ -16,5 +16,6 @@ void addApplyCommand(CLI::App& app);  ///< sluice apply   (ApplyCommand.cpp)
 void addTreeCommand(CLI::App& app);   ///< sluice tree    (TreeCommand.cpp)
 void addStatusCommand(CLI::App& app);  ///< sluice status (StatusCommand.cpp)
 void addReloadCommand(CLI::App& app);  ///< sluice reload (StatusCommand.cpp)
+void addLabCommand(CLI::App& app);     ///< sluice lab    (LabCommand.cpp)
 
 }  // namespace sluice::cli

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   sluice::cli::addTreeCommand(app);
   sluice::cli::addStatusCommand(app);
   sluice::cli::addReloadCommand(app);
+  sluice::cli::addLabCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
