@@ -270,6 +270,10 @@ Result<LabState> labUp(const UpOptions& options, const StatusQuery& status, std:
   NetworkSpec spec;
   spec.mode = state.mode;
   if (state.mode == LabMode::Stick) {
+    if (const std::string lacking = kernelLacksVlans(); !lacking.empty()) {
+      fs::remove_all(state.stateDir, ec);
+      return makeError(EOPNOTSUPP, "no on-a-stick lab here", lacking);
+    }
     auto vlans = templateVlans(state.templateConfig);
     if (!vlans) {
       return std::unexpected(vlans.error());

@@ -15,13 +15,13 @@
 //
 // On a stick (one shaper port carrying two VLANs, as behind an operator's core switch):
 //
-//   netns isp            netns switch (br-switch, vlan_filtering)     netns shaper
-//   isp0 ═══ sw-isp  (access, pvid internet_vlan) ┐
-//                                                 ├─ sw-trunk ═════ shp-stick (16 txq, XDP,
-//   netns subs                                    │  (tagged both)    mq/HTB: download on
-//   subs0 ═══ sw-subs (access, pvid network_vlan) ┘                   queues 0..7, upload 8..15)
-//                                                                      ├─ shp-stick.<inet vlan> ┐
-//                                                                      └─ shp-stick.<net vlan>  ┴ br-sluice
+//   netns isp     netns switch                                     netns shaper
+//   isp0 ═══ sw-isp ── br-sw-inet ── sw-trunk.<inet vlan> ┐
+//                                                        sw-trunk ═══ shp-stick (16 txq, XDP;
+//   netns subs                                            │            download on queues 0..7,
+//   subs0 ═══ sw-subs ── br-sw-subs ── sw-trunk.<net vlan> ┘            upload on 8..15)
+//                                                      shp-stick.<inet vlan> ┐
+//                                                      shp-stick.<net vlan>  ┴ br-sluice
 //
 //   A frame from isp enters the switch untagged, leaves the trunk tagged internet_vlan, comes up
 //   on shp-stick.<internet_vlan>, is bridged to shp-stick.<network_vlan>, leaves shp-stick tagged
@@ -56,7 +56,8 @@ inline constexpr const char* kShaperInternetIf = "shp-inet";
 inline constexpr const char* kShaperNetworkIf = "shp-subs";
 inline constexpr const char* kShaperStickIf = "shp-stick";
 inline constexpr const char* kShaperBridge = "br-sluice";
-inline constexpr const char* kSwitchBridge = "br-switch";
+inline constexpr const char* kSwitchInternetBridge = "br-sw-inet";
+inline constexpr const char* kSwitchNetworkBridge = "br-sw-subs";
 inline constexpr const char* kSwitchIspPort = "sw-isp";
 inline constexpr const char* kSwitchSubsPort = "sw-subs";
 inline constexpr const char* kSwitchTrunkPort = "sw-trunk";

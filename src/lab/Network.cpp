@@ -1,6 +1,7 @@
 #include "lab/Network.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <thread>
@@ -110,48 +111,50 @@ Result<void> createStickMode(uint16_t internetVlan, uint16_t networkVlan) {
   const std::string n = queues(2 * kShaperQueues);
   const std::string inet = std::to_string(internetVlan);
   const std::string net = std::to_string(networkVlan);
-  const std::string inetSub = fmt::format("{}.{}", kShaperStickIf, internetVlan);
-  const std::string netSub = fmt::format("{}.{}", kShaperStickIf, networkVlan);
+  const auto sub = [](const char* dev, uint16_t vlan) { return fmt::format("{}.{}", dev, vlan); };
   if (auto done = configureNamespace(kSwitchNs, true); !done) {
     return done;
   }
-  auto bridgeVlan = [](std::initializer_list<std::string> args) {
-    Argv out{"bridge", "-n", kSwitchNs, "vlan"};
-    out.insert(out.end(), args.begin(), args.end());
-    return out;
-  };
+  // The switch: the trunk's two VLAN subinterfaces, each bridged with one access port. (802.1Q
+  // subinterfaces rather than a vlan_filtering bridge: the one kernel feature the shaper side
+  // needs anyway.)
   return runAll({
-      // The switch: two access ports and a trunk, VLAN-aware.
-      ipIn(kSwitchNs, {"link", "add", kSwitchBridge, "type", "bridge", "vlan_filtering", "1",
-                       "mcast_snooping", "0"}),
+      ipIn(kShaperNs, {"link", "add", kShaperStickIf, "numtxqueues", n, "numrxqueues", n, "type",
+                       "veth", "peer", "name", kSwitchTrunkPort, "numtxqueues", n,
+                       "numrxqueues", n, "netns", kSwitchNs}),
       ipIn(kSwitchNs, {"link", "add", kSwitchIspPort, "type", "veth", "peer", "name", kIspIf,
                        "netns", kIspNs}),
       ipIn(kSwitchNs, {"link", "add", kSwitchSubsPort, "type", "veth", "peer", "name", kSubsIf,
                        "netns", kSubsNs}),
-      ipIn(kShaperNs, {"link", "add", kShaperStickIf, "numtxqueues", n, "numrxqueues", n, "type",
-                       "veth", "peer", "name", kSwitchTrunkPort, "numtxqueues", n,
-                       "numrxqueues", n, "netns", kSwitchNs}),
-      ipIn(kSwitchNs, {"link", "set", kSwitchIspPort, "master", kSwitchBridge, "up"}),
-      ipIn(kSwitchNs, {"link", "set", kSwitchSubsPort, "master", kSwitchBridge, "up"}),
-      ipIn(kSwitchNs, {"link", "set", kSwitchTrunkPort, "master", kSwitchBridge, "up"}),
-      bridgeVlan({"del", "dev", kSwitchIspPort, "vid", "1"}),
-      bridgeVlan({"del", "dev", kSwitchSubsPort, "vid", "1"}),
-      bridgeVlan({"del", "dev", kSwitchTrunkPort, "vid", "1"}),
-      bridgeVlan({"add", "dev", kSwitchIspPort, "vid", inet, "pvid", "untagged"}),
-      bridgeVlan({"add", "dev", kSwitchSubsPort, "vid", net, "pvid", "untagged"}),
-      bridgeVlan({"add", "dev", kSwitchTrunkPort, "vid", inet}),
-      bridgeVlan({"add", "dev", kSwitchTrunkPort, "vid", net}),
+      ipIn(kSwitchNs, {"link", "add", "link", kSwitchTrunkPort, "name",
+                       sub(kSwitchTrunkPort, internetVlan), "type", "vlan", "id", inet}),
+      ipIn(kSwitchNs, {"link", "add", "link", kSwitchTrunkPort, "name",
+                       sub(kSwitchTrunkPort, networkVlan), "type", "vlan", "id", net}),
+      ipIn(kSwitchNs, {"link", "add", kSwitchInternetBridge, "type", "bridge", "mcast_snooping",
+                       "0"}),
+      ipIn(kSwitchNs, {"link", "add", kSwitchNetworkBridge, "type", "bridge", "mcast_snooping",
+                       "0"}),
+      ipIn(kSwitchNs, {"link", "set", kSwitchIspPort, "master", kSwitchInternetBridge, "up"}),
+      ipIn(kSwitchNs, {"link", "set", sub(kSwitchTrunkPort, internetVlan), "master",
+                       kSwitchInternetBridge, "up"}),
+      ipIn(kSwitchNs, {"link", "set", kSwitchSubsPort, "master", kSwitchNetworkBridge, "up"}),
+      ipIn(kSwitchNs, {"link", "set", sub(kSwitchTrunkPort, networkVlan), "master",
+                       kSwitchNetworkBridge, "up"}),
       inNs(kSwitchNs, {"ethtool", "-K", kSwitchTrunkPort, "txvlan", "off"}),
-      ipIn(kSwitchNs, {"link", "set", kSwitchBridge, "up"}),
+      ipIn(kSwitchNs, {"link", "set", kSwitchTrunkPort, "up"}),
+      ipIn(kSwitchNs, {"link", "set", kSwitchInternetBridge, "up"}),
+      ipIn(kSwitchNs, {"link", "set", kSwitchNetworkBridge, "up"}),
       // The shaper: one port, one VLAN subinterface per side, bridged.
-      ipIn(kShaperNs, {"link", "add", "link", kShaperStickIf, "name", inetSub, "type", "vlan",
-                       "id", inet}),
-      ipIn(kShaperNs, {"link", "add", "link", kShaperStickIf, "name", netSub, "type", "vlan",
-                       "id", net}),
+      ipIn(kShaperNs, {"link", "add", "link", kShaperStickIf, "name",
+                       sub(kShaperStickIf, internetVlan), "type", "vlan", "id", inet}),
+      ipIn(kShaperNs, {"link", "add", "link", kShaperStickIf, "name",
+                       sub(kShaperStickIf, networkVlan), "type", "vlan", "id", net}),
       ipIn(kShaperNs, {"link", "add", kShaperBridge, "type", "bridge", "mcast_snooping", "0"}),
       ipIn(kShaperNs, {"link", "set", kShaperStickIf, "up"}),
-      ipIn(kShaperNs, {"link", "set", inetSub, "master", kShaperBridge, "up"}),
-      ipIn(kShaperNs, {"link", "set", netSub, "master", kShaperBridge, "up"}),
+      ipIn(kShaperNs, {"link", "set", sub(kShaperStickIf, internetVlan), "master", kShaperBridge,
+                       "up"}),
+      ipIn(kShaperNs, {"link", "set", sub(kShaperStickIf, networkVlan), "master", kShaperBridge,
+                       "up"}),
       ipIn(kShaperNs, {"link", "set", kShaperBridge, "up"}),
   });
 }
@@ -163,6 +166,25 @@ std::vector<std::string> shaperInterfaces(LabMode mode) {
     return {kShaperStickIf};
   }
   return {kShaperInternetIf, kShaperNetworkIf};
+}
+
+std::string kernelLacksVlans() {
+  const std::string ns = fmt::format("sluice-probe-{}", getpid());
+  std::string reason;
+  if (auto added = runChecked({"ip", "netns", "add", ns}); !added) {
+    return added.error().message();
+  }
+  auto veth = runChecked(ipIn(ns, {"link", "add", "probe0", "type", "veth", "peer", "name",
+                                   "probe1"}));
+  auto vlan = veth ? runChecked(ipIn(ns, {"link", "add", "link", "probe0", "name", "probe0.2",
+                                          "type", "vlan", "id", "2"}))
+                   : veth;
+  if (!vlan) {
+    reason = fmt::format("this kernel cannot create 802.1Q VLAN devices (CONFIG_VLAN_8021Q): {}",
+                         vlan.error().detail);
+  }
+  (void)run({"ip", "netns", "del", ns});
+  return reason;
 }
 
 Result<void> createNetwork(const NetworkSpec& spec) {

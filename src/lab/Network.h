@@ -31,6 +31,10 @@ struct NetworkSpec {
 /// stderr; the caller tears down whatever was built (destroyNetwork).
 Result<void> createNetwork(const NetworkSpec& spec);
 
+/// Why an on-a-stick lab cannot be built on this kernel ("" when it can): it needs 802.1Q VLAN
+/// devices. Probes in a temporary namespace of its own.
+std::string kernelLacksVlans();
+
 /// The shaper ports sluiced is configured with: bridge {to_internet, to_network}; stick {the one}.
 std::vector<std::string> shaperInterfaces(LabMode mode);
 

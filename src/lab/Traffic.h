@@ -18,7 +18,9 @@ enum class AddressFamily : uint8_t { Auto, V4, V6 };
 struct TrafficOptions {
   std::vector<std::string> circuits;  ///< Circuit IDs (a Circuit Name matches when no ID does)
   int seconds = 10;                   ///< per direction; the first second is omitted (slow start)
-  double tolerancePercent = 10;       ///< |measured - ceil| <= ceil * tolerance / 100
+  /// Within tolerance: |measured - target| <= target * tolerance / 100, where target is the ceil
+  /// times payloadShare() (iperf3 measures TCP payload, HTB counts whole frames).
+  double tolerancePercent = 10;
   AddressFamily family = AddressFamily::Auto;  ///< Auto: IPv4 when the circuit has one
 };
 
@@ -39,6 +41,11 @@ struct TrafficTarget {
   double plannedDownMbps = 0;
   double plannedUpMbps = 0;
 };
+
+/// The share of a full-size frame (1514 bytes on a 1500-byte MTU, TCP with timestamps) that is
+/// TCP payload: 0.956 for IPv4, 0.943 for IPv6. A TCP download through a class with ceil C
+/// Mbit/s can deliver at most C * payloadShare() Mbit/s of payload.
+double payloadShare(bool v4);
 
 /// Resolves the circuits against the lab's inputs and plan (planner pipeline on the lab config).
 /// Errors: EINVAL naming unknown circuits, circuits without an address of the family, or input
