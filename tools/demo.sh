@@ -1,15 +1,49 @@
 #!/usr/bin/env bash
-# The main job on the demo ISP (examples/): installs, builds, validates the inputs and prints the
-# queue plan. (Becomes the namespace lab shaping real traffic once sluiced lands.)
+# The main job on the demo ISP (examples/, "Riverbend Wireless"): installs what it needs, builds,
+# brings the namespace lab up (an Internet namespace and a subscriber namespace joined through a
+# shaper namespace where sluiced classifies with XDP/tc BPF and shapes with mq -> HTB -> leaf),
+# pushes iperf3 TCP traffic through four circuits of different ceilings, prints planned vs.
+# measured rates, and takes the lab down again (also on failure or Ctrl-C). Needs root.
+#
+#   tools/demo.sh                     # the demo
+#   SLUICE_DEMO_SECONDS=5 tools/demo.sh   # shorter iperf3 runs (default 8 s per direction)
+#   SLUICE_DEMO_STICK=1 tools/demo.sh     # on a stick: one shaper port, two VLANs
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+
+if [ "$(id -u)" -ne 0 ]; then
+  exec sudo --preserve-env=SLUICE_BUILD_DIR,SLUICE_DEMO_SECONDS,SLUICE_DEMO_STICK "$0" "$@"
+fi
+
 tools/install-deps.sh
 build=${SLUICE_BUILD_DIR:-build}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" --target sluice -j"$(nproc)"
+cmake --build "$build" --target sluice sluiced -j"$(nproc)"
 sluice=$build/src/cli/sluice
+sluiced=$build/src/daemon/sluiced
+
 echo "== sluice check (demo ISP)"
 "$sluice" check --config examples/lqos.conf
-echo "== sluice plan --format summary"
-"$sluice" plan --config examples/lqos.conf --format summary
+
+# Whatever happens from here on, the lab goes away again.
+trap '"$sluice" lab down >/dev/null || echo "demo: sluice lab down reported problems" >&2' EXIT
+"$sluice" lab down >/dev/null 2>&1 || true  # a lab left behind by an earlier, killed run
+
+up=(lab up --config examples/lqos.conf --sluiced "$sluiced")
+if [ "${SLUICE_DEMO_STICK:-0}" = 1 ]; then up+=(--stick); fi
+echo "== sluice ${up[*]}"
+"$sluice" "${up[@]}"
+"$sluice" lab status
+
+# Circuits 1001-1004 of the demo ISP: 5/1, 10/2, 25/5 and 50/10 Mbit/s.
+echo "== sluice lab traffic 1001 1002 1003 1004 (downloads together, then uploads together)"
+status=0
+"$sluice" lab traffic 1001 1002 1003 1004 --seconds "${SLUICE_DEMO_SECONDS:-8}" || status=$?
+
+echo "== sluice status"
+"$sluice" status --socket /run/sluice-lab/sluiced.sock || true
+if [ "$status" -ne 0 ]; then
+  echo "demo: some circuits were not within tolerance of their ceilings (see the table)" >&2
+fi
+exit "$status"
