@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# sluiced start-to-ready benchmark (issue 5): for each circuit count, on veths in a private
+# namespace with the same generated ISP, in the same run:
+#   1. bare tree apply: `sluice apply` (netlink Applier, no daemon), then `sluice apply --remove`;
+#   2. sluiced from exec to status "ready" (inputs, probe, plan, data plane, tree, mappings),
+#      and its peak RSS (VmHWM).
+# Prints one line per size and the ratio ready / bare apply (target ≤ 1.2).
+#
+#   bench/daemon/startup.sh BUILD_DIR [CIRCUITS ...]      (default 10000; root)
+set -euo pipefail
+build=$(cd "${1:?build dir}" && pwd); shift || true
+sizes=("${@:-10000}")
+sluice=$build/src/cli/sluice sluiced=$build/src/daemon/sluiced gen=$build/tools/gen/sluice-gen
+ns=sl-bench-$$
+work=$(mktemp -d /var/tmp/sluice-startup.XXXXXX)
+pid=
+cleanup() {
+  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+  ip netns del "$ns" 2>/dev/null || true
+  umount "$work/bpffs" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+ip netns add "$ns"
+ip -n "$ns" link add shp-inet numtxqueues 8 numrxqueues 8 type veth peer name isp0
+ip -n "$ns" link add shp-subs numtxqueues 8 numrxqueues 8 type veth peer name subs0
+for i in shp-inet shp-subs isp0 subs0; do ip -n "$ns" link set "$i" up; done
+mkdir -p "$work/bpffs" && mount -t bpf bpf "$work/bpffs"
+now() { date +%s.%N; }
+
+printf '%-9s %-12s %-12s %-8s %-10s\n' circuits apply_s ready_s ratio rss_mb
+for n in "${sizes[@]}"; do
+  dir=$work/isp-$n
+  "$gen" --circuits "$n" --sites $((n / 500 + 2)) --seed 7 --out "$dir" --lqos-conf \
+    --to-internet shp-inet --to-network shp-subs >/dev/null
+  python3 - "$dir/lqos.conf" "$dir" <<'PY'
+import sys
+path, d = sys.argv[1], sys.argv[2]
+text = open(path).read()
+extra = (f'leaf_fallback = "pfifo"\nstate_directory = "{d}/state"\n'
+         f'control_socket = "{d}/sluiced.sock"\n')
+text = text.replace('[sluice]\n', '[sluice]\n' + extra, 1) if '[sluice]' in text else \
+    text + '\n[sluice]\n' + extra + f'network_json = "{d}/network.json"\n' + \
+    f'shaped_devices_csv = "{d}/ShapedDevices.csv"\n'
+open(path, 'w').write(text)
+PY
+  t0=$(now)
+  "$sluice" apply --config "$dir/lqos.conf" --netns "$ns" --no-verify >/dev/null
+  t1=$(now)
+  "$sluice" apply --config "$dir/lqos.conf" --netns "$ns" --remove >/dev/null
+
+  t2=$(now)
+  ip netns exec "$ns" "$sluiced" --config "$dir/lqos.conf" --foreground \
+    --pin-dir "$work/bpffs/p$n" >"$dir/sluiced.log" 2>&1 &
+  pid=$!
+  until grep -q '"state": *"ready"' <<<"$("$sluice" status --socket "$dir/sluiced.sock" --json 2>/dev/null)"; do
+    kill -0 "$pid" 2>/dev/null || { cat "$dir/sluiced.log"; exit 1; }
+    sleep 0.05
+  done
+  t3=$(now)
+  rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+  kill -TERM "$pid"; wait "$pid" || true; pid=
+  awk -v n="$n" -v a="$(echo "$t1 - $t0" | bc)" -v r="$(echo "$t3 - $t2" | bc)" -v rss="$rss" \
+    'BEGIN { printf "%-9d %-12.2f %-12.2f %-8.2f %-10.1f\n", n, a, r, r / a, rss / 1024 }'
+done
