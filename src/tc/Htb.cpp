@@ -4,6 +4,8 @@
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 
+#include <unordered_map>
+
 #include "netlink/Attr.h"
 
 namespace sluice::tc {
@@ -14,6 +16,30 @@ constexpr uint8_t kLinkLayerEthernet = 1;  // TC_LINKLAYER_ETHERNET
 
 uint32_t clampTo32(uint64_t v) {
   return v >= k32BitLimit ? 0xFFFFFFFFu : static_cast<uint32_t>(v);
+}
+
+// Rate tables are 256 transmit-time computations each, two per class; plans reuse a few service
+// tiers, so a small per-thread cache keyed by (rate, mtu, mpu) and the clock saves most of the
+// encoding time of a full build.
+const RateTable& cachedRateTable(const Psched& clock, uint32_t rate32, uint32_t mtu,
+                                 uint16_t mpu) {
+  struct Cache {
+    Psched clock;
+    std::unordered_map<uint64_t, RateTable> tables;
+  };
+  thread_local Cache cache;
+  if (cache.clock.t2us != clock.t2us || cache.clock.us2t != clock.us2t ||
+      cache.clock.clockRes != clock.clockRes || cache.tables.size() > 4096) {
+    cache.tables.clear();
+    cache.clock = clock;
+  }
+  const uint64_t key = (static_cast<uint64_t>(rate32) << 32) |
+                       (static_cast<uint64_t>(mtu & 0xFFFF) << 16) | mpu;
+  auto it = cache.tables.find(key);
+  if (it == cache.tables.end()) {
+    it = cache.tables.emplace(key, computeRateTable(clock, rate32, mtu, mpu)).first;
+  }
+  return it->second;
 }
 
 }  // namespace
@@ -53,8 +79,8 @@ void encodeHtbClass(netlink::Batch& batch, Verb verb, const TcTarget& target,
     spec->linklayer = kLinkLayerEthernet;
     spec->cell_align = -1;
   }
-  const RateTable rtab = computeRateTable(clock, opt.rate.rate, options.mtu, options.mpu);
-  const RateTable ctab = computeRateTable(clock, opt.ceil.rate, options.mtu, options.mpu);
+  const RateTable& rtab = cachedRateTable(clock, opt.rate.rate, options.mtu, options.mpu);
+  const RateTable& ctab = cachedRateTable(clock, opt.ceil.rate, options.mtu, options.mpu);
   opt.rate.cell_log = rtab.cellLog;
   opt.ceil.cell_log = ctab.cellLog;
   opt.buffer = clock.xmitTime(rate64, buffer);
