@@ -7,6 +7,8 @@
 //   lqos.conf           the config sluiced runs with
 //   network.json, ShapedDevices.csv   the lab's copies of the inputs (tests edit these)
 //   sluiced.log, sluiced.pid, sluiced.sock, state/   the daemon's log, pid, socket, state dir
+//   bpffs/              a bpf filesystem for the daemon's pins (--pin-dir bpffs/sluice), so a
+//                       killed daemon's maps outlive its private mount namespace (startSluiced)
 //   iperf3-<port>.log   the Internet-side servers' logs
 
 #include <chrono>
@@ -86,8 +88,8 @@ Result<LabState> restartSluiced(const std::string& stateDir, bool hard, const St
                                 std::chrono::seconds timeout, std::FILE* log);
 
 /// Stops sluiced (SIGTERM: it removes its tree; SIGKILL after a grace period), every other lab
-/// process, deletes the namespaces, the pins of the lab's interfaces under /sys/fs/bpf/sluice and
-/// the state directory. Works on a half-built or crashed lab and when nothing is up. Returns the
+/// process, deletes the namespaces, unmounts the lab's bpffs (dropping its pins), removes pins of
+/// the lab's interfaces under /sys/fs/bpf/sluice and the state directory. Works on a half-built or crashed lab and when nothing is up. Returns the
 /// problems it could not fix (empty = clean).
 std::vector<std::string> labDown(const std::string& stateDir);
 

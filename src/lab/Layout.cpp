@@ -71,7 +71,10 @@ std::optional<IpNet> unknownAddress(const model::ShapedDevices& shaped, bool v4)
       candidate.addr[13] = static_cast<uint8_t>(127 - next / 256);
       candidate.addr[14] = static_cast<uint8_t>(255 - next % 256);
     } else {
-      addToAddress(candidate.addr, 0x10000);
+      // 2001:db8:fffd::1, 2001:db8:fffc::1, ...: one /48 down each time.
+      const int group = 0xfffe - (attempt + 1);
+      candidate.addr[4] = static_cast<uint8_t>(group >> 8);
+      candidate.addr[5] = static_cast<uint8_t>(group & 0xFF);
     }
   }
   return std::nullopt;

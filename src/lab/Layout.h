@@ -90,7 +90,8 @@ IpNet hostFor(const IpNet& entry);
 std::vector<CircuitHosts> circuitHosts(const model::ShapedDevices& shaped);
 
 /// An address of the given family inside none of the circuits' prefixes: for IPv4 the top of the
-/// CGNAT range (100.127.255.254 and below), for IPv6 2001:db8:fffe::1 and following. nullopt only
+/// CGNAT range (100.127.255.254, then 100.127.254.254, ...), for IPv6 2001:db8:fffe::1 (then
+/// 2001:db8:fffd::1, ...). nullopt only
 /// when every candidate is taken.
 std::optional<IpNet> unknownAddress(const model::ShapedDevices& shaped, bool v4);
 
