@@ -22,6 +22,7 @@
 //     "queues": 8, "nodes": 12, "circuits": 50, "devices": 70, "addresses": 120,
 //     "leaf": {"configured":"cake","active":"pfifo","fallback":true,"reason":"..."},
 //     "adopted": false,                       // this start took over a tree left by a kill
+//     "notices": ["..."],                     // problems that do not stop shaping
 //     "last_reload": {"time":"2026-11-21T14:00:00Z","trigger":"startup"|"sighup"|"api"|
 //                     "inotify","outcome":"applied"|"unchanged"|"refused"|"failed",
 //                     "duration_ms":12.5,"message":"..."},

@@ -124,6 +124,7 @@ void printStatus(const json& s) {
   fmt::print("shaped: {} circuits ({} devices, {} addresses) under {} nodes\n",
              text(s, "circuits"), text(s, "devices"), text(s, "addresses"), text(s, "nodes"));
   printLeaf(s);
+  printLines(s, "notices", "NOTICE: ");
   if (flag(s, "adopted")) {
     fmt::print("adopted: this start took over the tree a previous sluiced left behind\n");
   }

@@ -84,6 +84,28 @@ std::vector<plan::InterfacePlan> treesByDevice(const plan::QueuePlan& plan) {
   return out;
 }
 
+/// Problems with how the two bridge ports are joined: Sluice forwards through a Linux bridge;
+/// XDP forwarding between the ports (`use_xdp_bridge = true`, LibreQoS's default) is not built
+/// yet, so unbridged ports would carry no traffic at all.
+std::vector<std::string> bridgeNotices(const config::Config& config) {
+  std::vector<std::string> out;
+  if (!config.bridge) {
+    return out;
+  }
+  for (const auto& ifname : {config.bridge->toInternet, config.bridge->toNetwork}) {
+    if (!fs::exists("/sys/class/net/" + ifname + "/master")) {
+      out.push_back(fmt::format(
+          "{} is not a port of a Linux bridge: traffic is classified but not forwarded between "
+          "the ports{}; join {} and {} with a bridge",
+          ifname,
+          config.bridge->useXdpBridge ? " (use_xdp_bridge = true is not implemented by Sluice yet)"
+                                      : "",
+          config.bridge->toInternet, config.bridge->toNetwork));
+    }
+  }
+  return out;
+}
+
 std::vector<std::string> shapingInterfaces(const config::Config& config) {
   if (config.singleInterface) {
     return {config.singleInterface->interface};
@@ -240,6 +262,10 @@ Result<void> Shaper::start() {
   active_ = std::move(run.inputs);
   if (!fallbackReason_.empty()) {
     spdlog::warn("LEAF FALLBACK: {}", fallbackReason_);
+  }
+  notices_ = bridgeNotices(active_->config);
+  for (const auto& notice : notices_) {
+    spdlog::warn("{}", notice);
   }
   auto socket = netlink::Socket::open();
   if (!socket) {
@@ -469,6 +495,7 @@ nlohmann::json Shaper::statusJson() const {
                {"fallback", !fallbackReason_.empty()},
                {"reason", fallbackReason_}};
   j["adopted"] = adopted_;
+  j["notices"] = notices_;
   if (lastReload_) {
     j["last_reload"] = {{"time", isoTime(lastReload_->time)},
                         {"trigger", triggerName(lastReload_->trigger)},

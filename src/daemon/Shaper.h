@@ -112,6 +112,7 @@ class Shaper final : public api::ControlHandler {
   std::string fallbackReason_;
   std::vector<std::pair<std::string, uint32_t>> txQueues_;  ///< interface -> tx queues
   bool adopted_ = false;
+  std::vector<std::string> notices_;  ///< operator-visible problems that do not stop shaping
   std::optional<ReloadRecord> lastReload_;
   std::optional<Refusal> refused_;
 

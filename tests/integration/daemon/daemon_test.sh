@@ -62,7 +62,10 @@ classes=$(class_count)
 [ "$classes" -gt 50 ] || fail "only $classes HTB classes on shp-subs"
 grep -q 'xdp' <<<"$(ip -n "$ns" link show shp-subs)" || fail "no XDP program on shp-subs"
 grep -q 'bpf' <<<"$(ip netns exec "$ns" tc filter show dev shp-subs egress)" || fail "no tc classifier"
-pass "start: $classes classes, fallback reported, programs attached"
+# The test's ports are not bridged: sluiced must say that nothing is forwarded between them.
+grep -q 'NOTICE: shp-inet is not a port of a Linux bridge' <<<"$("$sluice" status --socket "$sock")" \
+  || fail "unbridged ports not reported"
+pass "start: $classes classes, fallback reported, programs attached, unbridged ports reported"
 
 # 2. Reload with unchanged inputs is a no-op.
 grep -q unchanged <<<"$("$sluice" reload --socket "$sock")" || fail "reload of unchanged inputs"
