@@ -195,7 +195,7 @@ RC_GTEST_PROP(PlannerProperties, DeepTreesWithVirtualNodesStayWithinHtbLimits, (
   const config::Config config = randomConfig();
   Diagnostics diags;
   const auto plan = buildPlan(
-      PlannerInput{config, b.model(), *rc::gen::inRange(1, 9), *rc::gen::inRange(1, 9)}, diags);
+      PlannerInput{config, b.model(), *rc::gen::inRange(1u, 9u), *rc::gen::inRange(1u, 9u)}, diags);
   RC_ASSERT(plan.has_value());
   checkInvariants(*plan, b.model());
 }
