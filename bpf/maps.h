@@ -21,6 +21,7 @@ const volatile __u32 cfg_on_a_stick = 0;       /* 1: direction by VLAN on one in
 const volatile __u32 cfg_internet_vlan = 0;
 const volatile __u32 cfg_network_vlan = 0;
 const volatile __u32 cfg_cpu_redirect = 1;     /* 0: XDP_PASS instead of the cpumap */
+const volatile __u32 cfg_xdp_bridge = 0;       /* 1: sluice_tc_bridge forwards between the ports */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

@@ -207,6 +207,23 @@ int sluice_tc(struct __sk_buff *skb)
 }
 
 /* Trivial program: the baseline of the ns/packet benchmark, loaded from the same object. */
+/*
+ * The bridge without a Linux bridge (lqos.conf use_xdp_bridge = true): attached to the ingress of
+ * both ports, it sends every frame that arrives on one port (after the XDP classifier and the
+ * cpumap) out of the other, where sluice_tc classifies it into the HTB tree on egress.
+ */
+SEC("tc")
+int sluice_tc_bridge(struct __sk_buff *skb)
+{
+	if (!cfg_xdp_bridge || cfg_on_a_stick)
+		return TC_ACT_OK;
+	if (skb->ifindex == cfg_internet_ifindex)
+		return bpf_redirect(cfg_network_ifindex, 0);
+	if (skb->ifindex == cfg_network_ifindex)
+		return bpf_redirect(cfg_internet_ifindex, 0);
+	return TC_ACT_OK;
+}
+
 SEC("xdp")
 int sluice_xdp_pass(struct xdp_md *ctx __attribute__((unused)))
 {

@@ -13,7 +13,7 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   # kernel tooling, lab and guest-kernel tests
-  bpftool iproute2 iperf3 ethtool procps python3
+  bpftool iproute2 iperf3 ethtool procps python3 bc iputils-ping
 )
 
 sudo_cmd=()

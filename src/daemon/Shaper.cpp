@@ -84,23 +84,19 @@ std::vector<plan::InterfacePlan> treesByDevice(const plan::QueuePlan& plan) {
   return out;
 }
 
-/// Problems with how the two bridge ports are joined: Sluice forwards through a Linux bridge;
-/// XDP forwarding between the ports (`use_xdp_bridge = true`, LibreQoS's default) is not built
-/// yet, so unbridged ports would carry no traffic at all.
+/// Problems with how the two bridge ports are joined: with use_xdp_bridge = false Sluice relies on
+/// a Linux bridge, and ports that no bridge joins carry no traffic at all.
 std::vector<std::string> bridgeNotices(const config::Config& config) {
   std::vector<std::string> out;
-  if (!config.bridge) {
+  if (!config.bridge || config.bridge->useXdpBridge) {
     return out;
   }
   for (const auto& ifname : {config.bridge->toInternet, config.bridge->toNetwork}) {
     if (!fs::exists("/sys/class/net/" + ifname + "/master")) {
       out.push_back(fmt::format(
-          "{} is not a port of a Linux bridge: traffic is classified but not forwarded between "
-          "the ports{}; join {} and {} with a bridge",
-          ifname,
-          config.bridge->useXdpBridge ? " (use_xdp_bridge = true is not implemented by Sluice yet)"
-                                      : "",
-          config.bridge->toInternet, config.bridge->toNetwork));
+          "{} is not a port of a Linux bridge and use_xdp_bridge = false: nothing forwards "
+          "between {} and {}; bridge them or set use_xdp_bridge = true",
+          ifname, config.bridge->toInternet, config.bridge->toNetwork));
     }
   }
   return out;
@@ -167,6 +163,7 @@ Result<void> Shaper::openDataplane() {
   } else {
     opts.internetIfindex = if_nametoindex(config.bridge->toInternet.c_str());
     opts.networkIfindex = if_nametoindex(config.bridge->toNetwork.c_str());
+    opts.xdpBridge = config.bridge->useXdpBridge;
   }
   if (opts.internetIfindex == 0 || opts.networkIfindex == 0) {
     return makeError(ENODEV, "shaping interfaces " + pinName + " not found");
@@ -301,6 +298,13 @@ Result<void> Shaper::start() {
       return std::unexpected(tcf.error());
     }
     tcFilters_.push_back(std::move(*tcf));
+    if (dataplane_->options().xdpBridge) {
+      auto fwd = dataplane::TcAttachment::attachIngress(ifindex, dataplane_->tcBridgeProgramFd());
+      if (!fwd) {
+        return std::unexpected(fwd.error());
+      }
+      tcFilters_.push_back(std::move(*fwd));
+    }
   }
   plan_ = std::move(plan);
   planText_ = plan::renderTcBatch(*plan_);

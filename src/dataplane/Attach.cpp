@@ -79,8 +79,18 @@ Result<void> XdpAttachment::detach() {
 }
 
 Result<TcAttachment> TcAttachment::attachEgress(int ifindex, int progFd) {
+  return attach(ifindex, progFd, false);
+}
+
+Result<TcAttachment> TcAttachment::attachIngress(int ifindex, int progFd) {
+  return attach(ifindex, progFd, true);
+}
+
+Result<TcAttachment> TcAttachment::attach(int ifindex, int progFd, bool ingress) {
   routeLibbpfLogToSpdlog();
-  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+  const char* where = ingress ? "ingress" : "egress";
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+              .attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
   int rc = bpf_tc_hook_create(&hook);
   if (rc != 0 && rc != -EEXIST) {
     return makeError(-rc, "create clsact on ifindex " + std::to_string(ifindex));
@@ -89,18 +99,20 @@ Result<TcAttachment> TcAttachment::attachEgress(int ifindex, int progFd) {
               .handle = kTcHandle, .priority = kTcPriority);
   rc = bpf_tc_attach(&hook, &opts);
   if (rc != 0) {
-    return makeError(-rc, "attach cls_bpf egress on ifindex " + std::to_string(ifindex));
+    return makeError(-rc, std::string("attach cls_bpf ") + where + " on ifindex " +
+                              std::to_string(ifindex));
   }
-  return TcAttachment(ifindex);
+  return TcAttachment(ifindex, ingress);
 }
 
 TcAttachment::TcAttachment(TcAttachment&& other) noexcept
-    : ifindex_(std::exchange(other.ifindex_, 0)) {}
+    : ifindex_(std::exchange(other.ifindex_, 0)), ingress_(other.ingress_) {}
 
 TcAttachment& TcAttachment::operator=(TcAttachment&& other) noexcept {
   if (this != &other) {
     (void)detach();
     ifindex_ = std::exchange(other.ifindex_, 0);
+    ingress_ = other.ingress_;
   }
   return *this;
 }
@@ -116,11 +128,13 @@ Result<void> TcAttachment::detach() {
     return {};
   }
   int ifindex = std::exchange(ifindex_, 0);
-  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+              .attach_point = ingress_ ? BPF_TC_INGRESS : BPF_TC_EGRESS);
   LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
   int rc = bpf_tc_detach(&hook, &opts);
   if (rc != 0 && rc != -ENOENT && rc != -ENODEV && rc != -EINVAL) {
-    return makeError(-rc, "detach cls_bpf egress from ifindex " + std::to_string(ifindex));
+    return makeError(-rc, std::string("detach cls_bpf ") + (ingress_ ? "ingress" : "egress") +
+                              " from ifindex " + std::to_string(ifindex));
   }
   return {};
 }

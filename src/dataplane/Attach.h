@@ -46,6 +46,8 @@ class TcAttachment {
   /// cls_bpf filter on egress (handle 1, priority 1, replacing an earlier one). Errors: the
   /// errno of bpf_tc_hook_create / bpf_tc_attach.
   static Result<TcAttachment> attachEgress(int ifindex, int progFd);
+  /// The same on ingress (the bridge forwarder). Errors as attachEgress.
+  static Result<TcAttachment> attachIngress(int ifindex, int progFd);
   TcAttachment(TcAttachment&& other) noexcept;
   TcAttachment& operator=(TcAttachment&& other) noexcept;
   TcAttachment(const TcAttachment&) = delete;
@@ -58,8 +60,10 @@ class TcAttachment {
   void persist() { ifindex_ = 0; }
 
  private:
-  explicit TcAttachment(int ifindex) : ifindex_(ifindex) {}
+  TcAttachment(int ifindex, bool ingress) : ifindex_(ifindex), ingress_(ingress) {}
+  static Result<TcAttachment> attach(int ifindex, int progFd, bool ingress);
   int ifindex_ = 0;
+  bool ingress_ = false;
 };
 
 }  // namespace sluice::dataplane

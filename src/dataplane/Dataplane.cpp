@@ -178,6 +178,7 @@ Result<std::unique_ptr<Dataplane>> Dataplane::open(const DataplaneOptions& optio
   s->rodata->cfg_on_a_stick = options.onAStick ? 1 : 0;
   s->rodata->cfg_internet_vlan = options.internetVlan;
   s->rodata->cfg_network_vlan = options.networkVlan;
+  s->rodata->cfg_xdp_bridge = options.xdpBridge ? 1 : 0;
   s->rodata->cfg_cpu_redirect = options.cpuRedirect ? 1 : 0;
 
   // A cpumap may not be larger than the possible CPUs (E2BIG), DESIGN §5.
@@ -232,6 +233,9 @@ Dataplane::~Dataplane() { sluice_bpf__destroy(skel_); }
 
 int Dataplane::xdpProgramFd() const { return bpf_program__fd(skel_->progs.sluice_xdp); }
 int Dataplane::tcProgramFd() const { return bpf_program__fd(skel_->progs.sluice_tc); }
+int Dataplane::tcBridgeProgramFd() const {
+  return bpf_program__fd(skel_->progs.sluice_tc_bridge);
+}
 int Dataplane::xdpPassProgramFd() const { return bpf_program__fd(skel_->progs.sluice_xdp_pass); }
 int Dataplane::lpmMapFd() const { return bpf_map__fd(skel_->maps.sluice_lpm); }
 int Dataplane::hotCacheMapFd() const { return bpf_map__fd(skel_->maps.sluice_hot); }

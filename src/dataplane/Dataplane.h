@@ -30,6 +30,9 @@ struct DataplaneOptions {
   uint16_t internetVlan = 0;     ///< on a stick: VLAN id towards the Internet
   uint16_t networkVlan = 0;      ///< on a stick: VLAN id towards subscribers
   bool cpuRedirect = true;       ///< false: XDP passes instead of redirecting through the cpumap
+  /// Bridge mode without a Linux bridge (lqos.conf use_xdp_bridge): tcBridgeProgramFd() forwards
+  /// every frame from one port to the other when attached to both ports' ingress.
+  bool xdpBridge = false;
   uint32_t lpmCapacity = 1u << 20;   ///< prefixes
   uint32_t flowCapacity = 262'144;   ///< flows (LRU)
   uint32_t hotCacheCapacity = 65'536;  ///< addresses (LRU)
@@ -57,6 +60,8 @@ class Dataplane {
 
   int xdpProgramFd() const;
   int tcProgramFd() const;
+  /// The port-to-port forwarder for tc ingress (DataplaneOptions::xdpBridge).
+  int tcBridgeProgramFd() const;
   /// The trivial XDP_PASS program of the same object (benchmark baseline).
   int xdpPassProgramFd() const;
 

@@ -63,7 +63,7 @@ classes=$(class_count)
 grep -q 'xdp' <<<"$(ip -n "$ns" link show shp-subs)" || fail "no XDP program on shp-subs"
 grep -q 'bpf' <<<"$(ip netns exec "$ns" tc filter show dev shp-subs egress)" || fail "no tc classifier"
 # The test's ports are not bridged: sluiced must say that nothing is forwarded between them.
-grep -q 'NOTICE: shp-inet is not a port of a Linux bridge' <<<"$("$sluice" status --socket "$sock")" \
+grep -q 'NOTICE: shp-inet is not a port of a Linux bridge and use_xdp_bridge = false' <<<"$("$sluice" status --socket "$sock")" \
   || fail "unbridged ports not reported"
 pass "start: $classes classes, fallback reported, programs attached, unbridged ports reported"
 
