@@ -22,22 +22,6 @@ const char* roleName(ClassRole role) {
   return "circuit";
 }
 
-const char* diffservName(CakeDiffserv d) {
-  switch (d) {
-    case CakeDiffserv::Besteffort:
-      return "besteffort";
-    case CakeDiffserv::Diffserv3:
-      return "diffserv3";
-    case CakeDiffserv::Diffserv4:
-      return "diffserv4";
-    case CakeDiffserv::Diffserv8:
-      return "diffserv8";
-    case CakeDiffserv::Precedence:
-      return "precedence";
-  }
-  return "diffserv4";
-}
-
 Json leafJson(const LeafSpec& leaf) {
   Json j;
   const TcHandle handle{leaf.handleMajor, 0};
@@ -47,7 +31,7 @@ Json leafJson(const LeafSpec& leaf) {
       j["kind"] = "cake";
       j["handle"] = handle.toString();
       j["bandwidthBitsPerSecond"] = c.bandwidthBitsPerSecond;
-      j["diffserv"] = diffservName(c.diffserv);
+      j["diffserv"] = cakeDiffservName(c.diffserv);
       j["rttUs"] = c.rttUs;
       j["ackFilter"] = c.ackFilter;
       j["nat"] = c.nat;

@@ -11,4 +11,20 @@ std::string TcHandle::toString() const {
   return fmt::format("{:x}:{:x}", major, minor);
 }
 
+const char* cakeDiffservName(CakeDiffserv mode) {
+  switch (mode) {
+    case CakeDiffserv::Besteffort:
+      return "besteffort";
+    case CakeDiffserv::Diffserv3:
+      return "diffserv3";
+    case CakeDiffserv::Diffserv4:
+      return "diffserv4";
+    case CakeDiffserv::Diffserv8:
+      return "diffserv8";
+    case CakeDiffserv::Precedence:
+      return "precedence";
+  }
+  return "diffserv4";
+}
+
 }  // namespace sluice::plan

@@ -57,6 +57,9 @@ enum class LeafKind : uint8_t {
 
 enum class CakeDiffserv : uint8_t { Besteffort, Diffserv3, Diffserv4, Diffserv8, Precedence };
 
+/// The tc keyword of a CAKE diffserv mode ("besteffort", "diffserv3", ... as tc-cake(8) spells it).
+const char* cakeDiffservName(CakeDiffserv mode);
+
 /// CAKE options (iproute2 tc-cake(8); kernel include/uapi/linux/pkt_sched.h TCA_CAKE_*).
 struct CakeParams {
   uint64_t bandwidthBitsPerSecond = 0;  ///< 0 = unlimited: HTB does the shaping

@@ -10,22 +10,6 @@ namespace {
 
 using Buffer = fmt::memory_buffer;
 
-const char* diffservName(CakeDiffserv d) {
-  switch (d) {
-    case CakeDiffserv::Besteffort:
-      return "besteffort";
-    case CakeDiffserv::Diffserv3:
-      return "diffserv3";
-    case CakeDiffserv::Diffserv4:
-      return "diffserv4";
-    case CakeDiffserv::Diffserv8:
-      return "diffserv8";
-    case CakeDiffserv::Precedence:
-      return "precedence";
-  }
-  return "diffserv4";
-}
-
 void appendHandle(Buffer& out, TcHandle h) {
   if (h.minor == 0) {
     fmt::format_to(std::back_inserter(out), "{:x}:", h.major);
@@ -44,7 +28,7 @@ void appendLeaf(Buffer& out, const LeafSpec& leaf) {
       } else {
         fmt::format_to(it, "cake bandwidth {}bit", c.bandwidthBitsPerSecond);
       }
-      fmt::format_to(it, " {} rtt {}us {} {} {} {}", diffservName(c.diffserv), c.rttUs,
+      fmt::format_to(it, " {} rtt {}us {} {} {} {}", cakeDiffservName(c.diffserv), c.rttUs,
                      c.ackFilter ? "ack-filter" : "no-ack-filter", c.nat ? "nat" : "nonat",
                      c.wash ? "wash" : "nowash", c.splitGso ? "split-gso" : "no-split-gso");
       if (c.overheadBytes) {
