@@ -134,14 +134,15 @@ Result<void> createStickMode(uint16_t internetVlan, uint16_t networkVlan) {
                        "0"}),
       ipIn(kSwitchNs, {"link", "add", kSwitchNetworkBridge, "type", "bridge", "mcast_snooping",
                        "0"}),
+      // A VLAN device cannot come up while its lower device is down (ENETDOWN).
+      inNs(kSwitchNs, {"ethtool", "-K", kSwitchTrunkPort, "txvlan", "off"}),
+      ipIn(kSwitchNs, {"link", "set", kSwitchTrunkPort, "up"}),
       ipIn(kSwitchNs, {"link", "set", kSwitchIspPort, "master", kSwitchInternetBridge, "up"}),
       ipIn(kSwitchNs, {"link", "set", sub(kSwitchTrunkPort, internetVlan), "master",
                        kSwitchInternetBridge, "up"}),
       ipIn(kSwitchNs, {"link", "set", kSwitchSubsPort, "master", kSwitchNetworkBridge, "up"}),
       ipIn(kSwitchNs, {"link", "set", sub(kSwitchTrunkPort, networkVlan), "master",
                        kSwitchNetworkBridge, "up"}),
-      inNs(kSwitchNs, {"ethtool", "-K", kSwitchTrunkPort, "txvlan", "off"}),
-      ipIn(kSwitchNs, {"link", "set", kSwitchTrunkPort, "up"}),
       ipIn(kSwitchNs, {"link", "set", kSwitchInternetBridge, "up"}),
       ipIn(kSwitchNs, {"link", "set", kSwitchNetworkBridge, "up"}),
       // The shaper: one port, one VLAN subinterface per side, bridged.
