@@ -134,19 +134,12 @@ void run(ApplyOptions& options) {
              queuePlan.interfaces.size(), seconds, result.queueSource);
   if (options.verify) {
     size_t problems = 0;
-    for (const auto& iface : queuePlan.interfaces) {
-      auto live = tc::readLiveTree(applier.socket(), iface.ifname);
+    for (const auto& tree : tc::treesByDevice(queuePlan)) {
+      auto live = tc::readLiveTree(applier.socket(), tree.ifname);
       if (!live) {
         return fail(live.error());
       }
-      // On a stick both directions live on one device; compare against the merged queues.
-      plan::InterfacePlan merged{iface.ifname, {}};
-      for (const auto& other : queuePlan.interfaces) {
-        if (other.ifname == iface.ifname) {
-          merged.queues.insert(merged.queues.end(), other.queues.begin(), other.queues.end());
-        }
-      }
-      for (const auto& line : tc::compareTree(*live, merged)) {
+      for (const auto& line : tc::compareTree(*live, tree)) {
         fmt::print(stderr, "verify: {}\n", line);
         ++problems;
       }

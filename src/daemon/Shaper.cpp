@@ -68,22 +68,6 @@ nlohmann::json errorLines(const Diagnostics& diags) {
   return out;
 }
 
-/// The plan's interfaces with those that share a device merged (on a stick both directions
-/// live in one tree), as the applier builds them.
-std::vector<plan::InterfacePlan> treesByDevice(const plan::QueuePlan& plan) {
-  std::vector<plan::InterfacePlan> out;
-  for (const auto& iface : plan.interfaces) {
-    auto it = std::find_if(out.begin(), out.end(),
-                           [&](const plan::InterfacePlan& p) { return p.ifname == iface.ifname; });
-    if (it == out.end()) {
-      out.push_back(iface);
-    } else {
-      it->queues.insert(it->queues.end(), iface.queues.begin(), iface.queues.end());
-    }
-  }
-  return out;
-}
-
 /// Problems with how the two bridge ports are joined: with use_xdp_bridge = false Sluice relies on
 /// a Linux bridge, and ports that no bridge joins carry no traffic at all.
 std::vector<std::string> bridgeNotices(const config::Config& config) {
@@ -179,7 +163,7 @@ Result<void> Shaper::openDataplane() {
 }
 
 Result<void> Shaper::applyTree(const plan::QueuePlan& plan, bool adoptIfEqual) {
-  for (const auto& tree : treesByDevice(plan)) {
+  for (const auto& tree : tc::treesByDevice(plan)) {
     auto live = tc::readLiveTree(applier_->socket(), tree.ifname);
     if (!live) {
       return std::unexpected(live.error());
@@ -426,7 +410,7 @@ void Shaper::stop() {
   xdp_.clear();
   tcFilters_.clear();
   if (applier_ && plan_) {
-    for (const auto& tree : treesByDevice(*plan_)) {
+    for (const auto& tree : tc::treesByDevice(*plan_)) {
       if (auto ok = applier_->remove(tree.ifname); !ok) {
         spdlog::warn("remove tree on {}: {}", tree.ifname, ok.error().message());
       }

@@ -359,8 +359,7 @@ Result<void> NetlinkApplier::replace(const plan::InterfacePlan& plan) {
   return r;
 }
 
-Result<void> applyPlan(TcApplier& applier, const plan::QueuePlan& plan, ApplyMode mode) {
-  // Merge interfaces that share a name (on a stick: both directions on one device).
+std::vector<plan::InterfacePlan> treesByDevice(const plan::QueuePlan& plan) {
   std::vector<plan::InterfacePlan> merged;
   for (const auto& iface : plan.interfaces) {
     auto it = std::find_if(merged.begin(), merged.end(),
@@ -371,7 +370,11 @@ Result<void> applyPlan(TcApplier& applier, const plan::QueuePlan& plan, ApplyMod
       it->queues.insert(it->queues.end(), iface.queues.begin(), iface.queues.end());
     }
   }
-  for (const auto& iface : merged) {
+  return merged;
+}
+
+Result<void> applyPlan(TcApplier& applier, const plan::QueuePlan& plan, ApplyMode mode) {
+  for (const auto& iface : treesByDevice(plan)) {
     Result<void> r;
     switch (mode) {
       case ApplyMode::Create:

@@ -48,6 +48,10 @@ class TcApplier {
 
 enum class ApplyMode : uint8_t { Create, Replace, Remove };
 
+/// The plan's interfaces with those that share a device merged into one tree (on a stick both
+/// directions live under one mq root), in first-appearance order: what one device holds.
+std::vector<plan::InterfacePlan> treesByDevice(const plan::QueuePlan& plan);
+
 /// Applies every interface of `plan` with `applier`. Interfaces that share a name (on a stick)
 /// are merged into one tree (one mq, all their HTB queues). Stops at the first error.
 Result<void> applyPlan(TcApplier& applier, const plan::QueuePlan& plan, ApplyMode mode);
