@@ -209,6 +209,9 @@ Result<void> Shaper::start() {
       options_.stateDir.empty() ? run.inputs.config.sluice.stateDirectory : options_.stateDir;
   store_.emplace(stateDir);
   bool fromLastGood = false;
+  // Watch the operator's files even when starting from the last-good copies: fixing them must
+  // trigger a reload.
+  watched_ = {options_.configPath, run.inputs.resolvedNetwork, run.inputs.resolvedDevices};
   if (!run.ok()) {
     for (const auto& d : run.inputs.diagnostics.errors()) {
       spdlog::error("{}", d.toString());
@@ -368,6 +371,7 @@ api::Response Shaper::reload(ReloadTrigger trigger) {
   active_ = std::move(inputs);
   plan_ = std::move(*plan);
   planText_ = std::move(text);
+  watched_ = {options_.configPath, active_->resolvedNetwork, active_->resolvedDevices};
   if (auto saved = store_->saveLastGood(model::InputPaths{
           options_.configPath, active_->resolvedNetwork, active_->resolvedDevices});
       !saved) {
@@ -430,12 +434,7 @@ void Shaper::stop() {
 
 std::vector<std::string> Shaper::watchedFiles() const {
   std::lock_guard lock(mutex_);
-  std::vector<std::string> files{options_.configPath};
-  if (active_) {
-    files.push_back(active_->resolvedNetwork);
-    files.push_back(active_->resolvedDevices);
-  }
-  return files;
+  return watched_;
 }
 
 std::string Shaper::controlSocket() const {

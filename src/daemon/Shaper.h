@@ -65,7 +65,8 @@ class Shaper final : public api::ControlHandler {
   /// Orderly shutdown (see the header comment). Idempotent.
   void stop();
 
-  /// The input files to watch for changes (config and the resolved network/devices paths).
+  /// The operator's input files to watch for changes (config and the resolved network/devices
+  /// paths), also when the shaper runs on the state directory's last-good copies.
   std::vector<std::string> watchedFiles() const;
 
   /// The control socket path ([sluice] control_socket of the active config).
@@ -112,7 +113,8 @@ class Shaper final : public api::ControlHandler {
   std::string fallbackReason_;
   std::vector<std::pair<std::string, uint32_t>> txQueues_;  ///< interface -> tx queues
   bool adopted_ = false;
-  std::vector<std::string> notices_;  ///< operator-visible problems that do not stop shaping
+  std::vector<std::string> notices_;
+  std::vector<std::string> watched_;  ///< the operator's input files (never the last-good copies)  ///< operator-visible problems that do not stop shaping
   std::optional<ReloadRecord> lastReload_;
   std::optional<Refusal> refused_;
 

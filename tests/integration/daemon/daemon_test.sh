@@ -20,11 +20,17 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; echo "--- sluiced log"; tail -n 40 "$work"/log* 2>/dev/null || true; exit 1; }
 pass() { echo "ok: $*"; }
 
-cp "$src"/examples/{lqos.conf,network.json,ShapedDevices.csv} "$work"/
+# The inputs live in their own directory, apart from lqos.conf (so watching the config's directory
+# alone would not see them change).
+mkdir -p "$work/inputs"
+cp "$src"/examples/lqos.conf "$work"/
+cp "$src"/examples/{network.json,ShapedDevices.csv} "$work/inputs"/
 python3 - "$work/lqos.conf" "$work" <<'PY'
 import sys
 path, work = sys.argv[1], sys.argv[2]
-text = open(path).read().replace('[sluice]\n', '[sluice]\nleaf_fallback = "pfifo"\n'
+text = open(path).read().replace('network_json = "network.json"', 'network_json = "inputs/network.json"')
+text = text.replace('shaped_devices_csv = "ShapedDevices.csv"', 'shaped_devices_csv = "inputs/ShapedDevices.csv"')
+text = text.replace('[sluice]\n', '[sluice]\nleaf_fallback = "pfifo"\n'
     f'state_directory = "{work}/state"\ncontrol_socket = "{work}/sluiced.sock"\n', 1)
 open(path, 'w').write(text)
 PY
@@ -72,8 +78,8 @@ grep -q unchanged <<<"$("$sluice" reload --socket "$sock")" || fail "reload of u
 pass "reload: unchanged"
 
 # 3. A corrupt ShapedDevices.csv is refused with file:line; the tree is untouched.
-cp "$work/ShapedDevices.csv" "$work/good.csv"
-printf 'C-broken,Broken,D-broken,Broken,Nowhere,,100.127.0.1,,1,1,2,2,,\n' >> "$work/ShapedDevices.csv"
+cp "$work/inputs/ShapedDevices.csv" "$work/good.csv"
+printf 'C-broken,Broken,D-broken,Broken,Nowhere,,100.127.0.1,,1,1,2,2,,\n' >> "$work/inputs/ShapedDevices.csv"
 for _ in $(seq 1 20); do
   [ "$(status_field 'd["refused"] is not None')" = True ] && break
   sleep 0.5
@@ -85,8 +91,8 @@ grep -Eq 'ShapedDevices.csv:[0-9]+.*unknown-parent' <<<"$("$sluice" status --soc
 pass "corrupt input refused with file:line; tree unchanged"
 
 # 4. Fixing the file resumes reloads; a real change is applied.
-cp "$work/good.csv" "$work/ShapedDevices.csv"
-sed -i '0,/,25,/s//,26,/' "$work/ShapedDevices.csv"
+cp "$work/good.csv" "$work/inputs/ShapedDevices.csv"
+sed -i '0,/,25,/s//,26,/' "$work/inputs/ShapedDevices.csv"
 for _ in $(seq 1 20); do
   [ "$(status_field 'd["refused"] is None and d["last_reload"]["outcome"]')" = applied ] && break
   sleep 0.5
@@ -111,11 +117,18 @@ pass "SIGKILL + restart: adopted, same handles, pinned maps reused"
 # 6. A restart with broken inputs comes up from the last-good copy and says so.
 pid=$(status_field 'd["pid"]')
 kill -9 "$pid"
-printf 'garbage without a header\n' > "$work/ShapedDevices.csv"
+printf 'garbage without a header\n' > "$work/inputs/ShapedDevices.csv"
 start_daemon log3
 [ "$(status_field 'd["refused"] is not None')" = True ] || fail "broken inputs not reported"
 [ "$(status_field 'd["circuits"]')" = 50 ] || fail "last-good inputs not used"
-pass "restart with broken inputs shapes the last-good inputs"
+# Fixing the operator's file (not the last-good copy) must be noticed and applied.
+cp "$work/good.csv" "$work/inputs/ShapedDevices.csv"
+for _ in $(seq 1 20); do
+  [ "$(status_field 'd["refused"] is None')" = True ] && break
+  sleep 0.5
+done
+[ "$(status_field 'd["refused"] is None')" = True ] || fail "fixed file not picked up after a last-good start"
+pass "restart with broken inputs shapes the last-good inputs; fixing the file resumes reloads"
 
 # 7. SIGTERM removes everything.
 pid=$(status_field 'd["pid"]')
@@ -128,7 +141,7 @@ grep -q 'xdp' <<<"$(ip -n "$ns" link show shp-subs)" && fail "XDP left after SIG
 pass "SIGTERM: programs, tree and pins removed"
 
 # 8. Without a leaf fallback the daemon refuses to start on a kernel that lacks the leaf kind.
-cp "$work/good.csv" "$work/ShapedDevices.csv"
+cp "$work/good.csv" "$work/inputs/ShapedDevices.csv"
 sed -i '/^leaf_fallback/d' "$work/lqos.conf"
 if ! ip netns exec "$ns" tc qdisc add dev isp0 root cake 2>/dev/null; then
   if ip netns exec "$ns" "$sluiced" --config "$work/lqos.conf" --foreground \
