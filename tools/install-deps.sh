@@ -14,6 +14,11 @@ packages=(
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   # kernel tooling, lab and guest-kernel tests
   bpftool iproute2 iperf3 ethtool procps python3 bc iputils-ping
+  irtt gnuplot-nox wrk                   # QoE measurement and plots, API load test
+  # telemetry history and API authentication
+  libsqlite3-dev libargon2-dev
+  # web UI build and its browser end-to-end test (Debian's chromium, never a downloaded one)
+  nodejs chromium
 )
 
 sudo_cmd=()

@@ -3,6 +3,8 @@
 // callback sets the process exit code through setExitCode():
 //   0 success, 1 the input or the operation failed (every problem printed), 2 usage error.
 
+#include <string>
+
 #include <CLI/CLI.hpp>
 
 namespace sluice::cli {
@@ -17,5 +19,9 @@ void addTreeCommand(CLI::App& app);   ///< sluice tree    (TreeCommand.cpp)
 void addStatusCommand(CLI::App& app);  ///< sluice status (StatusCommand.cpp)
 void addReloadCommand(CLI::App& app);  ///< sluice reload (StatusCommand.cpp)
 void addLabCommand(CLI::App& app);     ///< sluice lab    (LabCommand.cpp)
+/// sluice lab qoe (LabQoeCommand.cpp); `stateDir` is lab's --state-dir, read when the callback runs.
+void addLabQoeCommand(CLI::App& lab, const std::string& stateDir);
+/// sluice lab probe (LabProbeCommand.cpp); `stateDir` as for addLabQoeCommand.
+void addLabProbeCommand(CLI::App& lab, const std::string& stateDir);
 
 }  // namespace sluice::cli

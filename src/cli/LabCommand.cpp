@@ -188,6 +188,9 @@ void addLabCommand(CLI::App& app) {
       ->capture_default_str();
   traffic->add_flag("--json", options->json, "JSON output");
   traffic->callback([options] { runTraffic(*options); });
+
+  addLabQoeCommand(*lab, options->stateDir);
+  addLabProbeCommand(*lab, options->stateDir);
 }
 
 }  // namespace sluice::cli
