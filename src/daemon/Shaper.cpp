@@ -294,6 +294,7 @@ Result<void> Shaper::start() {
     }
   }
   plan_ = std::move(plan);
+  ++planVersion_;
   planText_ = plan::renderTcBatch(*plan_);
   if (!fromLastGood) {
     if (auto saved = store_->saveLastGood(model::InputPaths{options_.configPath,
@@ -356,6 +357,7 @@ api::Response Shaper::reload(ReloadTrigger trigger) {
   auto text = plan::renderTcBatch(*plan);
   if (text == planText_ && plan->addresses == plan_->addresses) {
     active_ = std::move(inputs);
+    ++planVersion_;
     record(trigger, "unchanged", elapsed(), "the inputs produce the plan already applied");
     return {200, {{"outcome", "unchanged"}}};
   }
@@ -370,6 +372,7 @@ api::Response Shaper::reload(ReloadTrigger trigger) {
   }
   active_ = std::move(inputs);
   plan_ = std::move(*plan);
+  ++planVersion_;
   planText_ = std::move(text);
   watched_ = {options_.configPath, active_->resolvedNetwork, active_->resolvedDevices};
   if (auto saved = store_->saveLastGood(model::InputPaths{
@@ -518,6 +521,32 @@ api::Response Shaper::check() {
                       {"devices", run.inputs.model.shaped.deviceCount()},
                       {"nodes", run.inputs.model.network.nodes.size()}};
   return {run.ok() ? 200 : 422, std::move(body)};
+}
+
+}  // namespace sluice::daemon
+
+namespace sluice::daemon {
+
+Shaper::Snapshot Shaper::snapshot() const {
+  std::lock_guard lock(mutex_);
+  if (!active_ || !plan_) {
+    return {};
+  }
+  if (snapshotCache_.version != planVersion_ || !snapshotCache_.plan) {
+    snapshotCache_.inputs = std::make_shared<const model::Inputs>(*active_);
+    snapshotCache_.plan = std::make_shared<const plan::QueuePlan>(*plan_);
+    snapshotCache_.version = planVersion_;
+  }
+  return snapshotCache_;
+}
+
+Shaper::MapFds Shaper::mapFds() const {
+  std::lock_guard lock(mutex_);
+  if (!dataplane_) {
+    return {};
+  }
+  return MapFds{dataplane_->hostMapFd(), dataplane_->flowMapFd(), dataplane_->rttRingFd(),
+                dataplane_->statsMapFd()};
 }
 
 }  // namespace sluice::daemon

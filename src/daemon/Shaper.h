@@ -72,6 +72,26 @@ class Shaper final : public api::ControlHandler {
   /// The control socket path ([sluice] control_socket of the active config).
   std::string controlSocket() const;
 
+  /// What the running shaper implements, shared read-only with telemetry and the operator API.
+  /// Replaced (never mutated) whenever a start or reload applies new inputs; `version` counts
+  /// those. Both pointers are null before the first successful start.
+  struct Snapshot {
+    std::shared_ptr<const model::Inputs> inputs;
+    std::shared_ptr<const plan::QueuePlan> plan;
+    uint64_t version = 0;
+  };
+  Snapshot snapshot() const;
+
+  /// File descriptors of the data plane's telemetry maps (owned by the shaper, valid until
+  /// stop()); all -1 before start.
+  struct MapFds {
+    int hosts = -1;    ///< host counters (dataplane::readHostCounters)
+    int flows = -1;    ///< flow table (dataplane::readFlows)
+    int rttRing = -1;  ///< RTT ring buffer (dataplane::RttConsumer)
+    int stats = -1;    ///< per-CPU statistics (dataplane::readStats)
+  };
+  MapFds mapFds() const;
+
   api::Response status() override;
   api::Response reload() override { return reload(ReloadTrigger::Api); }
   api::Response check() override;
@@ -106,6 +126,8 @@ class Shaper final : public api::ControlHandler {
   std::optional<StateStore> store_;
   std::optional<model::Inputs> active_;  ///< the inputs the running shaper implements
   std::optional<plan::QueuePlan> plan_;
+  uint64_t planVersion_ = 0;             ///< bumped whenever active_/plan_ change
+  mutable Snapshot snapshotCache_;       ///< copies of active_/plan_ at snapshotCache_.version
   std::string planText_;  ///< tc-batch text of plan_, for no-op detection
   std::optional<tc::LeafCapabilities> caps_;
   std::string leafConfigured_;
