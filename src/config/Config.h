@@ -73,6 +73,25 @@ struct SluiceConfig {
   std::string leafFallback;
   std::string controlSocket = "/run/sluice/sluiced.sock";
   std::string webserverListen = "127.0.0.1:9123";
+  /// Built web UI assets served at "/" ("" = the build's web/ directory, else
+  /// /usr/share/sluice/web).
+  std::string webRoot;
+  /// Users and API keys of the operator API ("" = <state_directory>/users.json).
+  std::string usersFile;
+  /// Telemetry history database ("" = <state_directory>/history.sqlite).
+  std::string historyDb;
+  /// Bound on the history database's size in bytes (oldest rows are dropped beyond it).
+  uint64_t historyMaxBytes = 256ull << 20;
+  /// Per-circuit series in /metrics (off by default: one series set per circuit is a lot of
+  /// cardinality for a Prometheus server at 10k+ circuits).
+  bool metricsPerCircuit = false;
+  /// Where live circuit changes from the API are persisted: "" = rewrite ShapedDevices.csv
+  /// itself; a path = an overrides CSV (same columns) applied on top of ShapedDevices.csv, which
+  /// survives integration runs that regenerate ShapedDevices.csv.
+  std::string devicesOverrides;
+  /// Built-in TLS for webserver_listen (PEM files); both empty = plain HTTP (use a reverse proxy).
+  std::string tlsCertificate;
+  std::string tlsPrivateKey;
 };
 
 struct Config {

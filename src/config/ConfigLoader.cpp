@@ -301,6 +301,21 @@ class Builder {
             "sluice.webserver_listen must be HOST:PORT or [IPV6]:PORT with port 1..65535",
             quoted(out.webserverListen));
     }
+    out.webRoot = s.string("web_root").value_or(out.webRoot);
+    out.usersFile = s.string("users_file").value_or(out.usersFile);
+    out.historyDb = s.string("history_db").value_or(out.historyDb);
+    if (auto v = s.integer("history_max_bytes")) {
+      out.historyMaxBytes = static_cast<uint64_t>(*v);
+    }
+    out.metricsPerCircuit = s.boolean("metrics_per_circuit").value_or(out.metricsPerCircuit);
+    out.devicesOverrides = s.string("devices_overrides").value_or(out.devicesOverrides);
+    out.tlsCertificate = s.string("tls_certificate").value_or(out.tlsCertificate);
+    out.tlsPrivateKey = s.string("tls_private_key").value_or(out.tlsPrivateKey);
+    if (out.tlsCertificate.empty() != out.tlsPrivateKey.empty()) {
+      error(s.where(out.tlsCertificate.empty() ? "tls_private_key" : "tls_certificate"),
+            "tls-incomplete", "sluice.tls_certificate and sluice.tls_private_key go together",
+            "");
+    }
     if (auto fallback = s.string("leaf_fallback")) {
       out.leafFallback = *fallback;
       if (!trim(*fallback).empty()) {

@@ -317,6 +317,9 @@ constexpr std::array kTreeguard{
 constexpr std::array kSluice{
     text("network_json"),  text("shaped_devices_csv"), text("state_directory"),
     text("leaf_fallback"), text("control_socket"),     text("webserver_listen"),
+    text("web_root"),      text("users_file"),         text("history_db"),
+    unsignedInt("history_max_bytes"), boolean("metrics_per_circuit"),
+    text("devices_overrides"), text("tls_certificate"), text("tls_private_key"),
 };
 
 constexpr std::array kRoot{
