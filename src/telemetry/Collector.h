@@ -1,0 +1,157 @@
+#pragma once
+// Telemetry: once a second, what the data plane and the queue tree counted, rolled up to the
+// operator's terms (circuit, node, queue, totals), kept as time series and served as the JSON of
+// docs (/work/notes/api-contract.md) and as Prometheus text.
+//
+//   BPF host map (per CPU) ──► per host deltas ──► per circuit (the plan's address map) ──► per
+//   BPF flow table ──────────► flows, TCP retransmits           node up to the root ──► totals
+//   BPF RTT ring buffer ─────► RTT samples (p50/p90 over the last rttWindowSeconds, histogram)
+//   tc dumps (netlink) ──────► per circuit class/leaf: drops, overlimits, backlog, CAKE tins
+//   /proc/stat ──────────────► CPU load of each queue's CPU (plan.queueCpu)
+//
+// Rates are deltas of cumulative counters between two ticks divided by the wall time between
+// them (`now` of the two calls); a counter that went backwards (an LRU map evicted and re-created
+// the host) counts its new value as the delta. Bits/s = 8 x L2 frame bytes / s.
+//
+// Storage (per circuit, per node and for the totals): 1 s resolution for the last 10 min and
+// 1 min resolution for the last 48 h, in preallocated rings (circuit rings are allocated the first
+// time a circuit carries traffic; values are stored log-encoded in 16 bits, ±0.07 %). Every
+// `persistSeconds` the averages of that interval go to SQLite (Options::historyDbPath), bounded
+// to Options::historyMaxBytes by dropping the oldest rows; a new Collector on the same file
+// reloads the last 48 h into the minute rings.
+//
+// Threads: tick() runs on one thread (the daemon's telemetry thread); every query may be called
+// from any thread at any time (shared lock; tick() holds the exclusive lock only while it
+// publishes a finished rollup, not while it reads the kernel).
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/Error.h"
+
+namespace sluice::model {
+struct Inputs;
+}
+namespace sluice::plan {
+struct QueuePlan;
+}
+namespace sluice::netlink {
+class Socket;
+}
+
+namespace sluice::telemetry {
+
+struct Options {
+  /// SQLite history database ([sluice] history_db); "" = no persistence.
+  std::string historyDbPath;
+  /// Bound on the database file ([sluice] history_max_bytes); oldest rows are deleted beyond it.
+  uint64_t historyMaxBytes = 256ull << 20;
+  /// Per-circuit series in prometheus() ([sluice] metrics_per_circuit).
+  bool perCircuitMetrics = false;
+  /// Interval of the persisted (downsampled) history, seconds.
+  uint32_t persistSeconds = 300;
+  /// RTT percentiles cover the samples of the last this many seconds.
+  uint32_t rttWindowSeconds = 10;
+  /// Flows kept per circuit for circuit() (the busiest by bytes in the last tick).
+  uint32_t flowsPerCircuit = 20;
+  /// Unknown addresses kept for unknown() (the busiest by total bytes).
+  uint32_t unknownLimit = 1000;
+  /// tc statistics are dumped every this many ticks (a dump of 10k circuits' classes and leaves
+  /// is kernel work; see docs/telemetry.md for its cost). 0 = never.
+  uint32_t tcStatsEveryTicks = 1;
+  /// Where CPU times are read (tests point this at a fixture).
+  std::string procStatPath = "/proc/stat";
+};
+
+/// What tick() reads. Any fd may be -1 (that source is skipped); `tcSocket` may be null.
+struct Sources {
+  int hostsFd = -1;    ///< Shaper::MapFds::hosts (LRU per-CPU hash, sluice_host_counters)
+  int flowsFd = -1;    ///< Shaper::MapFds::flows (LRU hash, sluice_flow)
+  int rttRingFd = -1;  ///< Shaper::MapFds::rttRing (ring buffer of sluice_rtt_event)
+  int statsFd = -1;    ///< Shaper::MapFds::stats (per-CPU array, enum sluice_stat)
+  /// NETLINK_ROUTE socket in the shaping interfaces' namespace; the interfaces are the plan's
+  /// (QueuePlan::interfaces[].ifname). Only tick() uses it.
+  netlink::Socket* tcSocket = nullptr;
+};
+
+/// What one tick did and cost (for logs and the benchmark).
+struct TickReport {
+  size_t hosts = 0;            ///< host map entries read
+  size_t flows = 0;            ///< flow table entries read
+  size_t rttSamples = 0;       ///< ring buffer events consumed
+  size_t tcObjects = 0;        ///< classes + qdiscs dumped (0 when skipped)
+  double readMs = 0;           ///< wall time reading BPF maps and the ring buffer
+  double tcMs = 0;             ///< wall time of the tc dumps
+  double rollupMs = 0;         ///< wall time of rollups, rings and publication
+  double persistMs = 0;        ///< wall time of SQLite writes (0 on most ticks)
+  std::vector<std::string> warnings;  ///< sources that failed this tick (the rest still counted)
+};
+
+class Collector {
+ public:
+  /// Opens (creating when needed) the history database and loads the last 48 h of it. Errors:
+  /// the database cannot be opened or is not Sluice's (the message names the path); use a
+  /// Collector with an empty historyDbPath to run without history.
+  static Result<std::unique_ptr<Collector>> create(Options options);
+  ~Collector();
+  Collector(const Collector&) = delete;
+  Collector& operator=(const Collector&) = delete;
+
+  /// Installs what the shaper implements now (Shaper::snapshot() after every start/reload).
+  /// Circuits and nodes are matched to their previous series by circuit ID and node name, so a
+  /// reload keeps the history of whatever it did not remove. Both non-null. Thread-safe.
+  void setPlan(std::shared_ptr<const model::Inputs> inputs,
+               std::shared_ptr<const plan::QueuePlan> plan);
+
+  /// One collection step: reads `sources`, computes rates against the previous tick and
+  /// publishes them to the queries. Call once a second; `now` is the wall clock of the reading.
+  /// The first tick (and the first after setPlan with new addresses) only primes the counters:
+  /// its rates are 0. Failing sources are reported in TickReport::warnings and skipped; tick
+  /// itself fails only without a plan (EINVAL).
+  Result<TickReport> tick(const Sources& sources,
+                          std::chrono::system_clock::time_point now =
+                              std::chrono::system_clock::now());
+
+  // Queries: the JSON bodies of api-contract.md. Thread-safe against tick().
+
+  /// GET /api/summary. `history` = the totals of the last 10 min at 1 s.
+  nlohmann::json summary() const;
+  /// GET /api/tree. Root level = top-level nodes of network.json, then generated parent nodes;
+  /// "circuits" = circuits in the node's subtree; utilization = rate / max (0 when max is 0).
+  nlohmann::json tree() const;
+  /// GET /api/circuits. `search`: case-insensitive substring of circuit id, name, parent, device
+  /// id/name/MAC or address text ("" = all). `sort`: "name" (ascending), "down", "up", "rtt"
+  /// (descending; circuits without RTT last). "total" counts matches before offset/limit.
+  /// Each entry's "devices" is the number of devices. Unknown sort: EINVAL naming the value.
+  Result<nlohmann::json> circuits(std::string_view search, size_t offset, size_t limit,
+                                  std::string_view sort) const;
+  /// GET /api/circuits/{id}; nullopt for an unknown circuit ID. "history": the last 10 min at
+  /// 1 s; with `minutes` > 0 instead the last `minutes` minutes at 1 min (≤ 2880).
+  std::optional<nlohmann::json> circuit(std::string_view id, uint32_t minutes = 0) const;
+  /// GET /api/top. metric: "throughput" (down+up), "rtt" (worst p50; circuits with samples
+  /// only), "retransmits" (highest %). n ≤ 1000. Unknown metric: EINVAL naming it.
+  Result<nlohmann::json> top(std::string_view metric, size_t n) const;
+  /// GET /api/unknown: addresses in the host map that no circuit of the plan covers, busiest
+  /// (bytes_down + bytes_up) first, at most Options::unknownLimit. last_seen is ISO-8601 UTC.
+  nlohmann::json unknown() const;
+  /// GET /metrics: Prometheus text exposition format 0.0.4 (names in docs/telemetry.md):
+  /// totals, per queue, per node, and per circuit when Options::perCircuitMetrics.
+  std::string prometheus() const;
+
+  /// Writes the pending history to SQLite now (the daemon calls it on shutdown). Errors: SQLite.
+  Result<void> flush();
+
+ private:
+  struct Impl;
+  explicit Collector(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sluice::telemetry
