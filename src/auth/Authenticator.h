@@ -38,6 +38,7 @@
 // does not grant), never answer CORS preflights, and for GET /api/ws check that Origin matches
 // the Host (SameSite=Strict already keeps the cookie off cross-site requests in browsers).
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <expected>
@@ -94,6 +95,7 @@ struct Principal {
 /// 403 (authenticated but not allowed: CSRF token missing/wrong, or read-only role on a
 /// state-changing method), 429 (login rate limited; retryAfterSeconds ≥ 1 for Retry-After).
 /// reason is one short sentence for the {"error": ...} body; it never echoes a secret.
+/// (login() can also answer 500 when the kernel refuses random bytes for a session id.)
 struct Denial {
   int status = 401;
   std::string reason;
@@ -126,6 +128,7 @@ class Authenticator {
 
   /// Loads the users file. An error (unreadable or corrupt file; context names file and field)
   /// means the TCP API must not serve: fail closed. A missing file is fine (no users yet).
+  /// Also computes the dummy hash for unknown-user logins (one argon2id hash, ~125 ms).
   Result<void> open();
 
   const std::string& usersFile() const { return store_.path(); }
@@ -166,6 +169,7 @@ class Authenticator {
 
  private:
   std::string cookieFor(std::string_view id, std::chrono::seconds maxAge) const;
+  void ensureDummyHash();
   AuthResult authorizeKey(std::string_view method, std::string_view authorization);
   AuthResult authorizeSession(std::string_view method, std::string_view cookieHeader,
                               std::string_view csrfHeader);
@@ -177,6 +181,7 @@ class Authenticator {
   RateLimiter perAddress_;
   RateLimiter perUser_;
   std::counting_semaphore<64> verifySlots_;
+  std::once_flag dummyOnce_;
   std::string dummyHash_;  ///< verified against for unknown users (equal timing)
   SteadyTime lastExpire_{};
 };

@@ -44,8 +44,9 @@ Result<std::string> hashPassword(std::string_view password,
 /// validate stored hashes when loading the users file: isArgon2idHash()).
 bool verifyPassword(std::string_view password, const std::string& encoded);
 
-/// True when `encoded` is a well-formed argon2id PHC string that libargon2 can verify against.
-/// Used to reject a corrupt users file on load rather than failing every login later.
+/// True when `encoded` is a well-formed argon2id PHC string (version 19, m/t/p within libargon2's
+/// minimums and m ≤ 4 GiB, t ≤ 64, p ≤ 64, salt ≥ 8 bytes, tag ≥ 4 bytes). A syntax check, no
+/// hashing. Used to reject a corrupt users file on load rather than failing every login later.
 bool isArgon2idHash(const std::string& encoded);
 
 }  // namespace sluice::auth

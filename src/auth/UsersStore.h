@@ -35,6 +35,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "auth/Password.h"
@@ -161,19 +162,25 @@ class UsersStore {
   std::optional<ApiKeyMatch> matchApiKey(std::string_view keyText);
 
  private:
-  struct FileId;
+  /// A file's identity: a rename or an in-place write changes at least one field.
+  struct FileId {
+    uint64_t dev = 0, ino = 0, size = 0;
+    int64_t mtimeNs = 0;
+    bool operator==(const FileId&) const = default;
+  };
+  FileId statFile() const;
   template <typename Change>
-  Result<void> change(Change&& apply);
-  Result<void> adopt(UsersDb db);
+  Result<void> change(Change&& apply);  ///< flock, read, apply(UsersDb&), write, adopt
+  void adopt(UsersDb db, FileId id);
 
   std::string path_;
   PasswordParams params_;
-  mutable std::mutex mutex_;
+  mutable std::mutex mutex_;  ///< guards the members below
   std::shared_ptr<const UsersDb> db_;
+  FileId fileId_{};
   std::string lastLoadError_;
   std::chrono::steady_clock::time_point lastCheck_{};
-  uint64_t fileIno_ = 0, fileSize_ = 0;
-  int64_t fileMtimeNs_ = -1;
+  std::unordered_map<std::string, WallTime> lastUsedWrites_;  ///< key name → last write
 };
 
 }  // namespace sluice::auth
