@@ -34,7 +34,8 @@ Result<std::string> hashPassword(std::string_view password, const PasswordParams
 }
 
 bool verifyPassword(std::string_view password, const std::string& encoded) {
-  if (encoded.rfind("$argon2id$", 0) != 0) {
+  // The syntax check first: libargon2 would allocate whatever m= a corrupt string names.
+  if (!isArgon2idHash(encoded)) {
     return false;
   }
   return argon2id_verify(encoded.c_str(), password.data(), password.size()) == ARGON2_OK;
