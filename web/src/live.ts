@@ -103,8 +103,9 @@ class Live {
     };
     ws.onmessage = (ev) => {
       try {
-        const msg = JSON.parse(String(ev.data)) as { channel?: string; data?: unknown };
-        if (msg.channel) this.dispatch(msg.channel, msg.data);
+        const msg = JSON.parse(String(ev.data)) as { channel?: string; data?: unknown; error?: string };
+        if (msg.channel && msg.error === undefined && msg.data !== undefined) this.dispatch(msg.channel, msg.data);
+        else if (msg.error) console.warn(`live channel ${msg.channel}: ${msg.error}`);
       } catch {
         /* not JSON: ignore */
       }

@@ -50,11 +50,7 @@ export function CircuitTable({ rows, testid }: { rows: CircuitRow[] | undefined;
 }
 
 export function Urgent() {
-  const { data, error } = usePoll<{ issues: { severity: string; kind: string; message: string }[] }>(
-    "/api/urgent",
-    5000,
-  );
-  if (error) return <div class="error">{error}</div>;
+  const data = useLive<{ issues: { severity: string; kind: string; message: string }[] }>("urgent");
   if (!data) return <div class="muted">loading…</div>;
   if (!data.issues.length) return <div class="ok-text">No urgent issues.</div>;
   return (
@@ -71,7 +67,7 @@ export function Urgent() {
 export function Dashboard() {
   const s = useLive<Summary>("summary");
   const series = useSeries(s?.history, s, "summary");
-  const status = usePoll<Status>("/api/status", 10000).data;
+  const status = useLive<Status>("status");
   const top = usePoll<{ circuits: CircuitRow[] }>("/api/top?metric=throughput&n=10", 3000).data;
   const worst = usePoll<{ circuits: CircuitRow[] }>("/api/top?metric=rtt&n=10", 3000).data;
   const retx = usePoll<{ circuits: CircuitRow[] }>("/api/top?metric=retransmits&n=5", 5000).data;
