@@ -27,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/Error.h"
@@ -110,13 +111,38 @@ Result<void> stabilizeHandles(plan::QueuePlan& desired, const plan::QueuePlan& a
 /// An identical plan gives an empty ChangeSet (no-op detection).
 ChangeSet diff(const plan::QueuePlan& active, const plan::QueuePlan& desired);
 
-/// Runs tc operations. NetlinkOpRunner talks to the kernel; tests record.
+/// Runs tc operations. NetlinkOpRunner (bakery/NetlinkOpRunner.h) talks to the kernel;
+/// ModelOpRunner (bakery/ModelOpRunner.h) is a kernel model for tests.
+///
+/// Semantics every implementation follows (the kernel's, sch_api.c/sch_htb.c):
+///   AddClass creates the class or, when that classid exists already, changes it in place (so a
+///   retry after a partial failure converges); AddLeaf grafts `leaf` under the class with its
+///   explicit handle, replacing (and destroying) whatever leaf the class had; AddHtbQdisc grafts
+///   the HTB qdisc under its mq class (the default qdisc there is replaced); DeleteClass also
+///   destroys the class's leaf; a class with children cannot be deleted (EBUSY).
 class OpRunner {
  public:
   virtual ~OpRunner() = default;
   /// Runs `ops` in order (batched where the implementation can). Stops at the first failure;
   /// the error names the failing operation (describe()) and the kernel's ext-ack text.
   virtual Result<void> run(const std::vector<TcOp>& ops) = 0;
+
+  /// Every difference between the live tree of each device of `plan` and `plan` (one line each,
+  /// tc::compareTree wording; empty = equal): drift detection. Default: ENOTSUP.
+  virtual Result<std::vector<std::string>> liveDifferences(const plan::QueuePlan& plan);
+
+  /// Makes the live tree equal `plan` from whatever is there (read the live tree, change/add/
+  /// delete what differs; tc::NetlinkApplier::replace). Not hitless: the recovery path after a
+  /// failed apply or real drift. Default: ENOTSUP.
+  virtual Result<void> reconcile(const plan::QueuePlan& plan);
+
+  /// Packets queued in the leaves of `classids` on `ifname` (sum of their qlen), to wait for old
+  /// leaves to drain in a hitless rebuild. Classes that do not exist count 0. Default: ENOTSUP.
+  virtual Result<uint64_t> backlogPackets(const std::string& ifname,
+                                          const std::vector<plan::TcHandle>& classids);
+
+  /// Kernel messages sent so far (for reports and benchmarks: "O(1) ops per speed change").
+  virtual uint64_t messagesSent() const { return 0; }
 };
 
 /// Limits the preflight checks a desired plan against (DESIGN; kernel facts measured here).
@@ -125,7 +151,17 @@ struct Limits {
   uint32_t maxMinorsPerQueue = 65'533;      ///< u16 minors minus 0, link, FFFF
   uint64_t lpmCapacity = 0;                 ///< address map max_entries (0 = unchecked)
   uint64_t memoryAvailableBytes = 0;        ///< 0 = read /proc/meminfo MemAvailable
+  /// Memory that must stay free after an apply (the rest of the system needs some too).
+  uint64_t memoryReserveBytes = 256ull << 20;
+  /// Add-phase operations per chunk; free memory is re-checked between chunks.
+  size_t chunkOps = 4096;
+  /// Hitless rebuild: longest wait for the old leaves to drain before deleting them.
+  std::chrono::milliseconds drainTimeout{2000};
 };
+
+/// Free memory now: Limits::memoryAvailableBytes when set, else MemAvailable of /proc/meminfo.
+/// Errors: /proc/meminfo unreadable or without MemAvailable.
+Result<uint64_t> memoryAvailable(const Limits& limits);
 
 /// Memory one kernel object costs, per kind (see the .cpp for where each figure comes from).
 struct MemoryEstimate {
@@ -133,6 +169,13 @@ struct MemoryEstimate {
   std::map<std::string, uint64_t> perKindBytes;  ///< "htb_class", "cake", "fq_codel", "pfifo", ...
 };
 MemoryEstimate estimateMemory(const plan::QueuePlan& plan);
+
+/// Kernel memory one object takes, in bytes: "htb_qdisc", "htb_class", "pfifo", "bfifo" measured
+/// on this machine's kernel (docs/bakery.md, bench/bakery memory), "cake" 512 KiB and
+/// "fq_codel" 64 KiB from LibreQoS until measured in the guest kernel; 0 for unknown kinds.
+uint64_t objectMemoryBytes(std::string_view kind);
+/// The key objectMemoryBytes uses for a leaf kind ("cake", "fq_codel", "pfifo", "bfifo", "").
+std::string_view leafKindKey(plan::LeafKind kind);
 
 /// Refuses a plan that cannot fit: the error names the limit and the count ("interface eth1 needs
 /// 70,001 qdiscs; the kernel allows 65,534"). Checks the plan alone and, when `twoTrees`, the
@@ -162,31 +205,58 @@ Result<void> saveActiveState(const std::string& stateDir, const ActiveState& sta
 /// The bakery of one shaper. Not thread-safe (the daemon serializes calls).
 class Bakery {
  public:
-  /// `runner` and `writer` must outlive the bakery. `stateDir` holds active.json.
+  /// `runner` and `writer` must outlive the bakery. `stateDir` holds bakery/active.json.
   Bakery(OpRunner& runner, dataplane::MapWriter& writer, std::string stateDir, Limits limits = {});
 
-  /// Loads the persisted active state (nullopt when there is none).
+  /// Loads the persisted active state. True when there was one; false when there is none.
+  /// Errors: unreadable or malformed active.json (naming the file and the field).
   Result<bool> load();
   /// Takes `plan` as the active state without touching the kernel (after a verified adoption or
-  /// a full build done by the caller) and persists it.
+  /// a full build done by the caller) and persists it. Clears reloadRequired().
   Result<void> setActive(plan::QueuePlan plan);
   const plan::QueuePlan* active() const;
+  /// Minor/handle generation of the live tree (incremented by every rebuild).
+  uint32_t generation() const { return active_ ? active_->generation : 0; }
 
   /// Makes the kernel equal `desired`: stabilize, preflight, diff, run, publish, persist.
-  /// With no active state it builds from nothing ("build"). On failure the old tree still
-  /// classifies (adds are undone or harmless; deletes only run after the mapping switch) and the
-  /// error says what failed; the active state then marks "reload required" (reloadRequired()).
+  /// With no active state it builds from nothing ("build", full publish of the address map).
+  /// With reloadRequired() set it first reconciles the kernel with the active state
+  /// (OpRunner::reconcile) and then applies incrementally.
+  /// On failure the old tree still classifies (adds are unreferenced or harmless; deletes only
+  /// run after the mapping switch), the active state stays the old one, and reloadRequired()
+  /// names the cause.
   Result<ApplyReport> apply(plan::QueuePlan desired);
 
+  /// A rebuild although the change could be incremental (operator's full reload; recovery):
+  /// hitless when two trees fit (every class and leaf gets a new minor/handle inside the same
+  /// HTB qdiscs, one epoch bump switches all mappings, the old leaves drain, the old classes are
+  /// deleted), else classic with classification bypass (mode "bypass-rebuild", reason says why).
+  Result<ApplyReport> rebuild(plan::QueuePlan desired, std::string reason);
+
   /// queue_mode = observe: clears the address map first (one epoch bump: everything goes to the
-  /// default path), then removes the tree, keeping the mq root. Returns how long it took.
+  /// default path), then removes the tree of each of `interfaces` (the kernel's default root
+  /// qdisc comes back). The active state becomes empty (the next apply builds). Reports how long
+  /// it took (durationMs) and the ops it ran.
   Result<ApplyReport> enterObserve(const std::vector<std::string>& interfaces);
+
+  /// Compares the live tree with the active state (OpRunner::liveDifferences). Real drift marks
+  /// reload required with the first differences and returns them; empty = in sync.
+  Result<std::vector<std::string>> checkDrift();
 
   /// Set after a failed apply or detected drift; cleared by a successful apply.
   const std::optional<std::string>& reloadRequired() const { return reloadRequired_; }
   void markReloadRequired(std::string cause) { reloadRequired_ = std::move(cause); }
 
+  const Limits& limits() const { return limits_; }
+
  private:
+  Result<ApplyReport> runChangeSet(const ChangeSet& changes, ApplyReport report,
+                                   const plan::QueuePlan& desired);
+  Result<ApplyReport> build(plan::QueuePlan desired);
+  Result<ApplyReport> bypassRebuild(plan::QueuePlan desired, std::string reason);
+  Result<void> runChunked(const std::vector<TcOp>& ops, const plan::QueuePlan& desired);
+  Result<void> persist(plan::QueuePlan plan, uint32_t generation);
+
   OpRunner& runner_;
   dataplane::MapWriter& writer_;
   std::string stateDir_;
@@ -194,5 +264,11 @@ class Bakery {
   std::optional<ActiveState> active_;
   std::optional<std::string> reloadRequired_;
 };
+
+/// Stabilization for a hitless rebuild: like stabilizeHandles, but no class or leaf of `desired`
+/// reuses a minor or handle major of `active` (except each queue's link and default class, which
+/// are changed in place), so the new tree fits beside the old one. Errors: ENOSPC as
+/// stabilizeHandles when two trees do not fit.
+Result<void> stabilizeForRebuild(plan::QueuePlan& desired, const plan::QueuePlan& active);
 
 }  // namespace sluice::bakery

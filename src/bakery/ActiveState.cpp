@@ -1,0 +1,325 @@
+// <stateDir>/bakery/active.json: the plan Sluice applied, in the format of `sluice plan --format
+// json` (planner/PlanJson.h) plus a "bakery" object with what that format leaves out (model
+// indices of placements, the generation), written atomically (temp file, fsync, rename).
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "bakery/Bakery.h"
+#include "planner/PlanJson.h"
+
+namespace sluice::bakery {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+/// A field that is missing or has the wrong type: thrown inside the parser, turned into an
+/// Error naming the file and the JSON path.
+struct ParseError {
+  std::string path;
+  std::string what;
+};
+
+const Json& at(const Json& j, const std::string& key, const std::string& path) {
+  if (!j.is_object() || !j.contains(key)) {
+    throw ParseError{path + "." + key, "missing"};
+  }
+  return j.at(key);
+}
+
+template <typename T>
+T get(const Json& j, const std::string& key, const std::string& path) {
+  const Json& v = at(j, key, path);
+  try {
+    return v.get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw ParseError{path + "." + key, "has the wrong type: " + v.dump()};
+  }
+}
+
+plan::TcHandle handle(const Json& v, const std::string& path) {
+  if (v.is_null()) {
+    return {};
+  }
+  if (!v.is_string()) {
+    throw ParseError{path, "is not a handle string: " + v.dump()};
+  }
+  const std::string s = v.get<std::string>();
+  const auto colon = s.find(':');
+  if (colon == std::string::npos || colon == 0) {
+    throw ParseError{path, "is not a tc handle (\"1:a\"): " + s};
+  }
+  try {
+    const unsigned long major = std::stoul(s.substr(0, colon), nullptr, 16);
+    const std::string minorText = s.substr(colon + 1);
+    const unsigned long minor = minorText.empty() ? 0 : std::stoul(minorText, nullptr, 16);
+    if (major > 0xFFFF || minor > 0xFFFF) {
+      throw ParseError{path, "is out of range: " + s};
+    }
+    return {static_cast<uint16_t>(major), static_cast<uint16_t>(minor)};
+  } catch (const std::logic_error&) {
+    throw ParseError{path, "is not a tc handle (\"1:a\"): " + s};
+  }
+}
+
+plan::ClassRole role(const std::string& s, const std::string& path) {
+  if (s == "link") return plan::ClassRole::Link;
+  if (s == "default") return plan::ClassRole::Default;
+  if (s == "node") return plan::ClassRole::Node;
+  if (s == "circuit") return plan::ClassRole::Circuit;
+  throw ParseError{path, "unknown role " + s};
+}
+
+plan::CakeDiffserv diffserv(const std::string& s, const std::string& path) {
+  for (auto m : {plan::CakeDiffserv::Besteffort, plan::CakeDiffserv::Diffserv3,
+                 plan::CakeDiffserv::Diffserv4, plan::CakeDiffserv::Diffserv8,
+                 plan::CakeDiffserv::Precedence}) {
+    if (s == plan::cakeDiffservName(m)) {
+      return m;
+    }
+  }
+  throw ParseError{path, "unknown diffserv mode " + s};
+}
+
+std::optional<plan::LeafSpec> leaf(const Json& j, const std::string& path) {
+  if (j.is_null()) {
+    return std::nullopt;
+  }
+  plan::LeafSpec l;
+  const std::string kind = get<std::string>(j, "kind", path);
+  l.handleMajor = handle(at(j, "handle", path), path + ".handle").major;
+  if (kind == "cake") {
+    l.kind = plan::LeafKind::Cake;
+    auto& c = l.cake;
+    c.bandwidthBitsPerSecond = get<uint64_t>(j, "bandwidthBitsPerSecond", path);
+    c.diffserv = diffserv(get<std::string>(j, "diffserv", path), path + ".diffserv");
+    c.rttUs = get<uint32_t>(j, "rttUs", path);
+    c.ackFilter = get<bool>(j, "ackFilter", path);
+    c.nat = get<bool>(j, "nat", path);
+    c.wash = get<bool>(j, "wash", path);
+    c.splitGso = get<bool>(j, "splitGso", path);
+    if (j.contains("overheadBytes")) c.overheadBytes = get<int32_t>(j, "overheadBytes", path);
+    if (j.contains("mpuBytes")) c.mpuBytes = get<uint32_t>(j, "mpuBytes", path);
+    if (j.contains("memlimitBytes")) c.memlimitBytes = get<uint32_t>(j, "memlimitBytes", path);
+  } else if (kind == "fq_codel") {
+    l.kind = plan::LeafKind::FqCodel;
+    auto& f = l.fqCodel;
+    f.limitPackets = get<uint32_t>(j, "limitPackets", path);
+    f.flows = get<uint32_t>(j, "flows", path);
+    f.targetUs = get<uint32_t>(j, "targetUs", path);
+    f.intervalUs = get<uint32_t>(j, "intervalUs", path);
+    f.quantumBytes = get<uint32_t>(j, "quantumBytes", path);
+    f.ecn = get<bool>(j, "ecn", path);
+    f.memoryLimitBytes = get<uint32_t>(j, "memoryLimitBytes", path);
+  } else if (kind == "pfifo" || kind == "bfifo") {
+    l.kind = kind == "pfifo" ? plan::LeafKind::Pfifo : plan::LeafKind::Bfifo;
+    l.fifoLimit = get<uint32_t>(j, "limit", path);
+  } else {
+    throw ParseError{path + ".kind", "unknown leaf kind " + kind};
+  }
+  return l;
+}
+
+ActiveState parse(const Json& root) {
+  ActiveState st;
+  plan::QueuePlan& p = st.plan;
+  if (get<std::string>(root, "format", "$") != "sluice-queue-plan" ||
+      get<int>(root, "version", "$") != 1) {
+    throw ParseError{"$.format", "is not sluice-queue-plan version 1"};
+  }
+  p.queueCount = get<uint16_t>(root, "queueCount", "$");
+  p.onAStick = get<bool>(root, "onAStick", "$");
+  p.queueCpu = get<std::vector<uint32_t>>(root, "queueCpu", "$");
+  const Json& ifaces = at(root, "interfaces", "$");
+  for (size_t i = 0; i < ifaces.size(); ++i) {
+    const std::string ip = fmt::format("$.interfaces[{}]", i);
+    plan::InterfacePlan iface;
+    iface.ifname = get<std::string>(ifaces[i], "ifname", ip);
+    const Json& queues = at(ifaces[i], "queues", ip);
+    for (size_t k = 0; k < queues.size(); ++k) {
+      const std::string qp = fmt::format("{}.queues[{}]", ip, k);
+      const Json& qj = queues[k];
+      plan::HtbQueuePlan q;
+      q.direction = get<std::string>(qj, "direction", qp) == "upload" ? plan::Direction::Upload
+                                                                      : plan::Direction::Download;
+      q.txQueue = get<uint16_t>(qj, "txQueue", qp);
+      q.major = handle(at(qj, "handle", qp), qp + ".handle").major;
+      q.r2q = get<uint32_t>(qj, "r2q", qp);
+      q.defaultMinor = get<uint16_t>(qj, "defaultMinor", qp);
+      const Json& classes = at(qj, "classes", qp);
+      q.classes.reserve(classes.size());
+      for (size_t c = 0; c < classes.size(); ++c) {
+        const std::string cp = fmt::format("{}.classes[{}]", qp, c);
+        const Json& cj = classes[c];
+        plan::HtbClassPlan cls;
+        cls.classid = handle(at(cj, "classid", cp), cp + ".classid");
+        cls.parent = handle(at(cj, "parent", cp), cp + ".parent");
+        cls.role = role(get<std::string>(cj, "role", cp), cp + ".role");
+        if (cls.role == plan::ClassRole::Node) cls.modelIndex = get<int32_t>(cj, "node", cp);
+        if (cls.role == plan::ClassRole::Circuit) cls.modelIndex = get<int32_t>(cj, "circuit", cp);
+        cls.rateBitsPerSecond = get<uint64_t>(cj, "rateBitsPerSecond", cp);
+        cls.ceilBitsPerSecond = get<uint64_t>(cj, "ceilBitsPerSecond", cp);
+        cls.quantumBytes = get<uint32_t>(cj, "quantumBytes", cp);
+        cls.prio = get<uint32_t>(cj, "prio", cp);
+        cls.leaf = leaf(at(cj, "leaf", cp), cp + ".leaf");
+        q.classes.push_back(std::move(cls));
+      }
+      iface.queues.push_back(std::move(q));
+    }
+    p.interfaces.push_back(std::move(iface));
+  }
+  const Json& extra = at(root, "bakery", "$");
+  st.generation = get<uint32_t>(extra, "generation", "$.bakery");
+  const auto nodeModel = get<std::vector<int32_t>>(extra, "nodeModelIndex", "$.bakery");
+  const auto circuitModel = get<std::vector<int32_t>>(extra, "circuitModelIndex", "$.bakery");
+  const Json& nodes = at(root, "nodes", "$");
+  if (nodes.size() != nodeModel.size()) {
+    throw ParseError{"$.bakery.nodeModelIndex", "does not match $.nodes in length"};
+  }
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const std::string np = fmt::format("$.nodes[{}]", i);
+    plan::NodePlacement n;
+    n.name = get<std::string>(nodes[i], "name", np);
+    n.modelIndex = nodeModel[i];
+    n.generated = get<bool>(nodes[i], "generated", np);
+    n.isVirtual = get<bool>(nodes[i], "virtual", np);
+    n.queue = get<uint16_t>(nodes[i], "queue", np);
+    n.downClass = handle(at(nodes[i], "downClass", np), np + ".downClass");
+    n.upClass = handle(at(nodes[i], "upClass", np), np + ".upClass");
+    n.downloadMaxMbps = get<double>(nodes[i], "downloadMaxMbps", np);
+    n.uploadMaxMbps = get<double>(nodes[i], "uploadMaxMbps", np);
+    p.nodes.push_back(std::move(n));
+  }
+  const Json& circuits = at(root, "circuits", "$");
+  if (circuits.size() != circuitModel.size()) {
+    throw ParseError{"$.bakery.circuitModelIndex", "does not match $.circuits in length"};
+  }
+  for (size_t i = 0; i < circuits.size(); ++i) {
+    const std::string cp = fmt::format("$.circuits[{}]", i);
+    plan::CircuitPlacement c;
+    c.circuitId = get<std::string>(circuits[i], "id", cp);
+    c.modelIndex = circuitModel[i];
+    c.parentPlacement = get<int32_t>(circuits[i], "parent", cp);
+    c.queue = get<uint16_t>(circuits[i], "queue", cp);
+    c.downClass = handle(at(circuits[i], "downClass", cp), cp + ".downClass");
+    c.upClass = handle(at(circuits[i], "upClass", cp), cp + ".upClass");
+    c.downloadMinMbps = get<double>(circuits[i], "downloadMinMbps", cp);
+    c.uploadMinMbps = get<double>(circuits[i], "uploadMinMbps", cp);
+    c.downloadMaxMbps = get<double>(circuits[i], "downloadMaxMbps", cp);
+    c.uploadMaxMbps = get<double>(circuits[i], "uploadMaxMbps", cp);
+    p.circuits.push_back(std::move(c));
+  }
+  const Json& addresses = at(root, "addresses", "$");
+  p.addresses.reserve(addresses.size());
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    const std::string ap = fmt::format("$.addresses[{}]", i);
+    plan::AddressMapping m;
+    const std::string prefix = get<std::string>(addresses[i], "prefix", ap);
+    auto net = IpNet::parse(prefix);
+    if (!net) {
+      throw ParseError{ap + ".prefix", "is not an address or prefix: " + prefix};
+    }
+    m.prefix = *net;
+    m.circuit = get<int32_t>(addresses[i], "circuit", ap);
+    m.queue = get<uint16_t>(addresses[i], "queue", ap);
+    m.cpu = get<uint32_t>(addresses[i], "cpu", ap);
+    m.downClass = handle(at(addresses[i], "downClass", ap), ap + ".downClass");
+    m.upClass = handle(at(addresses[i], "upClass", ap), ap + ".upClass");
+    p.addresses.push_back(m);
+  }
+  return st;
+}
+
+std::string activePath(const std::string& stateDir) { return stateDir + "/bakery/active.json"; }
+
+}  // namespace
+
+Result<std::optional<ActiveState>> loadActiveState(const std::string& stateDir) {
+  const std::string path = activePath(stateDir);
+  std::ifstream in(path);
+  if (!in) {
+    if (errno == ENOENT) {
+      return std::optional<ActiveState>{};
+    }
+    return makeError(errno, "read bakery active state " + path);
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  Json root;
+  try {
+    root = Json::parse(text.str());
+  } catch (const nlohmann::json::parse_error& e) {
+    return makeError(EINVAL, "read bakery active state " + path, e.what());
+  }
+  try {
+    return std::optional<ActiveState>(parse(root));
+  } catch (const ParseError& e) {
+    return makeError(EINVAL, "read bakery active state " + path,
+                     fmt::format("{} {}", e.path, e.what));
+  } catch (const nlohmann::json::exception& e) {
+    return makeError(EINVAL, "read bakery active state " + path, e.what());
+  }
+}
+
+Result<void> saveActiveState(const std::string& stateDir, const ActiveState& state) {
+  const std::string dir = stateDir + "/bakery";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return makeError(ec.value(), "create directory " + dir);
+  }
+  Json root = Json::parse(plan::renderPlanJson(state.plan));
+  Json extra;
+  extra["generation"] = state.generation;
+  std::vector<int32_t> nodeModel;
+  for (const auto& n : state.plan.nodes) {
+    nodeModel.push_back(n.modelIndex);
+  }
+  std::vector<int32_t> circuitModel;
+  for (const auto& c : state.plan.circuits) {
+    circuitModel.push_back(c.modelIndex);
+  }
+  extra["nodeModelIndex"] = nodeModel;
+  extra["circuitModelIndex"] = circuitModel;
+  root["bakery"] = std::move(extra);
+  const std::string text = root.dump() + "\n";
+
+  const std::string path = activePath(stateDir);
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return makeError(errno, "write bakery active state " + tmp);
+  }
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      return makeError(err, "write bakery active state " + tmp);
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return makeError(err, "fsync bakery active state " + tmp);
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    return makeError(errno, "rename " + tmp + " to " + path);
+  }
+  return {};
+}
+
+}  // namespace sluice::bakery

@@ -1,0 +1,438 @@
+#include "bakery/Bakery.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "dataplane/MapWriter.h"
+
+namespace sluice::bakery {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double msSince(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+/// Memory the add ops of ops[first, last) will take in the kernel (objectMemoryBytes figures).
+uint64_t forecastBytes(const std::vector<TcOp>& ops, size_t first, size_t last) {
+  uint64_t bytes = 0;
+  for (size_t i = first; i < last; ++i) {
+    const TcOp& op = ops[i];
+    if (op.kind == TcOp::Kind::AddClass) {
+      bytes += objectMemoryBytes("htb_class");
+    } else if (op.kind == TcOp::Kind::AddHtbQdisc) {
+      bytes += objectMemoryBytes("htb_qdisc");
+    } else if (op.kind == TcOp::Kind::AddLeaf) {
+      bytes += objectMemoryBytes(leafKindKey(op.leaf.kind));
+    }
+  }
+  return bytes;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> OpRunner::liveDifferences(const plan::QueuePlan&) {
+  return makeError(ENOTSUP, "live tree comparison", "this op runner has no kernel to read");
+}
+Result<void> OpRunner::reconcile(const plan::QueuePlan&) {
+  return makeError(ENOTSUP, "reconcile the live tree", "this op runner has no kernel to read");
+}
+Result<uint64_t> OpRunner::backlogPackets(const std::string&, const std::vector<plan::TcHandle>&) {
+  return makeError(ENOTSUP, "leaf backlog", "this op runner has no kernel to read");
+}
+
+Result<uint64_t> memoryAvailable(const Limits& limits) {
+  if (limits.memoryAvailableBytes != 0) {
+    return limits.memoryAvailableBytes;
+  }
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  uint64_t kib = 0;
+  std::string unit;
+  while (in >> key >> kib) {
+    std::getline(in, unit);
+    if (key == "MemAvailable:") {
+      return kib * 1024;
+    }
+  }
+  return makeError(ENOENT, "read MemAvailable from /proc/meminfo");
+}
+
+Bakery::Bakery(OpRunner& runner, dataplane::MapWriter& writer, std::string stateDir, Limits limits)
+    : runner_(runner), writer_(writer), stateDir_(std::move(stateDir)), limits_(limits) {}
+
+Result<bool> Bakery::load() {
+  auto st = loadActiveState(stateDir_);
+  if (!st) {
+    return std::unexpected(st.error());
+  }
+  active_ = std::move(*st);
+  return active_.has_value();
+}
+
+Result<void> Bakery::setActive(plan::QueuePlan plan) {
+  const uint32_t gen = active_ ? active_->generation : 0;
+  if (auto r = persist(std::move(plan), gen); !r) {
+    return r;
+  }
+  reloadRequired_.reset();
+  return {};
+}
+
+const plan::QueuePlan* Bakery::active() const { return active_ ? &active_->plan : nullptr; }
+
+Result<void> Bakery::persist(plan::QueuePlan plan, uint32_t generation) {
+  ActiveState st{std::move(plan), generation};
+  auto r = saveActiveState(stateDir_, st);
+  active_ = std::move(st);  // the kernel has it even when the file could not be written
+  if (!r) {
+    reloadRequired_ = "active state not persisted: " + r.error().message();
+  }
+  return r;
+}
+
+Result<void> Bakery::runChunked(const std::vector<TcOp>& ops, const plan::QueuePlan&) {
+  const size_t chunk = std::max<size_t>(limits_.chunkOps, 1);
+  for (size_t first = 0; first < ops.size(); first += chunk) {
+    const size_t last = std::min(ops.size(), first + chunk);
+    const uint64_t need = forecastBytes(ops, first, last);
+    if (need > 0) {
+      auto avail = memoryAvailable(limits_);
+      if (!avail) {
+        return std::unexpected(avail.error());
+      }
+      if (*avail < need + limits_.memoryReserveBytes) {
+        return makeError(ENOMEM,
+                         fmt::format("apply ops {}..{} of {}", first + 1, last, ops.size()),
+                         fmt::format("they need about {} KiB of kernel memory; {} KiB are "
+                                     "available and {} KiB stay in reserve",
+                                     need >> 10, *avail >> 10, limits_.memoryReserveBytes >> 10));
+      }
+    }
+    std::vector<TcOp> part(ops.begin() + static_cast<ptrdiff_t>(first),
+                           ops.begin() + static_cast<ptrdiff_t>(last));
+    if (auto r = runner_.run(part); !r) {
+      return r;
+    }
+  }
+  return {};
+}
+
+Result<ApplyReport> Bakery::runChangeSet(const ChangeSet& cs, ApplyReport report,
+                                         const plan::QueuePlan& desired) {
+  const auto t0 = Clock::now();
+  const uint64_t msgs0 = runner_.messagesSent();
+  if (auto r = runChunked(cs.addPhase, desired); !r) {
+    // Nothing maps to the new classes yet: the old tree still classifies everything.
+    reloadRequired_ = "apply failed before the mapping switch: " + r.error().message();
+    return std::unexpected(r.error());
+  }
+  if (cs.bumpEpoch) {
+    auto e = writer_.update(cs.upserts, cs.removals);
+    if (!e) {
+      reloadRequired_ = "address map update failed: " + e.error().message();
+      return std::unexpected(e.error());
+    }
+  }
+  std::vector<TcOp> deletes = cs.deletePhase;
+  if (report.mode == "hitless-rebuild" && !deletes.empty()) {
+    // Let the old leaves drain: nothing maps to them any more since the epoch bump.
+    std::map<std::string, std::vector<plan::TcHandle>> old;
+    for (const auto& op : deletes) {
+      if (op.kind == TcOp::Kind::DeleteClass && op.cls.role == plan::ClassRole::Circuit) {
+        old[op.ifname].push_back(op.cls.classid);
+      }
+    }
+    const auto deadline = Clock::now() + limits_.drainTimeout;
+    for (;;) {
+      uint64_t backlog = 0;
+      bool known = true;
+      for (const auto& [ifname, classids] : old) {
+        auto b = runner_.backlogPackets(ifname, classids);
+        if (!b) {
+          known = false;
+          break;
+        }
+        backlog += *b;
+      }
+      if (!known || backlog == 0) {
+        break;
+      }
+      if (Clock::now() >= deadline) {
+        report.reason += fmt::format("; {} packets still queued in old leaves after {} ms",
+                                     backlog, limits_.drainTimeout.count());
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  if (auto r = runChunked(deletes, desired); !r) {
+    // The new tree classifies; leftovers of the old one are unreferenced.
+    reloadRequired_ = "apply failed after the mapping switch: " + r.error().message();
+    const uint32_t gen = active_ ? active_->generation : 0;
+    (void)persist(desired, gen);
+    return std::unexpected(r.error());
+  }
+  report.counts = cs.counts;
+  report.tcOps = runner_.messagesSent() > msgs0 ? runner_.messagesSent() - msgs0 : cs.tcOpCount();
+  report.mapUpserts = cs.upserts.size();
+  report.mapRemovals = cs.removals.size();
+  report.durationMs += msSince(t0);
+  return report;
+}
+
+Result<ApplyReport> Bakery::build(plan::QueuePlan desired) {
+  const auto t0 = Clock::now();
+  if (auto r = preflight(desired, limits_); !r) {
+    return std::unexpected(r.error());
+  }
+  ApplyReport report;
+  report.mode = "build";
+  ChangeSet cs = diff(plan::QueuePlan{}, desired);
+  const uint64_t msgs0 = runner_.messagesSent();
+  // Roots first, alone: a device that already has a Sluice tree (a restart without state) is
+  // adopted through reconcile instead.
+  std::vector<TcOp> roots;
+  while (!cs.addPhase.empty() && cs.addPhase.front().kind == TcOp::Kind::AddRoot) {
+    roots.push_back(cs.addPhase.front());
+    cs.addPhase.erase(cs.addPhase.begin());
+  }
+  auto rr = runner_.run(roots);
+  if (!rr && rr.error().errnum == EEXIST) {
+    auto rec = runner_.reconcile(desired);
+    if (!rec) {
+      reloadRequired_ = "build failed: " + rec.error().message();
+      return std::unexpected(rec.error());
+    }
+    report.mode = "build";
+    report.reason = "a Sluice tree existed without active state; reconciled it with the plan";
+  } else if (!rr) {
+    reloadRequired_ = "build failed: " + rr.error().message();
+    return std::unexpected(rr.error());
+  } else if (auto r = runChunked(cs.addPhase, desired); !r) {
+    reloadRequired_ = "build failed: " + r.error().message();
+    return std::unexpected(r.error());
+  }
+  auto e = writer_.publish(desired.addresses);
+  if (!e) {
+    reloadRequired_ = "address map publish failed: " + e.error().message();
+    return std::unexpected(e.error());
+  }
+  report.counts = cs.counts;
+  report.tcOps = runner_.messagesSent() - msgs0;
+  report.mapUpserts = desired.addresses.size();
+  const uint32_t gen = active_ ? active_->generation : 0;
+  if (auto r = persist(std::move(desired), gen); !r) {
+    return std::unexpected(r.error());
+  }
+  reloadRequired_.reset();
+  report.durationMs = msSince(t0);
+  return report;
+}
+
+Result<ApplyReport> Bakery::apply(plan::QueuePlan desired) {
+  const auto t0 = Clock::now();
+  if (!active_) {
+    return build(std::move(desired));
+  }
+  if (reloadRequired_) {
+    auto r = runner_.reconcile(active_->plan);
+    if (!r && r.error().errnum != ENOTSUP) {
+      return std::unexpected(r.error());
+    }
+  }
+  const plan::QueuePlan original = desired;
+  if (auto r = stabilizeHandles(desired, active_->plan); !r) {
+    if (r.error().errnum == ENOSPC) {
+      return bypassRebuild(original, r.error().message());
+    }
+    return std::unexpected(r.error());
+  }
+  if (auto r = preflight(desired, limits_, &active_->plan, false); !r) {
+    return std::unexpected(r.error());
+  }
+  ChangeSet cs = diff(active_->plan, desired);
+  if (cs.rebuildReason) {
+    return rebuild(original, *cs.rebuildReason);
+  }
+  ApplyReport report;
+  if (cs.empty()) {
+    report.mode = "noop";
+    reloadRequired_.reset();
+    report.durationMs = msSince(t0);
+    return report;
+  }
+  report.mode = "incremental";
+  auto done = runChangeSet(cs, report, desired);
+  if (!done) {
+    return done;
+  }
+  if (auto r = persist(std::move(desired), active_->generation); !r) {
+    return std::unexpected(r.error());
+  }
+  reloadRequired_.reset();
+  done->durationMs = msSince(t0);
+  return done;
+}
+
+Result<ApplyReport> Bakery::rebuild(plan::QueuePlan desired, std::string reason) {
+  const auto t0 = Clock::now();
+  if (!active_) {
+    return build(std::move(desired));
+  }
+  const plan::QueuePlan original = desired;
+  if (auto r = stabilizeForRebuild(desired, active_->plan); !r) {
+    return bypassRebuild(original, reason + "; two trees do not fit: " + r.error().message());
+  }
+  if (auto r = preflight(desired, limits_, &active_->plan, true); !r) {
+    return bypassRebuild(original, reason + "; two trees do not fit: " + r.error().message());
+  }
+  ChangeSet cs = diff(active_->plan, desired);
+  if (cs.rebuildReason) {
+    return bypassRebuild(original, reason + "; " + *cs.rebuildReason);
+  }
+  ApplyReport report;
+  report.mode = "hitless-rebuild";
+  report.reason = reason;
+  auto done = runChangeSet(cs, report, desired);
+  if (!done) {
+    return done;
+  }
+  if (auto r = persist(std::move(desired), active_->generation + 1); !r) {
+    return std::unexpected(r.error());
+  }
+  reloadRequired_.reset();
+  done->durationMs = msSince(t0);
+  return done;
+}
+
+Result<ApplyReport> Bakery::bypassRebuild(plan::QueuePlan desired, std::string reason) {
+  const auto t0 = Clock::now();
+  if (auto r = preflight(desired, limits_); !r) {
+    return std::unexpected(r.error());
+  }
+  const uint64_t msgs0 = runner_.messagesSent();
+  // Classification bypass: no mapping, so traffic takes the default path while the tree is
+  // rebuilt (shaped by nothing but never dropped by Sluice).
+  if (auto e = writer_.publish({}); !e) {
+    reloadRequired_ = "bypass rebuild: clearing the address map failed: " + e.error().message();
+    return std::unexpected(e.error());
+  }
+  std::vector<TcOp> drops;
+  std::set<std::string> seen;
+  for (const auto& iface : active_->plan.interfaces) {
+    if (seen.insert(iface.ifname).second) {
+      TcOp op;
+      op.kind = TcOp::Kind::DeleteRoot;
+      op.ifname = iface.ifname;
+      drops.push_back(op);
+    }
+  }
+  if (auto r = runner_.run(drops); !r) {
+    reloadRequired_ = "bypass rebuild: removing the old tree failed: " + r.error().message();
+    return std::unexpected(r.error());
+  }
+  const uint32_t gen = active_->generation + 1;
+  active_.reset();
+  auto built = build(std::move(desired));
+  if (!built) {
+    return built;
+  }
+  active_->generation = gen;
+  (void)saveActiveState(stateDir_, *active_);
+  built->mode = "bypass-rebuild";
+  built->reason = reason;
+  built->tcOps = runner_.messagesSent() - msgs0;
+  built->durationMs = msSince(t0);
+  return built;
+}
+
+Result<ApplyReport> Bakery::enterObserve(const std::vector<std::string>& interfaces) {
+  const auto t0 = Clock::now();
+  const uint64_t msgs0 = runner_.messagesSent();
+  ApplyReport report;
+  report.mode = "observe";
+  // Mappings first: from this epoch on nothing classifies into the tree that is going away.
+  auto e = writer_.publish({});
+  if (!e) {
+    return std::unexpected(e.error());
+  }
+  report.mapRemovals = active_ ? active_->plan.addresses.size() : 0;
+  plan::QueuePlan observed;
+  if (active_) {
+    observed.queueCount = active_->plan.queueCount;
+    observed.queueCpu = active_->plan.queueCpu;
+    observed.onAStick = active_->plan.onAStick;
+  }
+  std::set<std::string> seen;
+  for (const auto& name : interfaces) {
+    if (seen.insert(name).second) {
+      observed.interfaces.push_back(plan::InterfacePlan{name, {}});
+    }
+  }
+  if (active_) {
+    // Keep the mq roots: only the HTB qdiscs go (each mq class gets a default FIFO back).
+    ChangeSet cs = diff(active_->plan, observed);
+    std::vector<TcOp> ops;
+    for (const auto& op : cs.deletePhase) {
+      if (op.kind == TcOp::Kind::DeleteHtbQdisc || op.kind == TcOp::Kind::DeleteRoot) {
+        ops.push_back(op);
+      }
+    }
+    for (const auto& op : cs.addPhase) {
+      if (op.kind == TcOp::Kind::AddRoot) {
+        ops.insert(ops.begin(), op);
+      }
+    }
+    if (auto r = runner_.run(ops); !r) {
+      reloadRequired_ = "entering observe failed: " + r.error().message();
+      return std::unexpected(r.error());
+    }
+  } else if (!interfaces.empty()) {
+    std::vector<TcOp> roots;
+    for (const auto& iface : observed.interfaces) {
+      TcOp op;
+      op.kind = TcOp::Kind::AddRoot;
+      op.ifname = iface.ifname;
+      roots.push_back(op);
+    }
+    auto r = runner_.run(roots);
+    if (!r && r.error().errnum != EEXIST) {
+      return std::unexpected(r.error());
+    }
+  }
+  const uint32_t gen = active_ ? active_->generation : 0;
+  if (auto r = persist(std::move(observed), gen); !r) {
+    return std::unexpected(r.error());
+  }
+  report.tcOps = runner_.messagesSent() - msgs0;
+  report.durationMs = msSince(t0);
+  return report;
+}
+
+Result<std::vector<std::string>> Bakery::checkDrift() {
+  if (!active_) {
+    return std::vector<std::string>{};
+  }
+  auto diffs = runner_.liveDifferences(active_->plan);
+  if (!diffs) {
+    return diffs;
+  }
+  if (!diffs->empty()) {
+    std::string cause = fmt::format("drift: {} differences between the kernel and the active "
+                                    "state, first: {}",
+                                    diffs->size(), diffs->front());
+    reloadRequired_ = std::move(cause);
+  }
+  return diffs;
+}
+
+}  // namespace sluice::bakery

@@ -1,0 +1,479 @@
+// diff(): the ordered operations that turn the active plan into the desired one.
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "bakery/Bakery.h"
+
+namespace sluice::bakery {
+namespace {
+
+using plan::ClassRole;
+using plan::HtbClassPlan;
+using plan::HtbQueuePlan;
+using plan::InterfacePlan;
+using plan::LeafKind;
+using plan::LeafSpec;
+using plan::QueuePlan;
+
+bool hasLeaf(const HtbClassPlan& cls) {
+  return cls.leaf.has_value() && cls.leaf->kind != LeafKind::None;
+}
+
+/// The plan's interfaces merged per device (on a stick both directions share one mq root).
+std::vector<InterfacePlan> devices(const QueuePlan& p) {
+  std::vector<InterfacePlan> out;
+  for (const auto& iface : p.interfaces) {
+    auto it = std::find_if(out.begin(), out.end(),
+                           [&](const InterfacePlan& d) { return d.ifname == iface.ifname; });
+    if (it == out.end()) {
+      out.push_back(iface);
+    } else {
+      it->queues.insert(it->queues.end(), iface.queues.begin(), iface.queues.end());
+    }
+  }
+  return out;
+}
+
+HtbQueuePlan queueHeader(const HtbQueuePlan& q) {
+  HtbQueuePlan h = q;
+  h.classes.clear();
+  return h;
+}
+
+TcOp queueOp(TcOp::Kind kind, const std::string& ifname, const HtbQueuePlan& q) {
+  TcOp op;
+  op.kind = kind;
+  op.ifname = ifname;
+  op.queue = queueHeader(q);
+  return op;
+}
+
+TcOp classOp(TcOp::Kind kind, const std::string& ifname, const HtbQueuePlan& q,
+             const HtbClassPlan& cls) {
+  TcOp op;
+  op.kind = kind;
+  op.ifname = ifname;
+  op.queue = queueHeader(q);
+  op.cls = cls;
+  op.cls.leaf.reset();
+  if (cls.leaf) {
+    op.leaf = *cls.leaf;
+  }
+  return op;
+}
+
+TcOp leafOp(TcOp::Kind kind, const std::string& ifname, const HtbQueuePlan& q,
+            const HtbClassPlan& cls, const LeafSpec& leaf) {
+  TcOp op = classOp(kind, ifname, q, cls);
+  op.leaf = leaf;
+  return op;
+}
+
+bool sameClassParams(const HtbClassPlan& a, const HtbClassPlan& b) {
+  return a.rateBitsPerSecond == b.rateBitsPerSecond && a.ceilBitsPerSecond == b.ceilBitsPerSecond &&
+         a.quantumBytes == b.quantumBytes && a.prio == b.prio;
+}
+
+/// Who a class stands for, for counting change kinds per circuit/node (not per class).
+struct Who {
+  ClassRole role;
+  std::string name;  // circuit ID or node name; "" for link/default/unplaced
+};
+Who who(const QueuePlan& p, const HtbClassPlan& cls) {
+  if (cls.role == ClassRole::Circuit && cls.modelIndex >= 0 &&
+      static_cast<size_t>(cls.modelIndex) < p.circuits.size()) {
+    return {cls.role, p.circuits[cls.modelIndex].circuitId};
+  }
+  if (cls.role == ClassRole::Node && cls.modelIndex >= 0 &&
+      static_cast<size_t>(cls.modelIndex) < p.nodes.size()) {
+    return {cls.role, p.nodes[cls.modelIndex].name};
+  }
+  return {cls.role, "#" + cls.classid.toString()};
+}
+
+class Differ {
+ public:
+  Differ(const QueuePlan& active, const QueuePlan& desired) : a_(active), d_(desired) {}
+
+  ChangeSet run() {
+    if (a_.onAStick != d_.onAStick) {
+      cs_.rebuildReason = fmt::format("on-a-stick changed ({} -> {})", a_.onAStick, d_.onAStick);
+    }
+    const auto activeDevs = devices(a_);
+    const auto desiredDevs = devices(d_);
+    for (const auto& dev : desiredDevs) {
+      auto it = std::find_if(activeDevs.begin(), activeDevs.end(),
+                             [&](const InterfacePlan& x) { return x.ifname == dev.ifname; });
+      if (it == activeDevs.end()) {
+        roots_.push_back(queueOp(TcOp::Kind::AddRoot, dev.ifname, {}));
+        for (const auto& q : dev.queues) {
+          addQueue(dev.ifname, q);
+        }
+      } else {
+        diffDevice(*it, dev);
+      }
+    }
+    for (const auto& dev : activeDevs) {
+      const bool kept = std::any_of(desiredDevs.begin(), desiredDevs.end(),
+                                    [&](const InterfacePlan& x) { return x.ifname == dev.ifname; });
+      if (!kept) {
+        for (const auto& q : dev.queues) {
+          for (const auto& cls : q.classes) {
+            gone(cls);
+          }
+        }
+        dropRoots_.push_back(queueOp(TcOp::Kind::DeleteRoot, dev.ifname, {}));
+      }
+    }
+    diffAddresses();
+    countChanges();
+
+    auto& add = cs_.addPhase;
+    for (auto* part : {&roots_, &queues_, &classAdds_, &classChanges_, &leafOps_}) {
+      add.insert(add.end(), part->begin(), part->end());
+    }
+    auto& del = cs_.deletePhase;
+    del.insert(del.end(), leafDeletes_.begin(), leafDeletes_.end());
+    // Children before parents: the active plan lists parents first, so delete in reverse.
+    del.insert(del.end(), classDeletes_.rbegin(), classDeletes_.rend());
+    del.insert(del.end(), dropQueues_.begin(), dropQueues_.end());
+    del.insert(del.end(), dropRoots_.begin(), dropRoots_.end());
+    return std::move(cs_);
+  }
+
+ private:
+  void addQueue(const std::string& ifname, const HtbQueuePlan& q) {
+    queues_.push_back(queueOp(TcOp::Kind::AddHtbQdisc, ifname, q));
+    for (const auto& cls : q.classes) {
+      addClass(ifname, q, cls);
+    }
+  }
+
+  void addClass(const std::string& ifname, const HtbQueuePlan& q, const HtbClassPlan& cls) {
+    classAdds_.push_back(classOp(TcOp::Kind::AddClass, ifname, q, cls));
+    if (hasLeaf(cls)) {
+      leafOps_.push_back(leafOp(TcOp::Kind::AddLeaf, ifname, q, cls, *cls.leaf));
+    }
+    const Who w = who(d_, cls);
+    (w.role == ClassRole::Circuit ? circuitsWithNewClass_ : nodesWithNewClass_).insert(w.name);
+  }
+
+  void gone(const HtbClassPlan& cls) {
+    const Who w = who(a_, cls);
+    (w.role == ClassRole::Circuit ? circuitsWithGoneClass_ : nodesWithGoneClass_).insert(w.name);
+  }
+
+  void diffDevice(const InterfacePlan& active, const InterfacePlan& desired) {
+    std::map<uint16_t, const HtbQueuePlan*> activeQueues;
+    for (const auto& q : active.queues) {
+      activeQueues.emplace(q.major, &q);
+    }
+    std::set<uint16_t> desiredMajors;
+    for (const auto& q : desired.queues) {
+      desiredMajors.insert(q.major);
+      auto it = activeQueues.find(q.major);
+      if (it == activeQueues.end()) {
+        addQueue(desired.ifname, q);
+        continue;
+      }
+      const HtbQueuePlan& aq = *it->second;
+      if (aq.txQueue != q.txQueue || aq.r2q != q.r2q || aq.defaultMinor != q.defaultMinor ||
+          aq.direction != q.direction) {
+        if (!cs_.rebuildReason) {
+          cs_.rebuildReason = fmt::format(
+              "HTB qdisc {:x}: on {} changed (tx queue {} -> {}, r2q {} -> {}, default {:x} -> "
+              "{:x}); HTB cannot change these in place",
+              q.major, desired.ifname, aq.txQueue, q.txQueue, aq.r2q, q.r2q, aq.defaultMinor,
+              q.defaultMinor);
+        }
+        continue;
+      }
+      diffQueue(desired.ifname, aq, q);
+    }
+    for (const auto& q : active.queues) {
+      if (!desiredMajors.contains(q.major)) {
+        for (const auto& cls : q.classes) {
+          gone(cls);
+        }
+        dropQueues_.push_back(queueOp(TcOp::Kind::DeleteHtbQdisc, active.ifname, q));
+      }
+    }
+  }
+
+  void diffQueue(const std::string& ifname, const HtbQueuePlan& aq, const HtbQueuePlan& q) {
+    std::unordered_map<uint32_t, const HtbClassPlan*> activeClasses;
+    for (const auto& cls : aq.classes) {
+      activeClasses.emplace(cls.classid.raw(), &cls);
+    }
+    std::set<uint32_t> desiredClassids;
+    for (const auto& cls : q.classes) {
+      desiredClassids.insert(cls.classid.raw());
+      auto it = activeClasses.find(cls.classid.raw());
+      if (it == activeClasses.end()) {
+        addClass(ifname, q, cls);
+        continue;
+      }
+      const HtbClassPlan& old = *it->second;
+      if (old.parent != cls.parent) {
+        if (!cs_.rebuildReason) {
+          cs_.rebuildReason = fmt::format(
+              "class {} on {} changed parent {} -> {} under the same classid (plans not "
+              "stabilized?)",
+              cls.classid.toString(), ifname, old.parent.toString(), cls.parent.toString());
+        }
+        continue;
+      }
+      const Who w = who(d_, cls);
+      if (!sameClassParams(old, cls)) {
+        classChanges_.push_back(classOp(TcOp::Kind::ChangeClass, ifname, q, cls));
+        (w.role == ClassRole::Circuit ? speedChanged_ : nodeSpeedChanged_).insert(w.name);
+      }
+      diffLeaf(ifname, q, old, cls, w);
+    }
+    for (const auto& cls : aq.classes) {
+      if (!desiredClassids.contains(cls.classid.raw())) {
+        gone(cls);
+        classDeletes_.push_back(classOp(TcOp::Kind::DeleteClass, ifname, aq, cls));
+      }
+    }
+  }
+
+  void diffLeaf(const std::string& ifname, const HtbQueuePlan& q, const HtbClassPlan& old,
+                const HtbClassPlan& cls, const Who& w) {
+    const bool had = hasLeaf(old);
+    const bool has = hasLeaf(cls);
+    if (!had && !has) {
+      return;
+    }
+    if (had && has && *old.leaf == *cls.leaf) {
+      return;
+    }
+    sqmChanged_.insert(w.name);
+    if (!has) {
+      leafDeletes_.push_back(leafOp(TcOp::Kind::DeleteLeaf, ifname, q, cls, *old.leaf));
+      return;
+    }
+    if (!had || old.leaf->handleMajor != cls.leaf->handleMajor) {
+      // A new handle: the graft replaces the old leaf in one step (no leafless moment).
+      leafOps_.push_back(leafOp(TcOp::Kind::AddLeaf, ifname, q, cls, *cls.leaf));
+      return;
+    }
+    const bool inPlace = old.leaf->kind == cls.leaf->kind &&
+                         (cls.leaf->kind != LeafKind::FqCodel ||
+                          old.leaf->fqCodel.flows == cls.leaf->fqCodel.flows);
+    if (inPlace) {
+      leafOps_.push_back(leafOp(TcOp::Kind::ChangeLeaf, ifname, q, cls, *cls.leaf));
+    } else {
+      // Same handle, other kind (plans not stabilized): the kernel cannot change a qdisc's kind,
+      // so the old leaf goes first (HTB falls back to its default FIFO for that moment).
+      leafOps_.push_back(leafOp(TcOp::Kind::DeleteLeaf, ifname, q, cls, *old.leaf));
+      leafOps_.push_back(leafOp(TcOp::Kind::AddLeaf, ifname, q, cls, *cls.leaf));
+    }
+  }
+
+  void diffAddresses() {
+    std::map<IpNet, const plan::AddressMapping*> active;
+    for (const auto& m : a_.addresses) {
+      active.emplace(m.prefix, &m);
+    }
+    const auto circuitName = [](const QueuePlan& p, int32_t index) -> std::string {
+      return index >= 0 && static_cast<size_t>(index) < p.circuits.size()
+                 ? p.circuits[index].circuitId
+                 : std::string("#") + std::to_string(index);
+    };
+    std::set<IpNet> desired;
+    for (const auto& m : d_.addresses) {
+      desired.insert(m.prefix);
+      auto it = active.find(m.prefix);
+      if (it == active.end()) {
+        cs_.upserts.push_back(m);
+        ++cs_.counts[ChangeKind::AddressAdded];
+        continue;
+      }
+      const auto& old = *it->second;
+      if (old == m) {
+        continue;
+      }
+      cs_.upserts.push_back(m);
+      if (old.downClass != m.downClass || old.upClass != m.upClass || old.queue != m.queue ||
+          circuitName(a_, old.circuit) != circuitName(d_, m.circuit)) {
+        ++cs_.counts[ChangeKind::AddressMoved];
+      }
+    }
+    for (const auto& m : a_.addresses) {
+      if (!desired.contains(m.prefix)) {
+        cs_.removals.push_back(m.prefix);
+        ++cs_.counts[ChangeKind::AddressRemoved];
+      }
+    }
+    cs_.bumpEpoch = !cs_.upserts.empty() || !cs_.removals.empty();
+  }
+
+  void countChanges() {
+    std::set<std::string> activeCircuits;
+    std::set<std::string> desiredCircuits;
+    for (const auto& c : a_.circuits) {
+      activeCircuits.insert(c.circuitId);
+    }
+    for (const auto& c : d_.circuits) {
+      desiredCircuits.insert(c.circuitId);
+    }
+    std::set<std::string> activeNodes;
+    std::set<std::string> desiredNodes;
+    for (const auto& n : a_.nodes) {
+      activeNodes.insert(n.name);
+    }
+    for (const auto& n : d_.nodes) {
+      desiredNodes.insert(n.name);
+    }
+    const auto bump = [&](ChangeKind kind, size_t n) {
+      if (n > 0) {
+        cs_.counts[kind] += n;
+      }
+    };
+    size_t added = 0, removed = 0, moved = 0;
+    std::set<std::string> touched = circuitsWithNewClass_;
+    touched.insert(circuitsWithGoneClass_.begin(), circuitsWithGoneClass_.end());
+    for (const auto& id : touched) {
+      const bool inA = activeCircuits.contains(id);
+      const bool inD = desiredCircuits.contains(id);
+      if (inA && inD) {
+        ++moved;
+      } else if (inD) {
+        ++added;
+      } else if (inA) {
+        ++removed;
+      }
+    }
+    size_t nAdded = 0, nRemoved = 0;
+    std::set<std::string> nodesTouched = nodesWithNewClass_;
+    nodesTouched.insert(nodesWithGoneClass_.begin(), nodesWithGoneClass_.end());
+    for (const auto& name : nodesTouched) {
+      const bool inA = activeNodes.contains(name);
+      const bool inD = desiredNodes.contains(name);
+      if (inA && inD) {
+        ++moved;
+      } else if (inD) {
+        ++nAdded;
+      } else if (inA) {
+        ++nRemoved;
+      }
+    }
+    bump(ChangeKind::CircuitAdded, added);
+    bump(ChangeKind::CircuitRemoved, removed);
+    bump(ChangeKind::ParentMove, moved);
+    bump(ChangeKind::NodeAdded, nAdded);
+    bump(ChangeKind::NodeRemoved, nRemoved);
+    bump(ChangeKind::SpeedChange, speedChanged_.size());
+    bump(ChangeKind::NodeSpeedChange, nodeSpeedChanged_.size());
+    bump(ChangeKind::SqmChange, sqmChanged_.size());
+  }
+
+  const QueuePlan& a_;
+  const QueuePlan& d_;
+  ChangeSet cs_;
+  std::vector<TcOp> roots_, queues_, classAdds_, classChanges_, leafOps_;
+  std::vector<TcOp> leafDeletes_, classDeletes_, dropQueues_, dropRoots_;
+  std::set<std::string> circuitsWithNewClass_, circuitsWithGoneClass_;
+  std::set<std::string> nodesWithNewClass_, nodesWithGoneClass_;
+  std::set<std::string> speedChanged_, nodeSpeedChanged_, sqmChanged_;
+};
+
+std::string leafText(const LeafSpec& leaf) {
+  switch (leaf.kind) {
+    case LeafKind::Cake:
+      return fmt::format("cake bandwidth {}bit {} rtt {}us", leaf.cake.bandwidthBitsPerSecond,
+                         plan::cakeDiffservName(leaf.cake.diffserv), leaf.cake.rttUs);
+    case LeafKind::FqCodel:
+      return fmt::format("fq_codel limit {} flows {}", leaf.fqCodel.limitPackets,
+                         leaf.fqCodel.flows);
+    case LeafKind::Pfifo:
+      return fmt::format("pfifo limit {}", leaf.fifoLimit);
+    case LeafKind::Bfifo:
+      return fmt::format("bfifo limit {}", leaf.fifoLimit);
+    case LeafKind::None:
+      return "none";
+  }
+  return "?";
+}
+
+}  // namespace
+
+bool ChangeSet::empty() const {
+  return addPhase.empty() && deletePhase.empty() && upserts.empty() && removals.empty() &&
+         !rebuildReason;
+}
+
+const char* changeKindName(ChangeKind kind) {
+  switch (kind) {
+    case ChangeKind::AddressAdded:
+      return "address_added";
+    case ChangeKind::AddressRemoved:
+      return "address_removed";
+    case ChangeKind::AddressMoved:
+      return "address_moved";
+    case ChangeKind::CircuitAdded:
+      return "circuit_added";
+    case ChangeKind::CircuitRemoved:
+      return "circuit_removed";
+    case ChangeKind::SpeedChange:
+      return "speed_change";
+    case ChangeKind::SqmChange:
+      return "sqm_change";
+    case ChangeKind::ParentMove:
+      return "parent_move";
+    case ChangeKind::NodeAdded:
+      return "node_added";
+    case ChangeKind::NodeRemoved:
+      return "node_removed";
+    case ChangeKind::NodeSpeedChange:
+      return "node_speed_change";
+  }
+  return "?";
+}
+
+std::string describe(const TcOp& op) {
+  const std::string dev = op.ifname;
+  switch (op.kind) {
+    case TcOp::Kind::AddRoot:
+      return fmt::format("add mq root 7fff: on {}", dev);
+    case TcOp::Kind::AddHtbQdisc:
+      return fmt::format("add htb qdisc {:x}: parent 7fff:{:x} r2q {} default {:x} on {}",
+                         op.queue.major, op.queue.txQueue + 1, op.queue.r2q,
+                         op.queue.defaultMinor, dev);
+    case TcOp::Kind::AddClass:
+    case TcOp::Kind::ChangeClass:
+      return fmt::format("{} class {} parent {} rate {}bit ceil {}bit quantum {} prio {} on {}",
+                         op.kind == TcOp::Kind::AddClass ? "add" : "change",
+                         op.cls.classid.toString(), op.cls.parent.toString(),
+                         op.cls.rateBitsPerSecond, op.cls.ceilBitsPerSecond, op.cls.quantumBytes,
+                         op.cls.prio, dev);
+    case TcOp::Kind::AddLeaf:
+    case TcOp::Kind::ChangeLeaf:
+      return fmt::format("{} leaf {:x}: {} under {} on {}",
+                         op.kind == TcOp::Kind::AddLeaf ? "add" : "change", op.leaf.handleMajor,
+                         leafText(op.leaf), op.cls.classid.toString(), dev);
+    case TcOp::Kind::DeleteLeaf:
+      return fmt::format("delete leaf {:x}: under {} on {}", op.leaf.handleMajor,
+                         op.cls.classid.toString(), dev);
+    case TcOp::Kind::DeleteClass:
+      return fmt::format("delete class {} on {}", op.cls.classid.toString(), dev);
+    case TcOp::Kind::DeleteHtbQdisc:
+      return fmt::format("delete htb qdisc {:x}: (tx queue {}) on {}", op.queue.major,
+                         op.queue.txQueue, dev);
+    case TcOp::Kind::DeleteRoot:
+      return fmt::format("delete mq root 7fff: on {}", dev);
+  }
+  return "?";
+}
+
+ChangeSet diff(const QueuePlan& active, const QueuePlan& desired) {
+  return Differ(active, desired).run();
+}
+
+}  // namespace sluice::bakery

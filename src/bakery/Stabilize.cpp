@@ -1,0 +1,282 @@
+// stabilizeHandles / stabilizeForRebuild: desired classids, leaf handles and circuit indices are
+// made to match the active plan's for the same circuits (by ID) and nodes (by name).
+
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "bakery/Bakery.h"
+
+namespace sluice::bakery {
+namespace {
+
+using plan::ClassRole;
+using plan::Direction;
+using plan::HtbClassPlan;
+using plan::QueuePlan;
+using plan::TcHandle;
+
+constexpr uint32_t kMaxMinor = 0xFFFE;   // FFFF is never a class minor
+constexpr uint32_t kMaxMajor = 0xFFFE;   // FFFF: is TC_H_ROOT's / ingress's range
+
+/// Who a class is, independent of its numbers: "L" link, "D" default, "N:name", "C:id"; classes
+/// without a placement (synthetic plans) are known by their classid.
+std::string identity(const QueuePlan& p, const HtbClassPlan& cls) {
+  switch (cls.role) {
+    case ClassRole::Link:
+      return "L";
+    case ClassRole::Default:
+      return "D";
+    case ClassRole::Node:
+      if (cls.modelIndex >= 0 && static_cast<size_t>(cls.modelIndex) < p.nodes.size()) {
+        return "N:" + p.nodes[cls.modelIndex].name;
+      }
+      break;
+    case ClassRole::Circuit:
+      if (cls.modelIndex >= 0 && static_cast<size_t>(cls.modelIndex) < p.circuits.size()) {
+        return "C:" + p.circuits[cls.modelIndex].circuitId;
+      }
+      break;
+  }
+  return "#" + cls.classid.toString();
+}
+
+struct QueueKey {
+  std::string ifname;
+  uint16_t major = 0;
+  auto operator<=>(const QueueKey&) const = default;
+};
+
+/// A 16-bit number space with a rising cursor for "lowest free" allocation.
+class NumberSpace {
+ public:
+  NumberSpace() : taken_(0x10000, false) {}
+  void take(uint32_t n) { taken_[n & 0xFFFF] = true; }
+  bool taken(uint32_t n) const { return taken_[n & 0xFFFF]; }
+  /// Lowest free number ≥ `first` and ≤ `last` (taken on return); 0 when none is left.
+  uint32_t allocate(uint32_t first, uint32_t last) {
+    cursor_ = std::max(cursor_, first);
+    while (cursor_ <= last && taken_[cursor_]) {
+      ++cursor_;
+    }
+    if (cursor_ > last) {
+      return 0;
+    }
+    taken_[cursor_] = true;
+    return cursor_;
+  }
+
+ private:
+  std::vector<bool> taken_;
+  uint32_t cursor_ = 0;
+};
+
+/// Keeps each surviving circuit at its active index when it can, so that the data plane's
+/// per-circuit index (the LPM value's `circuit`) changes only for circuits that have to move.
+/// Returns desired index → new index.
+std::vector<int32_t> stabilizeCircuitOrder(QueuePlan& desired, const QueuePlan& active) {
+  const size_t n = desired.circuits.size();
+  std::unordered_map<std::string, size_t> activeIndex;
+  for (size_t i = 0; i < active.circuits.size(); ++i) {
+    activeIndex.emplace(active.circuits[i].circuitId, i);
+  }
+  std::vector<int32_t> newIndex(n, -1);
+  std::vector<bool> slotTaken(n, false);
+  for (size_t i = 0; i < n; ++i) {
+    auto it = activeIndex.find(desired.circuits[i].circuitId);
+    if (it != activeIndex.end() && it->second < n && !slotTaken[it->second]) {
+      newIndex[i] = static_cast<int32_t>(it->second);
+      slotTaken[it->second] = true;
+    }
+  }
+  size_t nextFree = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (newIndex[i] >= 0) {
+      continue;
+    }
+    while (slotTaken[nextFree]) {
+      ++nextFree;
+    }
+    newIndex[i] = static_cast<int32_t>(nextFree);
+    slotTaken[nextFree] = true;
+  }
+  std::vector<plan::CircuitPlacement> reordered(n);
+  for (size_t i = 0; i < n; ++i) {
+    reordered[newIndex[i]] = std::move(desired.circuits[i]);
+  }
+  desired.circuits = std::move(reordered);
+  const auto remap = [&](int32_t index) {
+    return index >= 0 && static_cast<size_t>(index) < n ? newIndex[index] : index;
+  };
+  for (auto& iface : desired.interfaces) {
+    for (auto& hq : iface.queues) {
+      for (auto& cls : hq.classes) {
+        if (cls.role == ClassRole::Circuit) {
+          cls.modelIndex = remap(cls.modelIndex);
+        }
+      }
+    }
+  }
+  for (auto& a : desired.addresses) {
+    a.circuit = remap(a.circuit);
+  }
+  return newIndex;
+}
+
+Result<void> stabilize(QueuePlan& desired, const QueuePlan& active, bool rebuild) {
+  stabilizeCircuitOrder(desired, active);
+
+  // The active tree, by queue and identity, and the numbers it occupies.
+  std::map<std::pair<QueueKey, std::string>, const HtbClassPlan*> activeByIdentity;
+  std::map<QueueKey, NumberSpace> minors;        // taken minors per HTB qdisc
+  std::map<std::string, NumberSpace> handles;    // taken qdisc handle majors per device
+  const auto deviceSpace = [&](const std::string& ifname) -> NumberSpace& {
+    auto [it, fresh] = handles.try_emplace(ifname);
+    if (fresh) {
+      it->second.take(0);
+      it->second.take(plan::kMqMajor);
+      it->second.take(0xFFFF);
+    }
+    return it->second;
+  };
+  for (const QueuePlan* p : {&active, static_cast<const QueuePlan*>(&desired)}) {
+    for (const auto& iface : p->interfaces) {
+      for (const auto& hq : iface.queues) {
+        deviceSpace(iface.ifname).take(hq.major);  // HTB majors of either plan are never leaves
+      }
+    }
+  }
+  for (const auto& iface : active.interfaces) {
+    for (const auto& hq : iface.queues) {
+      const QueueKey qk{iface.ifname, hq.major};
+      NumberSpace& m = minors[qk];
+      m.take(0);
+      m.take(0xFFFF);
+      for (const auto& cls : hq.classes) {
+        activeByIdentity.emplace(std::make_pair(qk, identity(active, cls)), &cls);
+        m.take(cls.classid.minor);
+        if (cls.leaf && cls.leaf->kind != plan::LeafKind::None) {
+          deviceSpace(iface.ifname).take(cls.leaf->handleMajor);
+        }
+      }
+    }
+  }
+
+  // (direction, planner classid) → stabilized classid, for parents and placements.
+  std::map<std::pair<Direction, uint32_t>, TcHandle> remap;
+  std::map<QueueKey, std::vector<bool>> keptMinor;  // active minors claimed by a desired class
+  for (auto& iface : desired.interfaces) {
+    NumberSpace& leafSpace = deviceSpace(iface.ifname);
+    for (auto& hq : iface.queues) {
+      const QueueKey qk{iface.ifname, hq.major};
+      NumberSpace& m = minors[qk];
+      m.take(0);
+      m.take(0xFFFF);
+      m.take(plan::kLinkMinor);
+      m.take(hq.defaultMinor);
+      auto& kept = keptMinor.try_emplace(qk, std::vector<bool>(0x10000, false)).first->second;
+      for (auto& cls : hq.classes) {
+        const std::string id = identity(desired, cls);
+        TcHandle parent = cls.parent;
+        if (parent.minor != 0) {
+          auto it = remap.find({hq.direction, parent.raw()});
+          if (it != remap.end()) {
+            parent = it->second;
+          }
+        }
+        const bool fixed = cls.role == ClassRole::Link || cls.role == ClassRole::Default;
+        const HtbClassPlan* old = nullptr;
+        if (!rebuild || fixed) {
+          auto it = activeByIdentity.find({qk, id});
+          old = it == activeByIdentity.end() ? nullptr : it->second;
+        }
+        uint16_t minor = 0;
+        bool keptClass = false;
+        if (fixed) {
+          minor = cls.classid.minor;
+          keptClass = old != nullptr && old->classid.minor == minor && old->parent == parent;
+        } else if (old != nullptr && old->parent == parent && !kept[old->classid.minor]) {
+          minor = old->classid.minor;
+          keptClass = true;
+        } else {
+          const uint32_t got = m.allocate(plan::kFirstFreeMinor, kMaxMinor);
+          if (got == 0) {
+            return makeError(ENOSPC,
+                             fmt::format("stabilize handles: HTB qdisc {:x}: on {} (tx queue {}) "
+                                         "has no free minor left for {} ({} classes planned "
+                                         "there, active classes keep theirs until deleted; "
+                                         "limit {} minors)",
+                                         hq.major, iface.ifname, hq.txQueue, id,
+                                         hq.classes.size(), kMaxMinor - 2));
+          }
+          minor = static_cast<uint16_t>(got);
+        }
+        kept[minor] = true;
+        const TcHandle stable{hq.major, minor};
+        remap[{hq.direction, cls.classid.raw()}] = stable;
+        cls.classid = stable;
+        cls.parent = parent;
+
+        if (!cls.leaf || cls.leaf->kind == plan::LeafKind::None) {
+          continue;
+        }
+        const bool sameLeaf =
+            keptClass && old->leaf && old->leaf->kind == cls.leaf->kind &&
+            (cls.leaf->kind != plan::LeafKind::FqCodel ||
+             old->leaf->fqCodel.flows == cls.leaf->fqCodel.flows);  // flows: fixed at creation
+        if (sameLeaf) {
+          cls.leaf->handleMajor = old->leaf->handleMajor;
+          continue;
+        }
+        const uint32_t got = leafSpace.allocate(1, kMaxMajor);
+        if (got == 0) {
+          return makeError(ENOSPC,
+                           fmt::format("stabilize handles: device {} has no free qdisc handle "
+                                       "left for the leaf of {} (a device holds {} qdiscs; the "
+                                       "active tree keeps its handles until its leaves are "
+                                       "deleted)",
+                                       iface.ifname, id, kMaxMajor - 1));
+        }
+        cls.leaf->handleMajor = static_cast<uint16_t>(got);
+      }
+    }
+  }
+
+  const auto fix = [&](Direction d, TcHandle& h) {
+    if (h.major == 0) {
+      return;
+    }
+    auto it = remap.find({d, h.raw()});
+    if (it != remap.end()) {
+      h = it->second;
+    }
+  };
+  for (auto& n : desired.nodes) {
+    fix(Direction::Download, n.downClass);
+    fix(Direction::Upload, n.upClass);
+  }
+  for (auto& c : desired.circuits) {
+    fix(Direction::Download, c.downClass);
+    fix(Direction::Upload, c.upClass);
+  }
+  for (auto& a : desired.addresses) {
+    fix(Direction::Download, a.downClass);
+    fix(Direction::Upload, a.upClass);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<void> stabilizeHandles(QueuePlan& desired, const QueuePlan& active) {
+  return stabilize(desired, active, false);
+}
+
+Result<void> stabilizeForRebuild(QueuePlan& desired, const QueuePlan& active) {
+  return stabilize(desired, active, true);
+}
+
+}  // namespace sluice::bakery

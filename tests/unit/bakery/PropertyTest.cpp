@@ -1,0 +1,199 @@
+// Properties over random sequences of operator changes (every change class of issue 6), each
+// planned by the real planner and applied by the Bakery to the kernel model:
+//   - after every apply the model equals the desired plan and the map equals its addresses;
+//   - at no step (after any tc op or map write) does a mapping point at a missing class;
+//   - re-applying the same plan is a no-op (empty ChangeSet, no tc op, no map write);
+//   - existing circuits keep their classids unless they moved (parent or queue).
+
+#include <gtest/gtest.h>
+#include <rapidcheck.h>
+#include <rapidcheck/gtest.h>
+
+#include <fmt/format.h>
+
+#include "BakeryTestUtil.h"
+
+namespace sluice::bakery {
+namespace {
+
+using testing::planOf;
+
+const char* kNodes[] = {"SiteA", "SiteB", "AP-A1", "AP-A2", "AP-B1", "AP-B2"};
+
+/// One random operator change to `m`; returns a name for failure messages.
+std::string mutate(model::Model& m, int& nextId, int& nextAddr) {
+  auto& cs = m.shaped.circuits;
+  const int kind = *rc::gen::inRange(0, 10);
+  const auto pick = [&]() -> model::Circuit& {
+    return cs[*rc::gen::inRange<size_t>(0, cs.size())];
+  };
+  if (cs.empty() && kind != 1) {
+    return "skip";
+  }
+  switch (kind) {
+    case 0: {
+      auto& c = pick();
+      c.downloadMaxMbps = *rc::gen::inRange(10, 400);
+      c.uploadMaxMbps = *rc::gen::inRange(5, 100);
+      return "speed " + c.id;
+    }
+    case 1: {
+      const std::string id = fmt::format("n{}", nextId++);
+      testing::insertCircuit(m, *rc::gen::inRange<size_t>(0, cs.size() + 1), id,
+                             kNodes[*rc::gen::inRange(0, 6)], *rc::gen::inRange(10, 400),
+                             *rc::gen::inRange(5, 100),
+                             fmt::format("100.65.{}.{}", nextAddr / 250, 1 + nextAddr % 250));
+      ++nextAddr;
+      return "add " + id;
+    }
+    case 2: {
+      const std::string id = pick().id;
+      testing::eraseCircuit(m, id);
+      return "remove " + id;
+    }
+    case 3: {
+      auto& c = pick();
+      c.parentNode = kNodes[*rc::gen::inRange(0, 6)];
+      return "move " + c.id + " to " + c.parentNode;
+    }
+    case 4: {
+      auto& c = pick();
+      const model::SqmKind kinds[] = {model::SqmKind::Default, model::SqmKind::Cake,
+                                      model::SqmKind::FqCodel, model::SqmKind::None};
+      c.sqm.down = kinds[*rc::gen::inRange(0, 4)];
+      c.sqm.up = kinds[*rc::gen::inRange(0, 4)];
+      return "sqm " + c.id;
+    }
+    case 5: {
+      auto& c = pick();
+      c.devices[0].ipv4.push_back(
+          *IpNet::parse(fmt::format("100.66.{}.{}", nextAddr / 250, 1 + nextAddr % 250)));
+      ++nextAddr;
+      return "address added to " + c.id;
+    }
+    case 6: {
+      auto& c = pick();
+      if (!c.devices[0].ipv4.empty()) c.devices[0].ipv4.pop_back();
+      return "address removed from " + c.id;
+    }
+    case 7: {
+      auto& from = pick();
+      auto& to = pick();
+      if (&from != &to && !from.devices[0].ipv4.empty()) {
+        to.devices[0].ipv4.push_back(from.devices[0].ipv4.back());
+        from.devices[0].ipv4.pop_back();
+      }
+      return "address moved " + from.id + " -> " + to.id;
+    }
+    case 8: {
+      auto& n = m.network.nodes[*rc::gen::inRange<size_t>(0, m.network.nodes.size())];
+      n.downloadMbps = *rc::gen::inRange(300, 1000);
+      return "node speed " + n.name;
+    }
+    default: {
+      auto& c = pick();
+      c.downloadMinMbps = *rc::gen::inRange(1, 10);
+      return "min rate " + c.id;
+    }
+  }
+}
+
+RC_GTEST_PROP(BakeryProperty, RandomChangesConvergeWithoutDanglingMappings, ()) {
+  testing::TempDir dir;
+  ModelOpRunner runner;
+  testing::CheckingMapWriter writer;
+  Limits limits;
+  limits.memoryAvailableBytes = 64ull << 30;
+  limits.chunkOps = *rc::gen::inRange<size_t>(1, 50);
+  Bakery bakery(runner, writer, dir.path(), limits);
+  std::string dangling;
+  runner.setAfterEachOp([&](const TcOp& op) {
+    if (dangling.empty()) {
+      const std::string bad = testing::danglingMapping(writer.inner, runner);
+      if (!bad.empty()) dangling = bad + " after " + describe(op);
+    }
+  });
+  writer.check = [&] {
+    if (dangling.empty()) {
+      const std::string bad = testing::danglingMapping(writer.inner, runner);
+      if (!bad.empty()) dangling = bad + " after a map write";
+    }
+  };
+
+  auto m = testing::smallIsp(*rc::gen::inRange(4, 30));
+  int nextId = 0;
+  int nextAddr = 0;
+  RC_ASSERT(bakery.apply(planOf(m)).has_value());
+  const int steps = *rc::gen::inRange(1, 8);
+  for (int s = 0; s < steps; ++s) {
+    const plan::QueuePlan before = *bakery.active();
+    std::string what;
+    const int changes = *rc::gen::inRange(1, 4);
+    for (int k = 0; k < changes; ++k) {
+      what += mutate(m, nextId, nextAddr) + "; ";
+    }
+    RC_LOG() << "step " << s << ": " << what;
+    auto r = bakery.apply(planOf(m));
+    RC_ASSERT(r.has_value());
+    RC_ASSERT(dangling == "");
+    auto diffs = runner.liveDifferences(*bakery.active());
+    RC_ASSERT(diffs.has_value());
+    RC_ASSERT(diffs->empty());
+    std::map<IpNet, plan::AddressMapping> want;
+    for (const auto& a : bakery.active()->addresses) want.emplace(a.prefix, a);
+    RC_ASSERT(writer.inner.table() == want);
+    // The active plan is the planner's plan up to numbering: same circuits, same rates.
+    const auto fresh = planOf(m);
+    RC_ASSERT(bakery.active()->circuits.size() == fresh.circuits.size());
+    RC_ASSERT(bakery.active()->addresses.size() == fresh.addresses.size());
+    // Circuits whose parent and queue did not change keep their classes.
+    std::map<std::string, const plan::CircuitPlacement*> old;
+    for (const auto& c : before.circuits) old[c.circuitId] = &c;
+    for (const auto& c : bakery.active()->circuits) {
+      auto it = old.find(c.circuitId);
+      if (it == old.end()) continue;
+      const auto& o = *it->second;
+      const bool sameParent = before.nodes[o.parentPlacement].name ==
+                              bakery.active()->nodes[c.parentPlacement].name;
+      if (sameParent && o.queue == c.queue && before.nodes.size() == bakery.active()->nodes.size()) {
+        RC_ASSERT(o.downClass == c.downClass);
+        RC_ASSERT(o.upClass == c.upClass);
+      }
+    }
+    // Same plan again: nothing to do.
+    const size_t calls = writer.inner.calls().size();
+    const uint64_t ops = runner.opsRun();
+    auto again = bakery.apply(planOf(m));
+    RC_ASSERT(again.has_value());
+    RC_ASSERT(again->mode == std::string("noop"));
+    RC_ASSERT(runner.opsRun() == ops);
+    RC_ASSERT(writer.inner.calls().size() == calls);
+  }
+}
+
+RC_GTEST_PROP(BakeryProperty, ChangeSetAppliedToTheActiveTreeGivesTheDesiredTree, ()) {
+  auto m = testing::smallIsp(*rc::gen::inRange(4, 25));
+  const auto active = planOf(m);
+  int nextId = 0;
+  int nextAddr = 0;
+  const int changes = *rc::gen::inRange(1, 6);
+  for (int k = 0; k < changes; ++k) {
+    RC_LOG() << mutate(m, nextId, nextAddr);
+  }
+  auto desired = planOf(m);
+  RC_ASSERT(stabilizeHandles(desired, active).has_value());
+  const ChangeSet cs = diff(active, desired);
+  RC_ASSERT(!cs.rebuildReason.has_value());
+  ModelOpRunner kernel;
+  RC_ASSERT(kernel.reconcile(active).has_value());
+  RC_ASSERT(kernel.run(cs.addPhase).has_value());
+  RC_ASSERT(kernel.run(cs.deletePhase).has_value());
+  auto diffs = kernel.liveDifferences(desired);
+  RC_ASSERT(diffs.has_value());
+  RC_ASSERT(diffs->empty());
+  // And diffing the result with itself is empty.
+  RC_ASSERT(diff(desired, desired).empty());
+}
+
+}  // namespace
+}  // namespace sluice::bakery
