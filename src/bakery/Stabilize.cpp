@@ -215,6 +215,14 @@ Result<void> stabilize(QueuePlan& desired, const QueuePlan& active, bool rebuild
           minor = static_cast<uint16_t>(got);
         }
         kept[minor] = true;
+        if (keptClass && (cls.role == ClassRole::Node || cls.role == ClassRole::Link)) {
+          // The kernel sets an HTB class's quantum and prio only while it is a leaf
+          // (sch_htb.c htb_change_class: `if (!cl->level)`); an inner class keeps what it was
+          // created with, and scheduling uses only the leaves' values. Keep the active ones so
+          // that plan and kernel agree (found on 6.18: a node's rate change left its quantum).
+          cls.quantumBytes = old->quantumBytes;
+          cls.prio = old->prio;
+        }
         const TcHandle stable{hq.major, minor};
         remap[{hq.direction, cls.classid.raw()}] = stable;
         cls.classid = stable;
