@@ -24,6 +24,7 @@
 // from any thread at any time (shared lock; tick() holds the exclusive lock only while it
 // publishes a finished rollup, not while it reads the kernel).
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -36,6 +37,10 @@
 
 #include "common/Error.h"
 
+#include "abi/sluice_abi.h"
+#include "tc/LiveTree.h"
+#include "telemetry/MapRead.h"
+
 namespace sluice::model {
 struct Inputs;
 }
@@ -47,6 +52,9 @@ class Socket;
 }
 
 namespace sluice::telemetry {
+
+/// RTT samples buffered between two ticks at most (further samples are dropped).
+inline constexpr size_t kMaxPendingRtt = 1u << 18;
 
 struct Options {
   /// SQLite history database ([sluice] history_db); "" = no persistence.
@@ -79,6 +87,17 @@ struct Sources {
   /// NETLINK_ROUTE socket in the shaping interfaces' namespace; the interfaces are the plan's
   /// (QueuePlan::interfaces[].ifname). Only tick() uses it.
   netlink::Socket* tcSocket = nullptr;
+};
+
+/// Readings taken elsewhere (tests, replays): what tick(Sources) would have read.
+struct Readings {
+  std::vector<HostSample> hosts;
+  std::vector<sluice_flow_key> flowKeys;  ///< parallel to flows
+  std::vector<sluice_flow> flows;
+  std::vector<sluice_rtt_event> rtt;
+  std::optional<std::array<uint64_t, SLUICE_STAT_COUNT>> stats;
+  std::vector<tc::LiveTree> tcTrees;  ///< parallel to QueuePlan::interfaces (may be shorter)
+  uint64_t monotonicNs = 0;           ///< CLOCK_MONOTONIC of the reading (0 = now)
 };
 
 /// What one tick did and cost (for logs and the benchmark).
@@ -118,6 +137,15 @@ class Collector {
   Result<TickReport> tick(const Sources& sources,
                           std::chrono::system_clock::time_point now =
                               std::chrono::system_clock::now());
+  /// The same step on readings taken elsewhere (host counters are the cumulative per-host sums,
+  /// as readHosts returns them). Same thread rules as tick(Sources).
+  Result<TickReport> tick(Readings readings, std::chrono::system_clock::time_point now);
+
+  /// Waits up to `timeoutMs` (0 = no wait) for RTT samples from the ring buffer and keeps them
+  /// for the next tick (at most kMaxPendingRtt). The ring holds about 4,000 samples, fewer than a
+  /// busy shaper produces per second, so the daemon's telemetry thread calls this between ticks
+  /// (tick() itself drains without waiting). Same thread as tick(). Errors: ring buffer errno.
+  Result<size_t> drainRtt(const Sources& sources, int timeoutMs);
 
   // Queries: the JSON bodies of api-contract.md. Thread-safe against tick().
 
@@ -148,8 +176,9 @@ class Collector {
   /// Writes the pending history to SQLite now (the daemon calls it on shutdown). Errors: SQLite.
   Result<void> flush();
 
+  struct Impl;  ///< internal (telemetry/CollectorImpl.h)
+
  private:
-  struct Impl;
   explicit Collector(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

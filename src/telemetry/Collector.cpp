@@ -1,0 +1,718 @@
+// Collector: construction, plan installation, history, and the 1 s tick.
+
+#include "telemetry/Collector.h"
+
+#include <time.h>
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+
+#include "dataplane/Readers.h"
+#include "netlink/Socket.h"
+#include "tc/LiveTree.h"
+#include "telemetry/CollectorImpl.h"
+
+namespace sluice::telemetry {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double msSince(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+uint64_t monotonicNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// Delta of a cumulative counter; a counter that went backwards was re-created (LRU eviction).
+uint64_t delta(uint64_t now, uint64_t before) { return now >= before ? now - before : now; }
+
+// Adds one second's deltas to a rollup: rates, totals and the retransmit averages.
+void applyRollup(Rollup& r, const std::array<uint64_t, 2>& bytes,
+                 const std::array<uint64_t, 2>& packets, uint64_t retransmits, uint64_t tcpPackets,
+                 double dt, bool first) {
+  for (int d = 0; d < 2; ++d) {
+    r.bps[d] = dt > 0 ? 8.0 * static_cast<double>(bytes[d]) / dt : 0;
+    r.pps[d] = dt > 0 ? static_cast<double>(packets[d]) / dt : 0;
+    r.bytesTotal[d] += bytes[d];
+    r.packetsTotal[d] += packets[d];
+  }
+  r.retransmitsTotal += retransmits;
+  if (first) {
+    r.retransmitEma = static_cast<double>(retransmits);
+    r.tcpPacketsEma = static_cast<double>(tcpPackets);
+  } else {
+    r.retransmitEma += kRetransmitAlpha * (static_cast<double>(retransmits) - r.retransmitEma);
+    r.tcpPacketsEma += kRetransmitAlpha * (static_cast<double>(tcpPackets) - r.tcpPacketsEma);
+  }
+  r.retransmitPct = r.tcpPacketsEma > 1e-9
+                        ? std::min(100.0, 100.0 * r.retransmitEma / r.tcpPacketsEma)
+                        : 0.0;
+}
+
+// Per-entity sums of one tick before they become rates.
+struct Acc {
+  std::array<uint64_t, 2> bytes{};
+  std::array<uint64_t, 2> packets{};
+  uint64_t retransmits = 0;
+  uint64_t tcpPackets = 0;
+  void add(const Acc& o) {
+    for (int d = 0; d < 2; ++d) {
+      bytes[d] += o.bytes[d];
+      packets[d] += o.packets[d];
+    }
+    retransmits += o.retransmits;
+    tcpPackets += o.tcpPackets;
+  }
+};
+
+std::optional<double> usToOpt(double ms) {
+  return std::isnan(ms) ? std::nullopt : std::optional<double>(ms * 1000.0);
+}
+
+void fillQueueStats(QueueStats& out, const tc::LiveClass& cls, const tc::LiveQdisc* leaf) {
+  out.valid = true;
+  out.overlimits = cls.stats.overlimits;
+  out.sentBytes = cls.stats.bytes;
+  out.drops = cls.stats.drops;
+  out.backlogBytes = cls.stats.backlogBytes;
+  out.backlogPackets = cls.stats.qlen;
+  out.leafKind.clear();
+  out.tins.clear();
+  if (leaf == nullptr) {
+    return;
+  }
+  out.leafKind = leaf->kind;
+  out.drops = leaf->stats.drops;
+  out.backlogBytes = leaf->stats.backlogBytes;
+  out.backlogPackets = leaf->stats.qlen;
+  if (leaf->cakeXstats) {
+    for (const tc::CakeTinStats& t : leaf->cakeXstats->tins) {
+      out.tins.push_back(TinStats{t.droppedPackets, t.ecnMarkedPackets, t.avgDelayUs,
+                                  t.peakDelayUs, t.backlogBytes});
+    }
+  }
+}
+
+}  // namespace
+
+size_t FlowKeyHash::operator()(const sluice_flow_key& k) const noexcept {
+  uint64_t w[5];
+  static_assert(sizeof(sluice_flow_key) == sizeof(w));
+  std::memcpy(w, &k, sizeof(w));
+  uint64_t h = 0x9E3779B97F4A7C15ull;
+  for (uint64_t x : w) {
+    h = (h ^ x) * 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 31;
+  }
+  return static_cast<size_t>(h);
+}
+
+bool FlowKeyEq::operator()(const sluice_flow_key& a, const sluice_flow_key& b) const noexcept {
+  return std::memcmp(&a, &b, sizeof(a)) == 0;
+}
+
+uint32_t Collector::Impl::circuitSlot(const std::string& id) {
+  auto [it, inserted] = circuitSlots.try_emplace(id, static_cast<uint32_t>(circuits.size()));
+  if (inserted) {
+    circuits.push_back(std::make_unique<CircuitState>());
+    circuits.back()->series.kind = "circuit";
+    circuits.back()->series.name = id;
+  }
+  return it->second;
+}
+
+uint32_t Collector::Impl::nodeSlot(const std::string& name) {
+  auto [it, inserted] = nodeSlots.try_emplace(name, static_cast<uint32_t>(nodes.size()));
+  if (inserted) {
+    nodes.push_back(std::make_unique<NodeState>());
+    nodes.back()->series.kind = "node";
+    nodes.back()->series.name = name;
+  }
+  return it->second;
+}
+
+Series& Collector::Impl::seriesFor(const std::string& kind, const std::string& name) {
+  if (kind == "circuit") {
+    return circuits[circuitSlot(name)]->series;
+  }
+  if (kind == "node") {
+    return nodes[nodeSlot(name)]->series;
+  }
+  return totals.series;
+}
+
+void Collector::Impl::loadHistory() {
+  const int64_t since = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count() -
+                        int64_t{Series::kMinuteSlots} * 60;
+  (void)history->load(since, [&](const HistoryRow& row) {
+    Series& s = seriesFor(row.kind, row.name);
+    s.allocate();
+    Point p{encodeLog16(row.downBps), encodeLog16(row.upBps),
+            row.rttMs ? encodeLog16(*row.rttMs * 1000.0) : uint16_t{0}};
+    s.minutes->put(row.t, p);
+  });
+}
+
+std::vector<HistoryRow> Collector::Impl::takePersistRows(int64_t intervalStart) {
+  std::vector<HistoryRow> rows;
+  auto take = [&](Series& s) {
+    if (s.persist.empty()) {
+      return;
+    }
+    Point avg = s.persist.average();
+    const double down = s.persist.downBps / s.persist.n;
+    const double up = s.persist.upBps / s.persist.n;
+    s.persist = {};
+    if (s.kind == "circuit" && down <= 0 && up <= 0 && avg.rttUs == 0) {
+      return;  // idle circuits are not stored; a missing point reads as no traffic
+    }
+    HistoryRow row{s.kind, s.name, intervalStart, down, up, std::nullopt};
+    if (avg.rttUs != 0) {
+      row.rttMs = decodeLog16(avg.rttUs) / 1000.0;
+    }
+    rows.push_back(std::move(row));
+  };
+  take(totals.series);
+  for (auto& n : nodes) {
+    take(n->series);
+  }
+  for (auto& c : circuits) {
+    take(c->series);
+  }
+  return rows;
+}
+
+Collector::Collector(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Collector::~Collector() = default;
+
+Result<std::unique_ptr<Collector>> Collector::create(Options options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = std::move(options);
+  impl->totals.series.kind = "total";
+  if (impl->options.persistSeconds == 0) {
+    impl->options.persistSeconds = 300;
+  }
+  if (!impl->options.historyDbPath.empty()) {
+    auto h = History::open(impl->options.historyDbPath, impl->options.historyMaxBytes);
+    if (!h) {
+      return std::unexpected(h.error());
+    }
+    impl->history = std::move(*h);
+    impl->loadHistory();
+  }
+  return std::unique_ptr<Collector>(new Collector(std::move(impl)));
+}
+
+void Collector::setPlan(std::shared_ptr<const model::Inputs> inputs,
+                        std::shared_ptr<const plan::QueuePlan> plan) {
+  std::unique_lock lock(impl_->mutex);
+  ++impl_->generation;
+  impl_->view = buildView(*impl_, std::move(inputs), std::move(plan), impl_->generation);
+}
+
+Result<void> Collector::flush() {
+  if (!impl_->history) {
+    return {};
+  }
+  std::vector<HistoryRow> rows;
+  {
+    std::unique_lock lock(impl_->mutex);
+    int64_t start = impl_->persistInterval >= 0 ? impl_->persistInterval : impl_->totals.t;
+    rows = impl_->takePersistRows(start);
+  }
+  return impl_->history->append(rows);
+}
+
+namespace {
+
+// Statistics of the classes (and their leaves) that belong to circuits, from one interface's
+// dump; `iface` is the interface's index in plan.interfaces.
+void collectQueueStats(const PlanView& view, size_t iface, const tc::LiveTree& tree,
+                       std::vector<std::pair<uint32_t, QueueStats>>& out) {
+  std::unordered_map<uint32_t, size_t> leafAt;  // parent classid -> qdisc
+  leafAt.reserve(tree.qdiscs.size());
+  for (size_t q = 0; q < tree.qdiscs.size(); ++q) {
+    leafAt.emplace(tree.qdiscs[q].parent, q);
+  }
+  for (const tc::LiveClass& cls : tree.classes) {
+    auto it = view.classToCircuit.find(uint64_t{iface} << 32 | cls.classid);
+    if (it == view.classToCircuit.end()) {
+      continue;
+    }
+    auto leaf = leafAt.find(cls.classid);
+    QueueStats qs;
+    fillQueueStats(qs, cls, leaf == leafAt.end() ? nullptr : &tree.qdiscs[leaf->second]);
+    out.emplace_back(it->second, std::move(qs));
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<const PlanView> Collector::Impl::currentView() const {
+  std::shared_lock lock(mutex);
+  return view;
+}
+
+Result<TickReport> Collector::tick(const Sources& sources,
+                                   std::chrono::system_clock::time_point now) {
+  Impl& m = *impl_;
+  std::shared_ptr<const PlanView> view = m.currentView();
+  if (!view) {
+    return makeError(EINVAL, "telemetry tick without a plan");
+  }
+  TickReport report;
+  const uint64_t tickNo = m.tickNo + 1;
+
+  // 1. Read the data plane.
+  auto t0 = Clock::now();
+  ReadState rs;
+  rs.monoNowNs = monotonicNs();
+  if (sources.hostsFd >= 0) {
+    if (auto r = readHosts(sources.hostsFd, m.hostBuf); r) {
+      rs.hostsOk = true;
+    } else {
+      report.warnings.push_back(r.error().message());
+    }
+  }
+  if (sources.flowsFd >= 0) {
+    if (auto r = readFlowTable(sources.flowsFd, m.flowKeyBuf, m.flowBuf); r) {
+      rs.flowsOk = true;
+    } else {
+      report.warnings.push_back(r.error().message());
+    }
+  }
+  if (sources.statsFd >= 0) {
+    if (auto r = dataplane::readStats(sources.statsFd); r) {
+      rs.stats = *r;
+    } else {
+      report.warnings.push_back(r.error().message());
+    }
+  }
+  if (auto r = drainRtt(sources, 0); !r) {
+    report.warnings.push_back(r.error().message());
+  }
+  report.readMs = msSince(t0);
+
+  // 2. tc statistics (kernel dumps) when due.
+  auto t1 = Clock::now();
+  const auto& plan = *view->plan;
+  if (sources.tcSocket != nullptr && m.options.tcStatsEveryTicks > 0 &&
+      (tickNo - 1) % m.options.tcStatsEveryTicks == 0) {
+    for (size_t i = 0; i < plan.interfaces.size(); ++i) {
+      auto tree = tc::readLiveTree(*sources.tcSocket, plan.interfaces[i].ifname);
+      if (!tree) {
+        report.warnings.push_back(tree.error().message());
+        continue;
+      }
+      report.tcObjects += tree->classes.size() + tree->qdiscs.size();
+      collectQueueStats(*view, i, *tree, rs.queueStats);
+    }
+  }
+  report.tcMs = msSince(t1);
+  m.process(*view, rs, now, report);
+  return report;
+}
+
+Result<TickReport> Collector::tick(Readings readings, std::chrono::system_clock::time_point now) {
+  Impl& m = *impl_;
+  std::shared_ptr<const PlanView> view = m.currentView();
+  if (!view) {
+    return makeError(EINVAL, "telemetry tick without a plan");
+  }
+  TickReport report;
+  ReadState rs;
+  rs.monoNowNs = readings.monotonicNs ? readings.monotonicNs : monotonicNs();
+  rs.hostsOk = true;
+  rs.flowsOk = true;
+  m.hostBuf = std::move(readings.hosts);
+  m.flowKeyBuf = std::move(readings.flowKeys);
+  m.flowBuf = std::move(readings.flows);
+  m.flowKeyBuf.resize(m.flowBuf.size());
+  for (const sluice_rtt_event& ev : readings.rtt) {
+    if (m.rttPending.size() < kMaxPendingRtt) {
+      m.rttPending.push_back(ev);
+    }
+  }
+  rs.stats = readings.stats;
+  for (size_t i = 0; i < readings.tcTrees.size(); ++i) {
+    collectQueueStats(*view, i, readings.tcTrees[i], rs.queueStats);
+  }
+  m.process(*view, rs, now, report);
+  return report;
+}
+
+void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
+                              std::chrono::system_clock::time_point now, TickReport& report) {
+  Impl& m = *this;
+  const PlanView* view = &viewRef;
+  const auto& plan = *view->plan;
+  const bool first = m.tickNo == 0;
+  const uint64_t tickNo = ++m.tickNo;
+  const double dt = first ? 0.0 : std::chrono::duration<double>(now - m.lastTick).count();
+  m.lastTick = now;
+  const int64_t nowUnix =
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  const bool hostsOk = rs.hostsOk;
+  const bool flowsOk = rs.flowsOk;
+  const uint64_t monoNow = rs.monoNowNs;
+  auto& stats = rs.stats;
+  auto& queueStats = rs.queueStats;
+  report.hosts = hostsOk ? m.hostBuf.size() : 0;
+  report.flows = flowsOk ? m.flowBuf.size() : 0;
+  report.rttSamples = m.rttPending.size();
+
+  // 3. Rollups (tick-thread state only; no lock).
+  auto t2 = Clock::now();
+  const size_t circuitCount = plan.circuits.size();
+  const size_t nodeCount = plan.nodes.size();
+  std::vector<Acc> circuitAcc(circuitCount);
+  Acc shaped, unknownAcc;
+  std::array<std::array<uint64_t, 2>, SLUICE_PROTO_COUNT> protoDelta{};
+  std::vector<UnknownLive> unknown;
+  const bool countDeltas = !first;
+  if (hostsOk) {
+    for (const HostSample& h : m.hostBuf) {
+      auto [it, inserted] = m.hosts.try_emplace(h.addr);
+      HostState& s = it->second;
+      if (inserted || s.generation != view->generation) {
+        s.circuit = view->addresses.find(h.addr);
+        s.generation = view->generation;
+      }
+      s.seenTick = tickNo;
+      Acc a;
+      for (int d = 0; d < 2; ++d) {
+        a.bytes[d] = delta(h.bytes[d], s.bytes[d]);
+        a.packets[d] = delta(h.packets[d], s.packets[d]);
+        for (int p = 0; p < SLUICE_PROTO_COUNT; ++p) {
+          protoDelta[p][d] += countDeltas ? delta(h.protoPackets[p][d], s.proto[p][d]) : 0;
+        }
+      }
+      a.tcpPackets = delta(h.protoPackets[SLUICE_PROTO_TCP][0], s.proto[SLUICE_PROTO_TCP][0]) +
+                     delta(h.protoPackets[SLUICE_PROTO_TCP][1], s.proto[SLUICE_PROTO_TCP][1]);
+      s.bytes = h.bytes;
+      s.packets = h.packets;
+      s.proto = h.protoPackets;
+      if (!countDeltas) {
+        a = Acc{};
+      }
+      if (s.circuit >= 0 && static_cast<size_t>(s.circuit) < circuitCount) {
+        circuitAcc[static_cast<size_t>(s.circuit)].add(a);
+        shaped.add(a);
+      } else {
+        unknownAcc.add(a);
+        UnknownLive u;
+        u.addr = h.addr;
+        u.bytes = h.bytes;
+        for (int d = 0; d < 2; ++d) {
+          u.bps[d] = dt > 0 ? 8.0 * static_cast<double>(a.bytes[d]) / dt : 0;
+        }
+        u.lastSeenUnix =
+            nowUnix - static_cast<int64_t>((monoNow > h.lastSeenNs ? monoNow - h.lastSeenNs : 0) /
+                                           1'000'000'000ull);
+        unknown.push_back(u);
+      }
+    }
+    std::erase_if(m.hosts, [&](const auto& kv) { return kv.second.seenTick != tickNo; });
+  }
+  const size_t unknownCount = unknown.size();
+  if (unknown.size() > m.options.unknownLimit) {
+    std::nth_element(unknown.begin(), unknown.begin() + m.options.unknownLimit, unknown.end(),
+                     [](const UnknownLive& a, const UnknownLive& b) {
+                       return a.bytes[0] + a.bytes[1] > b.bytes[0] + b.bytes[1];
+                     });
+    unknown.resize(m.options.unknownLimit);
+  }
+  std::sort(unknown.begin(), unknown.end(), [](const UnknownLive& a, const UnknownLive& b) {
+    return a.bytes[0] + a.bytes[1] > b.bytes[0] + b.bytes[1];
+  });
+
+  // RTT samples of this tick, by circuit slot; flows get their latest sample.
+  std::vector<RttSample> rttNow;
+  rttNow.reserve(m.rttPending.size());
+  for (const sluice_rtt_event& ev : m.rttPending) {
+    Addr local = Addr::fromBytes(ev.key.local);
+    auto h = m.hosts.find(local);
+    int32_t c = h != m.hosts.end() && h->second.generation == view->generation
+                    ? h->second.circuit
+                    : view->addresses.find(local);
+    if (auto f = m.flowStates.find(ev.key); f != m.flowStates.end()) {
+      f->second.rttMs = static_cast<double>(ev.rtt_ns) / 1e6;
+    }
+    if (c >= 0 && static_cast<size_t>(c) < circuitCount) {
+      rttNow.push_back(RttSample{view->circuitSlot[static_cast<size_t>(c)],
+                                 static_cast<float>(static_cast<double>(ev.rtt_ns) / 1e3)});
+    }
+  }
+  m.rttPending.clear();
+
+  // Flows: retransmits per circuit and the active flows.
+  std::vector<std::pair<uint32_t, FlowLive>> activeFlows;  // (circuit, flow)
+  if (flowsOk) {
+    const uint64_t activeNs = 10'000'000'000ull;
+    for (size_t i = 0; i < m.flowBuf.size(); ++i) {
+      const sluice_flow_key& key = m.flowKeyBuf[i];
+      const sluice_flow& f = m.flowBuf[i];
+      FlowState& s = m.flowStates[key];
+      s.seenTick = tickNo;
+      Addr local = Addr::fromBytes(key.local);
+      auto h = m.hosts.find(local);
+      int32_t c = h != m.hosts.end() && h->second.generation == view->generation
+                      ? h->second.circuit
+                      : view->addresses.find(local);
+      FlowLive live;
+      live.key = key;
+      uint64_t retrans = 0;
+      for (int d = 0; d < 2; ++d) {
+        uint64_t db = delta(f.bytes[d], s.bytes[d]);
+        retrans += f.retransmits[d] >= s.retransmits[d] ? f.retransmits[d] - s.retransmits[d]
+                                                        : f.retransmits[d];
+        live.bps[d] = countDeltas && dt > 0 ? 8.0 * static_cast<double>(db) / dt : 0;
+        s.bytes[d] = f.bytes[d];
+        s.retransmits[d] = f.retransmits[d];
+      }
+      live.retransmits = f.retransmits[0] + f.retransmits[1];
+      live.rttMs = s.rttMs;
+      if (c < 0 || static_cast<size_t>(c) >= circuitCount) {
+        continue;
+      }
+      if (countDeltas) {
+        circuitAcc[static_cast<size_t>(c)].retransmits += retrans;
+        shaped.retransmits += retrans;
+      }
+      if (f.last_ns + activeNs >= monoNow) {
+        activeFlows.emplace_back(static_cast<uint32_t>(c), live);
+      }
+    }
+    std::erase_if(m.flowStates, [&](const auto& kv) { return kv.second.seenTick != tickNo; });
+  }
+  // The busiest flows of each circuit first, at most flowsPerCircuit each.
+  std::sort(activeFlows.begin(), activeFlows.end(), [](const auto& a, const auto& b) {
+    if (a.first != b.first) {
+      return a.first < b.first;
+    }
+    return a.second.bps[0] + a.second.bps[1] > b.second.bps[0] + b.second.bps[1];
+  });
+
+  // Node sums: circuits into their parents, then children into parents.
+  std::vector<Acc> nodeAcc(nodeCount);
+  for (size_t c = 0; c < circuitCount; ++c) {
+    int32_t p = plan.circuits[c].parentPlacement;
+    if (p >= 0 && static_cast<size_t>(p) < nodeCount) {
+      nodeAcc[static_cast<size_t>(p)].add(circuitAcc[c]);
+    }
+  }
+  for (int32_t n : view->nodeOrder) {
+    int32_t p = view->nodeParent[static_cast<size_t>(n)];
+    if (p >= 0) {
+      nodeAcc[static_cast<size_t>(p)].add(nodeAcc[static_cast<size_t>(n)]);
+    }
+  }
+
+  // RTT window: percentiles per circuit slot, per node and overall.
+  m.rttWindow.push_back(std::move(rttNow));
+  while (m.rttWindow.size() > std::max<uint32_t>(m.options.rttWindowSeconds, 1)) {
+    m.rttWindow.pop_front();
+  }
+  size_t slotCount;
+  {
+    std::shared_lock lock(m.mutex);
+    slotCount = m.circuits.size();
+  }
+  std::vector<uint32_t> slotStart(slotCount + 1, 0);
+  size_t windowSamples = 0;
+  for (const auto& tickSamples : m.rttWindow) {
+    for (const RttSample& s : tickSamples) {
+      if (s.slot < slotCount) {
+        ++slotStart[s.slot + 1];
+        ++windowSamples;
+      }
+    }
+  }
+  for (size_t i = 0; i < slotCount; ++i) {
+    slotStart[i + 1] += slotStart[i];
+  }
+  std::vector<double> bySlot(windowSamples);
+  {
+    std::vector<uint32_t> fill(slotStart.begin(), slotStart.end() - 1);
+    for (const auto& tickSamples : m.rttWindow) {
+      for (const RttSample& s : tickSamples) {
+        if (s.slot < slotCount) {
+          bySlot[fill[s.slot]++] = s.rttUs / 1000.0;
+        }
+      }
+    }
+  }
+  std::array<uint64_t, kRttBucketsMs.size()> windowCounts{};
+  for (double ms : bySlot) {
+    ++windowCounts[rttBucket(ms)];
+  }
+  std::vector<std::pair<double, double>> circuitRtt(circuitCount, {kNoValue, kNoValue});
+  std::vector<std::vector<double>> nodeSamples(nodeCount);
+  for (size_t c = 0; c < circuitCount; ++c) {
+    uint32_t slot = view->circuitSlot[c];
+    if (slot >= slotCount || slotStart[slot] == slotStart[slot + 1]) {
+      continue;
+    }
+    std::span<double> samples(bySlot.data() + slotStart[slot], slotStart[slot + 1] - slotStart[slot]);
+    for (int32_t n = plan.circuits[c].parentPlacement; n >= 0 && static_cast<size_t>(n) < nodeCount;
+         n = view->nodeParent[static_cast<size_t>(n)]) {
+      auto& v = nodeSamples[static_cast<size_t>(n)];
+      v.insert(v.end(), samples.begin(), samples.end());
+    }
+    circuitRtt[c] = {*percentile(samples, 50), *percentile(samples, 90)};
+  }
+  std::vector<double> allSamples(bySlot);
+  const double totalP50 = percentile(allSamples, 50).value_or(kNoValue);
+  const double totalP90 = percentile(allSamples, 90).value_or(kNoValue);
+
+  // Queues: circuits' rates per shaping queue, and the load of the queue's CPU.
+  std::vector<QueueLive> queues(plan.queueCount);
+  CpuTimes cpuNow;
+  if (auto r = readCpuTimes(m.options.procStatPath); r) {
+    cpuNow = std::move(*r);
+  }
+  for (uint32_t q = 0; q < plan.queueCount; ++q) {
+    queues[q].queue = q;
+    queues[q].cpu = q < plan.queueCpu.size() ? plan.queueCpu[q] : q;
+    queues[q].cpuPct = cpuBusyPct(m.cpuPrev, cpuNow, queues[q].cpu).value_or(0);
+  }
+  m.cpuPrev = std::move(cpuNow);
+  for (size_t c = 0; c < circuitCount; ++c) {
+    uint16_t q = plan.circuits[c].queue;
+    if (q < queues.size() && dt > 0) {
+      for (int d = 0; d < 2; ++d) {
+        queues[q].bps[d] += 8.0 * static_cast<double>(circuitAcc[c].bytes[d]) / dt;
+      }
+    }
+  }
+
+  // 4. Publish (exclusive lock): live values, counters, rings.
+  std::vector<HistoryRow> persistRows;
+  {
+    std::unique_lock lock(m.mutex);
+    for (uint32_t slot : m.flowSlotsLastTick) {
+      if (slot < m.circuits.size()) {
+        m.circuits[slot]->flows.clear();
+      }
+    }
+    m.flowSlotsLastTick.clear();
+    for (size_t i = 0; i < activeFlows.size();) {
+      const uint32_t c = activeFlows[i].first;
+      CircuitState& cs = *m.circuits[view->circuitSlot[c]];
+      m.flowSlotsLastTick.push_back(view->circuitSlot[c]);
+      for (; i < activeFlows.size() && activeFlows[i].first == c; ++i) {
+        if (cs.flows.size() < m.options.flowsPerCircuit) {
+          cs.flows.push_back(activeFlows[i].second);
+        }
+      }
+    }
+    for (size_t c = 0; c < circuitCount; ++c) {
+      CircuitState& cs = *m.circuits[view->circuitSlot[c]];
+      const Acc& a = circuitAcc[c];
+      applyRollup(cs.live, a.bytes, a.packets, a.retransmits, a.tcpPackets, dt, first);
+      cs.live.rttP50Ms = circuitRtt[c].first;
+      cs.live.rttP90Ms = circuitRtt[c].second;
+      if (!first && (cs.series.allocated() || a.bytes[0] + a.bytes[1] > 0)) {
+        cs.series.record(nowUnix, cs.live.bps[0], cs.live.bps[1], usToOpt(cs.live.rttP50Ms));
+      }
+    }
+    for (auto& [key, qs] : queueStats) {
+      m.circuits[view->circuitSlot[key >> 1]]->queue[key & 1] = std::move(qs);
+    }
+    for (size_t n = 0; n < nodeCount; ++n) {
+      NodeState& ns = *m.nodes[view->nodeSlot[n]];
+      const Acc& a = nodeAcc[n];
+      applyRollup(ns.live, a.bytes, a.packets, a.retransmits, a.tcpPackets, dt, first);
+      auto& samples = nodeSamples[n];
+      ns.live.rttP50Ms = percentile(samples, 50).value_or(kNoValue);
+      ns.live.rttP90Ms = percentile(samples, 90).value_or(kNoValue);
+      if (!first) {
+        ns.series.record(nowUnix, ns.live.bps[0], ns.live.bps[1], usToOpt(ns.live.rttP50Ms));
+      }
+    }
+    TotalsState& t = m.totals;
+    Acc all = shaped;
+    all.add(unknownAcc);
+    all.retransmits = shaped.retransmits;
+    applyRollup(t.all, all.bytes, all.packets, all.retransmits, all.tcpPackets, dt, first);
+    t.all.rttP50Ms = totalP50;
+    t.all.rttP90Ms = totalP90;
+    for (int d = 0; d < 2; ++d) {
+      t.shapedBps[d] = dt > 0 ? 8.0 * static_cast<double>(shaped.bytes[d]) / dt : 0;
+      t.unknownBps[d] = dt > 0 ? 8.0 * static_cast<double>(unknownAcc.bytes[d]) / dt : 0;
+      t.unknownBytesTotal[d] += unknownAcc.bytes[d];
+      for (int p = 0; p < SLUICE_PROTO_COUNT; ++p) {
+        t.protoPps[p][d] = dt > 0 ? static_cast<double>(protoDelta[p][d]) / dt : 0;
+        t.protoPacketsTotal[p][d] += protoDelta[p][d];
+      }
+    }
+    t.rttWindowCounts = windowCounts;
+    for (const RttSample& s : m.rttWindow.back()) {
+      ++t.rttCumulative[rttBucket(s.rttUs / 1000.0)];
+      t.rttSumSeconds += s.rttUs / 1e6;
+      ++t.rttCount;
+    }
+    if (stats) {
+      t.dataplaneStats = *stats;
+      t.hasDataplaneStats = true;
+    }
+    if (!first) {
+      t.series.record(nowUnix, t.all.bps[0], t.all.bps[1], usToOpt(t.all.rttP50Ms));
+    }
+    t.t = nowUnix;
+    m.queues = std::move(queues);
+    m.unknown = std::move(unknown);
+    (void)unknownCount;
+
+    const int64_t interval = nowUnix - nowUnix % m.options.persistSeconds;
+    if (m.persistInterval >= 0 && interval != m.persistInterval && m.history) {
+      persistRows = m.takePersistRows(m.persistInterval);
+    }
+    m.persistInterval = interval;
+    report.rollupMs = msSince(t2);
+    t.lastTick = report;
+  }
+  if (!persistRows.empty()) {
+    auto t3 = Clock::now();
+    if (auto r = m.history->append(persistRows); !r) {
+      report.warnings.push_back(r.error().message());
+    }
+    report.persistMs = msSince(t3);
+  }
+}
+
+Result<size_t> Collector::drainRtt(const Sources& sources, int timeoutMs) {
+  Impl& m = *impl_;
+  if (sources.rttRingFd < 0) {
+    return size_t{0};
+  }
+  if (!m.rtt || m.rttFd != sources.rttRingFd) {
+    m.rtt.reset();
+    auto c = dataplane::RttConsumer::create(sources.rttRingFd, [&m](const sluice_rtt_event& ev) {
+      if (m.rttPending.size() < kMaxPendingRtt) {
+        m.rttPending.push_back(ev);
+      }
+    });
+    if (!c) {
+      return std::unexpected(c.error());
+    }
+    m.rtt = std::move(*c);
+    m.rttFd = sources.rttRingFd;
+  }
+  const size_t before = m.rttPending.size();
+  auto r = timeoutMs > 0 ? m.rtt->poll(timeoutMs) : m.rtt->consume();
+  if (!r) {
+    return std::unexpected(r.error());
+  }
+  return m.rttPending.size() - before;
+}
+
+}  // namespace sluice::telemetry

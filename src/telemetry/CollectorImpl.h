@@ -1,0 +1,225 @@
+#pragma once
+// Internals of telemetry::Collector shared by Collector.cpp (tick), Queries.cpp (JSON) and
+// Prometheus.cpp. Not a public header.
+
+#include <array>
+#include <cmath>
+#include <deque>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "model/Inputs.h"
+#include "planner/QueuePlan.h"
+#include "telemetry/Collector.h"
+#include "telemetry/CpuStat.h"
+#include "telemetry/History.h"
+#include "telemetry/MapRead.h"
+#include "telemetry/Series.h"
+
+namespace sluice::dataplane {
+class RttConsumer;
+}
+
+namespace sluice::telemetry {
+
+inline constexpr double kNoValue = std::numeric_limits<double>::quiet_NaN();
+/// Weight of the newest second in the retransmit averages (≈ a 10 s exponential window).
+inline constexpr double kRetransmitAlpha = 0.1;
+
+/// The installed plan plus the indices the rollups need. Immutable once built.
+struct PlanView {
+  std::shared_ptr<const model::Inputs> inputs;
+  std::shared_ptr<const plan::QueuePlan> plan;
+  uint64_t generation = 0;
+  AddressIndex addresses;                 ///< prefix -> circuit index
+  std::vector<uint32_t> circuitSlot;      ///< circuit index -> CircuitState slot
+  std::vector<uint32_t> nodeSlot;         ///< node placement -> NodeState slot
+  std::vector<int32_t> nodeParent;        ///< node placement -> parent placement, -1 at the top
+  std::vector<std::vector<int32_t>> nodeChildren;
+  std::vector<int32_t> roots;             ///< top-level placements, network.json order first
+  std::vector<uint32_t> nodeCircuits;     ///< circuits in each node's subtree
+  std::vector<int32_t> nodeOrder;         ///< placements, children before parents
+  std::vector<std::string> searchText;    ///< lowercase id, name, parent, devices, addresses
+  std::unordered_map<std::string, int32_t> circuitById;
+  /// (interface index in plan.interfaces << 32 | classid) -> circuit index << 1 | direction.
+  std::unordered_map<uint64_t, uint32_t> classToCircuit;
+  std::vector<const plan::LeafSpec*> downLeaf;  ///< circuit index -> its download leaf (or null)
+  const model::Circuit& modelCircuit(size_t c) const;
+  std::string parentName(size_t c) const;
+};
+
+struct TinStats {
+  uint64_t drops = 0;
+  uint64_t marks = 0;
+  uint32_t delayUs = 0;      ///< average delay (CAKE's avg_delay_us)
+  uint32_t peakDelayUs = 0;
+  uint32_t backlogBytes = 0;
+};
+
+/// tc statistics of one direction of one circuit: its HTB class and its leaf qdisc.
+struct QueueStats {
+  bool valid = false;
+  uint64_t drops = 0;        ///< leaf qdisc drops (class drops when it has no leaf)
+  uint64_t overlimits = 0;   ///< HTB class overlimits
+  uint32_t backlogBytes = 0;
+  uint32_t backlogPackets = 0;
+  uint64_t sentBytes = 0;    ///< HTB class
+  std::string leafKind;      ///< "cake", "fq_codel", "pfifo", ... "" = none
+  std::vector<TinStats> tins;
+};
+
+struct FlowLive {
+  sluice_flow_key key;
+  std::array<double, 2> bps{};
+  double rttMs = kNoValue;
+  uint32_t retransmits = 0;
+};
+
+/// Live values and counters shared by circuits, nodes and the totals.
+struct Rollup {
+  std::array<double, 2> bps{};
+  std::array<double, 2> pps{};
+  double rttP50Ms = kNoValue;
+  double rttP90Ms = kNoValue;
+  double retransmitPct = 0;
+  std::array<uint64_t, 2> bytesTotal{};    ///< since the collector started
+  std::array<uint64_t, 2> packetsTotal{};
+  uint64_t retransmitsTotal = 0;
+  double retransmitEma = 0;
+  double tcpPacketsEma = 0;
+};
+
+/// A circuit's state, kept by circuit ID across reloads.
+struct CircuitState {
+  Series series;
+  Rollup live;
+  std::array<QueueStats, 2> queue;
+  std::vector<FlowLive> flows;
+};
+
+struct NodeState {
+  Series series;
+  Rollup live;
+};
+
+struct QueueLive {
+  uint32_t queue = 0;
+  uint32_t cpu = 0;
+  std::array<double, 2> bps{};
+  double cpuPct = 0;
+};
+
+struct UnknownLive {
+  Addr addr;
+  std::array<double, 2> bps{};
+  std::array<uint64_t, 2> bytes{};
+  int64_t lastSeenUnix = 0;
+};
+
+struct TotalsState {
+  Series series;
+  Rollup all;
+  std::array<double, 2> shapedBps{};
+  std::array<double, 2> unknownBps{};
+  std::array<std::array<double, 2>, SLUICE_PROTO_COUNT> protoPps{};
+  std::array<std::array<uint64_t, 2>, SLUICE_PROTO_COUNT> protoPacketsTotal{};
+  std::array<uint64_t, 2> unknownBytesTotal{};
+  std::array<uint64_t, kRttBucketsMs.size()> rttWindowCounts{};  ///< samples in the window
+  std::array<uint64_t, kRttBucketsMs.size()> rttCumulative{};    ///< since start (Prometheus)
+  double rttSumSeconds = 0;
+  uint64_t rttCount = 0;
+  std::array<uint64_t, SLUICE_STAT_COUNT> dataplaneStats{};
+  bool hasDataplaneStats = false;
+  int64_t t = 0;  ///< unix seconds of the last tick
+  TickReport lastTick;
+};
+
+struct HostState {
+  std::array<uint64_t, 2> bytes{};
+  std::array<uint64_t, 2> packets{};
+  std::array<std::array<uint64_t, 2>, SLUICE_PROTO_COUNT> proto{};
+  int32_t circuit = -1;
+  uint64_t generation = 0;
+  uint64_t seenTick = 0;
+};
+
+struct FlowKeyHash {
+  size_t operator()(const sluice_flow_key& k) const noexcept;
+};
+struct FlowKeyEq {
+  bool operator()(const sluice_flow_key& a, const sluice_flow_key& b) const noexcept;
+};
+struct FlowState {
+  std::array<uint64_t, 2> bytes{};
+  std::array<uint32_t, 2> retransmits{};
+  double rttMs = kNoValue;
+  uint64_t seenTick = 0;
+};
+
+struct RttSample {
+  uint32_t slot = 0;  ///< CircuitState slot
+  float rttUs = 0;
+};
+
+/// What one tick read, besides the buffers of Collector::Impl.
+struct ReadState {
+  bool hostsOk = false;
+  bool flowsOk = false;
+  uint64_t monoNowNs = 0;
+  std::optional<std::array<uint64_t, SLUICE_STAT_COUNT>> stats;
+  std::vector<std::pair<uint32_t, QueueStats>> queueStats;  ///< (circuit << 1 | dir, stats)
+};
+
+struct Collector::Impl {
+  Options options;
+  std::unique_ptr<History> history;
+
+  // Guarded by mutex: everything queries read.
+  mutable std::shared_mutex mutex;
+  std::shared_ptr<const PlanView> view;
+  std::vector<std::unique_ptr<CircuitState>> circuits;  ///< by slot
+  std::unordered_map<std::string, uint32_t> circuitSlots;
+  std::vector<std::unique_ptr<NodeState>> nodes;  ///< by slot
+  std::unordered_map<std::string, uint32_t> nodeSlots;
+  TotalsState totals;
+  std::vector<QueueLive> queues;
+  std::vector<UnknownLive> unknown;
+  uint64_t generation = 0;
+
+  // Only tick() (one thread) touches these.
+  uint64_t tickNo = 0;
+  std::chrono::system_clock::time_point lastTick{};
+  std::unordered_map<Addr, HostState, AddrHash> hosts;
+  std::unordered_map<sluice_flow_key, FlowState, FlowKeyHash, FlowKeyEq> flowStates;
+  std::vector<HostSample> hostBuf;
+  std::vector<sluice_flow_key> flowKeyBuf;
+  std::vector<sluice_flow> flowBuf;
+  std::unique_ptr<dataplane::RttConsumer> rtt;
+  int rttFd = -1;
+  std::vector<sluice_rtt_event> rttPending;
+  std::deque<std::vector<RttSample>> rttWindow;
+  std::vector<uint32_t> flowSlotsLastTick;
+  CpuTimes cpuPrev;
+  int64_t persistInterval = -1;
+
+  std::shared_ptr<const PlanView> currentView() const;
+  /// Rollups of what was read (hostBuf, flowBuf, rttPending, `rs`), then publication.
+  void process(const PlanView& view, ReadState& rs, std::chrono::system_clock::time_point now,
+               TickReport& report);
+  uint32_t circuitSlot(const std::string& id);  ///< needs the exclusive lock
+  uint32_t nodeSlot(const std::string& name);
+  Series& seriesFor(const std::string& kind, const std::string& name);
+  void loadHistory();
+  std::vector<HistoryRow> takePersistRows(int64_t intervalStart);
+};
+
+/// Builds the indices of a plan (Collector.cpp); slots come from `impl` (exclusive lock held).
+std::shared_ptr<const PlanView> buildView(Collector::Impl& impl,
+                                          std::shared_ptr<const model::Inputs> inputs,
+                                          std::shared_ptr<const plan::QueuePlan> plan,
+                                          uint64_t generation);
+
+}  // namespace sluice::telemetry
