@@ -130,13 +130,18 @@ Result<ApplyReport> Bakery::runChangeSet(const ChangeSet& cs, ApplyReport report
                                          const plan::QueuePlan& desired) {
   const auto t0 = Clock::now();
   const uint64_t msgs0 = runner_.messagesSent();
-  if (auto r = runChunked(cs.addPhase, desired); !r) {
+  auto tk = Clock::now();
+  auto addRun = runChunked(cs.addPhase, desired);
+  report.kernelMs += msSince(tk);
+  if (auto& r = addRun; !r) {
     // Nothing maps to the new classes yet: the old tree still classifies everything.
     reloadRequired_ = "apply failed before the mapping switch: " + r.error().message();
     return std::unexpected(r.error());
   }
   if (cs.bumpEpoch) {
+    const auto tm = Clock::now();
     auto e = writer_.update(cs.upserts, cs.removals);
+    report.mapMs += msSince(tm);
     if (!e) {
       reloadRequired_ = "address map update failed: " + e.error().message();
       return std::unexpected(e.error());
@@ -174,7 +179,10 @@ Result<ApplyReport> Bakery::runChangeSet(const ChangeSet& cs, ApplyReport report
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   }
-  if (auto r = runChunked(deletes, desired); !r) {
+  tk = Clock::now();
+  auto deleteRun = runChunked(deletes, desired);
+  report.kernelMs += msSince(tk);
+  if (auto& r = deleteRun; !r) {
     // The new tree classifies; leftovers of the old one are unreferenced.
     reloadRequired_ = "apply failed after the mapping switch: " + r.error().message();
     const uint32_t gen = active_ ? active_->generation : 0;
@@ -249,6 +257,7 @@ Result<ApplyReport> Bakery::apply(plan::QueuePlan desired) {
       return std::unexpected(r.error());
     }
   }
+  const auto tp = Clock::now();
   const plan::QueuePlan original = desired;
   if (auto r = stabilizeHandles(desired, active_->plan); !r) {
     if (r.error().errnum == ENOSPC) {
@@ -264,6 +273,7 @@ Result<ApplyReport> Bakery::apply(plan::QueuePlan desired) {
     return rebuild(original, *cs.rebuildReason);
   }
   ApplyReport report;
+  report.planMs = msSince(tp);
   if (cs.empty()) {
     report.mode = "noop";
     reloadRequired_.reset();
@@ -275,9 +285,11 @@ Result<ApplyReport> Bakery::apply(plan::QueuePlan desired) {
   if (!done) {
     return done;
   }
+  const auto ts = Clock::now();
   if (auto r = persist(std::move(desired), active_->generation); !r) {
     return std::unexpected(r.error());
   }
+  done->persistMs = msSince(ts);
   reloadRequired_.reset();
   done->durationMs = msSince(t0);
   return done;

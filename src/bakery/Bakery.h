@@ -190,7 +190,11 @@ struct ApplyReport {
   size_t tcOps = 0;
   size_t mapUpserts = 0;
   size_t mapRemovals = 0;
-  double durationMs = 0;
+  double durationMs = 0;  ///< the whole apply
+  double planMs = 0;      ///< stabilize + preflight + diff (user space, O(tree))
+  double kernelMs = 0;    ///< tc operations (netlink round trips)
+  double mapMs = 0;       ///< address map writes and the epoch bump
+  double persistMs = 0;   ///< writing active.json
   std::string reason;  ///< why a rebuild happened (empty otherwise)
 };
 

@@ -10,13 +10,17 @@
 namespace sluice::bakery {
 namespace {
 
-// Per-object kernel memory. HTB and FIFO figures: measured on this kernel (6.18, x86-64) by
-// bench_bakery --measure-memory (MemAvailable and slab deltas over 10,000 objects in a scratch
-// namespace; docs/bakery.md). CAKE and fq_codel: LibreQoS's planning figures (its docs:
-// ≈ 512 KiB per CAKE instance, ≈ 64 KiB per fq_codel) until measured in the guest kernel.
+// Per-object kernel memory. HTB classes: measured on this kernel (6.18, x86-64) with
+// `bench_bakery --measure-memory --objects 10000`: the Slab counter grows 3.7-3.8 KiB per HTB
+// leaf class (which includes the default pfifo the kernel gives every new leaf class); replacing
+// that default pfifo with our own pfifo/bfifo leaf adds ~0 (the default is freed), so FIFO leaves
+// are budgeted at 1 KiB. MemAvailable deltas were too noisy on the shared machine (25-62 KiB per
+// class in two rounds) to use. HTB qdiscs: DESIGN §4's 16 KiB (60 objects were lost in the noise).
+// CAKE and fq_codel: LibreQoS's planning figures (≈ 512 KiB per CAKE instance, ≈ 64 KiB per
+// fq_codel) until measured in the guest kernel.
 constexpr uint64_t kHtbQdiscBytes = 16 * 1024;
-constexpr uint64_t kHtbClassBytes = 16 * 1024;
-constexpr uint64_t kFifoBytes = 2 * 1024;
+constexpr uint64_t kHtbClassBytes = 4 * 1024;
+constexpr uint64_t kFifoBytes = 1 * 1024;
 constexpr uint64_t kCakeBytes = 512 * 1024;
 constexpr uint64_t kFqCodelBytes = 64 * 1024;
 
