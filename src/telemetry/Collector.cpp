@@ -17,11 +17,15 @@ namespace sluice::telemetry {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double msSince(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+// CPU time (user + system) of the calling thread, ms: the budget of a tick is CPU, and on a
+// shared machine wall time mostly measures the neighbours.
+double threadCpuMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
 }
+
+double msSince(double t0) { return threadCpuMs() - t0; }
 
 uint64_t monotonicNs() {
   timespec ts{};
@@ -123,6 +127,8 @@ uint32_t Collector::Impl::circuitSlot(const std::string& id) {
     circuits.push_back(std::make_unique<CircuitState>());
     circuits.back()->series.kind = "circuit";
     circuits.back()->series.name = id;
+    circuits.back()->series.minuteSlots = std::min(options.circuitHistoryMinutes,
+                                                   Series::kMinuteSlots);
   }
   return it->second;
 }
@@ -155,6 +161,9 @@ void Collector::Impl::loadHistory() {
   (void)history->load(since, [&](const HistoryRow& row) {
     Series& s = seriesFor(row.kind, row.name);
     s.allocate();
+    if (!s.minutes) {
+      return;
+    }
     Point p{encodeLog16(row.downBps), encodeLog16(row.upBps),
             row.rttMs ? encodeLog16(*row.rttMs * 1000.0) : uint16_t{0}};
     s.minutes->put(row.t, p);
@@ -272,7 +281,7 @@ Result<TickReport> Collector::tick(const Sources& sources,
   const uint64_t tickNo = m.tickNo + 1;
 
   // 1. Read the data plane.
-  auto t0 = Clock::now();
+  auto t0 = threadCpuMs();
   ReadState rs;
   rs.monoNowNs = monotonicNs();
   if (sources.hostsFd >= 0) {
@@ -302,7 +311,7 @@ Result<TickReport> Collector::tick(const Sources& sources,
   report.readMs = msSince(t0);
 
   // 2. tc statistics (kernel dumps) when due.
-  auto t1 = Clock::now();
+  auto t1 = threadCpuMs();
   const auto& plan = *view->plan;
   if (sources.tcSocket != nullptr && m.options.tcStatsEveryTicks > 0 &&
       (tickNo - 1) % m.options.tcStatsEveryTicks == 0) {
@@ -370,7 +379,7 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
   report.rttSamples = m.rttPending.size();
 
   // 3. Rollups (tick-thread state only; no lock).
-  auto t2 = Clock::now();
+  auto t2 = threadCpuMs();
   const size_t circuitCount = plan.circuits.size();
   const size_t nodeCount = plan.nodes.size();
   std::vector<Acc> circuitAcc(circuitCount);
@@ -420,7 +429,9 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
         unknown.push_back(u);
       }
     }
-    std::erase_if(m.hosts, [&](const auto& kv) { return kv.second.seenTick != tickNo; });
+    if (tickNo % kSweepTicks == 0 || m.hosts.size() > 2 * m.hostBuf.size() + 1024) {
+      std::erase_if(m.hosts, [&](const auto& kv) { return kv.second.seenTick != tickNo; });
+    }
   }
   const size_t unknownCount = unknown.size();
   if (unknown.size() > m.options.unknownLimit) {
@@ -453,33 +464,43 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
   }
   m.rttPending.clear();
 
-  // Flows: retransmits per circuit and the active flows.
-  std::vector<std::pair<uint32_t, FlowLive>> activeFlows;  // (circuit, flow)
+  // Flows: retransmits per circuit and the active flows (sorted as small records; FlowLive is
+  // built only for the flows a circuit keeps).
+  struct ActiveFlow {
+    uint32_t circuit;
+    uint32_t index;  ///< into flowBuf
+    double bps;
+  };
+  std::vector<ActiveFlow> activeFlows;
+  const bool sweep = tickNo % kSweepTicks == 0 || m.flowStates.size() > 2 * m.flowBuf.size() + 1024;
   if (flowsOk) {
     const uint64_t activeNs = 10'000'000'000ull;
+    activeFlows.reserve(m.flowBuf.size());
     for (size_t i = 0; i < m.flowBuf.size(); ++i) {
       const sluice_flow_key& key = m.flowKeyBuf[i];
       const sluice_flow& f = m.flowBuf[i];
       FlowState& s = m.flowStates[key];
       s.seenTick = tickNo;
-      Addr local = Addr::fromBytes(key.local);
-      auto h = m.hosts.find(local);
-      int32_t c = h != m.hosts.end() && h->second.generation == view->generation
-                      ? h->second.circuit
-                      : view->addresses.find(local);
-      FlowLive live;
-      live.key = key;
+      if (s.generation != view->generation) {
+        Addr local = Addr::fromBytes(key.local);
+        auto h = m.hosts.find(local);
+        s.circuit = h != m.hosts.end() && h->second.generation == view->generation
+                        ? h->second.circuit
+                        : view->addresses.find(local);
+        s.generation = view->generation;
+      }
+      const int32_t c = s.circuit;
       uint64_t retrans = 0;
+      double bps = 0;
       for (int d = 0; d < 2; ++d) {
-        uint64_t db = delta(f.bytes[d], s.bytes[d]);
+        const uint64_t db = delta(f.bytes[d], s.bytes[d]);
         retrans += f.retransmits[d] >= s.retransmits[d] ? f.retransmits[d] - s.retransmits[d]
                                                         : f.retransmits[d];
-        live.bps[d] = countDeltas && dt > 0 ? 8.0 * static_cast<double>(db) / dt : 0;
+        s.bps[d] = countDeltas && dt > 0 ? 8.0 * static_cast<double>(db) / dt : 0;
+        bps += s.bps[d];
         s.bytes[d] = f.bytes[d];
         s.retransmits[d] = f.retransmits[d];
       }
-      live.retransmits = f.retransmits[0] + f.retransmits[1];
-      live.rttMs = s.rttMs;
       if (c < 0 || static_cast<size_t>(c) >= circuitCount) {
         continue;
       }
@@ -488,18 +509,34 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
         shaped.retransmits += retrans;
       }
       if (f.last_ns + activeNs >= monoNow) {
-        activeFlows.emplace_back(static_cast<uint32_t>(c), live);
+        activeFlows.push_back(ActiveFlow{static_cast<uint32_t>(c), static_cast<uint32_t>(i), bps});
       }
     }
-    std::erase_if(m.flowStates, [&](const auto& kv) { return kv.second.seenTick != tickNo; });
+    if (sweep) {
+      std::erase_if(m.flowStates, [&](const auto& kv) { return kv.second.seenTick != tickNo; });
+    }
   }
   // The busiest flows of each circuit first, at most flowsPerCircuit each.
-  std::sort(activeFlows.begin(), activeFlows.end(), [](const auto& a, const auto& b) {
-    if (a.first != b.first) {
-      return a.first < b.first;
-    }
-    return a.second.bps[0] + a.second.bps[1] > b.second.bps[0] + b.second.bps[1];
+  std::sort(activeFlows.begin(), activeFlows.end(), [](const ActiveFlow& a, const ActiveFlow& b) {
+    return a.circuit != b.circuit ? a.circuit < b.circuit : a.bps > b.bps;
   });
+  std::vector<std::pair<uint32_t, FlowLive>> keptFlows;  // (circuit, flow)
+  for (size_t i = 0; i < activeFlows.size();) {
+    const uint32_t c = activeFlows[i].circuit;
+    for (uint32_t kept = 0; i < activeFlows.size() && activeFlows[i].circuit == c; ++i) {
+      if (kept++ < m.options.flowsPerCircuit) {
+        const uint32_t fi = activeFlows[i].index;
+        const sluice_flow& f = m.flowBuf[fi];
+        const FlowState& s = m.flowStates[m.flowKeyBuf[fi]];
+        FlowLive live;
+        live.key = m.flowKeyBuf[fi];
+        live.bps = s.bps;
+        live.rttMs = s.rttMs;
+        live.retransmits = f.retransmits[0] + f.retransmits[1];
+        keptFlows.emplace_back(c, live);
+      }
+    }
+  }
 
   // Node sums: circuits into their parents, then children into parents.
   std::vector<Acc> nodeAcc(nodeCount);
@@ -604,14 +641,12 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
       }
     }
     m.flowSlotsLastTick.clear();
-    for (size_t i = 0; i < activeFlows.size();) {
-      const uint32_t c = activeFlows[i].first;
+    for (size_t i = 0; i < keptFlows.size();) {
+      const uint32_t c = keptFlows[i].first;
       CircuitState& cs = *m.circuits[view->circuitSlot[c]];
       m.flowSlotsLastTick.push_back(view->circuitSlot[c]);
-      for (; i < activeFlows.size() && activeFlows[i].first == c; ++i) {
-        if (cs.flows.size() < m.options.flowsPerCircuit) {
-          cs.flows.push_back(activeFlows[i].second);
-        }
+      for (; i < keptFlows.size() && keptFlows[i].first == c; ++i) {
+        cs.flows.push_back(keptFlows[i].second);
       }
     }
     for (size_t c = 0; c < circuitCount; ++c) {
@@ -681,7 +716,7 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
     t.lastTick = report;
   }
   if (!persistRows.empty()) {
-    auto t3 = Clock::now();
+    auto t3 = threadCpuMs();
     if (auto r = m.history->append(persistRows); !r) {
       report.warnings.push_back(r.error().message());
     }

@@ -63,6 +63,11 @@ struct Options {
   uint64_t historyMaxBytes = 256ull << 20;
   /// Per-circuit series in prometheus() ([sluice] metrics_per_circuit).
   bool perCircuitMetrics = false;
+  /// Minutes of 1 min history each circuit keeps in memory (≤ 2880 = 48 h). Memory: 6 bytes a
+  /// minute per circuit that ever carried traffic (17 KB at 2880; 10k circuits ≈ 170 MB, 100k ≈
+  /// 1.7 GB), plus 3.6 KB for its 10 min at 1 s. 0 = none (circuit(id, minutes) then has no
+  /// minute history; nodes and the totals always keep 48 h).
+  uint32_t circuitHistoryMinutes = 2880;
   /// Interval of the persisted (downsampled) history, seconds.
   uint32_t persistSeconds = 300;
   /// RTT percentiles cover the samples of the last this many seconds.
@@ -106,10 +111,11 @@ struct TickReport {
   size_t flows = 0;            ///< flow table entries read
   size_t rttSamples = 0;       ///< ring buffer events consumed
   size_t tcObjects = 0;        ///< classes + qdiscs dumped (0 when skipped)
-  double readMs = 0;           ///< wall time reading BPF maps and the ring buffer
-  double tcMs = 0;             ///< wall time of the tc dumps
-  double rollupMs = 0;         ///< wall time of rollups, rings and publication
-  double persistMs = 0;        ///< wall time of SQLite writes (0 on most ticks)
+  // CPU time (user + system) of the calling thread, ms:
+  double readMs = 0;           ///< reading BPF maps and the ring buffer
+  double tcMs = 0;             ///< the tc dumps (their kernel work is system time)
+  double rollupMs = 0;         ///< rollups, rings and publication
+  double persistMs = 0;        ///< SQLite writes (0 on most ticks)
   std::vector<std::string> warnings;  ///< sources that failed this tick (the rest still counted)
 };
 

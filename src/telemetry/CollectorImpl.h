@@ -26,6 +26,9 @@ class RttConsumer;
 namespace sluice::telemetry {
 
 inline constexpr double kNoValue = std::numeric_limits<double>::quiet_NaN();
+/// Host and flow states not seen in a tick are dropped every this many ticks (and whenever the
+/// tables hold twice what the maps do): the sweep walks the whole table.
+inline constexpr uint64_t kSweepTicks = 16;
 /// Weight of the newest second in the retransmit averages (≈ a 10 s exponential window).
 inline constexpr double kRetransmitAlpha = 0.1;
 
@@ -155,6 +158,9 @@ struct FlowKeyEq {
 struct FlowState {
   std::array<uint64_t, 2> bytes{};
   std::array<uint32_t, 2> retransmits{};
+  std::array<double, 2> bps{};  ///< of the last tick
+  int32_t circuit = -1;
+  uint64_t generation = 0;      ///< plan generation `circuit` was looked up under
   double rttMs = kNoValue;
   uint64_t seenTick = 0;
 };

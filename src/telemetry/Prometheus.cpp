@@ -148,10 +148,10 @@ std::string Collector::prometheus() const {
                static_cast<double>(t.dataplaneStats[i]));
     }
   }
-  w.family("sluice_telemetry_tick_seconds", "gauge", "Wall time of the last telemetry tick");
-  w.sample("sluice_telemetry_tick_seconds", {{"part", "read"}}, t.lastTick.readMs / 1000.0);
-  w.sample("sluice_telemetry_tick_seconds", {{"part", "tc"}}, t.lastTick.tcMs / 1000.0);
-  w.sample("sluice_telemetry_tick_seconds", {{"part", "rollup"}}, t.lastTick.rollupMs / 1000.0);
+  w.family("sluice_telemetry_tick_cpu_seconds", "gauge", "CPU time of the last telemetry tick by part");
+  w.sample("sluice_telemetry_tick_cpu_seconds", {{"part", "read"}}, t.lastTick.readMs / 1000.0);
+  w.sample("sluice_telemetry_tick_cpu_seconds", {{"part", "tc"}}, t.lastTick.tcMs / 1000.0);
+  w.sample("sluice_telemetry_tick_cpu_seconds", {{"part", "rollup"}}, t.lastTick.rollupMs / 1000.0);
 
   const PlanView* v = impl_->view.get();
   if (v != nullptr) {

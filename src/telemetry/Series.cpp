@@ -82,7 +82,9 @@ Point Accumulator::average() const {
 void Series::allocate() {
   if (!seconds) {
     seconds = std::make_unique<Ring>(kSecondSlots, 1);
-    minutes = std::make_unique<Ring>(kMinuteSlots, 60);
+    if (minuteSlots > 0) {
+      minutes = std::make_unique<Ring>(minuteSlots, 60);
+    }
   }
 }
 
@@ -92,7 +94,9 @@ void Series::record(int64_t t, double downBps, double upBps, std::optional<doubl
   seconds->put(t, p);
   const int64_t m = t - t % 60;
   if (minuteStart >= 0 && m != minuteStart && !minute.empty()) {
-    minutes->put(minuteStart, minute.average());
+    if (minutes) {
+      minutes->put(minuteStart, minute.average());
+    }
     minute = {};
   }
   minuteStart = m;
