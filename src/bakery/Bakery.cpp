@@ -1,5 +1,6 @@
 #include "bakery/Bakery.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -66,16 +67,37 @@ Result<uint64_t> memoryAvailable(const Limits& limits) {
   return makeError(ENOENT, "read MemAvailable from /proc/meminfo");
 }
 
+namespace {
+std::string markerPath(const std::string& stateDir) { return stateDir + "/bakery/applying"; }
+}  // namespace
+
 Bakery::Bakery(OpRunner& runner, dataplane::MapWriter& writer, std::string stateDir, Limits limits)
     : runner_(runner), writer_(writer), stateDir_(std::move(stateDir)), limits_(limits) {}
+
+Bakery::~Bakery() {
+  (void)flush();
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
 
 Result<bool> Bakery::load() {
   auto st = loadActiveState(stateDir_);
   if (!st) {
     return std::unexpected(st.error());
   }
-  active_ = std::move(*st);
-  return active_.has_value();
+  active_ = *st ? std::make_shared<const ActiveState>(std::move(**st)) : nullptr;
+  std::error_code ec;
+  if (std::filesystem::exists(markerPath(stateDir_), ec)) {
+    reloadRequired_ = "an apply was interrupted before its state was saved (" +
+                      markerPath(stateDir_) + "); the next apply reconciles with the live tree";
+  }
+  return active_ != nullptr;
 }
 
 Result<void> Bakery::setActive(plan::QueuePlan plan) {
@@ -89,14 +111,85 @@ Result<void> Bakery::setActive(plan::QueuePlan plan) {
 
 const plan::QueuePlan* Bakery::active() const { return active_ ? &active_->plan : nullptr; }
 
-Result<void> Bakery::persist(plan::QueuePlan plan, uint32_t generation) {
-  ActiveState st{std::move(plan), generation};
-  auto r = saveActiveState(stateDir_, st);
-  active_ = std::move(st);  // the kernel has it even when the file could not be written
-  if (!r) {
-    reloadRequired_ = "active state not persisted: " + r.error().message();
+Result<void> Bakery::beginApply() {
+  std::lock_guard lock(mutex_);
+  ++applySeq_;
+  const std::string dir = stateDir_ + "/bakery";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  const int fd = ::open(markerPath(stateDir_).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return makeError(errno, "write " + markerPath(stateDir_));
   }
-  return r;
+  ::close(fd);
+  return {};
+}
+
+void Bakery::writerLoop() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [&] { return stop_ || pending_ != nullptr; });
+    if (pending_ == nullptr) {
+      return;  // stop_ with nothing left to write
+    }
+    auto state = std::move(pending_);
+    const uint64_t seq = pendingSeq_;
+    writing_ = true;
+    lock.unlock();
+    auto r = saveActiveState(stateDir_, *state);
+    lock.lock();
+    writing_ = false;
+    if (!r) {
+      writeError_ = r.error();
+    } else if (seq == applySeq_ && pending_ == nullptr) {
+      ::unlink(markerPath(stateDir_).c_str());  // no apply began after the one just saved
+    }
+    written_.notify_all();
+  }
+}
+
+void Bakery::takeWriteError() {
+  std::lock_guard lock(mutex_);
+  if (writeError_) {
+    reloadRequired_ = "active state not persisted: " + writeError_->message();
+  }
+}
+
+Result<void> Bakery::flush() {
+  std::unique_lock lock(mutex_);
+  written_.wait(lock, [&] { return pending_ == nullptr && !writing_; });
+  if (writeError_) {
+    Error e = *writeError_;
+    return std::unexpected(e);
+  }
+  return {};
+}
+
+Result<void> Bakery::persist(plan::QueuePlan plan, uint32_t generation) {
+  // The kernel has this state even when the file cannot be written.
+  auto state = std::make_shared<const ActiveState>(ActiveState{std::move(plan), generation});
+  active_ = state;
+  if (!limits_.persistInBackground) {
+    auto r = saveActiveState(stateDir_, *state);
+    if (!r) {
+      reloadRequired_ = "active state not persisted: " + r.error().message();
+      return r;
+    }
+    std::lock_guard lock(mutex_);
+    ::unlink(markerPath(stateDir_).c_str());
+    return {};
+  }
+  {
+    std::lock_guard lock(mutex_);
+    pending_ = std::move(state);
+    pendingSeq_ = applySeq_;
+    writeError_.reset();
+    if (!thread_.joinable()) {
+      thread_ = std::thread([this] { writerLoop(); });
+    }
+  }
+  wake_.notify_all();
+  return {};
 }
 
 Result<void> Bakery::runChunked(const std::vector<TcOp>& ops, const plan::QueuePlan&) {
@@ -202,6 +295,9 @@ Result<ApplyReport> Bakery::build(plan::QueuePlan desired) {
   if (auto r = preflight(desired, limits_); !r) {
     return std::unexpected(r.error());
   }
+  if (auto r = beginApply(); !r) {
+    return std::unexpected(r.error());
+  }
   ApplyReport report;
   report.mode = "build";
   ChangeSet cs = diff(plan::QueuePlan{}, desired);
@@ -237,8 +333,36 @@ Result<ApplyReport> Bakery::build(plan::QueuePlan desired) {
   report.counts = cs.counts;
   report.tcOps = runner_.messagesSent() - msgs0;
   report.mapUpserts = desired.addresses.size();
-  const uint32_t gen = active_ ? active_->generation : 0;
-  if (auto r = persist(std::move(desired), gen); !r) {
+  if (auto r = persist(std::move(desired), buildGeneration_); !r) {
+    return std::unexpected(r.error());
+  }
+  reloadRequired_.reset();
+  report.durationMs = msSince(t0);
+  return report;
+}
+
+Result<ApplyReport> Bakery::reconcileTo(plan::QueuePlan desired) {
+  const auto t0 = Clock::now();
+  if (auto r = beginApply(); !r) {
+    return std::unexpected(r.error());
+  }
+  const uint64_t msgs0 = runner_.messagesSent();
+  ApplyReport report;
+  report.mode = "reconcile";
+  report.reason = *reloadRequired_;
+  const auto tk = Clock::now();
+  if (auto r = runner_.reconcile(desired); !r) {
+    return std::unexpected(r.error());
+  }
+  report.kernelMs = msSince(tk);
+  const auto tm = Clock::now();
+  if (auto e = writer_.publish(desired.addresses); !e) {
+    return std::unexpected(e.error());
+  }
+  report.mapMs = msSince(tm);
+  report.tcOps = runner_.messagesSent() - msgs0;
+  report.mapUpserts = desired.addresses.size();
+  if (auto r = persist(std::move(desired), active_->generation); !r) {
     return std::unexpected(r.error());
   }
   reloadRequired_.reset();
@@ -248,14 +372,10 @@ Result<ApplyReport> Bakery::build(plan::QueuePlan desired) {
 
 Result<ApplyReport> Bakery::apply(plan::QueuePlan desired) {
   const auto t0 = Clock::now();
+  takeWriteError();
   if (!active_) {
+    buildGeneration_ = 0;
     return build(std::move(desired));
-  }
-  if (reloadRequired_) {
-    auto r = runner_.reconcile(active_->plan);
-    if (!r && r.error().errnum != ENOTSUP) {
-      return std::unexpected(r.error());
-    }
   }
   const auto tp = Clock::now();
   const plan::QueuePlan original = desired;
@@ -267,6 +387,12 @@ Result<ApplyReport> Bakery::apply(plan::QueuePlan desired) {
   }
   if (auto r = preflight(desired, limits_, &active_->plan, false); !r) {
     return std::unexpected(r.error());
+  }
+  if (reloadRequired_) {
+    auto rec = reconcileTo(desired);
+    if (rec || rec.error().errnum != ENOTSUP) {
+      return rec;
+    }
   }
   ChangeSet cs = diff(active_->plan, desired);
   if (cs.rebuildReason) {
@@ -281,6 +407,9 @@ Result<ApplyReport> Bakery::apply(plan::QueuePlan desired) {
     return report;
   }
   report.mode = "incremental";
+  if (auto r = beginApply(); !r) {
+    return std::unexpected(r.error());
+  }
   auto done = runChangeSet(cs, report, desired);
   if (!done) {
     return done;
@@ -297,7 +426,9 @@ Result<ApplyReport> Bakery::apply(plan::QueuePlan desired) {
 
 Result<ApplyReport> Bakery::rebuild(plan::QueuePlan desired, std::string reason) {
   const auto t0 = Clock::now();
+  takeWriteError();
   if (!active_) {
+    buildGeneration_ = 0;
     return build(std::move(desired));
   }
   const plan::QueuePlan original = desired;
@@ -314,6 +445,9 @@ Result<ApplyReport> Bakery::rebuild(plan::QueuePlan desired, std::string reason)
   ApplyReport report;
   report.mode = "hitless-rebuild";
   report.reason = reason;
+  if (auto r = beginApply(); !r) {
+    return std::unexpected(r.error());
+  }
   auto done = runChangeSet(cs, report, desired);
   if (!done) {
     return done;
@@ -329,6 +463,9 @@ Result<ApplyReport> Bakery::rebuild(plan::QueuePlan desired, std::string reason)
 Result<ApplyReport> Bakery::bypassRebuild(plan::QueuePlan desired, std::string reason) {
   const auto t0 = Clock::now();
   if (auto r = preflight(desired, limits_); !r) {
+    return std::unexpected(r.error());
+  }
+  if (auto r = beginApply(); !r) {
     return std::unexpected(r.error());
   }
   const uint64_t msgs0 = runner_.messagesSent();
@@ -352,14 +489,12 @@ Result<ApplyReport> Bakery::bypassRebuild(plan::QueuePlan desired, std::string r
     reloadRequired_ = "bypass rebuild: removing the old tree failed: " + r.error().message();
     return std::unexpected(r.error());
   }
-  const uint32_t gen = active_->generation + 1;
+  buildGeneration_ = active_->generation + 1;
   active_.reset();
   auto built = build(std::move(desired));
   if (!built) {
     return built;
   }
-  active_->generation = gen;
-  (void)saveActiveState(stateDir_, *active_);
   built->mode = "bypass-rebuild";
   built->reason = reason;
   built->tcOps = runner_.messagesSent() - msgs0;
@@ -372,6 +507,9 @@ Result<ApplyReport> Bakery::enterObserve(const std::vector<std::string>& interfa
   const uint64_t msgs0 = runner_.messagesSent();
   ApplyReport report;
   report.mode = "observe";
+  if (auto r = beginApply(); !r) {
+    return std::unexpected(r.error());
+  }
   // Mappings first: from this epoch on nothing classifies into the tree that is going away.
   auto e = writer_.publish({});
   if (!e) {

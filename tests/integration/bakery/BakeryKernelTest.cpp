@@ -156,6 +156,7 @@ TEST_F(BakeryKernelTest, EveryChangeClassLandsInTheKernelWithItsOwnOpsOnly) {
   EXPECT_FALSE(bakery_->reloadRequired());
 
   // A restart diffs against the persisted state: nothing to do.
+  ASSERT_TRUE(bakery_->flush());
   Bakery restarted(*runner_, writer_, dir_.path(), limits_);
   ASSERT_TRUE(restarted.load());
   auto again = restarted.apply(kernelLeaves(testing::planOf(m)));

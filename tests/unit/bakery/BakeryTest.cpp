@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include <fmt/format.h>
 
 #include "BakeryTestUtil.h"
@@ -103,6 +106,8 @@ TEST_F(BakeryTest, RestartDiffsAgainstThePersistedStateInsteadOfRebuilding) {
   apply(m);
   testing::insertCircuit(m, 5, "y", "AP-B2", 80, 20, "100.64.60.2");
   apply(m);
+  ASSERT_TRUE(bakery_->flush());
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/bakery/applying"));
   Bakery restarted(runner_, writer_, dir_.path(), limits_);
   auto loaded = restarted.load();
   ASSERT_TRUE(loaded) << loaded.error().message();
@@ -111,6 +116,33 @@ TEST_F(BakeryTest, RestartDiffsAgainstThePersistedStateInsteadOfRebuilding) {
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->mode, "noop");
   EXPECT_EQ(r->tcOps, 0u);
+}
+
+TEST_F(BakeryTest, AnApplyInterruptedBeforeItsStateWasSavedIsReconciledAfterRestart) {
+  auto m = smallIsp(20);
+  apply(m);
+  ASSERT_TRUE(bakery_->flush());
+  const std::string saved = dir_.path() + "/bakery/active.json";
+  std::filesystem::copy_file(saved, saved + ".old");
+  // The process applies a change and is killed before the new state reaches the disk.
+  m.shaped.circuits[2].downloadMaxMbps = 91;
+  testing::insertCircuit(m, 0, "late", "AP-B1", 80, 20, "100.64.61.1");
+  apply(m);
+  ASSERT_TRUE(bakery_->flush());
+  std::filesystem::rename(saved + ".old", saved);
+  std::ofstream(dir_.path() + "/bakery/applying") << "";
+  Bakery restarted(runner_, writer_, dir_.path(), limits_);
+  ASSERT_TRUE(restarted.load());
+  ASSERT_TRUE(restarted.reloadRequired());
+  auto r = restarted.apply(planOf(m));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->mode, "reconcile");
+  auto diffs = runner_.liveDifferences(*restarted.active());
+  ASSERT_TRUE(diffs);
+  EXPECT_TRUE(diffs->empty()) << diffs->front();
+  EXPECT_FALSE(restarted.reloadRequired());
+  ASSERT_TRUE(restarted.flush());
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/bakery/applying"));
 }
 
 TEST_F(BakeryTest, FailureMidApplyKeepsTheOldTreeClassifyingAndMarksReloadRequired) {
@@ -141,6 +173,7 @@ TEST_F(BakeryTest, MemoryRecheckBetweenChunksRefusesBeforeTheSwitch) {
   auto m = smallIsp(20);
   apply(m);
   limits_.memoryAvailableBytes = limits_.memoryReserveBytes + 10 * 1024;  // ~ nothing free
+  ASSERT_TRUE(bakery_->flush());
   Bakery tight(runner_, writer_, dir_.path(), limits_);
   ASSERT_TRUE(tight.load());
   testing::insertCircuit(m, 0, "big", "AP-A1", 80, 20, "100.64.80.1");
@@ -171,6 +204,7 @@ TEST_F(BakeryTest, RebuildFallsBackToBypassWhenTwoTreesDoNotFit) {
   auto m = smallIsp(30);
   apply(m);
   limits_.maxQdiscsPerInterface = 40;  // one tree (~33 qdiscs per device) fits, two do not
+  ASSERT_TRUE(bakery_->flush());
   Bakery tight(runner_, writer_, dir_.path(), limits_);
   ASSERT_TRUE(tight.load());
   auto r = tight.rebuild(planOf(m), "operator asked");
