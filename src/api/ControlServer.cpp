@@ -11,10 +11,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <fmt/format.h>
 
+#include "api/BeastSession.h"
 #include "api/Router.h"
 #include "api/SocketFile.h"
 
@@ -28,115 +27,31 @@ namespace http = beast::http;
 using Local = net::local::stream_protocol;
 using Stream = beast::basic_stream<Local>;
 
-constexpr auto kIdleTimeout = std::chrono::seconds(ControlServer::kIdleTimeoutSeconds);
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
-
-// Boost 1.74's Beast uses boost::string_view.
-std::string_view toStd(beast::string_view s) { return {s.data(), s.size()}; }
 
 void setCloseOnExec(int fd) { ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC); }
 
-// One connection: reads requests one at a time (keep-alive), answers each, closes on a protocol
-// error, on `Connection: close`, or after kIdleTimeout without progress.
-class Session : public std::enable_shared_from_this<Session> {
+// Serves the fixed routes of ControlApi.h (Router.h) through the generic session.
+class ControlHandlerAdapter final : public RequestHandler {
  public:
-  Session(Local::socket socket, ControlHandler& handler)
-      : stream_(std::move(socket)), handler_(handler) {}
-
-  void readRequest() {
-    parser_.emplace();
-    parser_->body_limit(ControlServer::kMaxRequestBodyBytes);
-    parser_->header_limit(static_cast<std::uint32_t>(ControlServer::kMaxRequestHeaderBytes));
-    stream_.expires_after(kIdleTimeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       self->onRead(ec);
-                     });
+  explicit ControlHandlerAdapter(ControlHandler& handler) : handler_(handler) {}
+  HttpResponse handle(const HttpRequest& request) override {
+    RoutedResponse routed = route(request.method, request.target, handler_);
+    HttpResponse r = HttpResponse::json(routed.response.status, routed.response.body);
+    if (!routed.allow.empty()) {
+      r.headers.emplace_back("Allow", routed.allow);
+    }
+    return r;
   }
 
  private:
-  void onRead(beast::error_code ec) {
-    if (ec == http::error::end_of_stream) {
-      closeConnection();
-      return;
-    }
-    if (ec == http::error::body_limit) {
-      sendError(413, fmt::format("request body larger than {} bytes",
-                                 ControlServer::kMaxRequestBodyBytes));
-      return;
-    }
-    if (ec == http::error::header_limit) {
-      sendError(431, fmt::format("request header larger than {} bytes",
-                                 ControlServer::kMaxRequestHeaderBytes));
-      return;
-    }
-    if (ec && ec.category() == http::make_error_code(http::error::bad_target).category()) {
-      sendError(400, fmt::format("malformed HTTP request: {}", ec.message()));
-      return;
-    }
-    if (ec) {
-      return;  // timeout or socket error: the stream is closed when this session is released
-    }
-    const http::request<http::string_body>& req = parser_->get();
-    RoutedResponse routed = route(toStd(req.method_string()), toStd(req.target()), handler_);
-    send(std::move(routed), req.version(), req.keep_alive());
-  }
-
-  void sendError(int status, std::string message) {
-    send({Response{status, nlohmann::json{{"error", std::move(message)}}}, {}}, 11, false);
-  }
-
-  void send(RoutedResponse routed, unsigned version, bool keepAlive) {
-    Response& r = routed.response;
-    // 1xx would need a second, final answer; anything outside 100-599 is not HTTP.
-    if (r.status < 200 || r.status > 599) {
-      r = Response{500, {{"error", fmt::format("handler answered HTTP status {}", r.status)}}};
-    }
-    response_ = {};
-    response_.version(version);
-    response_.result(static_cast<unsigned>(r.status));
-    response_.set(http::field::server, "sluiced");
-    response_.set(http::field::content_type, "application/json");
-    if (!routed.allow.empty()) {
-      response_.set(http::field::allow, routed.allow);
-    }
-    // Replace invalid UTF-8 (e.g. from a broken input file quoted in an error) rather than throw.
-    // 204 and 304 carry no body by definition (Beast refuses to frame one).
-    if (r.status != 204 && r.status != 304) {
-      response_.body() = r.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    }
-    response_.keep_alive(keepAlive);
-    response_.prepare_payload();
-    stream_.expires_after(kIdleTimeout);
-    http::async_write(stream_, response_,
-                      [self = shared_from_this(), keepAlive](beast::error_code ec, std::size_t) {
-                        if (ec) {
-                          return;
-                        }
-                        if (keepAlive) {
-                          self->readRequest();
-                        } else {
-                          self->closeConnection();
-                        }
-                      });
-  }
-
-  void closeConnection() {
-    beast::error_code ignored;
-    stream_.socket().shutdown(Local::socket::shutdown_send, ignored);
-  }
-
-  Stream stream_;
   ControlHandler& handler_;
-  beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-  http::response<http::string_body> response_;
 };
 
 }  // namespace
 
 struct ControlServer::Impl {
-  Impl(std::string path, ControlHandler& h)
+  Impl(std::string path, RequestHandler& h)
       : socketPath(std::move(path)), handler(h), ioc(std::make_unique<net::io_context>(1)) {
     acceptor.emplace(*ioc);
     retryTimer.emplace(*ioc);
@@ -189,7 +104,14 @@ struct ControlServer::Impl {
         return;
       }
       setCloseOnExec(socket.native_handle());
-      std::make_shared<Session>(std::move(socket), handler)->readRequest();
+      detail::SessionLimits limits;
+      limits.maxBodyBytes = kMaxRequestBodyBytes;
+      limits.maxHeaderBytes = kMaxRequestHeaderBytes;
+      limits.idleTimeout = std::chrono::seconds(kIdleTimeoutSeconds);
+      limits.trusted = true;
+      std::make_shared<detail::HttpSession<Stream>>(Stream(std::move(socket)), handler, limits,
+                                                    "unix")
+          ->start();
       accept();
     });
   }
@@ -211,7 +133,8 @@ struct ControlServer::Impl {
   }
 
   std::string socketPath;
-  ControlHandler& handler;
+  RequestHandler& handler;
+  std::unique_ptr<RequestHandler> adapter;  ///< owns the ControlHandler adapter, if any
   std::unique_ptr<net::io_context> ioc;
   std::optional<Local::acceptor> acceptor;
   std::optional<net::steady_timer> retryTimer;
@@ -221,6 +144,17 @@ struct ControlServer::Impl {
 
 Result<std::unique_ptr<ControlServer>> ControlServer::start(const std::string& socketPath,
                                                             ControlHandler& handler) {
+  auto adapter = std::make_unique<ControlHandlerAdapter>(handler);
+  RequestHandler& ref = *adapter;
+  auto server = start(socketPath, ref);
+  if (server) {
+    (*server)->impl_->adapter = std::move(adapter);
+  }
+  return server;
+}
+
+Result<std::unique_ptr<ControlServer>> ControlServer::start(const std::string& socketPath,
+                                                            RequestHandler& handler) {
   // Probe first: it also rejects a path too long for sun_path before any directory is made.
   if (Result<void> r = clearStaleSocket(socketPath); !r) {
     return std::unexpected(r.error());

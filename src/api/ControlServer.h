@@ -6,14 +6,15 @@
 #include <string>
 
 #include "api/ControlApi.h"
+#include "api/Http.h"
 #include "common/Error.h"
 
 namespace sluice::api {
 
 class ControlServer {
  public:
-  /// Largest request body accepted (413 beyond it); today's routes take no body at all.
-  static constexpr std::size_t kMaxRequestBodyBytes = 64 * 1024;
+  /// Largest request body accepted (413 beyond it): live circuit changes and config text.
+  static constexpr std::size_t kMaxRequestBodyBytes = 4 * 1024 * 1024;
   /// Largest request header block accepted (431 beyond it).
   static constexpr std::size_t kMaxRequestHeaderBytes = 16 * 1024;
   /// A connection that sends nothing for this long (idle keep-alive, or a stalled request) and a
@@ -33,6 +34,12 @@ class ControlServer {
   /// slow reload delays other requests until it returns.
   static Result<std::unique_ptr<ControlServer>> start(const std::string& socketPath,
                                                       ControlHandler& handler);
+
+  /// Same, serving every request through `handler` (the operator API's routes, see
+  /// docs/api.md); requests are marked trusted (HttpRequest::trusted): the socket's file mode is
+  /// the authentication. No WebSocket on this socket.
+  static Result<std::unique_ptr<ControlServer>> start(const std::string& socketPath,
+                                                      RequestHandler& handler);
 
   /// Same as stop().
   ~ControlServer();
