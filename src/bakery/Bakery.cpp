@@ -169,6 +169,7 @@ Result<void> Bakery::persist(plan::QueuePlan plan, uint32_t generation) {
   // The kernel has this state even when the file cannot be written.
   auto state = std::make_shared<const ActiveState>(ActiveState{std::move(plan), generation});
   active_ = state;
+  lastInput_.reset();
   if (!limits_.persistInBackground) {
     auto r = saveActiveState(stateDir_, *state);
     if (!r) {
@@ -336,6 +337,8 @@ Result<ApplyReport> Bakery::build(plan::QueuePlan desired) {
   if (auto r = persist(std::move(desired), buildGeneration_); !r) {
     return std::unexpected(r.error());
   }
+  // A build uses the planner's numbers as they are: the input is the active plan.
+  lastInput_ = std::shared_ptr<const plan::QueuePlan>(active_, &active_->plan);
   reloadRequired_.reset();
   report.durationMs = msSince(t0);
   return report;
@@ -378,7 +381,35 @@ Result<ApplyReport> Bakery::apply(plan::QueuePlan desired) {
     return build(std::move(desired));
   }
   const auto tp = Clock::now();
-  const plan::QueuePlan original = desired;
+  if (lastInput_ && !reloadRequired_ &&
+      (limits_.lpmCapacity == 0 || desired.addresses.size() <= limits_.lpmCapacity)) {
+    if (auto fast = fastDiff(*lastInput_, active_->plan, desired)) {
+      ApplyReport report;
+      report.planMs = msSince(tp);
+      if (fast->changes.empty()) {
+        report.mode = "noop";
+        report.durationMs = msSince(t0);
+        return report;
+      }
+      report.mode = "incremental";
+      if (auto r = beginApply(); !r) {
+        return std::unexpected(r.error());
+      }
+      auto done = runChangeSet(fast->changes, report, fast->stabilized);
+      if (!done) {
+        return done;
+      }
+      const auto ts = Clock::now();
+      if (auto r = persist(std::move(fast->stabilized), active_->generation); !r) {
+        return std::unexpected(r.error());
+      }
+      lastInput_ = std::make_shared<const plan::QueuePlan>(std::move(desired));
+      done->persistMs = msSince(ts);
+      done->durationMs = msSince(t0);
+      return done;
+    }
+  }
+  plan::QueuePlan original = desired;
   if (auto r = stabilizeHandles(desired, active_->plan); !r) {
     if (r.error().errnum == ENOSPC) {
       return bypassRebuild(original, r.error().message());
@@ -403,6 +434,14 @@ Result<ApplyReport> Bakery::apply(plan::QueuePlan desired) {
   if (cs.empty()) {
     report.mode = "noop";
     reloadRequired_.reset();
+    if (!lastInput_) {
+      // Same tree; take the stabilized plan as active so that it corresponds position by
+      // position with its input (the fast path's precondition). Written in the background.
+      if (auto r = persist(std::move(desired), active_->generation); !r) {
+        return std::unexpected(r.error());
+      }
+      lastInput_ = std::make_shared<const plan::QueuePlan>(std::move(original));
+    }
     report.durationMs = msSince(t0);
     return report;
   }
@@ -418,6 +457,7 @@ Result<ApplyReport> Bakery::apply(plan::QueuePlan desired) {
   if (auto r = persist(std::move(desired), active_->generation); !r) {
     return std::unexpected(r.error());
   }
+  lastInput_ = std::make_shared<const plan::QueuePlan>(std::move(original));
   done->persistMs = msSince(ts);
   reloadRequired_.reset();
   done->durationMs = msSince(t0);

@@ -114,6 +114,18 @@ Result<void> stabilizeHandles(plan::QueuePlan& desired, const plan::QueuePlan& a
 /// An identical plan gives an empty ChangeSet (no-op detection).
 ChangeSet diff(const plan::QueuePlan& active, const plan::QueuePlan& desired);
 
+/// The fast path's result: the stabilized desired plan and its ChangeSet.
+struct FastDiff {
+  plan::QueuePlan stabilized;
+  ChangeSet changes;
+};
+/// When `input` (a planner plan) has the same structure as `last` (the planner plan `active` was
+/// stabilized from: same interfaces, queues, classes in the same places, circuits, nodes), only
+/// class parameters, leaf parameters and address mappings differ; returns what stabilizeHandles +
+/// diff would, from one linear walk (no maps). nullopt when the structure differs.
+std::optional<FastDiff> fastDiff(const plan::QueuePlan& last, const plan::QueuePlan& active,
+                                 const plan::QueuePlan& input);
+
 /// Runs tc operations. NetlinkOpRunner (bakery/NetlinkOpRunner.h) talks to the kernel;
 /// ModelOpRunner (bakery/ModelOpRunner.h) is a kernel model for tests.
 ///
@@ -290,6 +302,9 @@ class Bakery {
   std::shared_ptr<const ActiveState> active_;
   std::optional<std::string> reloadRequired_;
   uint32_t buildGeneration_ = 0;  ///< generation a build() persists
+  /// The planner plan active_ was stabilized from (fastDiff's `last`); reset whenever active_ is
+  /// set another way.
+  std::shared_ptr<const plan::QueuePlan> lastInput_;
 
   // Background state writer (Limits::persistInBackground).
   std::mutex mutex_;

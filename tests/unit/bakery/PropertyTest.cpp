@@ -197,3 +197,58 @@ RC_GTEST_PROP(BakeryProperty, ChangeSetAppliedToTheActiveTreeGivesTheDesiredTree
 
 }  // namespace
 }  // namespace sluice::bakery
+
+namespace sluice::bakery {
+namespace {
+
+RC_GTEST_PROP(BakeryProperty, FastPathAgreesWithStabilizeAndDiff, ()) {
+  auto m = testing::smallIsp(*rc::gen::inRange(4, 25));
+  const auto active = planOf(m);  // a build: the planner plan is the active plan
+  int nextId = 0;
+  int nextAddr = 0;
+  const int changes = *rc::gen::inRange(1, 4);
+  for (int k = 0; k < changes; ++k) {
+    RC_LOG() << mutate(m, nextId, nextAddr);
+  }
+  const auto input = planOf(m);
+  auto fast = fastDiff(active, active, input);
+  RC_CLASSIFY(fast.has_value(), "fast path");
+  if (!fast) {
+    return;
+  }
+  auto slow = input;
+  RC_ASSERT(stabilizeHandles(slow, active).has_value());
+  RC_ASSERT(fast->stabilized.interfaces.size() == slow.interfaces.size());
+  for (size_t i = 0; i < slow.interfaces.size(); ++i) {
+    for (size_t k = 0; k < slow.interfaces[i].queues.size(); ++k) {
+      RC_ASSERT(fast->stabilized.interfaces[i].queues[k].classes ==
+                slow.interfaces[i].queues[k].classes);
+    }
+  }
+  RC_ASSERT(fast->stabilized.addresses == slow.addresses);
+  RC_ASSERT(fast->stabilized.circuits.size() == slow.circuits.size());
+  for (size_t i = 0; i < slow.circuits.size(); ++i) {
+    RC_ASSERT(fast->stabilized.circuits[i].circuitId == slow.circuits[i].circuitId);
+    RC_ASSERT(fast->stabilized.circuits[i].downClass == slow.circuits[i].downClass);
+    RC_ASSERT(fast->stabilized.circuits[i].downloadMaxMbps == slow.circuits[i].downloadMaxMbps);
+  }
+  // Same kernel result and the same map as the general path.
+  const ChangeSet general = diff(active, slow);
+  RC_ASSERT(fast->changes.tcOpCount() == general.tcOpCount());
+  ModelOpRunner kernel;
+  RC_ASSERT(kernel.reconcile(active).has_value());
+  RC_ASSERT(kernel.run(fast->changes.addPhase).has_value());
+  RC_ASSERT(kernel.run(fast->changes.deletePhase).has_value());
+  auto diffs = kernel.liveDifferences(slow);
+  RC_ASSERT(diffs.has_value());
+  RC_ASSERT(diffs->empty());
+  dataplane::RecordingMapWriter map;
+  RC_ASSERT(map.publish(active.addresses).has_value());
+  RC_ASSERT(map.update(fast->changes.upserts, fast->changes.removals).has_value());
+  std::map<IpNet, plan::AddressMapping> want;
+  for (const auto& a : slow.addresses) want.emplace(a.prefix, a);
+  RC_ASSERT(map.table() == want);
+}
+
+}  // namespace
+}  // namespace sluice::bakery
