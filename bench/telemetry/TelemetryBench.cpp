@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -252,7 +253,9 @@ int main(int argc, char** argv) {
     sources.rttRingFd = (*dp)->rttRingFd();
 
     auto runMode = [&](const char* mode, bool rtt, netlink::Socket* tcSocket) {
-      auto collector = telemetry::Collector::create({});
+      telemetry::Options options;
+      options.tcStatsMaxCpuShare = 1.0;  // dump every tick: measures the dump itself
+      auto collector = telemetry::Collector::create(options);
       (*collector)->setPlan(isp.inputs, isp.plan);
       sources.tcSocket = tcSocket;
       auto t = std::chrono::system_clock::now();
@@ -291,7 +294,14 @@ int main(int argc, char** argv) {
           reports.push_back(*r);
         }
       }
-      print(mode, n, hosts.size(), flowKeys.size(), summarize(cpu, wall, reports));
+      Stats st = summarize(cpu, wall, reports);
+      print(mode, n, hosts.size(), flowKeys.size(), st);
+      if (tcSocket != nullptr) {
+        const double share = telemetry::Options{}.tcStatsMaxCpuShare;
+        const double every = std::max(1.0, std::ceil(st.tcMs / (share * 1000.0)));
+        std::printf("      default tcStatsMaxCpuShare %.3f: a dump every %.0f s, on average "
+                    "%.1f ms/s of tc CPU\n", share, every, st.tcMs / every);
+      }
       // Queries at this scale, once (the API serves them).
       double q0 = wallSeconds();
       std::string tree = (*collector)->tree().dump();

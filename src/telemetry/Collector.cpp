@@ -313,8 +313,12 @@ Result<TickReport> Collector::tick(const Sources& sources,
   // 2. tc statistics (kernel dumps) when due.
   auto t1 = threadCpuMs();
   const auto& plan = *view->plan;
+  const uint64_t sinceTc = tickNo - m.lastTcTick;
   if (sources.tcSocket != nullptr && m.options.tcStatsEveryTicks > 0 &&
-      (tickNo - 1) % m.options.tcStatsEveryTicks == 0) {
+      (m.lastTcTick == 0 ||
+       (sinceTc >= m.options.tcStatsEveryTicks &&
+        m.lastTcCpuMs <= m.options.tcStatsMaxCpuShare * 1000.0 * static_cast<double>(sinceTc)))) {
+    m.lastTcTick = tickNo;
     for (size_t i = 0; i < plan.interfaces.size(); ++i) {
       auto tree = tc::readLiveTree(*sources.tcSocket, plan.interfaces[i].ifname);
       if (!tree) {
@@ -326,6 +330,9 @@ Result<TickReport> Collector::tick(const Sources& sources,
     }
   }
   report.tcMs = msSince(t1);
+  if (m.lastTcTick == tickNo) {
+    m.lastTcCpuMs = report.tcMs;
+  }
   m.process(*view, rs, now, report);
   return report;
 }

@@ -76,9 +76,14 @@ struct Options {
   uint32_t flowsPerCircuit = 20;
   /// Unknown addresses kept for unknown() (the busiest by total bytes).
   uint32_t unknownLimit = 1000;
-  /// tc statistics are dumped every this many ticks (a dump of 10k circuits' classes and leaves
-  /// is kernel work; see docs/telemetry.md for its cost). 0 = never.
+  /// tc statistics are dumped at most every this many ticks. 0 = never.
   uint32_t tcStatsEveryTicks = 1;
+  /// ... and only as often as keeps their CPU cost within this share of one CPU: a dump that
+  /// cost D ms waits until D ≤ share × 1000 ms × ticks since it. Dumps are kernel work that grows
+  /// with the square of the qdiscs on a device (the kernel restarts its walk for every 32 KiB
+  /// reply chunk): ~2 ms for 1k circuits (every tick), ~250 ms for 10k (every ~10 s at 0.025).
+  /// See docs/telemetry.md. 1.0 = every tcStatsEveryTicks.
+  double tcStatsMaxCpuShare = 0.025;
   /// Where CPU times are read (tests point this at a fixture).
   std::string procStatPath = "/proc/stat";
 };

@@ -209,6 +209,8 @@ struct Collector::Impl {
   std::deque<std::vector<RttSample>> rttWindow;
   std::vector<uint32_t> flowSlotsLastTick;
   CpuTimes cpuPrev;
+  uint64_t lastTcTick = 0;   ///< tick of the last tc dump (0 = none yet)
+  double lastTcCpuMs = 0;    ///< its CPU cost
   int64_t persistInterval = -1;
 
   std::shared_ptr<const PlanView> currentView() const;

@@ -26,6 +26,7 @@
 #include <string>
 #include <thread>
 #include <tuple>
+#include <vector>
 
 #include "dataplane/Attach.h"
 #include "dataplane/BpfMapWriter.h"
@@ -227,7 +228,9 @@ TEST(TelemetryNamespace, ReportsCircuitNodeAndQueueStatisticsOfRealTraffic) {
   sources.rttRingFd = (*dp)->rttRingFd();
   sources.statsFd = (*dp)->statsMapFd();
   sources.tcSocket = &*tcSocket;
-  auto collector = Collector::create({});
+  Options options;
+  options.tcStatsMaxCpuShare = 1.0;  // every tick, however busy the machine
+  auto collector = Collector::create(options);
   ASSERT_TRUE(collector);
   Collector& c = **collector;
   c.setPlan(inputs, planPtr);
@@ -323,6 +326,29 @@ TEST(TelemetryNamespace, ReportsCircuitNodeAndQueueStatisticsOfRealTraffic) {
   EXPECT_FALSE(c.summary()["rtt_ms"]["p50"].is_null());
   EXPECT_NE(c.prometheus().find("sluice_dataplane_events_total{event=\"rtt_sample\"}"),
             std::string::npos);
+  // tc dumps at most every tcStatsEveryTicks (here 3), and only within their CPU share.
+  {
+    Options every3;
+    every3.tcStatsEveryTicks = 3;
+    every3.tcStatsMaxCpuShare = 1.0;
+    auto c3 = Collector::create(every3);
+    ASSERT_TRUE(c3);
+    (*c3)->setPlan(inputs, planPtr);
+    std::vector<bool> dumped;
+    for (int i = 0; i < 5; ++i) {
+      auto r = (*c3)->tick(sources, t0 + std::chrono::seconds(10 + i));
+      ASSERT_TRUE(r);
+      dumped.push_back(r->tcObjects > 0);
+    }
+    EXPECT_EQ(dumped, (std::vector<bool>{true, false, false, true, false}));
+    Options starved;
+    starved.tcStatsMaxCpuShare = 1e-9;  // any dump's cost exceeds this share for a long time
+    auto c4 = Collector::create(starved);
+    ASSERT_TRUE(c4);
+    (*c4)->setPlan(inputs, planPtr);
+    EXPECT_GT((*c4)->tick(sources, t0 + 20s)->tcObjects, 0u);
+    EXPECT_EQ((*c4)->tick(sources, t0 + 21s)->tcObjects, 0u);
+  }
   for (int fd : {client, server, listener, inet, c1, c2, unk}) {
     close(fd);
   }

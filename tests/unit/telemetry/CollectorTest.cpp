@@ -429,3 +429,45 @@ TEST_F(CollectorTest, HistorySurvivesARestart) {
 
 }  // namespace
 }  // namespace sluice::telemetry
+
+namespace sluice::telemetry {
+namespace {
+
+// docs/grafana-dashboard.json may only query metric families that prometheus() exposes.
+TEST_F(CollectorTest, GrafanaDashboardUsesExposedMetrics) {
+  Options o;
+  o.perCircuitMetrics = true;
+  auto c = make(o);
+  twoTicks(*c);
+  Readings r;
+  r.stats = std::array<uint64_t, SLUICE_STAT_COUNT>{};
+  ASSERT_TRUE(c->tick(std::move(r), kT0 + 2s));
+  const std::string text = c->prometheus();
+  std::ifstream f(std::string(SLUICE_SOURCE_DIR) + "/docs/grafana-dashboard.json");
+  ASSERT_TRUE(f);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  const Json dashboard = Json::parse(ss.str());  // valid JSON
+  ASSERT_FALSE(dashboard["panels"].empty());
+  const std::string body = ss.str();
+  const std::regex name(R"(sluice_[a-z0-9_]+)");
+  size_t checked = 0;
+  for (auto it = std::sregex_iterator(body.begin(), body.end(), name); it != std::sregex_iterator();
+       ++it) {
+    std::string family = it->str();
+    if (family == "sluice_shaper") {  // the dashboard's uid
+      continue;
+    }
+    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+      if (family.ends_with(suffix) && text.find("# TYPE " + family + " ") == std::string::npos) {
+        family.resize(family.size() - std::strlen(suffix));
+      }
+    }
+    EXPECT_NE(text.find("# TYPE " + family + " "), std::string::npos) << family;
+    ++checked;
+  }
+  EXPECT_GT(checked, 20u);
+}
+
+}  // namespace
+}  // namespace sluice::telemetry
