@@ -186,10 +186,10 @@ int runSize(uint32_t circuits, uint32_t queues, uint32_t repeat, bool rebuild) {
   bakery::Bakery bakery(runner, writer, dir + "/state", limits);
 
   const auto apply = [&](Sample& s) {
-    const auto p = planOf(isp, queues);
+    auto p = planOf(isp, queues);
     runner.kernelMs = 0;
     const auto t0 = Clock::now();
-    auto r = bakery.apply(p);
+    auto r = bakery.apply(std::move(p));
     const double ms = msSince(t0);
     if (!r) {
       throw std::runtime_error("apply failed: " + r.error().message());

@@ -128,7 +128,15 @@ Result<void> Bakery::beginApply() {
 void Bakery::writerLoop() {
   std::unique_lock lock(mutex_);
   for (;;) {
-    wake_.wait(lock, [&] { return stop_ || pending_ != nullptr; });
+    wake_.wait(lock, [&] { return stop_ || pending_ != nullptr || !graveyard_.empty(); });
+    if (!graveyard_.empty()) {
+      auto dead = std::move(graveyard_);
+      graveyard_.clear();
+      lock.unlock();
+      dead.clear();
+      lock.lock();
+      continue;
+    }
     if (pending_ == nullptr) {
       return;  // stop_ with nothing left to write
     }
@@ -168,9 +176,19 @@ Result<void> Bakery::flush() {
 Result<void> Bakery::persist(plan::QueuePlan plan, uint32_t generation) {
   // The kernel has this state even when the file cannot be written.
   auto state = std::make_shared<const ActiveState>(ActiveState{std::move(plan), generation});
+  {
+    // Freeing a big plan takes milliseconds: the background thread does it.
+    std::lock_guard lock(mutex_);
+    graveyard_.push_back(std::move(active_));
+    graveyard_.push_back(std::move(lastInput_));
+  }
   active_ = state;
   lastInput_.reset();
   if (!limits_.persistInBackground) {
+    {
+      std::lock_guard lock(mutex_);
+      graveyard_.clear();
+    }
     auto r = saveActiveState(stateDir_, *state);
     if (!r) {
       reloadRequired_ = "active state not persisted: " + r.error().message();

@@ -316,6 +316,7 @@ class Bakery {
   bool writing_ = false;
   bool stop_ = false;
   std::optional<Error> writeError_;
+  std::vector<std::shared_ptr<const void>> graveyard_;  ///< old plans the thread frees
   std::thread thread_;
 };
 

@@ -166,7 +166,23 @@ std::optional<FastDiff> fastDiff(const plan::QueuePlan& last, const plan::QueueP
 
   // Addresses: a merge of the two sorted planner lists; unchanged entries are the active ones.
   std::unordered_map<uint64_t, plan::TcHandle> classMap;  // built on first need
+  size_t lookups = 0;
   const auto translateClass = [&](plan::Direction d, plan::TcHandle h) -> std::optional<plan::TcHandle> {
+    if (classMap.empty() && ++lookups <= 64) {
+      // A few changed addresses: scan the one queue the class is in (no map to build).
+      for (size_t i = 0; i < last.interfaces.size(); ++i) {
+        for (size_t k = 0; k < last.interfaces[i].queues.size(); ++k) {
+          const auto& lq = last.interfaces[i].queues[k];
+          if (lq.major != h.major || lq.direction != d) continue;
+          for (size_t c = 0; c < lq.classes.size(); ++c) {
+            if (lq.classes[c].classid == h) {
+              return active.interfaces[i].queues[k].classes[c].classid;
+            }
+          }
+        }
+      }
+      return std::nullopt;
+    }
     if (classMap.empty()) {
       classMap.reserve(2 * input.circuits.size() + 64);
       for (size_t i = 0; i < last.interfaces.size(); ++i) {
