@@ -24,7 +24,7 @@ struct PasswordParams {
 /// The parameters Sluice hashes with: RFC 9106 §4, "second recommended option" (t=3, m=64 MiB,
 /// p=4) for machines that cannot spend 2 GiB per hash (the first option). Measured on the
 /// development machine (2 shared cores, libargon2 0~20171227): one verification takes ~125 ms
-/// (`sluice_auth_bench`, docs/auth.md). 64 MiB per concurrent login is bounded by the login
+/// (bench/auth: bench_auth; docs/auth.md). 64 MiB per concurrent login is bounded by the login
 /// rate limit and by Authenticator's cap on concurrent verifications.
 inline constexpr PasswordParams kDefaultPasswordParams{};
 

@@ -20,6 +20,7 @@ namespace sluice::auth {
 namespace {
 
 using nlohmann::json;
+using nlohmann::ordered_json;  // the file lists keys in a readable order
 
 constexpr int kFormatVersion = 1;
 constexpr std::string_view kKeyHashPrefix = "sha256:";
@@ -358,22 +359,22 @@ Result<UsersDb> parseUsersJson(std::string_view text, const std::string& fileNam
 }
 
 std::string usersJson(const UsersDb& db) {
-  json users = json::array();
+  ordered_json users = ordered_json::array();
   for (const User& u : db.users) {
     users.push_back({{"name", u.name},
                      {"role", roleName(u.role)},
                      {"password_hash", u.passwordHash},
                      {"created", formatWallTime(u.created)}});
   }
-  json keys = json::array();
+  ordered_json keys = ordered_json::array();
   for (const ApiKey& k : db.apiKeys) {
     keys.push_back({{"name", k.name},
                     {"role", roleName(k.role)},
                     {"hash", k.hash},
                     {"created", formatWallTime(k.created)},
-                    {"last_used", k.lastUsed ? json(formatWallTime(*k.lastUsed)) : json(nullptr)}});
+                    {"last_used", k.lastUsed ? ordered_json(formatWallTime(*k.lastUsed)) : ordered_json(nullptr)}});
   }
-  json doc = json::object();
+  ordered_json doc = ordered_json::object();
   doc["version"] = kFormatVersion;
   doc["users"] = std::move(users);
   doc["api_keys"] = std::move(keys);

@@ -19,6 +19,7 @@ void addTreeCommand(CLI::App& app);   ///< sluice tree    (TreeCommand.cpp)
 void addStatusCommand(CLI::App& app);  ///< sluice status (StatusCommand.cpp)
 void addReloadCommand(CLI::App& app);  ///< sluice reload (StatusCommand.cpp)
 void addLabCommand(CLI::App& app);     ///< sluice lab    (LabCommand.cpp)
+void addUserCommands(CLI::App& app);   ///< sluice user / sluice apikey (UserCommand.cpp)
 /// sluice lab qoe (LabQoeCommand.cpp); `stateDir` is lab's --state-dir, read when the callback runs.
 void addLabQoeCommand(CLI::App& lab, const std::string& stateDir);
 /// sluice lab probe (LabProbeCommand.cpp); `stateDir` as for addLabQoeCommand.

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   sluice::cli::addStatusCommand(app);
   sluice::cli::addReloadCommand(app);
   sluice::cli::addLabCommand(app);
+  sluice::cli::addUserCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
