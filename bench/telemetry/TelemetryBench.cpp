@@ -208,10 +208,12 @@ int main(int argc, char** argv) {
   uint32_t flowsPerHost = 2;
   uint32_t rttPerTick = 20'000;
   bool withTc = false;
+  bool noRtt = false;
   app.add_option("--circuits", sizes, "circuit counts")->delimiter(',');
   app.add_option("--ticks", ticks, "measured ticks per size (after one priming tick)");
   app.add_option("--flows-per-host", flowsPerHost, "flows in the flow table per host");
   app.add_option("--rtt", rttPerTick, "RTT samples per tick in the rtt mode");
+  app.add_flag("--no-rtt", noRtt, "skip the rtt mode");
   app.add_flag("--tc", withTc, "also dump the tc statistics of a built tree (10k only; root)");
   CLI11_PARSE(app, argc, argv);
 
@@ -318,7 +320,9 @@ int main(int argc, char** argv) {
       }
     };
     runMode("maps", false, nullptr);
-    runMode("rtt", true, nullptr);
+    if (!noRtt) {
+      runMode("rtt", true, nullptr);
+    }
     if (withTc && n <= 20'000) {
       struct Cleanup {
         std::string ns;

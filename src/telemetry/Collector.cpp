@@ -153,12 +153,12 @@ Series& Collector::Impl::seriesFor(const std::string& kind, const std::string& n
   return totals.series;
 }
 
-void Collector::Impl::loadHistory() {
+Result<void> Collector::Impl::loadHistory() {
   const int64_t since = std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count() -
                         int64_t{Series::kMinuteSlots} * 60;
-  (void)history->load(since, [&](const HistoryRow& row) {
+  return history->load(since, [&](const HistoryRow& row) {
     Series& s = seriesFor(row.kind, row.name);
     s.allocate();
     if (!s.minutes) {
@@ -215,7 +215,9 @@ Result<std::unique_ptr<Collector>> Collector::create(Options options) {
       return std::unexpected(h.error());
     }
     impl->history = std::move(*h);
-    impl->loadHistory();
+    if (auto r = impl->loadHistory(); !r) {
+      return std::unexpected(r.error());
+    }
   }
   return std::unique_ptr<Collector>(new Collector(std::move(impl)));
 }
@@ -395,6 +397,7 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
   std::vector<UnknownLive> unknown;
   const bool countDeltas = !first;
   if (hostsOk) {
+    m.hosts.reserve(m.hostBuf.size());
     for (const HostSample& h : m.hostBuf) {
       auto [it, inserted] = m.hosts.try_emplace(h.addr);
       HostState& s = it->second;
@@ -475,14 +478,16 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
   // built only for the flows a circuit keeps).
   struct ActiveFlow {
     uint32_t circuit;
-    uint32_t index;  ///< into flowBuf
+    uint32_t index;          ///< into flowBuf
     double bps;
+    const FlowState* state;  ///< stable: the sweep below erases only flows not seen now
   };
   std::vector<ActiveFlow> activeFlows;
   const bool sweep = tickNo % kSweepTicks == 0 || m.flowStates.size() > 2 * m.flowBuf.size() + 1024;
   if (flowsOk) {
     const uint64_t activeNs = 10'000'000'000ull;
     activeFlows.reserve(m.flowBuf.size());
+    m.flowStates.reserve(m.flowBuf.size());
     for (size_t i = 0; i < m.flowBuf.size(); ++i) {
       const sluice_flow_key& key = m.flowKeyBuf[i];
       const sluice_flow& f = m.flowBuf[i];
@@ -516,7 +521,8 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
         shaped.retransmits += retrans;
       }
       if (f.last_ns + activeNs >= monoNow) {
-        activeFlows.push_back(ActiveFlow{static_cast<uint32_t>(c), static_cast<uint32_t>(i), bps});
+        activeFlows.push_back(
+            ActiveFlow{static_cast<uint32_t>(c), static_cast<uint32_t>(i), bps, &s});
       }
     }
     if (sweep) {
@@ -534,7 +540,7 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
       if (kept++ < m.options.flowsPerCircuit) {
         const uint32_t fi = activeFlows[i].index;
         const sluice_flow& f = m.flowBuf[fi];
-        const FlowState& s = m.flowStates[m.flowKeyBuf[fi]];
+        const FlowState& s = *activeFlows[i].state;
         FlowLive live;
         live.key = m.flowKeyBuf[fi];
         live.bps = s.bps;

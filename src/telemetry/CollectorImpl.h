@@ -220,7 +220,7 @@ struct Collector::Impl {
   uint32_t circuitSlot(const std::string& id);  ///< needs the exclusive lock
   uint32_t nodeSlot(const std::string& name);
   Series& seriesFor(const std::string& kind, const std::string& name);
-  void loadHistory();
+  Result<void> loadHistory();
   std::vector<HistoryRow> takePersistRows(int64_t intervalStart);
 };
 
