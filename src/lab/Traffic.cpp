@@ -7,7 +7,6 @@
 #include <fmt/format.h>
 
 #include "lab/Command.h"
-#include "planner/Pipeline.h"
 
 namespace sluice::lab {
 
@@ -82,14 +81,13 @@ double payloadShare(bool v4) {
   return (kFrame - 14 - (v4 ? 20 : 40) - 32) / kFrame;
 }
 
-Result<std::vector<TrafficTarget>> resolveTargets(const LabState& state,
-                                                  const TrafficOptions& options) {
+Result<plan::PipelineResult> planLab(const LabState& state) {
   plan::PipelineOptions pipeline;
   pipeline.paths = {state.config, "", ""};
   // The planner's ceilings do not depend on the queue count; fix it so no sysfs probe runs in
   // the host namespace (the shaper ports live in the shaper namespace).
   pipeline.txQueues = state.mode == LabMode::Bridge ? kShaperQueues : 2 * kShaperQueues;
-  const plan::PipelineResult result = plan::runPipeline(pipeline);
+  plan::PipelineResult result = plan::runPipeline(pipeline);
   if (!result.ok()) {
     std::string all;
     for (const Diagnostic& d : result.inputs.diagnostics.all()) {
@@ -97,6 +95,16 @@ Result<std::vector<TrafficTarget>> resolveTargets(const LabState& state,
     }
     return makeError(EINVAL, "the lab's inputs do not plan", all);
   }
+  return result;
+}
+
+Result<std::vector<TrafficTarget>> resolveTargets(const LabState& state,
+                                                  const TrafficOptions& options) {
+  auto planned = planLab(state);
+  if (!planned) {
+    return std::unexpected(planned.error());
+  }
+  const plan::PipelineResult& result = *planned;
   const model::ShapedDevices& shaped = result.inputs.model.shaped;
   const std::vector<CircuitHosts> hosts = circuitHosts(shaped);
   std::vector<TrafficTarget> targets;

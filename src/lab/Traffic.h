@@ -10,6 +10,7 @@
 
 #include "common/Error.h"
 #include "lab/Lab.h"
+#include "planner/Pipeline.h"
 
 namespace sluice::lab {
 
@@ -46,6 +47,11 @@ struct TrafficTarget {
 /// TCP payload: 0.956 for IPv4, 0.943 for IPv6. A TCP download through a class with ceil C
 /// Mbit/s can deliver at most C * payloadShare() Mbit/s of payload.
 double payloadShare(bool v4);
+
+/// The planner pipeline on the lab's config (its copies of the inputs), with the shaper ports'
+/// tx queue count fixed (no sysfs probe in the host namespace). Errors: EINVAL with every input
+/// diagnostic when the lab's files were edited into an invalid state.
+Result<plan::PipelineResult> planLab(const LabState& state);
 
 /// Resolves the circuits against the lab's inputs and plan (planner pipeline on the lab config).
 /// Errors: EINVAL naming unknown circuits, circuits without an address of the family, or input

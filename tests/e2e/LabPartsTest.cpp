@@ -1,5 +1,5 @@
 // The lab's parts that need no privileges: process running, address derivation, iperf3 report
-// parsing, the lab config writer.
+// and ping output parsing, the lab config writer.
 
 #include <filesystem>
 #include <fstream>
@@ -11,6 +11,7 @@
 #include "lab/Command.h"
 #include "lab/LabConfig.h"
 #include "lab/Layout.h"
+#include "lab/Qoe.h"
 #include "lab/Traffic.h"
 
 namespace sluice::lab {
@@ -171,6 +172,52 @@ TEST(LabConfig, BadTemplateIsAnErrorWithItsLocation) {
   EXPECT_NE(written.error().context.find(file.string() + ":1:"), std::string::npos)
       << written.error().message();
   fs::remove(file);
+}
+
+TEST(LabQoe, PercentilesAreNearestRank) {
+  std::vector<double> sorted;
+  for (int i = 1; i <= 100; ++i) {
+    sorted.push_back(i);
+  }
+  EXPECT_EQ(percentile(sorted, 50), 50);
+  EXPECT_EQ(percentile(sorted, 90), 90);
+  EXPECT_EQ(percentile(sorted, 99), 99);
+  EXPECT_EQ(percentile({7.5}, 99), 7.5);
+  EXPECT_EQ(percentile({1, 2, 3}, 50), 2);
+}
+
+TEST(LabQoe, ParsesPingRepliesLossAndDuplicates) {
+  const std::string output =
+      "PING 100.64.1.10 (100.64.1.10) 56(84) bytes of data.\n"
+      "64 bytes from 100.64.1.10: icmp_seq=1 ttl=64 time=0.712 ms\n"
+      "64 bytes from 100.64.1.10: icmp_seq=2 ttl=64 time=288 ms\n"
+      "64 bytes from 100.64.1.10: icmp_seq=2 ttl=64 time=290 ms (DUP!)\n"
+      "64 bytes from 100.64.1.10: icmp_seq=4 ttl=64 time=1.5 ms\n"
+      "\n"
+      "--- 100.64.1.10 ping statistics ---\n"
+      "4 packets transmitted, 3 received, +1 duplicates, 25% packet loss, time 3004ms\n"
+      "rtt min/avg/max/mdev = 0.712/96.737/288.000/135.252 ms\n";
+  auto stats = parsePing(output);
+  ASSERT_TRUE(stats.has_value()) << stats.error().message();
+  EXPECT_EQ(stats->sent, 4u);
+  EXPECT_EQ(stats->received, 3u);
+  EXPECT_DOUBLE_EQ(stats->p50Ms, 1.5);
+  EXPECT_DOUBLE_EQ(stats->p99Ms, 288);
+  EXPECT_DOUBLE_EQ(stats->maxMs, 288);
+}
+
+TEST(LabQoe, PingWithoutSummaryIsAnError) {
+  auto stats = parsePing("ping: connect: Network is unreachable\n");
+  ASSERT_FALSE(stats.has_value());
+  EXPECT_EQ(stats.error().errnum, EPROTO);
+}
+
+TEST(LabQoe, NoReplyGivesZeroPercentilesAndFullLoss) {
+  auto stats = parsePing("--- x ping statistics ---\n10 packets transmitted, 0 received, "
+                         "100% packet loss, time 9000ms\n");
+  ASSERT_TRUE(stats.has_value());
+  EXPECT_EQ(stats->sent, 10u);
+  EXPECT_EQ(stats->received, 0u);
 }
 
 }  // namespace
