@@ -28,7 +28,7 @@
 //   // GET /api/me: {"user": who->name, "role": roleName(who->role), "csrf_token": who->csrfToken}.
 //   // /api/users and /api/apikeys: authn.users() (UsersStore.h; its errnum → HTTP status table).
 //
-// Threading: every method is thread-safe. login() runs argon2id (~125 ms of CPU, 64 MiB) outside
+// Threading: every method is thread-safe. login() runs argon2id (~180 ms of CPU, 64 MiB) outside
 // the internal lock; call it off the I/O thread (e.g. boost::asio::post to a small thread pool or
 // the daemon's worker) so a login does not stall other connections. At most
 // AuthOptions::maxConcurrentVerifications argon2 runs happen at once; further logins wait.
@@ -74,7 +74,7 @@ struct AuthOptions {
   /// Add "; Secure" to the cookie (set when serving TLS; a reverse proxy doing TLS should set it
   /// too, but then the browser talks HTTPS to the proxy, so the operator must opt in).
   bool secureCookie = false;
-  /// Concurrent argon2 verifications (each holds memoryKiB of RAM for ~125 ms).
+  /// Concurrent argon2 verifications (each holds memoryKiB of RAM for ~125..500 ms).
   uint32_t maxConcurrentVerifications = 2;
   /// Steady clock for session expiry and rate limits; tests inject their own.
   std::function<SteadyTime()> now = [] { return std::chrono::steady_clock::now(); };

@@ -23,7 +23,8 @@ struct PasswordParams {
 
 /// The parameters Sluice hashes with: RFC 9106 §4, "second recommended option" (t=3, m=64 MiB,
 /// p=4) for machines that cannot spend 2 GiB per hash (the first option). Measured on the
-/// development machine (2 shared cores, libargon2 0~20171227): one verification takes ~125 ms
+/// development machine (2 shared cores, libargon2 0~20171227): one verification costs ~180 ms of
+/// CPU, 125 ms of wall time on a quiet machine (4 lanes on 2 cores), ~480 ms at load average 12
 /// (bench/auth: bench_auth; docs/auth.md). 64 MiB per concurrent login is bounded by the login
 /// rate limit and by Authenticator's cap on concurrent verifications.
 inline constexpr PasswordParams kDefaultPasswordParams{};

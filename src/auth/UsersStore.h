@@ -21,7 +21,7 @@
 // API keys are 32 random bytes (getrandom) shown once as "sluice_" + 43 base64url characters and
 // stored as SHA-256 of that text. A fast hash is the right one here: a key has 256 bits of
 // entropy, so even a stolen users file cannot be brute-forced (2^256 guesses), and the cost that
-// argon2 adds for low-entropy passwords buys nothing while it would put ~125 ms of CPU and 64 MiB
+// argon2 adds for low-entropy passwords buys nothing while it would put ~180 ms of CPU and 64 MiB
 // on every automated request. Lookup is by hash, so the map's timing reveals nothing about the key.
 //
 // Writes are atomic (temporary file in the same directory, fsync, rename, fsync of the directory)
@@ -143,7 +143,7 @@ class UsersStore {
   /// The error of the last failed load or refresh, empty after a good one.
   std::string lastLoadError() const;
 
-  /// Adds a user with an argon2id hash of `password` (hashing takes ~125 ms with the defaults).
+  /// Adds a user with an argon2id hash of `password` (hashing costs ~180 ms of CPU with the defaults).
   Result<void> addUser(std::string_view name, Role role, std::string_view password);
   /// Replaces a user's password. Sessions of that user end (Authenticator compares hashes).
   Result<void> setPassword(std::string_view name, std::string_view password);
