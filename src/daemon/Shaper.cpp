@@ -10,6 +10,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "bakery/Bakery.h"
+#include "bakery/NetlinkOpRunner.h"
 #include "dataplane/Attach.h"
 #include "dataplane/BpfMapWriter.h"
 #include "dataplane/Dataplane.h"
@@ -201,6 +203,141 @@ Result<void> Shaper::publish(const plan::QueuePlan& plan) {
   return {};
 }
 
+Result<void> Shaper::startShaping(plan::QueuePlan desired) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto loaded = bakery_->load();
+  if (!loaded) {
+    spdlog::warn("bakery active state unreadable ({}); building the tree",
+                 loaded.error().message());
+  }
+  const plan::QueuePlan* active = loaded && *loaded ? bakery_->active() : nullptr;
+  bool ours = false;  // a tree with our HTB qdiscs is in the kernel
+  if (active) {
+    for (const auto& tree : tc::treesByDevice(*active)) {
+      auto live = tc::readLiveTree(applier_->socket(), tree.ifname);
+      if (!live) {
+        return std::unexpected(live.error());
+      }
+      for (const auto& q : live->qdiscs) {
+        ours = ours || q.kind == "htb";
+      }
+    }
+  }
+  if (active && ours) {
+    // Mappings of the active state first (the pinned map may hold a killed apply's half), then
+    // the kernel made equal to the active state, then the change since then applied as usual.
+    auto diffs = runner_->liveDifferences(*active);
+    if (!diffs) {
+      return std::unexpected(diffs.error());
+    }
+    if (auto ok = publish(*active); !ok) {
+      return ok;
+    }
+    reconciled_ = diffs->size();
+    if (!diffs->empty()) {
+      spdlog::warn("live tree differs from the active state in {} places (first: {}); "
+                   "reconciling only those",
+                   diffs->size(), diffs->front());
+      if (auto ok = runner_->reconcile(*active); !ok) {
+        return ok;
+      }
+    } else {
+      spdlog::info("live tree equals the active state; adopted without rebuilding");
+    }
+    adopted_ = true;
+    bakery::ApplyReport adopt;
+    adopt.mode = diffs->empty() ? "adopt" : "reconcile";
+    adopt.reason = fmt::format("{} differences reconciled", diffs->size());
+    adopt.durationMs =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    recordApply(adopt);
+    auto applied = bakery_->apply(std::move(desired));
+    if (!applied) {
+      return std::unexpected(applied.error());
+    }
+    if (applied->mode != "noop") {
+      recordApply(*applied);
+    }
+    return {};
+  }
+  // No active state or no tree of ours: build (adopting a live tree that equals the plan, as a
+  // start after `sluice apply` would find), then take the plan as the active state. Mappings
+  // first, then the tree: unknown classids fall to M:2 meanwhile.
+  if (auto ok = publish(desired); !ok) {
+    return ok;
+  }
+  if (auto ok = applyTree(desired, true); !ok) {
+    return ok;
+  }
+  if (auto ok = bakery_->setActive(desired); !ok) {
+    spdlog::warn("{}", ok.error().message());
+  }
+  bakery::ApplyReport build;
+  build.mode = adopted_ ? "adopt" : "build";
+  build.tcOps = applier_->lastStats().messages;
+  build.mapUpserts = desired.addresses.size();
+  build.durationMs =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  recordApply(build);
+  return {};
+}
+
+void Shaper::recordApply(const bakery::ApplyReport& report) {
+  ApplyRecord a;
+  a.time = std::chrono::system_clock::now();
+  a.mode = report.mode;
+  for (const auto& [kind, n] : report.counts) {
+    a.counts[bakery::changeKindName(kind)] = n;
+  }
+  a.tcOps = report.tcOps;
+  a.mapUpserts = report.mapUpserts;
+  a.mapRemovals = report.mapRemovals;
+  a.durationMs = report.durationMs;
+  a.reason = report.reason;
+  a.sequence = ++applies_;
+  lastApply_ = std::move(a);
+}
+
+std::vector<std::string> Shaper::checkDrift() {
+  std::lock_guard lock(mutex_);
+  return checkDriftLocked();
+}
+
+std::vector<std::string> Shaper::checkDriftLocked() {
+  if (!bakery_ || state_ != "ready" || queueMode_ != "shape") {
+    return {};
+  }
+  DriftRecord rec;
+  rec.time = std::chrono::system_clock::now();
+  auto diffs = bakery_->checkDrift();
+  if (!diffs) {
+    rec.error = diffs.error().message();
+    spdlog::warn("drift check: {}", rec.error);
+  } else {
+    rec.differences = std::move(*diffs);
+    if (!rec.differences.empty()) {
+      spdlog::warn("DRIFT: the kernel tree differs from the active state in {} places (first: {})",
+                   rec.differences.size(), rec.differences.front());
+    }
+  }
+  lastDrift_ = rec;
+  return rec.differences;
+}
+
+void Shaper::driftLoop() {
+  std::unique_lock lock(mutex_);
+  while (!driftStop_) {
+    if (options_.driftInterval.count() <= 0) {
+      driftWake_.wait(lock, [this] { return driftStop_; });
+      break;
+    }
+    if (driftWake_.wait_for(lock, options_.driftInterval, [this] { return driftStop_; })) {
+      break;
+    }
+    checkDriftLocked();
+  }
+}
+
 Result<void> Shaper::start() {
   std::lock_guard lock(mutex_);
   const auto t0 = std::chrono::steady_clock::now();
@@ -263,13 +400,32 @@ Result<void> Shaper::start() {
   if (auto ok = openDataplane(); !ok) {
     return ok;
   }
-  // Mappings first, then the tree, then the programs: classification never points at a class
-  // that does not exist for longer than the tree build, and unknown classids fall to M:2.
-  if (auto ok = publish(plan); !ok) {
-    return ok;
+  auto runnerSocket = netlink::Socket::open();
+  if (!runnerSocket) {
+    return std::unexpected(runnerSocket.error());
   }
-  if (auto ok = applyTree(plan, true); !ok) {
-    return ok;
+  runner_ = std::make_unique<bakery::NetlinkOpRunner>(std::move(*runnerSocket), *psched);
+  bakery_ = std::make_unique<bakery::Bakery>(*runner_, *writer_, stateDir);
+  if (active_->config.queues.queueMode == config::QueueMode::Observe) {
+    // Observe: no tree, no mappings (a tree a killed shape-mode run left goes now).
+    if (auto loaded = bakery_->load(); !loaded) {
+      spdlog::warn("bakery active state unreadable ({}); treating it as absent",
+                   loaded.error().message());
+    }
+    auto observed = bakery_->enterObserve(shapingInterfaces(active_->config));
+    if (!observed) {
+      return std::unexpected(observed.error());
+    }
+    recordApply(*observed);
+    queueMode_ = "observe";
+    if (auto ok = dataplane_->setRuntimeConfig(dataplane::RuntimeConfig{.queueCpu = plan.queueCpu}); !ok) {
+      return ok;
+    }
+  } else {
+    if (auto ok = startShaping(std::move(plan)); !ok) {
+      return ok;
+    }
+    plan = *bakery_->active();
   }
   const auto& config = active_->config;
   std::vector<std::string> ifaces = shapingInterfaces(config);
@@ -305,10 +461,20 @@ Result<void> Shaper::start() {
     }
   }
   state_ = "ready";
+  if (queueMode_ == "shape") {
+    checkDriftLocked();
+  }
+  driftThread_ = std::thread([this] { driftLoop(); });
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   record(ReloadTrigger::Startup, "applied", ms,
-         adopted_ ? "adopted the live tree left by the previous run" : "built the tree");
+         queueMode_ == "observe" ? "queue_mode = observe: no tree"
+         : adopted_ && reconciled_ > 0
+             ? fmt::format("adopted the live tree left by the previous run ({} differences "
+                           "reconciled)",
+                           reconciled_)
+         : adopted_ ? "adopted the live tree left by the previous run"
+                    : "built the tree");
   spdlog::info("ready: {} circuits on {} queues in {:.0f} ms{}", plan_->circuits.size(),
                plan_->queueCount, ms, adopted_ ? " (adopted)" : "");
   return {};
@@ -354,40 +520,101 @@ api::Response Shaper::reload(ReloadTrigger trigger) {
     return {422, {{"outcome", "refused"}, {"errors", errorLines(inputs.diagnostics)}}};
   }
   refused_.reset();
-  auto text = plan::renderTcBatch(*plan);
-  if (text == planText_ && plan->addresses == plan_->addresses) {
-    active_ = std::move(inputs);
-    ++planVersion_;
-    record(trigger, "unchanged", elapsed(), "the inputs produce the plan already applied");
-    return {200, {{"outcome", "unchanged"}}};
-  }
-  if (auto ok = applyTree(*plan, false); !ok) {
-    record(trigger, "failed", elapsed(), ok.error().message());
-    spdlog::error("reload failed: {}", ok.error().message());
-    return {500, {{"outcome", "failed"}, {"message", ok.error().message()}}};
-  }
-  if (auto ok = publish(*plan); !ok) {
-    record(trigger, "failed", elapsed(), ok.error().message());
-    return {500, {{"outcome", "failed"}, {"message", ok.error().message()}}};
+  const bool wantObserve = inputs.config.queues.queueMode == config::QueueMode::Observe;
+  bakery::ApplyReport report;
+  if (wantObserve) {
+    if (queueMode_ == "observe") {
+      active_ = std::move(inputs);
+      plan_ = std::move(*plan);
+      ++planVersion_;
+      record(trigger, "unchanged", elapsed(), "queue_mode = observe: no tree to change");
+      return {200, {{"outcome", "unchanged"}, {"queue_mode", "observe"}}};
+    }
+    auto observed = bakery_->enterObserve(shapingInterfaces(inputs.config));
+    if (!observed) {
+      record(trigger, "failed", elapsed(), observed.error().message());
+      spdlog::error("entering observe failed: {}", observed.error().message());
+      return {500, {{"outcome", "failed"}, {"message", observed.error().message()}}};
+    }
+    report = *observed;
+    queueMode_ = "observe";
+    recordApply(report);
+    lastTransition_ = lastApply_;
+    lastTransition_->reason = "shape -> observe";
+    plan_ = std::move(*plan);
+  } else {
+    const bool fromObserve = queueMode_ == "observe";
+    if (auto ok = dataplane_->setRuntimeConfig(dataplane::RuntimeConfig{.queueCpu = plan->queueCpu}); !ok) {
+      record(trigger, "failed", elapsed(), ok.error().message());
+      return {500, {{"outcome", "failed"}, {"message", ok.error().message()}}};
+    }
+    auto applied = bakery_->apply(std::move(*plan));
+    if (!applied) {
+      record(trigger, "failed", elapsed(), applied.error().message());
+      spdlog::error("reload failed: {}", applied.error().message());
+      return {500,
+              {{"outcome", "failed"},
+               {"message", applied.error().message()},
+               {"reload_required", bakery_->reloadRequired().value_or("")}}};
+    }
+    report = *applied;
+    queueMode_ = "shape";
+    if (report.mode != "noop") {
+      recordApply(report);
+    }
+    if (fromObserve) {
+      lastTransition_ = lastApply_;
+      lastTransition_->reason = "observe -> shape";
+    }
+    plan_ = *bakery_->active();
   }
   active_ = std::move(inputs);
-  plan_ = std::move(*plan);
   ++planVersion_;
-  planText_ = std::move(text);
+  planText_.clear();
   watched_ = {options_.configPath, active_->resolvedNetwork, active_->resolvedDevices};
   if (auto saved = store_->saveLastGood(model::InputPaths{
           options_.configPath, active_->resolvedNetwork, active_->resolvedDevices});
       !saved) {
     spdlog::warn("could not save the last-good inputs: {}", saved.error().message());
   }
+  if (queueMode_ == "shape") {
+    checkDriftLocked();
+  }
   const double ms = elapsed();
-  record(trigger, "applied", ms, fmt::format("{} circuits", plan_->circuits.size()));
-  spdlog::info("reload ({}) applied: {} circuits in {:.0f} ms", triggerName(trigger),
-               plan_->circuits.size(), ms);
-  return {200, {{"outcome", "applied"}, {"circuits", plan_->circuits.size()}, {"duration_ms", ms}}};
+  const bool noop = report.mode == "noop";
+  record(trigger, noop ? "unchanged" : "applied", ms,
+         fmt::format("{}: {} tc ops, {} map upserts, {} map removals", report.mode, report.tcOps,
+                     report.mapUpserts, report.mapRemovals));
+  spdlog::info("reload ({}) {}: {} ({} tc ops, {} map upserts, {} removals) in {:.1f} ms{}",
+               triggerName(trigger), noop ? "unchanged" : "applied", report.mode, report.tcOps,
+               report.mapUpserts, report.mapRemovals, ms,
+               report.reason.empty() ? "" : "; " + report.reason);
+  nlohmann::json counts = nlohmann::json::object();
+  for (const auto& [kind, n] : report.counts) {
+    counts[bakery::changeKindName(kind)] = n;
+  }
+  return {200,
+          {{"outcome", noop ? "unchanged" : "applied"},
+           {"circuits", plan_->circuits.size()},
+           {"duration_ms", ms},
+           {"apply_mode", report.mode},
+           {"apply_ms", report.durationMs},
+           {"tc_ops", report.tcOps},
+           {"map_upserts", report.mapUpserts},
+           {"map_removals", report.mapRemovals},
+           {"changes", counts},
+           {"queue_mode", queueMode_}}};
 }
 
 void Shaper::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    driftStop_ = true;
+  }
+  driftWake_.notify_all();
+  if (driftThread_.joinable()) {
+    driftThread_.join();
+  }
   std::lock_guard lock(mutex_);
   if (stopped_) {
     return;
@@ -416,7 +643,7 @@ void Shaper::stop() {
   }
   xdp_.clear();
   tcFilters_.clear();
-  if (applier_ && plan_) {
+  if (applier_ && plan_ && queueMode_ == "shape") {
     for (const auto& tree : tc::treesByDevice(*plan_)) {
       if (auto ok = applier_->remove(tree.ifname); !ok) {
         spdlog::warn("remove tree on {}: {}", tree.ifname, ok.error().message());
@@ -431,6 +658,11 @@ void Shaper::stop() {
     if (!pinDir.empty()) {
       fs::remove_all(pinDir, ec);
     }
+  }
+  if (store_) {
+    // The tree is gone: the next start builds instead of reconciling against a stale state.
+    std::error_code ec;
+    fs::remove(fs::path(store_->dir()) / "bakery" / "active.json", ec);
   }
   spdlog::info("stopped: programs detached, tree removed");
 }
@@ -485,7 +717,50 @@ nlohmann::json Shaper::statusJson() const {
                {"fallback", !fallbackReason_.empty()},
                {"reason", fallbackReason_}};
   j["adopted"] = adopted_;
-  j["notices"] = notices_;
+  auto notices = nlohmann::json(notices_);
+  auto applyJson = [](const ApplyRecord& a) {
+    return nlohmann::json{{"time", isoTime(a.time)},
+                          {"sequence", a.sequence},
+                          {"mode", a.mode},
+                          {"changes", a.counts},
+                          {"tc_ops", a.tcOps},
+                          {"map_upserts", a.mapUpserts},
+                          {"map_removals", a.mapRemovals},
+                          {"duration_ms", a.durationMs},
+                          {"reason", a.reason}};
+  };
+  nlohmann::json bakeryJson;
+  bakeryJson["queue_mode"] = queueMode_;
+  bakeryJson["applies"] = applies_;
+  bakeryJson["last_apply"] = lastApply_ ? applyJson(*lastApply_) : nlohmann::json();
+  bakeryJson["last_transition"] = lastTransition_ ? applyJson(*lastTransition_) : nlohmann::json();
+  bakeryJson["reconciled_at_start"] = reconciled_;
+  const std::optional<std::string> required =
+      bakery_ ? bakery_->reloadRequired() : std::optional<std::string>();
+  bakeryJson["reload_required"] = required.has_value();
+  bakeryJson["reload_required_cause"] = required.value_or("");
+  if (required) {
+    notices.push_back("reload required: " + *required);
+  }
+  if (lastDrift_) {
+    bakeryJson["drift"] = {{"time", isoTime(lastDrift_->time)},
+                           {"in_sync", lastDrift_->differences.empty() && lastDrift_->error.empty()},
+                           {"differences", lastDrift_->differences.size()},
+                           {"first", lastDrift_->differences.empty()
+                                         ? std::string()
+                                         : lastDrift_->differences.front()},
+                           {"error", lastDrift_->error}};
+    if (!lastDrift_->differences.empty()) {
+      notices.push_back(fmt::format("drift: the kernel tree differs from the active state in {} "
+                                    "places (first: {})",
+                                    lastDrift_->differences.size(),
+                                    lastDrift_->differences.front()));
+    }
+  } else {
+    bakeryJson["drift"] = nullptr;
+  }
+  j["bakery"] = bakeryJson;
+  j["notices"] = notices;
   if (lastReload_) {
     j["last_reload"] = {{"time", isoTime(lastReload_->time)},
                         {"trigger", triggerName(lastReload_->trigger)},

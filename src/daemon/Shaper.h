@@ -7,15 +7,27 @@
 //             are invalid) → probe tx queues and leaf kinds → plan → open the data plane (reusing
 //             pinned maps) → attach XDP on both ingresses and tc on both egresses → adopt the live
 //             tree when it equals the plan, else build it → publish the address map → ready.
-//   reload(): valid inputs → new plan → tree changed in place (tc replace) → mappings
-//             republished with one epoch bump; invalid inputs are refused and nothing changes.
+//   reload(): valid inputs → new plan → the bakery (bakery/Bakery.h) applies the difference to
+//             the active state as the smallest ordered set of tc ops and map updates (one epoch
+//             bump); invalid inputs are refused and nothing changes. A reload that switches
+//             queue_mode runs the transition: observe clears the mappings, then removes the
+//             tree; shape builds it again and republishes.
+//   start() adopts through the bakery's active state (<stateDir>/bakery/active.json): when the
+//             live tree equals it, nothing is rebuilt (handles and counters continue); when a
+//             tree of ours is there but differs (a SIGKILL mid-apply), only the differences are
+//             reconciled; with no tree (or no active state) the tree is built.
+//   drift:    after each apply and every DaemonOptions::driftInterval the live tree is compared
+//             with the active state (a thread of the shaper); real drift marks reload required.
 //   stop():   detach programs, remove the tree and unpin maps, unless keepOnExit.
 // A SIGKILL skips stop(): programs, pinned maps and the tree stay and keep shaping, and the next
 // start() adopts them.
 
 #include <chrono>
+#include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +41,12 @@
 #include "planner/Pipeline.h"
 #include "planner/QueuePlan.h"
 #include "tc/Applier.h"
+
+namespace sluice::bakery {
+class Bakery;
+class NetlinkOpRunner;
+struct ApplyReport;
+}  // namespace sluice::bakery
 
 namespace sluice::dataplane {
 class Dataplane;
@@ -45,6 +63,7 @@ struct DaemonOptions {
   std::string pinDir;      ///< "" = /sys/fs/bpf/sluice/<interfaces>
   bool keepOnExit = false;
   std::optional<uint32_t> txQueues;  ///< override the probed tx queue count (tests)
+  std::chrono::seconds driftInterval{60};  ///< periodic drift check; 0 = after applies only
 };
 
 enum class ReloadTrigger : uint8_t { Startup, Sighup, Api, Inotify };
@@ -92,6 +111,11 @@ class Shaper final : public api::ControlHandler {
   };
   MapFds mapFds() const;
 
+  /// Compares the live tree with the active state now (also run after each apply and every
+  /// driftInterval by the shaper's own thread). Real drift is logged, shown in status (drift,
+  /// notices) and marks reload required. Returns the differences (empty = in sync).
+  std::vector<std::string> checkDrift();
+
   api::Response status() override;
   api::Response reload() override { return reload(ReloadTrigger::Api); }
   api::Response check() override;
@@ -119,6 +143,11 @@ class Shaper final : public api::ControlHandler {
   Result<void> publish(const plan::QueuePlan& plan);
   void record(ReloadTrigger trigger, std::string outcome, double ms, std::string message);
   nlohmann::json statusJson() const;
+  /// Start in shape mode through the bakery: adopt, reconcile or build (see the header comment).
+  Result<void> startShaping(plan::QueuePlan desired);
+  /// checkDrift() with mutex_ held.
+  std::vector<std::string> checkDriftLocked();
+  void driftLoop();
 
   DaemonOptions options_;
   mutable std::mutex mutex_;
@@ -140,7 +169,38 @@ class Shaper final : public api::ControlHandler {
   std::optional<ReloadRecord> lastReload_;
   std::optional<Refusal> refused_;
 
+  /// What the bakery did last (start or reload) and the last queue_mode transition.
+  struct ApplyRecord {
+    std::chrono::system_clock::time_point time;
+    std::string mode;  ///< bakery::ApplyReport::mode, "observe", or "adopt"/"reconcile" at start
+    std::map<std::string, size_t> counts;  ///< change kind name -> count
+    size_t tcOps = 0;
+    size_t mapUpserts = 0;
+    size_t mapRemovals = 0;
+    double durationMs = 0;
+    std::string reason;
+    uint64_t sequence = 0;  ///< applies_ at the time (tests wait for a given apply)
+  };
+  struct DriftRecord {
+    std::chrono::system_clock::time_point time;
+    std::vector<std::string> differences;
+    std::string error;  ///< the live tree could not be read
+  };
+  void recordApply(const bakery::ApplyReport& report);
+
+  std::string queueMode_ = "shape";  ///< the mode the kernel implements: shape | observe
+  uint64_t applies_ = 0;  ///< applies recorded since start (noops are not)
+  std::optional<ApplyRecord> lastApply_;
+  std::optional<ApplyRecord> lastTransition_;  ///< last shape <-> observe switch
+  std::optional<DriftRecord> lastDrift_;
+  size_t reconciled_ = 0;  ///< differences fixed at start (SIGKILL mid-apply)
+
   std::unique_ptr<tc::NetlinkApplier> applier_;
+  std::unique_ptr<bakery::NetlinkOpRunner> runner_;
+  std::unique_ptr<bakery::Bakery> bakery_;
+  std::thread driftThread_;
+  std::condition_variable driftWake_;
+  bool driftStop_ = false;
   std::unique_ptr<dataplane::Dataplane> dataplane_;
   std::unique_ptr<dataplane::BpfMapWriter> writer_;
   std::vector<dataplane::XdpAttachment> xdp_;
