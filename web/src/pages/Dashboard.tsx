@@ -2,7 +2,7 @@
 // per-queue CPU and urgent issues.
 import { CircuitRow, Summary } from "../api";
 import { Bars, TimeChart } from "../components/Chart";
-import { bps, ms, pct, rttClass } from "../format";
+import { bps, ms, num, pct, rttClass } from "../format";
 import { columns, useSeries } from "../history";
 import { useLive, usePoll } from "../live";
 
@@ -156,6 +156,22 @@ export function Dashboard() {
               ))}
             </tbody>
           </table>
+        )}
+      </section>
+
+      <section class="panel">
+        <h2>Protocols (packets/s)</h2>
+        {s?.protocols && Object.keys(s.protocols).length ? (
+          <table class="grid small">
+            <thead><tr><th>Protocol</th><th class="r">Down</th><th class="r">Up</th></tr></thead>
+            <tbody>
+              {Object.entries(s.protocols).map(([name, p]) => (
+                <tr><td>{name.toUpperCase()}</td><td class="r">{num(p.down_pps)}</td><td class="r">{num(p.up_pps)}</td></tr>
+              ))}
+            </tbody>
+          </table>
+        ) : (
+          <div class="muted">no protocol data</div>
         )}
       </section>
 
