@@ -4,7 +4,10 @@
 
 #include <array>
 #include <cmath>
+#include <chrono>
 #include <deque>
+#include <limits>
+#include <optional>
 #include <memory>
 #include <shared_mutex>
 #include <string>

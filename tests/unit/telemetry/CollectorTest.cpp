@@ -52,7 +52,7 @@ sluice_flow_key flowKey(const char* local, const char* remote, uint16_t lport, u
   return k;
 }
 
-class CollectorTest : public ::testing::Test {
+class TelemetryCollectorTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
@@ -174,7 +174,7 @@ const Json* findNode(const Json& nodes, const std::string& name) {
   return nullptr;
 }
 
-TEST_F(CollectorTest, TickWithoutPlanFails) {
+TEST_F(TelemetryCollectorTest, TickWithoutPlanFails) {
   auto c = Collector::create({});
   ASSERT_TRUE(c);
   auto r = (*c)->tick(Readings{}, kT0);
@@ -182,7 +182,7 @@ TEST_F(CollectorTest, TickWithoutPlanFails) {
   EXPECT_EQ(r.error().errnum, EINVAL);
 }
 
-TEST_F(CollectorTest, FirstTickOnlyPrimes) {
+TEST_F(TelemetryCollectorTest, FirstTickOnlyPrimes) {
   auto c = make();
   Readings r;
   r.hosts = {host("100.64.0.1", 1'000'000, 1000)};
@@ -191,7 +191,7 @@ TEST_F(CollectorTest, FirstTickOnlyPrimes) {
   EXPECT_EQ((*c->circuit("c1"))["live"]["down_bps"], 0.0);
 }
 
-TEST_F(CollectorTest, RollsHostsUpToCircuitsNodesAndTotals) {
+TEST_F(TelemetryCollectorTest, RollsHostsUpToCircuitsNodesAndTotals) {
   auto c = make();
   twoTicks(*c);
   Json c1 = *c->circuit("c1");
@@ -227,7 +227,7 @@ TEST_F(CollectorTest, RollsHostsUpToCircuitsNodesAndTotals) {
   EXPECT_NEAR(s["history"][0]["down_bps"].get<double>(), 4.1e6, 4.1e6 * 0.001);
 }
 
-TEST_F(CollectorTest, RttRetransmitsFlowsAndQueueStats) {
+TEST_F(TelemetryCollectorTest, RttRetransmitsFlowsAndQueueStats) {
   auto c = make();
   twoTicks(*c);
   Json c1 = *c->circuit("c1");
@@ -286,7 +286,7 @@ TEST_F(CollectorTest, RttRetransmitsFlowsAndQueueStats) {
   EXPECT_DOUBLE_EQ(queueDown, 4e6);
 }
 
-TEST_F(CollectorTest, ListsSearchesSortsAndRanksCircuits) {
+TEST_F(TelemetryCollectorTest, ListsSearchesSortsAndRanksCircuits) {
   auto c = make();
   twoTicks(*c);
   auto all = c->circuits("", 0, 100, "name");
@@ -324,7 +324,7 @@ TEST_F(CollectorTest, ListsSearchesSortsAndRanksCircuits) {
   EXPECT_FALSE(c->circuit("no-such-circuit"));
 }
 
-TEST_F(CollectorTest, UnknownAddresses) {
+TEST_F(TelemetryCollectorTest, UnknownAddresses) {
   auto c = make();
   twoTicks(*c);
   Json u = c->unknown();
@@ -337,7 +337,7 @@ TEST_F(CollectorTest, UnknownAddresses) {
                                std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")));
 }
 
-TEST_F(CollectorTest, ReloadKeepsSeriesByCircuitId) {
+TEST_F(TelemetryCollectorTest, ReloadKeepsSeriesByCircuitId) {
   auto c = make();
   twoTicks(*c);
   // The same inputs again (as a reload that changed nothing would install them).
@@ -349,7 +349,7 @@ TEST_F(CollectorTest, ReloadKeepsSeriesByCircuitId) {
 
 // Prometheus text: every line is a comment or a valid sample, every sample's family was
 // declared, the histogram is cumulative, and per-circuit series appear only when enabled.
-TEST_F(CollectorTest, PrometheusExposition) {
+TEST_F(TelemetryCollectorTest, PrometheusExposition) {
   for (bool perCircuit : {false, true}) {
     Options o;
     o.perCircuitMetrics = perCircuit;
@@ -401,7 +401,7 @@ TEST_F(CollectorTest, PrometheusExposition) {
 
 // History: ticks across persistence intervals write SQLite; a new collector on the file serves
 // the minutes from before its start.
-TEST_F(CollectorTest, HistorySurvivesARestart) {
+TEST_F(TelemetryCollectorTest, HistorySurvivesARestart) {
   Options o;
   o.historyDbPath = (dir_ / "history.sqlite").string();
   o.persistSeconds = 60;
@@ -434,7 +434,7 @@ namespace sluice::telemetry {
 namespace {
 
 // docs/grafana-dashboard.json may only query metric families that prometheus() exposes.
-TEST_F(CollectorTest, GrafanaDashboardUsesExposedMetrics) {
+TEST_F(TelemetryCollectorTest, GrafanaDashboardUsesExposedMetrics) {
   Options o;
   o.perCircuitMetrics = true;
   auto c = make(o);

@@ -24,7 +24,7 @@ Addr addr(const char* text) {
   return Addr::fromBytes(b);
 }
 
-TEST(Log16, RoundTripsWithinTheStatedError) {
+TEST(TelemetryLog16, RoundTripsWithinTheStatedError) {
   EXPECT_EQ(encodeLog16(0), 0);
   EXPECT_EQ(decodeLog16(0), 0);
   EXPECT_EQ(decodeLog16(kMissing), 0);
@@ -35,7 +35,7 @@ TEST(Log16, RoundTripsWithinTheStatedError) {
   EXPECT_LT(encodeLog16(1e30), kMissing);  // clamps, never collides with "missing"
 }
 
-TEST(Ring, KeepsTheLastSlotsAndMarksGaps) {
+TEST(TelemetryRing, KeepsTheLastSlotsAndMarksGaps) {
   Ring r(10, 1);
   for (int t = 100; t < 105; ++t) {
     r.put(t, Point{encodeLog16(t), encodeLog16(1), 0});
@@ -61,7 +61,7 @@ TEST(Ring, KeepsTheLastSlotsAndMarksGaps) {
   EXPECT_EQ(r.newest(), 130);
 }
 
-TEST(Ring, MinuteStepsIndexByMinute) {
+TEST(TelemetryRing, MinuteStepsIndexByMinute) {
   Ring r(4, 60);
   r.put(600, Point{encodeLog16(1), 0, 0});
   r.put(660, Point{encodeLog16(2), 0, 0});
@@ -72,7 +72,7 @@ TEST(Ring, MinuteStepsIndexByMinute) {
   EXPECT_NEAR(s[1].downBps, 3, 0.01);
 }
 
-TEST(Series, ClosesMinutesWithTheirAverage) {
+TEST(TelemetrySeries, ClosesMinutesWithTheirAverage) {
   Series s;
   for (int t = 0; t < 60; ++t) {
     s.record(6000 + t, t < 30 ? 1000 : 3000, 10, t % 2 ? std::optional<double>(4000) : std::nullopt);
@@ -88,7 +88,7 @@ TEST(Series, ClosesMinutesWithTheirAverage) {
   EXPECT_EQ(s.seconds->last(600).size(), 61u);
 }
 
-TEST(Percentile, NearestRank) {
+TEST(TelemetryPercentile, NearestRank) {
   std::vector<double> v{50, 10, 40, 20, 30};
   EXPECT_EQ(*percentile(v, 50), 30);
   EXPECT_EQ(*percentile(v, 90), 50);
@@ -104,7 +104,7 @@ TEST(Percentile, NearestRank) {
   EXPECT_EQ(*percentile(hundred, 90), 90);
 }
 
-TEST(RttBuckets, UpperBoundsInclusive) {
+TEST(TelemetryRttBuckets, UpperBoundsInclusive) {
   EXPECT_EQ(rttBucket(0.3), 0u);
   EXPECT_EQ(rttBucket(5.0), 0u);
   EXPECT_EQ(rttBucket(5.1), 1u);
@@ -112,7 +112,7 @@ TEST(RttBuckets, UpperBoundsInclusive) {
   EXPECT_EQ(rttBucket(1e6), kRttBucketsMs.size() - 1);
 }
 
-TEST(AddressIndex, LongestPrefixWins) {
+TEST(TelemetryAddressIndex, LongestPrefixWins) {
   std::vector<IpNet> prefixes{*IpNet::parse("100.64.0.0/24"), *IpNet::parse("100.64.0.8/29"),
                               *IpNet::parse("100.64.0.9"), *IpNet::parse("2001:db8:1::/64"),
                               *IpNet::parse("2001:db8::/32")};
@@ -131,7 +131,7 @@ TEST(AddressIndex, LongestPrefixWins) {
   EXPECT_EQ(addrToString(addr("2001:db8::1")), "2001:db8::1");
 }
 
-TEST(CpuStat, BusyShareBetweenReadings) {
+TEST(TelemetryCpuStat, BusyShareBetweenReadings) {
   auto a = parseCpuTimes(
       "cpu  300 0 300 1600 0 0 0 0 0 0\ncpu0 100 0 100 800 0 0 0 0 0 0\n"
       "cpu1 200 0 200 800 0 0 0 0 0 0\nintr 1 2 3\n");
@@ -146,7 +146,7 @@ TEST(CpuStat, BusyShareBetweenReadings) {
   EXPECT_TRUE(readCpuTimes("/proc/stat"));
 }
 
-TEST(PrometheusText, EscapesAndFormats) {
+TEST(TelemetryPrometheusText, EscapesAndFormats) {
   EXPECT_EQ(escapeLabel("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
   EXPECT_EQ(formatValue(1.5), "1.5");
   EXPECT_EQ(formatValue(4e6), "4000000");
@@ -161,7 +161,7 @@ TEST(PrometheusText, EscapesAndFormats) {
             "x_total{node=\"A\\\"B\",direction=\"down\"} 3\nx_total 0.25\n");
 }
 
-class HistoryTest : public ::testing::Test {
+class TelemetryHistoryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
@@ -175,7 +175,7 @@ class HistoryTest : public ::testing::Test {
   std::filesystem::path dir_;
 };
 
-TEST_F(HistoryTest, RoundTripAcrossReopen) {
+TEST_F(TelemetryHistoryTest, RoundTripAcrossReopen) {
   {
     auto h = History::open(path(), 1 << 30);
     ASSERT_TRUE(h) << h.error().message();
@@ -213,7 +213,7 @@ TEST_F(HistoryTest, RoundTripAcrossReopen) {
   EXPECT_EQ(recent.size(), 1u);
 }
 
-TEST_F(HistoryTest, StaysWithinItsBoundDroppingTheOldest) {
+TEST_F(TelemetryHistoryTest, StaysWithinItsBoundDroppingTheOldest) {
   const uint64_t bound = 256 * 1024;
   auto h = History::open(path(), bound);
   ASSERT_TRUE(h);
@@ -238,7 +238,7 @@ TEST_F(HistoryTest, StaysWithinItsBoundDroppingTheOldest) {
   EXPECT_LT(*(*h)->rowCount(), 12000u);
 }
 
-TEST_F(HistoryTest, RefusesAForeignDatabase) {
+TEST_F(TelemetryHistoryTest, RefusesAForeignDatabase) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path().c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE users(name TEXT)", nullptr, nullptr, nullptr),
@@ -250,7 +250,7 @@ TEST_F(HistoryTest, RefusesAForeignDatabase) {
   EXPECT_NE(h.error().message().find(path()), std::string::npos);
 }
 
-TEST_F(HistoryTest, UnopenablePathNamesIt) {
+TEST_F(TelemetryHistoryTest, UnopenablePathNamesIt) {
   auto h = History::open((dir_ / "missing-dir" / "h.sqlite").string(), 1 << 20);
   ASSERT_FALSE(h);
   EXPECT_NE(h.error().message().find("missing-dir"), std::string::npos);
