@@ -194,6 +194,24 @@ Result<void> UsersStore::setPassword(std::string_view name, std::string_view pas
   });
 }
 
+Result<void> UsersStore::setRole(std::string_view name, Role role) {
+  return change([&](UsersDb& db) -> Result<void> {
+    for (User& u : db.users) {
+      if (u.name != name) {
+        continue;
+      }
+      if (u.role == Role::Admin && role != Role::Admin && db.adminCount() == 1) {
+        return refuse(EPERM, fmt::format("\"{}\" is the only admin; add another admin before "
+                                         "changing its role",
+                                         name));
+      }
+      u.role = role;
+      return {};
+    }
+    return refuse(ENOENT, fmt::format("no user \"{}\"", name));
+  });
+}
+
 Result<void> UsersStore::removeUser(std::string_view name) {
   return change([&](UsersDb& db) -> Result<void> {
     const User* user = db.findUser(name);

@@ -147,6 +147,8 @@ class UsersStore {
   Result<void> addUser(std::string_view name, Role role, std::string_view password);
   /// Replaces a user's password. Sessions of that user end (Authenticator compares hashes).
   Result<void> setPassword(std::string_view name, std::string_view password);
+  /// Changes a user's role (applies at their next request); EPERM if that would leave no admin.
+  Result<void> setRole(std::string_view name, Role role);
   /// Removes a user; EPERM if they are the last admin.
   Result<void> removeUser(std::string_view name);
 

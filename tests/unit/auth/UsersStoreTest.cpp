@@ -75,6 +75,23 @@ TEST(UsersStore, SetPasswordReplacesTheHash) {
   EXPECT_EQ(missing.error().errnum, ENOENT);
 }
 
+TEST(UsersStore, SetRoleKeepsAnAdmin) {
+  TempDir dir;
+  UsersStore store(dir.file("users.json"), kCheapParams);
+  ASSERT_TRUE(store.addUser("admin", Role::Admin, "password1"));
+  ASSERT_TRUE(store.addUser("viewer", Role::ReadOnly, "password2"));
+  auto demote = store.setRole("admin", Role::ReadOnly);
+  ASSERT_FALSE(demote);
+  EXPECT_EQ(demote.error().errnum, EPERM);
+  ASSERT_TRUE(store.setRole("viewer", Role::Admin));
+  ASSERT_TRUE(store.setRole("admin", Role::ReadOnly));
+  EXPECT_EQ(store.snapshot()->findUser("admin")->role, Role::ReadOnly);
+  EXPECT_EQ(readUsersFile(store.path())->findUser("viewer")->role, Role::Admin);
+  auto missing = store.setRole("ghost", Role::Admin);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().errnum, ENOENT);
+}
+
 TEST(UsersStore, ApiKeysAreStoredAsSha256AndMatchOnlyThemselves) {
   TempDir dir;
   UsersStore store(dir.file("users.json"), kCheapParams);
