@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Guest-kernel suite: runs the kernel tests that need CAKE and fq_codel (which this machine's
-# kernel lacks) inside Debian's stock kernel under qemu, via the shared run-guest.sh harness
-# (../shared/tools/guest-kernel/run-guest.sh; it installs qemu and friends itself on a fresh
-# machine). The test binaries come from BUILD_DIR and run chrooted into the host's root.
+# Guest-kernel suite: runs the kernel tests that need CAKE, fq_codel and 802.1Q VLANs (which this
+# machine's kernel lacks) inside Debian's stock kernel under qemu, via the shared run-guest.sh
+# harness (../shared/tools/guest-kernel/run-guest.sh; it installs qemu and friends itself on a
+# fresh machine). The test binaries come from BUILD_DIR and run chrooted into the host's root.
+# One boot runs tools/guest/suite.sh: the tc leaf-kinds test (tc-leaf-kinds.sh), then the lab's
+# QoE and on-a-stick/bridge rate suites (lab-e2e.sh; about 6 minutes under emulation).
 #
 #   tools/guest-tests.sh BUILD_DIR      # exit 0 only when every guest test passed
 #
@@ -19,7 +21,8 @@ case "$build" in
   /tmp/*) echo "guest-tests: $build is under /tmp, which the guest cannot see" >&2; exit 1 ;;
 esac
 binaries=("$build/tests/integration/tc/tc_leaf_kinds_test")
-for b in "${binaries[@]}"; do
+others=("$build/tests/e2e/lab_e2e_test" "$build/src/cli/sluice" "$build/src/daemon/sluiced")
+for b in "${binaries[@]}" "${others[@]}"; do
   if [ ! -x "$b" ]; then
     echo "guest-tests: missing $b (build the project first)" >&2
     exit 1
@@ -27,15 +30,19 @@ for b in "${binaries[@]}"; do
 done
 share=$(mktemp -d /var/tmp/sluice-guest.XXXXXX)
 trap 'rm -rf "$share"' EXIT
-cp "$root/tools/guest/tc-leaf-kinds.sh" "$share/"
+cp "$root"/tools/guest/*.sh "$share/"
 printf '%s\n' "${binaries[@]}" > "$share/binaries.txt"
-echo "guest-tests: booting the guest kernel for ${#binaries[@]} test binaries"
-"$runner" --share "$share" --script tc-leaf-kinds.sh --hostroot --timeout 900 --mem 2048 \
+echo "$build" > "$share/build-dir.txt"
+# SLUICE_E2E_SLUICED: another sluiced for the lab suites (default: BUILD_DIR's).
+echo "${SLUICE_E2E_SLUICED:-$build/src/daemon/sluiced}" > "$share/sluiced.txt"
+echo "guest-tests: booting the guest kernel (tc leaf kinds, lab QoE, lab on a stick)"
+KC_EXTRA_MODULES="8021q bridge" \
+"$runner" --share "$share" --script suite.sh --hostroot --timeout 1500 --mem 2048 \
   --log "$share/console.log" --quiet || {
   rc=$?
   echo "guest-tests: FAILED (exit $rc); console:" >&2
   tail -n 80 "$share/console.log" >&2 || true
   exit "$rc"
 }
-grep -E '^\[  (PASSED|FAILED|SKIPPED) |tests? from .* ran' "$share/console.log" || true
+grep -E '^\[  (PASSED|FAILED|SKIPPED) |tests? from .* ran|^qoe: ' "$share/console.log" || true
 echo "guest-tests: passed"

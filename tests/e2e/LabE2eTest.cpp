@@ -1,7 +1,14 @@
 // End-to-end: the namespace lab with sluiced shaping real iperf3 TCP traffic (issue 5). Drives
-// the installed binaries as an operator would: `sluice lab up|traffic|down`, `sluice status`,
+// the installed binaries as an operator would: `sluice lab up|traffic|qoe|down`, `sluice status`,
 // `sluice tree`. Inputs: tests/data/e2e (ceilings of at most 50 Mbit/s: veth + XDP + cpumap on a
-// small shared machine is CPU-bound well above that).
+// small shared machine is CPU-bound well above that), or with SLUICE_E2E_INPUTS=small
+// tests/data/e2e/small (at most 10 Mbit/s, for the guest kernel under qemu's emulation).
+//
+// SLUICE_E2E_NO_SKIP=1 (the guest-kernel suite, tools/guest/lab-e2e.sh) turns every skip into a
+// failure: there the kernel has what these tests need, and a skip would hide a broken setup.
+//
+// QoeLab (issue 8) needs CAKE: the demo ISP's lab, every leaf checked against the plan, and
+// `sluice lab qoe` on its 10 Mbit/s circuit: CAKE keeps the RTT near idle under load, pfifo not.
 //
 // Each suite brings one lab up in SetUpTestSuite and takes it down in TearDownTestSuite (and
 // first takes down whatever an earlier crashed run left), so a failing test still cleans up.
@@ -26,6 +33,7 @@
 #include "lab/Lab.h"
 #include "lab/Network.h"
 #include "lab/Traffic.h"
+#include "planner/TcBatch.h"
 
 namespace sluice::lab {
 namespace {
@@ -42,7 +50,39 @@ std::string binary(const char* variable, const char* fallback) {
 }
 const std::string kSluice = binary("SLUICE_E2E_SLUICE", SLUICE_BINARY_DIR "/src/cli/sluice");
 const std::string kSluiced = binary("SLUICE_E2E_SLUICED", SLUICE_BINARY_DIR "/src/daemon/sluiced");
-const std::string kData = SLUICE_TEST_DATA_DIR "/e2e";
+
+/// The inputs and what the rate checks expect of them.
+struct Profile {
+  std::string dataDir;
+  /// Circuits of different ceilings, run at once: id, ceil down, ceil up (Mbit/s).
+  std::vector<std::tuple<std::string, double, double>> circuits;
+  std::string hillA, hillB;  ///< two circuits under one site
+  double hillCeilDown = 0;   ///< each one's own ceil
+  double siteDown = 0, siteUp = 0;
+  std::string v6;  ///< an IPv6-only circuit
+  double v6Down = 0, v6Up = 0;
+  double unshapedAboveMbps = 0;  ///< traffic in no circuit runs faster than this
+};
+
+Profile profile() {
+  const char* inputs = std::getenv("SLUICE_E2E_INPUTS");
+  if (inputs != nullptr && std::string(inputs) == "small") {
+    return {SLUICE_TEST_DATA_DIR "/e2e/small",
+            {{"e2e-2", 2, 1}, {"e2e-5", 5, 2}, {"e2e-10", 10, 4}},
+            "e2e-hill-a", "e2e-hill-b", 8, 10, 4,
+            "e2e-v6", 6, 2,
+            12};
+  }
+  return {SLUICE_TEST_DATA_DIR "/e2e",
+          {{"e2e-5", 5, 2}, {"e2e-10", 10, 4}, {"e2e-25", 25, 8}, {"e2e-50", 50, 15}},
+          "e2e-hill-a", "e2e-hill-b", 25, 30, 12,
+          "e2e-v6", 20, 6,
+          55};
+}
+const Profile kProfile = profile();
+const std::string kData = kProfile.dataDir;
+const bool kNoSkip = std::getenv("SLUICE_E2E_NO_SKIP") != nullptr &&
+                     std::string(std::getenv("SLUICE_E2E_NO_SKIP")) == "1";
 const std::string kStateDir = "/run/sluice-lab-e2e";
 constexpr double kTolerance = 10;  // percent, as the issue asks
 constexpr int kSeconds = 8;
@@ -109,9 +149,15 @@ class Lab : public ::testing::Test {
 
   void SetUp() override {
     if (!skip_.empty()) {
+      if (kNoSkip) {
+        FAIL() << "SLUICE_E2E_NO_SKIP=1 but: " << skip_;
+      }
       GTEST_SKIP() << skip_;
     }
     ASSERT_TRUE(upOk_) << "sluice lab up failed:\n" << upLog_;
+    if (kNoSkip) {
+      EXPECT_EQ(state().leafFallback, "") << "the guest kernel's leaves fell back";
+    }
   }
 
 
@@ -185,51 +231,57 @@ void withOneRetry(Check check) {
   }
 }
 
-/// Checks four circuits of different ceilings, each within ±10 % of its ceil both ways.
+/// Checks circuits of different ceilings, each within ±10 % of its ceil both ways.
 template <typename Suite>
-void expectFourCircuitsShaped() {
+void expectCircuitsShaped() {
   int exitCode = -1;
-  std::map<std::string, Json> rows =
-      Suite::traffic({"e2e-5", "e2e-10", "e2e-25", "e2e-50"}, &exitCode);
-  const std::map<std::string, std::pair<double, double>> ceilings{
-      {"e2e-5", {5, 2}}, {"e2e-10", {10, 4}}, {"e2e-25", {25, 8}}, {"e2e-50", {50, 15}}};
-  for (const auto& [circuit, ceil] : ceilings) {
+  Argv ids;
+  for (const auto& entry : kProfile.circuits) {
+    ids.push_back(std::get<0>(entry));
+  }
+  std::map<std::string, Json> rows = Suite::traffic(ids, &exitCode);
+  for (const auto& [circuit, down, up] : kProfile.circuits) {
     ASSERT_TRUE(rows.contains(circuit)) << circuit;
     const Json& row = rows[circuit];
-    EXPECT_DOUBLE_EQ(row["planned_down_mbps"].get<double>(), ceil.first) << circuit;
-    EXPECT_DOUBLE_EQ(row["planned_up_mbps"].get<double>(), ceil.second) << circuit;
-    EXPECT_TRUE(within(row["measured_down_mbps"].get<double>(), ceil.first)) << row.dump();
-    EXPECT_TRUE(within(row["measured_up_mbps"].get<double>(), ceil.second)) << row.dump();
+    EXPECT_DOUBLE_EQ(row["planned_down_mbps"].get<double>(), down) << circuit;
+    EXPECT_DOUBLE_EQ(row["planned_up_mbps"].get<double>(), up) << circuit;
+    EXPECT_TRUE(within(row["measured_down_mbps"].get<double>(), down)) << row.dump();
+    EXPECT_TRUE(within(row["measured_up_mbps"].get<double>(), up)) << row.dump();
   }
   EXPECT_EQ(exitCode, 0);
 }
 
-/// Two circuits of 25/10 under Hill (30/12), run together: their sum is the site's cap.
+/// Two circuits under Hill, whose ceilings add up to more than the site, run together: their sum
+/// is the site's cap.
 template <typename Suite>
 void expectSiteCapShared() {
-  std::map<std::string, Json> rows = Suite::traffic({"e2e-hill-a", "e2e-hill-b"});
+  std::map<std::string, Json> rows = Suite::traffic({kProfile.hillA, kProfile.hillB});
   ASSERT_EQ(rows.size(), 2u);
   double down = 0;
   double up = 0;
   for (const auto& entry : rows) {
     const Json& row = entry.second;
-    EXPECT_DOUBLE_EQ(row["planned_down_mbps"].get<double>(), 25) << entry.first;
+    EXPECT_DOUBLE_EQ(row["planned_down_mbps"].get<double>(), kProfile.hillCeilDown)
+        << entry.first;
     down += row["measured_down_mbps"].get<double>();
     up += row["measured_up_mbps"].get<double>();
   }
-  EXPECT_TRUE(within(down, 30)) << "sum of downloads " << down << " Mbit/s, site cap 30";
-  EXPECT_TRUE(within(up, 12)) << "sum of uploads " << up << " Mbit/s, site cap 12";
+  EXPECT_TRUE(within(down, kProfile.siteDown))
+      << "sum of downloads " << down << " Mbit/s, site cap " << kProfile.siteDown;
+  EXPECT_TRUE(within(up, kProfile.siteUp))
+      << "sum of uploads " << up << " Mbit/s, site cap " << kProfile.siteUp;
 }
 
 template <typename Suite>
 void expectIpv6OnlyShaped() {
   int exitCode = -1;
-  std::map<std::string, Json> rows = Suite::traffic({"e2e-v6"}, &exitCode);
-  ASSERT_TRUE(rows.contains("e2e-v6"));
-  const Json& row = rows["e2e-v6"];
+  std::map<std::string, Json> rows = Suite::traffic({kProfile.v6}, &exitCode);
+  ASSERT_TRUE(rows.contains(kProfile.v6));
+  const Json& row = rows[kProfile.v6];
   EXPECT_NE(row["source"].get<std::string>().find(':'), std::string::npos) << row.dump();
-  EXPECT_TRUE(within(row["measured_down_mbps"].get<double>(), 20, false)) << row.dump();
-  EXPECT_TRUE(within(row["measured_up_mbps"].get<double>(), 6, false)) << row.dump();
+  EXPECT_TRUE(within(row["measured_down_mbps"].get<double>(), kProfile.v6Down, false))
+      << row.dump();
+  EXPECT_TRUE(within(row["measured_up_mbps"].get<double>(), kProfile.v6Up, false)) << row.dump();
   EXPECT_EQ(exitCode, 0);
 }
 
@@ -298,13 +350,13 @@ void writeFile(const std::string& path, const std::string& text) {
   out << text;
 }
 
-TEST_F(BridgeLab, FourCircuitsEachWithinTenPercentOfCeil) {
-  withOneRetry(expectFourCircuitsShaped<BridgeLab>);
+TEST_F(BridgeLab, CircuitsEachWithinTenPercentOfCeil) {
+  withOneRetry(expectCircuitsShaped<BridgeLab>);
 }
 TEST_F(BridgeLab, TwoCircuitsShareTheirSiteCap) { withOneRetry(expectSiteCapShared<BridgeLab>); }
 TEST_F(BridgeLab, Ipv6OnlyCircuitIsShaped) { withOneRetry(expectIpv6OnlyShaped<BridgeLab>); }
-TEST_F(StickLab, FourCircuitsEachWithinTenPercentOfCeil) {
-  withOneRetry(expectFourCircuitsShaped<StickLab>);
+TEST_F(StickLab, CircuitsEachWithinTenPercentOfCeil) {
+  withOneRetry(expectCircuitsShaped<StickLab>);
 }
 TEST_F(StickLab, TwoCircuitsShareTheirSiteCap) { withOneRetry(expectSiteCapShared<StickLab>); }
 TEST_F(StickLab, Ipv6OnlyCircuitIsShaped) { withOneRetry(expectIpv6OnlyShaped<StickLab>); }
@@ -340,7 +392,7 @@ TEST_F(BridgeLab, UnknownAddressGoesToTheDefaultClassUnshaped) {
   EXPECT_LT(static_cast<double>(largestCircuitDelta), 0.01 * sentBytes)
       << "a circuit or site class carried the unknown address's traffic";
   // Not held to any circuit's ceil (the largest in the inputs is 50 Mbit/s).
-  EXPECT_GT(mbps, 55) << "unknown traffic looks shaped";
+  EXPECT_GT(mbps, kProfile.unshapedAboveMbps) << "unknown traffic looks shaped";
 }
 
 TEST_F(BridgeLab, CorruptInputIsRefusedWhileTrafficKeepsItsRate) {
@@ -405,6 +457,167 @@ TEST_F(BridgeLab, SigkilledDaemonKeepsShapingAndIsAdopted) {
   auto rows = BridgeLab::traffic({"e2e-10"});
   ASSERT_TRUE(rows.contains("e2e-10"));
   EXPECT_TRUE(rows["e2e-10"]["within_tolerance"].get<bool>()) << rows["e2e-10"].dump();
+}
+
+}  // namespace
+}  // namespace sluice::lab
+
+namespace sluice::lab {
+namespace {
+
+/// Why this kernel cannot run the QoE lab (no CAKE), or "".
+std::string kernelLacksCake() {
+  auto probe = run({"unshare", "--net", "tc", "qdisc", "add", "dev", "lo", "root", "cake"});
+  if (!probe) {
+    return probe.error().message();
+  }
+  return probe->exitCode == 0 ? "" : "this kernel has no CAKE (" + probe->err + ")";
+}
+
+/// The demo ISP's lab with CAKE leaves (issue 8): leaves as planned, and QoE under load.
+class QoeLab : public ::testing::Test {
+ protected:
+  static constexpr const char* kCircuit = "1002";  // "Lab 10M": 10/2 Mbit/s
+  static constexpr int kQoeSeconds = 8;
+
+  static void SetUpTestSuite() {
+    skip_ = missingCapability();
+    if (skip_.empty()) {
+      skip_ = kernelLacksCake();
+    }
+    if (!skip_.empty()) {
+      return;
+    }
+    sluice({"lab", "--state-dir", kStateDir, "down"});
+    const CommandOutput out = sluice({"lab", "--state-dir", kStateDir, "up", "--sluiced",
+                                      kSluiced, "--config", SLUICE_EXAMPLES_DIR "/lqos.conf"});
+    upOk_ = out.exitCode == 0;
+    upLog_ = out.out + out.err;
+  }
+
+  static void TearDownTestSuite() {
+    if (skip_.empty()) {
+      const CommandOutput down = sluice({"lab", "--state-dir", kStateDir, "down"});
+      EXPECT_EQ(down.exitCode, 0) << down.err;
+    }
+  }
+
+  void SetUp() override {
+    if (!skip_.empty()) {
+      if (kNoSkip) {
+        FAIL() << "SLUICE_E2E_NO_SKIP=1 but: " << skip_;
+      }
+      GTEST_SKIP() << skip_;
+    }
+    ASSERT_TRUE(upOk_) << "sluice lab up failed:\n" << upLog_;
+  }
+
+  static inline std::string skip_;
+  static inline bool upOk_ = false;
+  static inline std::string upLog_;
+};
+
+TEST_F(QoeLab, EveryLeafIsTheCakeOrFqCodelThePlanAsksFor) {
+  auto lab = loadLabState(kStateDir);
+  ASSERT_TRUE(lab.has_value());
+  EXPECT_EQ(lab->leafFallback, "") << "the lab fell back although the kernel has CAKE";
+  auto planned = planLab(*lab);
+  ASSERT_TRUE(planned.has_value()) << planned.error().message();
+  // classid -> planned leaf kind, per device.
+  std::map<std::string, std::map<std::string, std::string>> expected;
+  size_t cake = 0;
+  size_t fqCodel = 0;
+  for (const plan::InterfacePlan& iface : planned->plan->interfaces) {
+    for (const plan::HtbQueuePlan& queue : iface.queues) {
+      for (const plan::HtbClassPlan& cls : queue.classes) {
+        if (cls.leaf) {
+          const std::string options = plan::leafTcOptions(*cls.leaf);
+          const std::string kind = options.substr(0, options.find(' '));
+          expected[iface.ifname][cls.classid.toString()] = kind;
+          cake += kind == "cake" ? 1 : 0;
+          fqCodel += kind == "fq_codel" ? 1 : 0;
+        }
+      }
+    }
+  }
+  // The demo ISP has both kinds: CAKE by default, fq_codel where a circuit's sqm asks for it.
+  EXPECT_GT(cake, 50u);
+  EXPECT_GT(fqCodel, 0u);
+  for (const auto& [dev, leaves] : expected) {
+    const CommandOutput out = sluice({"tree", "--dev", dev, "--netns", "shaper", "--json"});
+    ASSERT_EQ(out.exitCode, 0) << out.err;
+    const Json tree = Json::parse(out.out, nullptr, false);
+    ASSERT_TRUE(tree.contains("qdiscs")) << out.out;
+    std::map<std::string, std::string> live;
+    for (const Json& q : tree["qdiscs"]) {
+      const std::string kind = q["kind"].get<std::string>();
+      if (kind != "mq" && kind != "htb") {
+        live[q["parent"].get<std::string>()] = kind;
+      }
+    }
+    EXPECT_EQ(live, leaves) << "live leaves of " << dev << " differ from the plan";
+  }
+}
+
+/// RTT p50 (ms) of one phase of one leaf's run in `sluice lab qoe --json` output.
+const Json& phaseOf(const Json& report, size_t run, const std::string& load) {
+  static const Json kMissing;
+  for (const Json& phase : report["runs"][run]["phases"]) {
+    if (phase["load"] == load) {
+      return phase;
+    }
+  }
+  ADD_FAILURE() << "no phase " << load << " in run " << run;
+  return kMissing;
+}
+
+TEST_F(QoeLab, CakeKeepsLatencyNearIdleUnderLoadPfifoDoesNot) {
+  const CommandOutput out = sluice({"lab", "--state-dir", kStateDir, "qoe", kCircuit, "--json",
+                                    "--seconds", std::to_string(kQoeSeconds)},
+                                   seconds(600));
+  ASSERT_EQ(out.exitCode, 0) << out.out << out.err;
+  std::fprintf(stderr, "%s", out.err.c_str());  // the progress lines: the measured table
+  const Json report = Json::parse(out.out, nullptr, false);
+  ASSERT_TRUE(report.is_object()) << out.out;
+  ASSERT_EQ(report["runs"].size(), 2u);
+  EXPECT_EQ(report["runs"][0]["leaf"], "cake");
+  EXPECT_EQ(report["runs"][1]["leaf"], "pfifo");
+  const double share = report["payload_share"].get<double>();
+  const double ceilDown = report["planned_down_mbps"].get<double>();
+  const double ceilUp = report["planned_up_mbps"].get<double>();
+  EXPECT_DOUBLE_EQ(ceilDown, 10);
+  const double idleP50 = phaseOf(report, 0, "idle")["rtt_ms"]["p50"].get<double>();
+  for (const std::string load : {"down", "up", "both"}) {
+    const Json& cake = phaseOf(report, 0, load);
+    const Json& fifo = phaseOf(report, 1, load);
+    const double cakeP50 = cake["rtt_ms"]["p50"].get<double>();
+    const double fifoP50 = fifo["rtt_ms"]["p50"].get<double>();
+    // Nearly every ping answered: percentiles over a few survivors would prove nothing.
+    EXPECT_GE(cake["pings_received"].get<double>(), 0.9 * cake["pings_sent"].get<double>())
+        << cake.dump();
+    EXPECT_LE(cakeP50, idleP50 + 10) << load << ": CAKE p50 " << cakeP50 << " ms, idle "
+                                     << idleP50 << " ms";
+    // If the two cannot be told apart, the measurement is not seeing the queue.
+    EXPECT_GE(fifoP50, 5 * cakeP50) << load << ": pfifo p50 " << fifoP50 << " ms vs CAKE "
+                                    << cakeP50 << " ms";
+  }
+  // Throughput through CAKE within ±15 % of what the ceil carries as TCP payload.
+  auto within15 = [&](double mbps, double ceil) {
+    return std::abs(mbps - ceil * share) <= 0.15 * ceil * share;
+  };
+  EXPECT_TRUE(within15(phaseOf(report, 0, "down")["down_mbps"].get<double>(), ceilDown))
+      << phaseOf(report, 0, "down").dump();
+  EXPECT_TRUE(within15(phaseOf(report, 0, "up")["up_mbps"].get<double>(), ceilUp))
+      << phaseOf(report, 0, "up").dump();
+  EXPECT_TRUE(within15(phaseOf(report, 0, "both")["down_mbps"].get<double>(), ceilDown))
+      << phaseOf(report, 0, "both").dump();
+  // The leaves are CAKE again afterwards.
+  auto lab = loadLabState(kStateDir);
+  ASSERT_TRUE(lab.has_value());
+  for (const std::string dev : {kShaperNetworkIf, kShaperInternetIf}) {
+    const CommandOutput tree = sluice({"tree", "--dev", dev, "--netns", "shaper", "--json"});
+    EXPECT_EQ(tree.out.find("\"pfifo\""), std::string::npos) << dev << " still has a pfifo";
+  }
 }
 
 }  // namespace
