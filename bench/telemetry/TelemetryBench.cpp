@@ -258,7 +258,11 @@ int main(int argc, char** argv) {
       telemetry::Options options;
       options.tcStatsMaxCpuShare = 1.0;  // dump every tick: measures the dump itself
       auto collector = telemetry::Collector::create(options);
+      double p0 = wallSeconds();
       (*collector)->setPlan(isp.inputs, isp.plan);
+      if (!rtt && tcSocket == nullptr) {
+        std::printf("      setPlan %.1f ms\n", (wallSeconds() - p0) * 1e3);
+      }
       sources.tcSocket = tcSocket;
       auto t = std::chrono::system_clock::now();
       std::vector<double> cpu, wall;

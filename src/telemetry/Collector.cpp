@@ -224,9 +224,13 @@ Result<std::unique_ptr<Collector>> Collector::create(Options options) {
 
 void Collector::setPlan(std::shared_ptr<const model::Inputs> inputs,
                         std::shared_ptr<const plan::QueuePlan> plan) {
+  // The indices are built outside the lock (100k circuits take a while); only slot assignment
+  // and installation hold it.
+  std::shared_ptr<PlanView> view = buildView(std::move(inputs), std::move(plan));
   std::unique_lock lock(impl_->mutex);
-  ++impl_->generation;
-  impl_->view = buildView(*impl_, std::move(inputs), std::move(plan), impl_->generation);
+  assignSlots(*impl_, *view);
+  view->generation = ++impl_->generation;
+  impl_->view = std::move(view);
 }
 
 Result<void> Collector::flush() {

@@ -227,10 +227,11 @@ struct Collector::Impl {
   std::vector<HistoryRow> takePersistRows(int64_t intervalStart);
 };
 
-/// Builds the indices of a plan (Collector.cpp); slots come from `impl` (exclusive lock held).
-std::shared_ptr<const PlanView> buildView(Collector::Impl& impl,
-                                          std::shared_ptr<const model::Inputs> inputs,
-                                          std::shared_ptr<const plan::QueuePlan> plan,
-                                          uint64_t generation);
+/// Builds the indices of a plan (PlanView.cpp) without touching the collector's state; slots
+/// and generation are assigned afterwards.
+std::shared_ptr<PlanView> buildView(std::shared_ptr<const model::Inputs> inputs,
+                                    std::shared_ptr<const plan::QueuePlan> plan);
+/// Gives every node and circuit of `v` its series slot (exclusive lock held).
+void assignSlots(Collector::Impl& impl, PlanView& v);
 
 }  // namespace sluice::telemetry

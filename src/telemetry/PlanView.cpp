@@ -28,14 +28,23 @@ std::string PlanView::parentName(size_t c) const {
              : std::string();
 }
 
-std::shared_ptr<const PlanView> buildView(Collector::Impl& impl,
-                                          std::shared_ptr<const model::Inputs> inputs,
-                                          std::shared_ptr<const plan::QueuePlan> plan,
-                                          uint64_t generation) {
+void assignSlots(Collector::Impl& impl, PlanView& v) {
+  const plan::QueuePlan& p = *v.plan;
+  v.nodeSlot.resize(p.nodes.size());
+  for (size_t i = 0; i < p.nodes.size(); ++i) {
+    v.nodeSlot[i] = impl.nodeSlot(p.nodes[i].name);
+  }
+  v.circuitSlot.resize(p.circuits.size());
+  for (size_t c = 0; c < p.circuits.size(); ++c) {
+    v.circuitSlot[c] = impl.circuitSlot(p.circuits[c].circuitId);
+  }
+}
+
+std::shared_ptr<PlanView> buildView(std::shared_ptr<const model::Inputs> inputs,
+                                    std::shared_ptr<const plan::QueuePlan> plan) {
   auto v = std::make_shared<PlanView>();
   v->inputs = std::move(inputs);
   v->plan = std::move(plan);
-  v->generation = generation;
   const plan::QueuePlan& p = *v->plan;
   const model::Network& net = v->inputs->model.network;
 
@@ -63,10 +72,8 @@ std::shared_ptr<const PlanView> buildView(Collector::Impl& impl,
   }
   v->nodeParent.assign(nodeCount, -1);
   v->nodeChildren.assign(nodeCount, {});
-  v->nodeSlot.resize(nodeCount);
   std::vector<uint32_t> depth(nodeCount, 0);
   for (size_t i = 0; i < nodeCount; ++i) {
-    v->nodeSlot[i] = impl.nodeSlot(p.nodes[i].name);
     int32_t mi = p.nodes[i].modelIndex;
     int32_t parent = -1;
     uint32_t d = 0;
@@ -95,14 +102,12 @@ std::shared_ptr<const PlanView> buildView(Collector::Impl& impl,
 
   // Circuits.
   const size_t circuitCount = p.circuits.size();
-  v->circuitSlot.resize(circuitCount);
   v->searchText.resize(circuitCount);
   v->downLeaf.assign(circuitCount, nullptr);
   v->nodeCircuits.assign(nodeCount, 0);
   v->circuitById.reserve(circuitCount);
   for (size_t c = 0; c < circuitCount; ++c) {
     const plan::CircuitPlacement& cp = p.circuits[c];
-    v->circuitSlot[c] = impl.circuitSlot(cp.circuitId);
     v->circuitById.emplace(cp.circuitId, static_cast<int32_t>(c));
     const model::Circuit& mc = v->modelCircuit(c);
     std::string text = mc.id + '\n' + mc.name + '\n' + v->parentName(c);
