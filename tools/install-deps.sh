@@ -16,7 +16,7 @@ packages=(
   bpftool iproute2 iperf3 ethtool procps python3 bc iputils-ping
   irtt gnuplot-nox wrk                   # QoE measurement and plots, API load test
   # telemetry history and API authentication
-  libsqlite3-dev libargon2-dev
+  libsqlite3-dev libargon2-dev libssl-dev   # libssl: built-in TLS of the operator API
   # web UI build and its browser end-to-end test (Debian's chromium, never a downloaded one)
   nodejs chromium
 )
