@@ -38,6 +38,7 @@ set title "Latency under load through Sluice\n{/*0.8 $title}"
 set ylabel "ping RTT, ms (bar: median; whiskers: p90 to p99)"
 set logscale y
 set yrange [0.1:*]
+set offsets 0, 0, graph 0.12, 0
 set grid ytics
 set key top left
 set style data histograms
