@@ -39,12 +39,6 @@ std::vector<InterfacePlan> devices(const QueuePlan& p) {
   return out;
 }
 
-HtbQueuePlan queueHeader(const HtbQueuePlan& q) {
-  HtbQueuePlan h = q;
-  h.classes.clear();
-  return h;
-}
-
 TcOp queueOp(TcOp::Kind kind, const std::string& ifname, const HtbQueuePlan& q) {
   TcOp op;
   op.kind = kind;
@@ -403,6 +397,16 @@ std::string leafText(const LeafSpec& leaf) {
 }
 
 }  // namespace
+
+plan::HtbQueuePlan queueHeader(const plan::HtbQueuePlan& q) {
+  plan::HtbQueuePlan h;
+  h.direction = q.direction;
+  h.txQueue = q.txQueue;
+  h.major = q.major;
+  h.r2q = q.r2q;
+  h.defaultMinor = q.defaultMinor;
+  return h;
+}
 
 bool ChangeSet::empty() const {
   return addPhase.empty() && deletePhase.empty() && upserts.empty() && removals.empty() &&

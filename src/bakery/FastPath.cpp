@@ -35,8 +35,7 @@ TcOp op(TcOp::Kind kind, const std::string& ifname, const plan::HtbQueuePlan& q,
   TcOp o;
   o.kind = kind;
   o.ifname = ifname;
-  o.queue = q;
-  o.queue.classes.clear();
+  o.queue = queueHeader(q);
   o.cls = cls;
   o.cls.leaf.reset();
   if (cls.leaf) {
@@ -120,9 +119,9 @@ std::optional<FastDiff> fastDiff(const plan::QueuePlan& last, const plan::QueueP
             nc.prio = ic.prio;
           }
           cs.addPhase.push_back(op(TcOp::Kind::ChangeClass, ii.ifname, nq, nc));
+          // Counted per circuit / node (both directions are one change), as diff() does.
           (ic.role == plan::ClassRole::Circuit ? speedChanged : nodeSpeedChanged)
-              .insert(ic.role == plan::ClassRole::Circuit ? ic.modelIndex
-                                                          : static_cast<int32_t>(c) << 8 | k);
+              .insert(ic.modelIndex);
         }
         if (hasLeaf(ic)) {
           plan::LeafSpec leaf = *ic.leaf;

@@ -93,8 +93,7 @@ Result<void> ModelOpRunner::apply(const TcOp& op) {
           break;
         }
       }
-      plan::HtbQueuePlan header = op.queue;
-      header.classes.clear();
+      plan::HtbQueuePlan header = queueHeader(op.queue);
       dev.queues[op.queue.major] = Queue{header};
       dev.qdiscMajors.insert(op.queue.major);
       return {};
@@ -286,8 +285,7 @@ Result<void> ModelOpRunner::reconcile(const plan::QueuePlan& p) {
   for (const auto& iface : p.interfaces) {
     Device& dev = devices_[iface.ifname];
     for (const auto& q : iface.queues) {
-      plan::HtbQueuePlan header = q;
-      header.classes.clear();
+      plan::HtbQueuePlan header = queueHeader(q);
       dev.queues[q.major] = Queue{header};
       dev.qdiscMajors.insert(q.major);
       for (const auto& cls : q.classes) {
