@@ -1,5 +1,6 @@
 // sluiced: the Sluice daemon. Wiring only: options, logging, signals, the event loop; the work is
-// in daemon/Shaper (state), api/ControlServer (control socket) and daemon/InputWatcher (inotify).
+// in daemon/Shaper (state), daemon/OperatorServices (operator API on the control socket and TCP,
+// telemetry), api/ControlServer (control socket) and daemon/InputWatcher (inotify).
 //
 // Without --foreground the process forks once; the parent exits 0 when the child reports ready,
 // or 1 with the child's errors (already printed) when it fails to start, so an init script or an
@@ -19,6 +20,7 @@
 
 #include "api/ControlServer.h"
 #include "daemon/InputWatcher.h"
+#include "daemon/OperatorServices.h"
 #include "daemon/Shaper.h"
 
 namespace {
@@ -104,9 +106,17 @@ int main(int argc, char** argv) {
   if (socketPath.empty()) {
     socketPath = shaper.controlSocket();
   }
-  auto server = sluice::api::ControlServer::start(socketPath, shaper);
+  sluice::daemon::OperatorServices services(shaper, options.configPath);
+  if (auto started = services.start(); !started) {
+    spdlog::error("operator services: {}", started.error().message());
+    shaper.stop();
+    reportReady(readyFd, false);
+    return 1;
+  }
+  auto server = sluice::api::ControlServer::start(socketPath, services.handler());
   if (!server) {
     spdlog::error("control socket: {}", server.error().message());
+    services.stop();
     shaper.stop();
     reportReady(readyFd, false);
     return 1;
@@ -156,6 +166,7 @@ int main(int argc, char** argv) {
     }
   }
   (*server)->stop();
+  services.stop();
   shaper.stop();
   return 0;
 }

@@ -1,0 +1,596 @@
+#include "daemon/OperatorServices.h"
+
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <toml++/toml.h>
+
+#include "api/LiveChanges.h"
+#include "api/WebServer.h"
+#include "auth/Authenticator.h"
+#include "config/ConfigLoader.h"
+#include "netlink/Socket.h"
+#include "telemetry/Collector.h"
+
+#ifndef SLUICE_DEFAULT_WEB_ROOT
+#define SLUICE_DEFAULT_WEB_ROOT ""
+#endif
+
+namespace sluice::daemon {
+
+namespace {
+
+using api::HttpRequest;
+using api::HttpResponse;
+using nlohmann::json;
+
+constexpr auto kTickInterval = std::chrono::seconds(1);
+/// Longest wait for RTT samples in one drainRtt call (bounds how long stop() waits).
+constexpr int kRttWaitMs = 200;
+/// Input warnings listed in /api/urgent at most (the rest are summarized in one issue).
+constexpr size_t kMaxInputWarnings = 20;
+
+std::string webRootFor(const config::Config& config) {
+  if (!config.sluice.webRoot.empty()) {
+    return config.sluice.webRoot;
+  }
+  std::error_code ec;
+  const std::string built = SLUICE_DEFAULT_WEB_ROOT;
+  if (!built.empty() && std::filesystem::is_regular_file(built + "/index.html", ec)) {
+    return built;
+  }
+  return "/usr/share/sluice/web";
+}
+
+std::string historyPathFor(const config::Config& config) {
+  if (!config.sluice.historyDb.empty()) {
+    return config.sluice.historyDb;
+  }
+  return config.sluice.stateDirectory + "/history.sqlite";
+}
+
+std::optional<std::string> readText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return std::nullopt;
+  }
+  std::ostringstream out;
+  out << in.rdbuf();
+  return std::move(out).str();
+}
+
+HttpResponse fromControl(const api::Response& r) { return HttpResponse::json(r.status, r.body); }
+
+std::optional<json> parseObject(const HttpRequest& req) {
+  json body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    return std::nullopt;
+  }
+  return body;
+}
+
+size_t queryNumber(const HttpRequest& req, const std::string& key, size_t fallback, size_t max,
+                   bool& ok) {
+  const std::string text = req.queryOr(key);
+  if (text.empty()) {
+    return fallback;
+  }
+  if (text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos) {
+    ok = false;
+    return 0;
+  }
+  return std::min<size_t>(std::stoul(text), max);
+}
+
+/// lqos.conf text with [queues] queue_mode set to `mode` (the line replaced, or added to the
+/// section, or a new section appended); other lines are kept byte for byte.
+std::string withQueueMode(const std::string& text, const std::string& mode) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(line);
+  }
+  const std::string setting = fmt::format("queue_mode = \"{}\"", mode);
+  auto trimmed = [](const std::string& l) {
+    const size_t b = l.find_first_not_of(" \t");
+    return b == std::string::npos ? std::string() : l.substr(b);
+  };
+  std::optional<size_t> section;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string t = trimmed(lines[i]);
+    if (t.starts_with("[")) {
+      if (section) {
+        break;
+      }
+      if (t.starts_with("[queues]")) {
+        section = i;
+      }
+      continue;
+    }
+    if (section && t.starts_with("queue_mode") &&
+        trimmed(t.substr(std::string("queue_mode").size())).starts_with("=")) {
+      lines[i] = setting;
+      section.reset();
+      std::string out;
+      for (const std::string& l : lines) {
+        out += l + "\n";
+      }
+      return out;
+    }
+  }
+  std::string out;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    out += lines[i] + "\n";
+    if (section && i == *section) {
+      out += setting + "\n";
+    }
+  }
+  if (!section) {
+    out += "\n[queues]\n" + setting + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+OperatorServices::OperatorServices(Shaper& shaper, std::string configPath)
+    : shaper_(shaper), configPath_(std::move(configPath)) {}
+
+OperatorServices::~OperatorServices() { stop(); }
+
+Result<void> OperatorServices::start() {
+  const Shaper::Snapshot snap = shaper_.snapshot();
+  const config::Config config = snap.inputs ? snap.inputs->config : config::Config{};
+
+  telemetry::Options topts;
+  topts.historyDbPath = historyPathFor(config);
+  topts.historyMaxBytes = config.sluice.historyMaxBytes;
+  topts.perCircuitMetrics = config.sluice.metricsPerCircuit;
+  auto collector = telemetry::Collector::create(topts);
+  if (!collector) {
+    spdlog::warn("telemetry history disabled: {}", collector.error().message());
+    topts.historyDbPath.clear();
+    collector = telemetry::Collector::create(topts);
+    if (!collector) {
+      return std::unexpected(collector.error());
+    }
+  }
+  collector_ = std::move(*collector);
+
+  const bool tls = !config.sluice.tlsCertificate.empty() && !config.sluice.tlsPrivateKey.empty();
+  auth::AuthOptions aopts;
+  aopts.usersFile = auth::usersFilePath(config);
+  aopts.secureCookie = tls;
+  auth_ = std::make_unique<auth::Authenticator>(aopts);
+  if (auto opened = auth_->open(); !opened) {
+    spdlog::error("operator API users file: {} (TCP API answers 503 until fixed and restarted)",
+                  opened.error().message());
+    auth_.reset();
+  } else if (!auth_->hasUsers()) {
+    spdlog::warn("{}", auth::firstRunMessage(auth_->usersFile(), configPath_));
+  }
+
+  api::OperatorApiOptions options;
+  options.webRoot = webRootFor(config);
+  api_ = std::make_unique<api::OperatorApi>(*this, auth_.get(), options);
+
+  tickThread_ = std::thread([this] { tickLoop(); });
+
+  if (!config.sluice.webserverListen.empty()) {
+    api::WebServerOptions wopts;
+    wopts.listen = config.sluice.webserverListen;
+    wopts.tlsCertificate = config.sluice.tlsCertificate;
+    wopts.tlsPrivateKey = config.sluice.tlsPrivateKey;
+    auto web = api::WebServer::start(wopts, *api_);
+    if (!web) {
+      // Shaping does not depend on the operator UI: keep running, say why it is not there.
+      spdlog::error("operator API not served on TCP: {}", web.error().message());
+      return {};
+    }
+    web_ = std::move(*web);
+    spdlog::info("operator API on {}://{} (web UI from {})", tls ? "https" : "http",
+                 wopts.listen, options.webRoot);
+  }
+  return {};
+}
+
+void OperatorServices::stop() {
+  if (stopped_) {
+    return;
+  }
+  stopped_ = true;
+  if (web_) {
+    web_->stop();
+  }
+  {
+    std::lock_guard lock(tickMutex_);
+    stopping_ = true;
+  }
+  tickWake_.notify_all();
+  if (tickThread_.joinable()) {
+    tickThread_.join();
+  }
+  if (collector_) {
+    if (auto r = collector_->flush(); !r) {
+      spdlog::warn("telemetry history flush: {}", r.error().message());
+    }
+  }
+}
+
+void OperatorServices::tickLoop() {
+  std::optional<netlink::Socket> tcSocket;
+  if (auto s = netlink::Socket::open(); s) {
+    tcSocket.emplace(std::move(*s));
+  } else {
+    spdlog::warn("telemetry: no tc statistics: {}", s.error().message());
+  }
+  uint64_t version = 0;
+  std::string lastWarning;
+  auto next = std::chrono::steady_clock::now();
+  while (true) {
+    {
+      std::lock_guard lock(tickMutex_);
+      if (stopping_) {
+        return;
+      }
+    }
+    next += kTickInterval;
+    const Shaper::Snapshot snap = shaper_.snapshot();
+    if (snap.inputs && snap.plan && snap.version != version) {
+      collector_->setPlan(snap.inputs, snap.plan);
+      version = snap.version;
+    }
+    const Shaper::MapFds fds = shaper_.mapFds();
+    telemetry::Sources sources{fds.hosts, fds.flows, fds.rttRing, fds.stats,
+                               tcSocket ? &*tcSocket : nullptr};
+    if (version != 0) {
+      auto report = collector_->tick(sources);
+      std::string warning = !report ? report.error().message()
+                            : report->warnings.empty() ? std::string()
+                                                       : report->warnings.front();
+      if (warning != lastWarning && !warning.empty()) {
+        spdlog::warn("telemetry tick: {}", warning);
+      }
+      lastWarning = std::move(warning);
+      ++tickCount_;
+    }
+    // Until the next tick: collect RTT samples (the ring is small), or just wait.
+    while (true) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          next - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        break;
+      }
+      if (version != 0 && fds.rttRing >= 0) {
+        const int wait = static_cast<int>(std::min<int64_t>(left.count(), kRttWaitMs));
+        if (!collector_->drainRtt(sources, wait)) {
+          std::unique_lock lock(tickMutex_);
+          tickWake_.wait_for(lock, std::chrono::milliseconds(wait), [this] { return stopping_; });
+        }
+      } else {
+        std::unique_lock lock(tickMutex_);
+        tickWake_.wait_for(lock, left, [this] { return stopping_; });
+      }
+      std::lock_guard lock(tickMutex_);
+      if (stopping_) {
+        return;
+      }
+    }
+    if (std::chrono::steady_clock::now() - next > 5 * kTickInterval) {
+      next = std::chrono::steady_clock::now();  // fell far behind (suspend, overload): resync
+    }
+  }
+}
+
+std::string OperatorServices::cached(const std::string& key) {
+  std::lock_guard lock(cacheMutex_);
+  CacheEntry& e = cache_[key];
+  const uint64_t tick = tickCount_.load();
+  if (e.tick != tick) {
+    json body = key == "summary" ? collector_->summary()
+                : key == "tree"  ? collector_->tree()
+                                 : collector_->unknown();
+    e.text = body.dump(-1, ' ', false, json::error_handler_t::replace);
+    e.tick = tick;
+  }
+  return e.text;
+}
+
+HttpResponse OperatorServices::status(const HttpRequest&, const std::string&) {
+  return fromControl(shaper_.status());
+}
+
+HttpResponse OperatorServices::reload(const HttpRequest&, const std::string&) {
+  std::lock_guard lock(changeMutex_);
+  return fromControl(shaper_.reload(ReloadTrigger::Api));
+}
+
+HttpResponse OperatorServices::check(const HttpRequest&, const std::string&) {
+  return fromControl(shaper_.check());
+}
+
+HttpResponse OperatorServices::summary(const HttpRequest&, const std::string&) {
+  HttpResponse r;
+  r.body = cached("summary");
+  return r;
+}
+
+HttpResponse OperatorServices::tree(const HttpRequest&, const std::string&) {
+  HttpResponse r;
+  r.body = cached("tree");
+  return r;
+}
+
+HttpResponse OperatorServices::unknown(const HttpRequest&, const std::string&) {
+  HttpResponse r;
+  r.body = cached("unknown");
+  return r;
+}
+
+HttpResponse OperatorServices::circuits(const HttpRequest& req, const std::string&) {
+  bool ok = true;
+  const size_t offset = queryNumber(req, "offset", 0, SIZE_MAX, ok);
+  const size_t limit = queryNumber(req, "limit", 100, 10000, ok);
+  if (!ok) {
+    return HttpResponse::error(400, "offset and limit must be non-negative integers");
+  }
+  auto body = collector_->circuits(req.queryOr("search"), offset, limit,
+                                   req.queryOr("sort", "name"));
+  if (!body) {
+    return HttpResponse::error(400, body.error().message());
+  }
+  return HttpResponse::json(200, *body);
+}
+
+HttpResponse OperatorServices::circuit(const HttpRequest& req, const std::string& id) {
+  bool ok = true;
+  const size_t minutes = queryNumber(req, "minutes", 0, 2880, ok);
+  if (!ok) {
+    return HttpResponse::error(400, "minutes must be a non-negative integer");
+  }
+  auto body = collector_->circuit(id, static_cast<uint32_t>(minutes));
+  if (!body) {
+    return HttpResponse::error(404, fmt::format("no circuit with id \"{}\"", id));
+  }
+  return HttpResponse::json(200, *body);
+}
+
+HttpResponse OperatorServices::top(const HttpRequest& req, const std::string&) {
+  bool ok = true;
+  const size_t n = queryNumber(req, "n", 10, 1000, ok);
+  if (!ok) {
+    return HttpResponse::error(400, "n must be a non-negative integer");
+  }
+  auto body = collector_->top(req.queryOr("metric", "throughput"), n);
+  if (!body) {
+    return HttpResponse::error(400, body.error().message());
+  }
+  return HttpResponse::json(200, *body);
+}
+
+HttpResponse OperatorServices::metrics(const HttpRequest&, const std::string&) {
+  HttpResponse r;
+  r.contentType = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = collector_->prometheus();
+  return r;
+}
+
+HttpResponse OperatorServices::persistAndReload(const std::string& path, const std::string& text) {
+  if (auto w = api::writeFileAtomically(path, text); !w) {
+    return HttpResponse::error(500, w.error().message());
+  }
+  spdlog::info("operator API: wrote {}; reloading", path);
+  const api::Response reloaded = shaper_.reload(ReloadTrigger::Api);
+  const std::string outcome = reloaded.body.value("outcome", "failed");
+  json body{{"outcome", outcome}, {"reload", reloaded.body}, {"persisted", path}};
+  if (outcome == "applied" || outcome == "unchanged") {
+    return HttpResponse::json(200, body);
+  }
+  body["error"] = fmt::format("{} was written but the reload {} it", path,
+                              outcome == "refused" ? "refused" : "failed to apply");
+  return HttpResponse::json(reloaded.status >= 400 ? reloaded.status : 500, body);
+}
+
+HttpResponse OperatorServices::change(int kind, const std::string& id, const HttpRequest& req) {
+  json body = json::object();
+  const auto changeKind = static_cast<api::ChangeKind>(kind);
+  if (changeKind != api::ChangeKind::Remove) {
+    auto parsed = parseObject(req);
+    if (!parsed) {
+      return HttpResponse::error(400, "the request body must be a JSON object");
+    }
+    body = std::move(*parsed);
+  }
+  std::lock_guard lock(changeMutex_);
+  api::PlannedChange plan =
+      api::planCircuitChange(model::InputPaths{configPath_, {}, {}}, changeKind, id, body);
+  if (!plan.ok()) {
+    return HttpResponse::json(plan.status, plan.error);
+  }
+  return persistAndReload(plan.path, plan.text);
+}
+
+HttpResponse OperatorServices::addCircuit(const HttpRequest& req, const std::string&) {
+  return change(static_cast<int>(api::ChangeKind::Add), "", req);
+}
+
+HttpResponse OperatorServices::patchCircuit(const HttpRequest& req, const std::string& id) {
+  return change(static_cast<int>(api::ChangeKind::Patch), id, req);
+}
+
+HttpResponse OperatorServices::deleteCircuit(const HttpRequest& req, const std::string& id) {
+  return change(static_cast<int>(api::ChangeKind::Remove), id, req);
+}
+
+HttpResponse OperatorServices::config(const HttpRequest&, const std::string&) {
+  const std::optional<std::string> text = readText(configPath_);
+  if (!text) {
+    return HttpResponse::error(500, fmt::format("cannot read {}", configPath_));
+  }
+  json parsed;
+  try {
+    std::ostringstream out;
+    out << toml::json_formatter{toml::parse(*text)};
+    parsed = json::parse(out.str());
+  } catch (const std::exception& e) {
+    parsed = nullptr;  // the file is broken on disk: the text says how, validate says where
+  }
+  return HttpResponse::json(200, {{"path", configPath_}, {"text", *text}, {"parsed", parsed}});
+}
+
+HttpResponse OperatorServices::validateConfig(const HttpRequest& req, const std::string&) {
+  auto body = parseObject(req);
+  if (!body || !body->value("text", json()).is_string()) {
+    return HttpResponse::error(400, "expected {\"text\": \"<lqos.conf>\"}");
+  }
+  Diagnostics diags;
+  config::parseConfig((*body)["text"].get<std::string>(), configPath_, diags);
+  return HttpResponse::json(200, {{"valid", !diags.hasErrors()},
+                                  {"errors", api::diagnosticsToErrors(diags)}});
+}
+
+HttpResponse OperatorServices::putConfig(const HttpRequest& req, const std::string&) {
+  auto body = parseObject(req);
+  if (!body || !body->value("text", json()).is_string()) {
+    return HttpResponse::error(400, "expected {\"text\": \"<lqos.conf>\"}");
+  }
+  const std::string text = (*body)["text"].get<std::string>();
+  Diagnostics diags;
+  config::parseConfig(text, configPath_, diags);
+  if (diags.hasErrors()) {
+    return HttpResponse::json(422, {{"error", "invalid lqos.conf; nothing was written"},
+                                    {"valid", false},
+                                    {"errors", api::diagnosticsToErrors(diags)}});
+  }
+  std::lock_guard lock(changeMutex_);
+  return persistAndReload(configPath_, text);
+}
+
+HttpResponse OperatorServices::queueMode(const HttpRequest& req, const std::string&) {
+  auto body = parseObject(req);
+  const std::string mode = body ? body->value("mode", std::string()) : std::string();
+  if (mode != "shape" && mode != "observe") {
+    return HttpResponse::json(
+        422, {{"error", "invalid queue mode"},
+              {"errors", json::array({{{"field", "mode"},
+                                       {"message", "must be \"shape\" or \"observe\""},
+                                       {"value", body ? body->value("mode", json()).dump() : ""}}})}});
+  }
+  std::lock_guard lock(changeMutex_);
+  const std::optional<std::string> text = readText(configPath_);
+  if (!text) {
+    return HttpResponse::error(500, fmt::format("cannot read {}", configPath_));
+  }
+  const std::string updated = withQueueMode(*text, mode);
+  Diagnostics diags;
+  config::parseConfig(updated, configPath_, diags);
+  if (diags.hasErrors()) {
+    return HttpResponse::json(409, {{"error", fmt::format("{} has errors; fix it first",
+                                                          configPath_)},
+                                    {"errors", api::diagnosticsToErrors(diags)}});
+  }
+  return persistAndReload(configPath_, updated);
+}
+
+json OperatorServices::urgentJson() {
+  const json status = shaper_.status().body;
+  json issues = json::array();
+  auto add = [&](const char* severity, const char* kind, std::string message) {
+    issues.push_back({{"severity", severity}, {"kind", kind}, {"message", std::move(message)}});
+  };
+  if (status.contains("refused") && status["refused"].is_object()) {
+    for (const json& d : status["refused"].value("diagnostics", json::array())) {
+      add("error", "refused-input",
+          fmt::format("{}:{}:{}: {} [{}]", d.value("file", ""), d.value("line", 0),
+                      d.value("column", 0), d.value("message", ""), d.value("category", "")));
+    }
+  }
+  if (status.contains("last_reload") && status["last_reload"].is_object() &&
+      status["last_reload"].value("outcome", "") == "failed") {
+    add("error", "reload-failed", status["last_reload"].value("message", "the last reload failed"));
+  }
+  if (status.contains("leaf") && status["leaf"].value("fallback", false)) {
+    add("warning", "leaf-fallback",
+        fmt::format("leaf qdisc {} is not available; using {}: {}",
+                    status["leaf"].value("configured", ""), status["leaf"].value("active", ""),
+                    status["leaf"].value("reason", "")));
+  }
+  for (const json& n : status.value("notices", json::array())) {
+    add("warning", "notice", n.is_string() ? n.get<std::string>() : n.dump());
+  }
+  if (status.value("queue_mode", "") == "observe") {
+    add("warning", "observe-mode", "queue_mode = \"observe\": traffic is counted but not shaped");
+  }
+  const Shaper::Snapshot snap = shaper_.snapshot();
+  if (snap.inputs) {
+    size_t listed = 0;
+    const auto warnings = snap.inputs->diagnostics.warnings();
+    for (const Diagnostic& d : warnings) {
+      if (listed++ < kMaxInputWarnings) {
+        add("warning", "input-warning", d.toString());
+      }
+    }
+    if (warnings.size() > kMaxInputWarnings) {
+      add("warning", "input-warning",
+          fmt::format("{} more input warnings (see `sluice check`)",
+                      warnings.size() - kMaxInputWarnings));
+    }
+    // Settings only a restart applies: the interfaces and the mode.
+    Diagnostics ignored;
+    if (auto disk = config::loadConfig(configPath_, ignored)) {
+      const config::Config& run = snap.inputs->config;
+      auto ports = [](const config::Config& c) {
+        return c.bridge ? c.bridge->toInternet + "," + c.bridge->toNetwork
+                        : (c.singleInterface ? c.singleInterface->interface : std::string());
+      };
+      if (disk->onAStick() != run.onAStick() || ports(*disk) != ports(run)) {
+        add("warning", "restart-required",
+            fmt::format("{} names other interfaces or another mode than the running shaper; "
+                        "restart sluiced to apply them",
+                        configPath_));
+      }
+    }
+  }
+  const json unknownBody = json::parse(cached("unknown"), nullptr, false);
+  if (unknownBody.is_object()) {
+    const size_t count = unknownBody.value("addresses", json::array()).size();
+    if (count > 0) {
+      add("warning", "unknown-addresses",
+          fmt::format("{} address{} not in ShapedDevices.csv carry traffic (GET /api/unknown)",
+                      count, count == 1 ? "" : "es"));
+    }
+  }
+  return json{{"issues", issues}};
+}
+
+HttpResponse OperatorServices::urgent(const HttpRequest&, const std::string&) {
+  return HttpResponse::json(200, urgentJson());
+}
+
+std::pair<bool, std::string> OperatorServices::channel(const std::string& name) {
+  auto dump = [](const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); };
+  if (name == "summary" || name == "tree") {
+    return {true, cached(name)};
+  }
+  if (name == "urgent") {
+    return {true, dump(urgentJson())};
+  }
+  if (name == "status") {
+    return {true, dump(shaper_.status().body)};
+  }
+  if (name.starts_with("circuit:")) {
+    auto body = collector_->circuit(name.substr(8));
+    if (!body) {
+      return {false, fmt::format("no circuit with id \"{}\"", name.substr(8))};
+    }
+    return {true, dump(*body)};
+  }
+  return {false, fmt::format("no such channel: {} (summary, tree, urgent, status, circuit:<id>)",
+                             name)};
+}
+
+}  // namespace sluice::daemon

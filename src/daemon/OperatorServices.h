@@ -1,0 +1,110 @@
+#pragma once
+// The daemon side of the operator API and telemetry (docs/api.md): one object that owns
+//  - the telemetry Collector and its 1 s tick thread (fed Shaper::snapshot() whenever its
+//    version changes, and Shaper::mapFds()),
+//  - the Authenticator of the TCP listener (users file),
+//  - the OperatorApi pipeline (api/OperatorApi.h) and the TCP WebServer, and serves the same
+//    pipeline (trusted, no auth) on the control socket through handler(),
+//  - the route implementations: status/reload/check from the Shaper, telemetry JSON from the
+//    Collector (cached per tick), live circuit changes (api/LiveChanges.h: validate, write
+//    ShapedDevices.csv atomically, reload), config get/validate/update, queue mode, urgent issues.
+// main.cpp creates it after the Shaper started and stops it before the Shaper stops.
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "api/OperatorApi.h"
+#include "common/Error.h"
+#include "daemon/Shaper.h"
+
+namespace sluice::api {
+class WebServer;
+}
+namespace sluice::auth {
+class Authenticator;
+}
+namespace sluice::telemetry {
+class Collector;
+}
+
+namespace sluice::daemon {
+
+class OperatorServices final : public api::OperatorBackend {
+ public:
+  /// `configPath` is the lqos.conf sluiced runs on (live changes and config updates write the
+  /// files it names). `shaper` must be started and outlive this object.
+  OperatorServices(Shaper& shaper, std::string configPath);
+  ~OperatorServices() override;
+
+  /// Opens the history database and the users file, starts the tick thread and, unless
+  /// [sluice] webserver_listen is empty, the TCP listener. Problems of telemetry history or of
+  /// the users file are logged and degrade (no history; TCP answers 503 except static files),
+  /// and so is a TCP listener that cannot bind (shaping does not depend on the UI). Errors: the
+  /// telemetry Collector cannot be created even without history.
+  Result<void> start();
+  /// Stops the TCP listener and the tick thread, flushes the history. Idempotent.
+  void stop();
+
+  /// The request pipeline for the control socket (ControlServer::start(path, handler())).
+  api::RequestHandler& handler() { return *api_; }
+
+  // api::OperatorBackend
+  api::HttpResponse status(const api::HttpRequest&, const std::string&) override;
+  api::HttpResponse reload(const api::HttpRequest&, const std::string&) override;
+  api::HttpResponse check(const api::HttpRequest&, const std::string&) override;
+  api::HttpResponse summary(const api::HttpRequest&, const std::string&) override;
+  api::HttpResponse tree(const api::HttpRequest&, const std::string&) override;
+  api::HttpResponse circuits(const api::HttpRequest&, const std::string&) override;
+  api::HttpResponse circuit(const api::HttpRequest&, const std::string& id) override;
+  api::HttpResponse addCircuit(const api::HttpRequest&, const std::string&) override;
+  api::HttpResponse patchCircuit(const api::HttpRequest&, const std::string& id) override;
+  api::HttpResponse deleteCircuit(const api::HttpRequest&, const std::string& id) override;
+  api::HttpResponse top(const api::HttpRequest&, const std::string&) override;
+  api::HttpResponse unknown(const api::HttpRequest&, const std::string&) override;
+  api::HttpResponse urgent(const api::HttpRequest&, const std::string&) override;
+  api::HttpResponse config(const api::HttpRequest&, const std::string&) override;
+  api::HttpResponse validateConfig(const api::HttpRequest&, const std::string&) override;
+  api::HttpResponse putConfig(const api::HttpRequest&, const std::string&) override;
+  api::HttpResponse queueMode(const api::HttpRequest&, const std::string&) override;
+  api::HttpResponse metrics(const api::HttpRequest&, const std::string&) override;
+  std::pair<bool, std::string> channel(const std::string& name) override;
+
+ private:
+  void tickLoop();
+  /// The dumped JSON of `key` ("summary", "tree", "unknown"), recomputed once per tick.
+  std::string cached(const std::string& key);
+  nlohmann::json urgentJson();
+  /// Writes `text` to `path` atomically and reloads; the response of a live change.
+  api::HttpResponse persistAndReload(const std::string& path, const std::string& text);
+  api::HttpResponse change(int kind, const std::string& id, const api::HttpRequest& req);
+
+  Shaper& shaper_;
+  std::string configPath_;
+  std::unique_ptr<telemetry::Collector> collector_;
+  std::unique_ptr<auth::Authenticator> auth_;
+  std::unique_ptr<api::OperatorApi> api_;
+  std::unique_ptr<api::WebServer> web_;
+
+  std::mutex changeMutex_;  ///< serializes live changes, config writes and queue mode
+
+  std::thread tickThread_;
+  std::mutex tickMutex_;
+  std::condition_variable tickWake_;
+  bool stopping_ = false;
+  std::atomic<uint64_t> tickCount_{0};
+
+  std::mutex cacheMutex_;
+  struct CacheEntry {
+    uint64_t tick = ~uint64_t{0};
+    std::string text;
+  };
+  std::unordered_map<std::string, CacheEntry> cache_;
+  bool stopped_ = false;
+};
+
+}  // namespace sluice::daemon
