@@ -286,26 +286,32 @@ Result<void> startIperfServers(const std::string& logDir) {
       return std::unexpected(pid.error());
     }
   }
-  // Wait until every port listens (iperf3 binds within milliseconds; allow a loaded machine 10 s).
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  // Wait until every port listens. iperf3 binds within milliseconds, but in the guest kernel under
+  // qemu's emulation on a loaded machine 16 servers took more than 10 s: allow 60 s.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   for (;;) {
     auto listening = runChecked(inNs(kIspNs, {"ss", "-H", "-l", "-t", "-n"}));
     if (!listening) {
       return std::unexpected(listening.error());
     }
     uint16_t up = 0;
+    std::string missing;
     for (uint16_t i = 0; i < kServerPorts; ++i) {
       if (listening->find(fmt::format(":{} ", kFirstPort + i)) != std::string::npos) {
         ++up;
+      } else {
+        missing += fmt::format(" {}", kFirstPort + i);
       }
     }
     if (up == kServerPorts) {
       return {};
     }
     if (std::chrono::steady_clock::now() > deadline) {
-      return makeError(ETIMEDOUT, fmt::format("only {} of {} iperf3 servers listen in namespace "
-                                              "{} (logs: {}/iperf3-*.log)",
-                                              up, kServerPorts, kIspNs, logDir));
+      return makeError(ETIMEDOUT,
+                       fmt::format("only {} of {} iperf3 servers listen in namespace {} (not:{}; "
+                                   "logs: {}/iperf3-*.log)",
+                                   up, kServerPorts, kIspNs, missing, logDir),
+                       *listening);
     }
     std::this_thread::sleep_for(milliseconds(100));
   }
