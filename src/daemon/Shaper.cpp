@@ -234,7 +234,12 @@ Result<void> Shaper::startShaping(plan::QueuePlan desired) {
       return ok;
     }
     reconciled_ = diffs->size();
-    if (!diffs->empty()) {
+    if (!diffs->empty() && bakery_->reloadRequired()) {
+      // The previous run died mid-apply (the bakery's marker): the apply below reconciles the
+      // live tree with the new plan directly, changing only what differs.
+      spdlog::warn("live tree differs from the active state in {} places (first: {}); {}",
+                   diffs->size(), diffs->front(), *bakery_->reloadRequired());
+    } else if (!diffs->empty()) {
       spdlog::warn("live tree differs from the active state in {} places (first: {}); "
                    "reconciling only those",
                    diffs->size(), diffs->front());
