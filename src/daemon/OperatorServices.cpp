@@ -257,6 +257,7 @@ void OperatorServices::tickLoop() {
       }
       lastWarning = std::move(warning);
       ++tickCount_;
+      renderCache();
     }
     // Until the next tick: collect RTT samples (the ring is small), or just wait.
     while (true) {
@@ -286,18 +287,37 @@ void OperatorServices::tickLoop() {
   }
 }
 
-std::string OperatorServices::cached(const std::string& key) {
-  std::lock_guard lock(cacheMutex_);
-  CacheEntry& e = cache_[key];
+std::string OperatorServices::render(const std::string& key) const {
+  json body = key == "summary" ? collector_->summary()
+              : key == "tree"  ? collector_->tree()
+                               : collector_->unknown();
+  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+void OperatorServices::renderCache() {
   const uint64_t tick = tickCount_.load();
-  if (e.tick != tick) {
-    json body = key == "summary" ? collector_->summary()
-                : key == "tree"  ? collector_->tree()
-                                 : collector_->unknown();
-    e.text = body.dump(-1, ' ', false, json::error_handler_t::replace);
-    e.tick = tick;
+  for (const char* key : {"summary", "tree", "unknown"}) {
+    auto text = std::make_shared<const std::string>(render(key));
+    std::lock_guard lock(cacheMutex_);
+    cache_[key] = CacheEntry{tick, std::move(text)};
   }
-  return e.text;
+}
+
+std::string OperatorServices::cached(const std::string& key) {
+  std::shared_ptr<const std::string> text;
+  {
+    std::lock_guard lock(cacheMutex_);
+    auto it = cache_.find(key);
+    if (it != cache_.end()) {
+      text = it->second.text;
+    }
+  }
+  if (!text) {
+    text = std::make_shared<const std::string>(render(key));
+    std::lock_guard lock(cacheMutex_);
+    cache_.try_emplace(key, CacheEntry{tickCount_.load(), text});
+  }
+  return *text;
 }
 
 HttpResponse OperatorServices::status(const HttpRequest&, const std::string&) {

@@ -76,8 +76,12 @@ class OperatorServices final : public api::OperatorBackend {
 
  private:
   void tickLoop();
-  /// The dumped JSON of `key` ("summary", "tree", "unknown"), recomputed once per tick.
+  /// The dumped JSON of `key` ("summary", "tree", "unknown") as of the last tick. The tick
+  /// thread renders them right after each tick (renderCache), so requests only copy text and
+  /// never wait for a rollup or each other; before the first tick a request renders it.
   std::string cached(const std::string& key);
+  std::string render(const std::string& key) const;
+  void renderCache();
   nlohmann::json urgentJson();
   /// Writes `text` to `path` atomically and reloads; the response of a live change.
   api::HttpResponse persistAndReload(const std::string& path, const std::string& text);
@@ -100,8 +104,8 @@ class OperatorServices final : public api::OperatorBackend {
 
   std::mutex cacheMutex_;
   struct CacheEntry {
-    uint64_t tick = ~uint64_t{0};
-    std::string text;
+    uint64_t tick = 0;
+    std::shared_ptr<const std::string> text;
   };
   std::unordered_map<std::string, CacheEntry> cache_;
   bool stopped_ = false;
