@@ -18,7 +18,7 @@ interface Status {
   last_reload?: { time?: string; outcome?: string; trigger?: string; duration_ms?: number };
 }
 
-export function CircuitTable({ rows, testid }: { rows: CircuitRow[] | undefined; testid?: string }) {
+export function CircuitTable({ rows, testid, compact }: { rows: CircuitRow[] | undefined; testid?: string; compact?: boolean }) {
   if (!rows) return <div class="muted">loading…</div>;
   if (!rows.length) return <div class="muted">no circuits</div>;
   return (
@@ -26,7 +26,7 @@ export function CircuitTable({ rows, testid }: { rows: CircuitRow[] | undefined;
       <thead>
         <tr>
           <th>Circuit</th>
-          <th>Parent</th>
+          {!compact && <th>Parent</th>}
           <th class="r">Down</th>
           <th class="r">Up</th>
           <th class="r">RTT p50</th>
@@ -37,7 +37,7 @@ export function CircuitTable({ rows, testid }: { rows: CircuitRow[] | undefined;
         {rows.map((c) => (
           <tr>
             <td><a href={`#/circuit/${encodeURIComponent(c.id)}`}>{c.name || c.id}</a></td>
-            <td class="muted">{c.parent}</td>
+            {!compact && <td class="muted">{c.parent}</td>}
             <td class="r">{bps(c.down_bps)}</td>
             <td class="r">{bps(c.up_bps)}</td>
             <td class={`r ${rttClass(c.rtt_p50_ms)}`}>{ms(c.rtt_p50_ms)}</td>
@@ -195,17 +195,17 @@ export function Dashboard() {
 
       <section class="panel">
         <h2>Top circuits (throughput)</h2>
-        <CircuitTable rows={top?.circuits} testid="top-throughput" />
+        <CircuitTable rows={top?.circuits} testid="top-throughput" compact />
       </section>
 
       <section class="panel">
         <h2>Worst RTT</h2>
-        <CircuitTable rows={worst?.circuits} testid="top-rtt" />
+        <CircuitTable rows={worst?.circuits} testid="top-rtt" compact />
       </section>
 
       <section class="panel">
         <h2>Most retransmits</h2>
-        <CircuitTable rows={retx?.circuits} />
+        <CircuitTable rows={retx?.circuits} compact />
       </section>
     </div>
   );
