@@ -548,12 +548,14 @@ TEST_F(QoeLab, EveryLeafIsTheCakeOrFqCodelThePlanAsksFor) {
     ASSERT_EQ(out.exitCode, 0) << out.err;
     const Json tree = Json::parse(out.out, nullptr, false);
     ASSERT_TRUE(tree.contains("qdiscs")) << out.out;
-    // Leaves: qdiscs under HTB classes (the mq's unused tx queues keep their default qdiscs).
+    // Leaves: qdiscs under HTB classes (not the mq's unused tx queues, which keep their default
+    // qdiscs, nor the clsact qdisc that holds sluiced's tc classifier).
     std::map<std::string, std::string> live;
     for (const Json& q : tree["qdiscs"]) {
       const std::string kind = q["kind"].get<std::string>();
       const std::string parent = q["parent"].get<std::string>();
-      if (kind != "mq" && kind != "htb" && !parent.starts_with("7fff:") && parent != "root") {
+      if (kind != "mq" && kind != "htb" && kind != "clsact" && !parent.starts_with("7fff:") &&
+          parent != "root" && parent != "clsact") {
         live[parent] = kind;
       }
     }
