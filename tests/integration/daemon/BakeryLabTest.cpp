@@ -11,6 +11,7 @@
 // classes, parents); each change's tc op count as reported, bounded per change class; the
 // restart adopts or reconciles and never rebuilds.
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -640,7 +641,17 @@ TEST_F(BakeryLab, EveryChangeLiveWithoutProbeLoss) {
   std::thread reloader([&] {
     (void)api::request(state_.socket, "POST", "/api/reload", nullptr, seconds(60));
   });
-  std::this_thread::sleep_for(milliseconds(40));
+  // Kill it directly (`lab restart --kill` takes longer to get there): planning and ~1,200 tc
+  // ops take longer than this on the lab, so the kill usually lands inside the apply (the restart
+  // then reports mode "reconcile"; "adopt"/"incremental" when it landed after/before).
+  std::this_thread::sleep_for(milliseconds(30));
+  {
+    std::ifstream pidFile(kLabDir + "/sluiced.pid");
+    pid_t pid = 0;
+    pidFile >> pid;
+    ASSERT_GT(pid, 0);
+    kill(pid, SIGKILL);
+  }
   const auto restart = sluice({"lab", "--state-dir", kLabDir, "restart", "--kill"});
   reloader.join();
   ASSERT_EQ(restart.exitCode, 0) << restart.out << restart.err;
