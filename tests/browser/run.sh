@@ -37,7 +37,6 @@ STATE=$(mktemp -d /tmp/sluice-browser-e2e.XXXXXX)
 mkdir -p "$ARTIFACTS"
 rm -f "$ARTIFACTS"/*.png "$ARTIFACTS"/*.log
 cleanup() {
-  [ -n "${IPERF_PID:-}" ] && kill "$IPERF_PID" 2>/dev/null
   [ -f "$STATE/lab/sluiced.log" ] && cp "$STATE/lab/sluiced.log" "$ARTIFACTS/sluiced.log"
   "$SLUICE" lab --state-dir "$STATE/lab" down >/dev/null 2>&1
   rm -rf "$STATE"
