@@ -4,7 +4,7 @@
 # harness (../shared/tools/guest-kernel/run-guest.sh; it installs qemu and friends itself on a
 # fresh machine). The test binaries come from BUILD_DIR and run chrooted into the host's root.
 # One boot runs tools/guest/suite.sh: the tc leaf-kinds test (tc-leaf-kinds.sh), then the lab's
-# QoE and on-a-stick/bridge rate suites (lab-e2e.sh; about 6 minutes under emulation).
+# QoE and on-a-stick/bridge rate suites (lab-e2e.sh; 10-12 minutes under emulation).
 #
 #   tools/guest-tests.sh BUILD_DIR      # exit 0 only when every guest test passed
 #
