@@ -278,14 +278,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
         return;
       }
     }
-    send(callHandler(handler_, request), req.version(), req.keep_alive());
+    const bool head = req.method() == http::verb::head;
+    send(callHandler(handler_, request), req.version(), req.keep_alive(), head);
   }
 
   void sendError(int status, std::string message) {
     send(HttpResponse::error(status, std::move(message)), 11, false);
   }
 
-  void send(HttpResponse r, unsigned version, bool keepAlive) {
+  /// `head`: answer a HEAD request (the headers of the GET answer, no body).
+  void send(HttpResponse r, unsigned version, bool keepAlive, bool head = false) {
     response_ = {};
     response_.version(version);
     response_.result(static_cast<unsigned>(r.status));
@@ -300,6 +302,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     }
     response_.keep_alive(keepAlive);
     response_.prepare_payload();
+    if (head) {
+      const auto length = response_.body().size();
+      response_.body().clear();
+      response_.content_length(length);
+    }
     beast::get_lowest_layer(stream_).expires_after(limits_.idleTimeout);
     http::async_write(stream_, response_,
                       [self = this->shared_from_this(), keepAlive](beast::error_code ec,

@@ -328,6 +328,26 @@ TEST_F(OperatorApiTest, TcpServesHttpAndPushesWebSocketChannels) {
   const uint16_t port = (*server)->port();
   EXPECT_EQ(httpOnce(port, http::verb::get, "/api/status").status, 401);
   EXPECT_EQ(httpOnce(port, http::verb::get, "/api/openapi.json").status, 200);
+  {  // HEAD: the GET's headers without its body, and the connection stays usable
+    net::io_context ioc;
+    beast::tcp_stream stream(ioc);
+    stream.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    http::request<http::empty_body> head{http::verb::head, "/", 11};
+    head.set(http::field::host, "127.0.0.1");
+    http::write(stream, head);
+    beast::flat_buffer buffer;
+    http::response_parser<http::empty_body> parser;
+    parser.skip(true);
+    http::read(stream, buffer, parser);
+    EXPECT_EQ(parser.get().result_int(), 200u);
+    EXPECT_EQ(parser.get()[http::field::content_length], "19");  // "<html>sluice</html>"
+    http::request<http::empty_body> get{http::verb::get, "/api/openapi.json", 11};
+    get.set(http::field::host, "127.0.0.1");
+    http::write(stream, get);
+    http::response<http::string_body> res;
+    http::read(stream, buffer, res);
+    EXPECT_EQ(res.result_int(), 200u);
+  }
   HttpResult in = httpOnce(port, http::verb::post, "/api/login",
                            R"({"username":"rob","password":"rob-password-12"})");
   ASSERT_EQ(in.status, 200) << in.body;
