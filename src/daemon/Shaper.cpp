@@ -111,6 +111,21 @@ Result<void> Shaper::applyLeafFallback(plan::QueuePlan& plan, const config::Conf
   if (!report) {
     return std::unexpected(report.error());
   }
+  // A leaf carries only its own kind's parameters: a fallen-back pfifo leaf keeps the CAKE
+  // parameters it was planned with, which the bakery's active state does not store, so a restart
+  // would see an SQM change on every such leaf.
+  for (auto& iface : plan.interfaces) {
+    for (auto& queue : iface.queues) {
+      for (auto& cls : queue.classes) {
+        if (cls.leaf && cls.leaf->kind != plan::LeafKind::Cake) {
+          cls.leaf->cake = plan::CakeParams{};
+        }
+        if (cls.leaf && cls.leaf->kind != plan::LeafKind::FqCodel) {
+          cls.leaf->fqCodel = plan::FqCodelParams{};
+        }
+      }
+    }
+  }
   leafConfigured_ = std::string(tc::leafKindName(config.defaultLeaf.kind));
   leafActive_ = leafConfigured_;
   fallbackReason_.clear();
