@@ -13,7 +13,7 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   # kernel tooling, lab and guest-kernel tests
-  bpftool iproute2 iperf3 ethtool procps python3 bc iputils-ping curl openssl
+  bpftool iproute2 iperf3 ethtool procps python3 bc iputils-ping curl openssl jq
   irtt gnuplot-nox wrk                   # QoE measurement and plots, API load test
   # telemetry history and API authentication
   libsqlite3-dev libargon2-dev libssl-dev   # libssl: built-in TLS of the operator API
