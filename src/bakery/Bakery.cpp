@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "dataplane/MapWriter.h"
+#include "tc/Applier.h"
 
 namespace sluice::bakery {
 namespace {
@@ -32,7 +33,7 @@ uint64_t forecastBytes(const std::vector<TcOp>& ops, size_t first, size_t last) 
     } else if (op.kind == TcOp::Kind::AddHtbQdisc) {
       bytes += objectMemoryBytes("htb_qdisc");
     } else if (op.kind == TcOp::Kind::AddLeaf) {
-      bytes += objectMemoryBytes(leafKindKey(op.leaf.kind));
+      bytes += objectMemoryBytes(tc::leafKindName(op.leaf.kind));
     }
   }
   return bytes;

@@ -71,6 +71,11 @@ struct TcOp {
 /// class that copied its whole queue cost gigabytes in a 30k-circuit build.
 plan::HtbQueuePlan queueHeader(const plan::HtbQueuePlan& queue);
 
+/// A class operation on `cls` of queue `q`: the class without its leaf in TcOp::cls, its leaf
+/// (when it has one) in TcOp::leaf.
+TcOp classOp(TcOp::Kind kind, const std::string& ifname, const plan::HtbQueuePlan& q,
+             const plan::HtbClassPlan& cls);
+
 /// "add class 1:5 parent 1:3 on eth1" (logs, test failure messages).
 std::string describe(const TcOp& op);
 
@@ -197,9 +202,7 @@ MemoryEstimate estimateMemory(const plan::QueuePlan& plan);
 /// Kernel memory one object takes, in bytes: "htb_qdisc", "htb_class", "pfifo", "bfifo" measured
 /// on this machine's kernel (docs/bakery.md, bench/bakery memory), "cake" 512 KiB and
 /// "fq_codel" 64 KiB from LibreQoS until measured in the guest kernel; 0 for unknown kinds.
-uint64_t objectMemoryBytes(std::string_view kind);
-/// The key objectMemoryBytes uses for a leaf kind ("cake", "fq_codel", "pfifo", "bfifo", "").
-std::string_view leafKindKey(plan::LeafKind kind);
+uint64_t objectMemoryBytes(std::string_view kind);  ///< kind as tc::leafKindName spells it
 
 /// Refuses a plan that cannot fit: the error names the limit and the count ("interface eth1 needs
 /// 70,001 qdiscs; the kernel allows 65,534"). Checks the plan alone and, when `twoTrees`, the

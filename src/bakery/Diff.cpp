@@ -47,20 +47,6 @@ TcOp queueOp(TcOp::Kind kind, const std::string& ifname, const HtbQueuePlan& q) 
   return op;
 }
 
-TcOp classOp(TcOp::Kind kind, const std::string& ifname, const HtbQueuePlan& q,
-             const HtbClassPlan& cls) {
-  TcOp op;
-  op.kind = kind;
-  op.ifname = ifname;
-  op.queue = queueHeader(q);
-  op.cls = cls;
-  op.cls.leaf.reset();
-  if (cls.leaf) {
-    op.leaf = *cls.leaf;
-  }
-  return op;
-}
-
 TcOp leafOp(TcOp::Kind kind, const std::string& ifname, const HtbQueuePlan& q,
             const HtbClassPlan& cls, const LeafSpec& leaf) {
   TcOp op = classOp(kind, ifname, q, cls);
@@ -397,6 +383,20 @@ std::string leafText(const LeafSpec& leaf) {
 }
 
 }  // namespace
+
+TcOp classOp(TcOp::Kind kind, const std::string& ifname, const plan::HtbQueuePlan& q,
+             const plan::HtbClassPlan& cls) {
+  TcOp op;
+  op.kind = kind;
+  op.ifname = ifname;
+  op.queue = queueHeader(q);
+  op.cls = cls;
+  op.cls.leaf.reset();
+  if (cls.leaf) {
+    op.leaf = *cls.leaf;
+  }
+  return op;
+}
 
 plan::HtbQueuePlan queueHeader(const plan::HtbQueuePlan& q) {
   plan::HtbQueuePlan h;

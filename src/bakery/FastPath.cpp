@@ -30,20 +30,6 @@ bool sameClassShape(const plan::HtbClassPlan& a, const plan::HtbClassPlan& b) {
           a.leaf->fqCodel.flows == b.leaf->fqCodel.flows);
 }
 
-TcOp op(TcOp::Kind kind, const std::string& ifname, const plan::HtbQueuePlan& q,
-        const plan::HtbClassPlan& cls) {
-  TcOp o;
-  o.kind = kind;
-  o.ifname = ifname;
-  o.queue = queueHeader(q);
-  o.cls = cls;
-  o.cls.leaf.reset();
-  if (cls.leaf) {
-    o.leaf = *cls.leaf;
-  }
-  return o;
-}
-
 }  // namespace
 
 std::optional<FastDiff> fastDiff(const plan::QueuePlan& last, const plan::QueuePlan& active,
@@ -118,7 +104,7 @@ std::optional<FastDiff> fastDiff(const plan::QueuePlan& last, const plan::QueueP
             nc.quantumBytes = ic.quantumBytes;
             nc.prio = ic.prio;
           }
-          cs.addPhase.push_back(op(TcOp::Kind::ChangeClass, ii.ifname, nq, nc));
+          cs.addPhase.push_back(classOp(TcOp::Kind::ChangeClass, ii.ifname, nq, nc));
           // Counted per circuit / node (both directions are one change), as diff() does.
           (ic.role == plan::ClassRole::Circuit ? speedChanged : nodeSpeedChanged)
               .insert(ic.modelIndex);
@@ -128,7 +114,7 @@ std::optional<FastDiff> fastDiff(const plan::QueuePlan& last, const plan::QueueP
           leaf.handleMajor = nc.leaf->handleMajor;
           if (leaf != *nc.leaf) {
             nc.leaf = leaf;
-            cs.addPhase.push_back(op(TcOp::Kind::ChangeLeaf, ii.ifname, nq, nc));
+            cs.addPhase.push_back(classOp(TcOp::Kind::ChangeLeaf, ii.ifname, nq, nc));
             sqmChanged.insert(ic.modelIndex);
           }
         }

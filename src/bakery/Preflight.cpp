@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "bakery/Bakery.h"
+#include "tc/Applier.h"
 
 namespace sluice::bakery {
 namespace {
@@ -38,22 +39,6 @@ std::string thousands(uint64_t n) {
 
 }  // namespace
 
-std::string_view leafKindKey(plan::LeafKind kind) {
-  switch (kind) {
-    case plan::LeafKind::Cake:
-      return "cake";
-    case plan::LeafKind::FqCodel:
-      return "fq_codel";
-    case plan::LeafKind::Pfifo:
-      return "pfifo";
-    case plan::LeafKind::Bfifo:
-      return "bfifo";
-    case plan::LeafKind::None:
-      return "";
-  }
-  return "";
-}
-
 uint64_t objectMemoryBytes(std::string_view kind) {
   if (kind == "htb_qdisc") return kHtbQdiscBytes;
   if (kind == "htb_class") return kHtbClassBytes;
@@ -79,7 +64,7 @@ MemoryEstimate estimateMemory(const plan::QueuePlan& plan) {
       add("htb_class", q.classes.size());
       for (const auto& cls : q.classes) {
         if (hasLeaf(cls)) {
-          add(leafKindKey(cls.leaf->kind), 1);
+          add(tc::leafKindName(cls.leaf->kind), 1);
         }
       }
     }
