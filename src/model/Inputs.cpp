@@ -50,6 +50,12 @@ Inputs loadInputs(const InputPaths& paths) {
                                  paths.config, "ShapedDevices.csv");
   in.model.network = loadNetworkJson(in.resolvedNetwork, in.diagnostics);
   in.model.shaped = loadShapedDevices(in.resolvedDevices, in.diagnostics);
+  if (!in.config.sluice.devicesOverrides.empty()) {
+    in.resolvedOverrides = relativeToConfig(in.config.sluice.devicesOverrides, paths.config);
+    in.model.shaped = mergeDeviceOverrides(std::move(in.model.shaped),
+                                           loadDeviceOverrides(in.resolvedOverrides, in.diagnostics),
+                                           in.diagnostics);
+  }
   validateModel(in.model, in.config, in.diagnostics);
   return in;
 }

@@ -23,6 +23,9 @@ struct Inputs {
   Diagnostics diagnostics;      ///< every error and warning of all three files
   std::string resolvedNetwork;  ///< the network.json path actually read
   std::string resolvedDevices;  ///< the ShapedDevices.csv path actually read
+  /// `[sluice] devices_overrides` resolved like the other paths ("" = none configured); the
+  /// circuits in `model.shaped` are ShapedDevices.csv with these overrides applied.
+  std::string resolvedOverrides;
   bool ok() const { return !diagnostics.hasErrors(); }
 };
 
@@ -32,7 +35,11 @@ struct Inputs {
 /// File paths not given fall back to `[sluice]` network_json / shaped_devices_csv, then to
 /// `lqos_directory`/network.json and `lqos_directory`/ShapedDevices.csv; relative paths from the
 /// config resolve against the config file's directory. An unreadable file is an
-/// "unreadable-file" error naming the path. `ok()` is false when any error was found.
+/// "unreadable-file" error naming the path. With `[sluice] devices_overrides` set (relative to the
+/// config's directory), that file is read with model::loadDeviceOverrides (a missing file is
+/// empty) and merged over ShapedDevices.csv (model::mergeDeviceOverrides) before validateModel,
+/// so errors name whichever file the offending row is in. `ok()` is false when any error was
+/// found.
 Inputs loadInputs(const InputPaths& paths);
 
 /// Cross-file checks on an already parsed model (each one is in model/Validate.h): node links and

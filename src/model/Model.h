@@ -93,6 +93,9 @@ struct Circuit {
 struct ShapedDevices {
   std::vector<Circuit> circuits;                 ///< in order of first appearance
   std::unordered_map<std::string, size_t> byId;  ///< Circuit ID -> index into circuits
+  /// The files the circuits were read from, in reading order (ShapedDevices.csv, then the devices
+  /// overrides file): "file order" across files for checks that blame the later of two rows.
+  std::vector<std::string> sourceFiles;
   /// Number of devices (CSV rows that became part of a circuit).
   size_t deviceCount() const;
   /// Number of IPv4 plus IPv6 addresses/prefixes over all devices.

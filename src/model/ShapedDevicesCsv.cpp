@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <filesystem>
+#include <unordered_map>
 #include <optional>
 
 #include <fmt/format.h>
@@ -33,6 +35,7 @@ enum Column : uint8_t {
   kUploadMax,
   kComment,
   kSqm,
+  kAction,  ///< overrides files only (parseDeviceOverrides)
   kColumnCount
 };
 
@@ -51,7 +54,8 @@ constexpr std::array<const char*, kColumnCount> kColumnNames = {"Circuit ID",
                                                                 "Download Max Mbps",
                                                                 "Upload Max Mbps",
                                                                 "Comment",
-                                                                "sqm"};
+                                                                "sqm",
+                                                                "Action"};
 
 /// LibreQoS's original layout, used when the file has no header row (a 14th column is `sqm`).
 constexpr std::array<Column, 14> kLegacyLayout = {
@@ -103,10 +107,13 @@ struct Layout {
 
 class Reader {
  public:
-  Reader(const std::string& fileName, Diagnostics& diags, const TextIndex& index)
-      : file_(fileName), diags_(diags), index_(index) {}
+  Reader(const std::string& fileName, Diagnostics& diags, const TextIndex& index,
+         bool overrides = false)
+      : file_(fileName), diags_(diags), index_(index), overrides_(overrides) {}
 
   ShapedDevices read(const CsvDocument& doc);
+  /// Circuits an overrides file removes (`Action` = remove), in file order.
+  std::vector<CircuitRemoval> takeRemovals() { return std::move(removals_); }
 
  private:
   SourceLocation at(size_t offset) const {
@@ -138,12 +145,15 @@ class Reader {
   std::optional<double> readRate(const CsvRecord& r, Column column);
   std::optional<SqmOverride> readSqm(const CsvRecord& r);
   void mergeIntoCircuit(Circuit& circuit, const Circuit& row, Device device);
+  bool readAction(const CsvRecord& r);
 
   const std::string& file_;
   Diagnostics& diags_;
   const TextIndex& index_;
+  const bool overrides_;
   Layout layout_;
   ShapedDevices out_;
+  std::vector<CircuitRemoval> removals_;
 };
 
 bool Reader::readHeader(const CsvRecord& first) {
@@ -165,7 +175,10 @@ bool Reader::readHeader(const CsvRecord& first) {
   layout_.fieldCount = first.fields.size();
   for (size_t i = 0; i < first.fields.size(); ++i) {
     const auto& f = first.fields[i];
-    const auto column = columnForHeader(f.value);
+    auto column = columnForHeader(f.value);
+    if (column == kAction && !overrides_) {
+      column.reset();  // only an overrides file has actions
+    }
     if (!column) {
       diags_.warning(cellAt(f), "unknown-column",
                      "unknown column in the header; its values are ignored",
@@ -282,6 +295,10 @@ void Reader::readRow(const CsvRecord& r) {
     layout_.fieldOf[kSqm] = -1;
   }
 
+  if (overrides_ && readAction(r)) {
+    return;
+  }
+
   Circuit row;
   row.id = text(r, kCircuitId);
   row.name = text(r, kCircuitName);
@@ -334,6 +351,34 @@ void Reader::readRow(const CsvRecord& r) {
   } else {
     mergeIntoCircuit(out_.circuits[it->second], row, std::move(device));
   }
+}
+
+/// The `Action` cell of an overrides row: true when the row was consumed (a removal or an error).
+bool Reader::readAction(const CsvRecord& r) {
+  const auto* f = field(r, kAction);
+  if (!f) {
+    return false;
+  }
+  const std::string action = normalizeHeader(trimBlanks(f->value));
+  if (action.empty() || action == "replace") {
+    return false;
+  }
+  if (action != "remove") {
+    diags_.error(cellAt(*f), "bad-action",
+                 "unknown Action: use \"remove\" to drop the circuit, or leave it empty to "
+                 "replace or add the circuit with this file's rows",
+                 std::string(trimBlanks(f->value)));
+    return true;
+  }
+  const std::string id = text(r, kCircuitId);
+  if (id.empty()) {
+    const auto* idField = field(r, kCircuitId);
+    diags_.error(idField ? cellAt(*idField) : lineOf(r.offset), "missing-circuit-id",
+                 "a remove row needs the Circuit ID of the circuit to remove");
+    return true;
+  }
+  removals_.push_back(CircuitRemoval{id, lineOf(r.offset)});
+  return true;
 }
 
 void Reader::mergeIntoCircuit(Circuit& circuit, const Circuit& row, Device device) {
@@ -398,10 +443,9 @@ ShapedDevices Reader::read(const CsvDocument& doc) {
   return std::move(out_);
 }
 
-}  // namespace
-
-ShapedDevices parseShapedDevices(std::string_view bytes, const std::string& fileName,
-                                 Diagnostics& diags) {
+/// Decodes `bytes` (reporting encoding problems) and runs the reader over them.
+template <typename Fn>
+auto readDecoded(std::string_view bytes, const std::string& fileName, Diagnostics& diags, Fn&& fn) {
   const auto decoded = decodeToUtf8(bytes);
   if (decoded.encoding == SourceEncoding::Windows1252) {
     // Line breaks are the same bytes in both encodings, so the line of the bad byte is exact.
@@ -417,7 +461,91 @@ ShapedDevices parseShapedDevices(std::string_view bytes, const std::string& file
   }
   const TextIndex index(decoded.utf8);
   const auto doc = readCsv(decoded.utf8);
-  return Reader(fileName, diags, index).read(doc);
+  return fn(doc, index);
+}
+
+}  // namespace
+
+ShapedDevices parseShapedDevices(std::string_view bytes, const std::string& fileName,
+                                 Diagnostics& diags) {
+  return readDecoded(bytes, fileName, diags, [&](const CsvDocument& doc, const TextIndex& index) {
+    auto out = Reader(fileName, diags, index).read(doc);
+    out.sourceFiles = {fileName};
+    return out;
+  });
+}
+
+DeviceOverrides parseDeviceOverrides(std::string_view bytes, const std::string& fileName,
+                                     Diagnostics& diags) {
+  return readDecoded(bytes, fileName, diags, [&](const CsvDocument& doc, const TextIndex& index) {
+    Reader reader(fileName, diags, index, true);
+    DeviceOverrides out;
+    out.circuits = reader.read(doc);
+    out.circuits.sourceFiles = {fileName};
+    out.removals = reader.takeRemovals();
+    return out;
+  });
+}
+
+DeviceOverrides loadDeviceOverrides(const std::string& path, Diagnostics& diags) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec) && !ec) {
+    return {};  // not created yet: the first live change writes it
+  }
+  const auto bytes = readInputFile(path, "the devices overrides file", diags);
+  if (!bytes) {
+    return {};
+  }
+  return parseDeviceOverrides(*bytes, path, diags);
+}
+
+ShapedDevices mergeDeviceOverrides(ShapedDevices base, const DeviceOverrides& overrides,
+                                   Diagnostics& diags) {
+  std::unordered_map<std::string, const CircuitRemoval*> removed;
+  for (const CircuitRemoval& r : overrides.removals) {
+    if (auto it = overrides.circuits.byId.find(r.circuitId); it != overrides.circuits.byId.end()) {
+      const Circuit& replacement = overrides.circuits.circuits[it->second];
+      diags.error(r.where, "override-conflict",
+                  fmt::format("circuit '{}' is both removed here and replaced at {}; keep one",
+                              r.circuitId, replacement.where.toString()),
+                  r.circuitId);
+      continue;
+    }
+    if (!base.byId.contains(r.circuitId)) {
+      diags.warning(r.where, "override-unknown-circuit",
+                    fmt::format("circuit '{}' is not in ShapedDevices.csv; nothing to remove",
+                                r.circuitId),
+                    r.circuitId);
+      continue;
+    }
+    removed.emplace(r.circuitId, &r);
+  }
+  ShapedDevices out;
+  out.sourceFiles = base.sourceFiles;
+  out.sourceFiles.insert(out.sourceFiles.end(), overrides.circuits.sourceFiles.begin(),
+                         overrides.circuits.sourceFiles.end());
+  out.circuits.reserve(base.circuits.size() + overrides.circuits.circuits.size());
+  std::vector<bool> used(overrides.circuits.circuits.size(), false);
+  for (Circuit& c : base.circuits) {
+    if (removed.contains(c.id)) {
+      continue;
+    }
+    if (auto it = overrides.circuits.byId.find(c.id); it != overrides.circuits.byId.end()) {
+      used[it->second] = true;
+      out.byId.emplace(c.id, out.circuits.size());
+      out.circuits.push_back(overrides.circuits.circuits[it->second]);  // keeps its place
+      continue;
+    }
+    out.byId.emplace(c.id, out.circuits.size());
+    out.circuits.push_back(std::move(c));
+  }
+  for (size_t i = 0; i < overrides.circuits.circuits.size(); ++i) {
+    if (!used[i] && !removed.contains(overrides.circuits.circuits[i].id)) {
+      out.byId.emplace(overrides.circuits.circuits[i].id, out.circuits.size());
+      out.circuits.push_back(overrides.circuits.circuits[i]);
+    }
+  }
+  return out;
 }
 
 ShapedDevices loadShapedDevices(const std::string& path, Diagnostics& diags) {

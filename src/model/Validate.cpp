@@ -18,22 +18,31 @@ struct AddressRef {
   uint32_t circuit = 0;
   uint32_t seq = 0;  ///< position in model order (circuits, devices, IPv4 then IPv6)
   const SourceLocation* where = nullptr;
+  uint32_t fileRank = 0;  ///< index into ShapedDevices::sourceFiles (0 when not listed)
   uint64_t position =
       0;  ///< line and column; circuits group rows, so model order is not file order
 
-  auto fileOrder() const { return std::tie(position, seq); }
+  auto fileOrder() const { return std::tie(fileRank, position, seq); }
 };
 
 std::vector<AddressRef> collectAddresses(const ShapedDevices& shaped) {
   std::vector<AddressRef> out;
   out.reserve(shaped.addressCount());
-  for (size_t c = 0; c < shaped.circuits.size(); ++c) {
+  auto rankOf = [&](const std::string& file) -> uint32_t {
+    for (size_t i = 1; i < shaped.sourceFiles.size(); ++i) {
+      if (shaped.sourceFiles[i] == file) {
+        return static_cast<uint32_t>(i);
+      }
+    }
+    return 0;
+  };  for (size_t c = 0; c < shaped.circuits.size(); ++c) {
     for (const auto& device : shaped.circuits[c].devices) {
       auto add = [&](const std::vector<IpNet>& nets, const std::vector<SourceLocation>& wheres) {
         for (size_t k = 0; k < nets.size(); ++k) {
           const auto* where = k < wheres.size() ? &wheres[k] : &device.where;
           out.push_back(AddressRef{nets[k], static_cast<uint32_t>(c),
                                    static_cast<uint32_t>(out.size()), where,
+                                   rankOf(where->file),
                                    (uint64_t{where->line} << 32) | where->column});
         }
       };
@@ -51,8 +60,8 @@ void checkAddresses(const ShapedDevices& shaped, Diagnostics& diags) {
   // Sorting by (address, prefix length) puts every prefix before the prefixes it contains, and
   // equal prefixes in file order.
   std::sort(refs.begin(), refs.end(), [](const AddressRef& a, const AddressRef& b) {
-    return std::tie(a.net.addr, a.net.prefixLen, a.position, a.seq) <
-           std::tie(b.net.addr, b.net.prefixLen, b.position, b.seq);
+    return std::tie(a.net.addr, a.net.prefixLen, a.fileRank, a.position, a.seq) <
+           std::tie(b.net.addr, b.net.prefixLen, b.fileRank, b.position, b.seq);
   });
   auto circuitId = [&](const AddressRef& r) -> const std::string& {
     return shaped.circuits[r.circuit].id;
