@@ -11,10 +11,14 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
+#include <fmt/ranges.h>
 #include <spdlog/sinks/syslog_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -122,11 +126,19 @@ int main(int argc, char** argv) {
     return 1;
   }
   spdlog::info("control API on {}", socketPath);
-  auto watcher = sluice::daemon::InputWatcher::create(shaper.watchedFiles(),
-                                                      std::chrono::milliseconds(1000));
-  if (!watcher) {
-    spdlog::warn("input files are not watched: {}", watcher.error().message());
-  }
+  // The files to watch change when a reload (from any trigger: SIGHUP, inotify, the control
+  // API's reload or config update) points the config at other inputs; the loop re-creates the
+  // watcher then, checking at least every kWatchRecheckMs.
+  constexpr int kWatchRecheckMs = 1000;
+  std::vector<std::string> watchedList = shaper.watchedFiles();
+  auto makeWatcher = [](const std::vector<std::string>& files) {
+    auto w = sluice::daemon::InputWatcher::create(files, std::chrono::milliseconds(1000));
+    if (!w) {
+      spdlog::warn("input files are not watched: {}", w.error().message());
+    }
+    return w;
+  };
+  auto watcher = makeWatcher(watchedList);
   if (!foreground) {
     auto sink = std::make_shared<spdlog::sinks::syslog_sink_mt>("sluiced", LOG_PID, LOG_DAEMON, false);
     spdlog::default_logger()->sinks() = {sink};
@@ -140,7 +152,8 @@ int main(int argc, char** argv) {
   bool running = true;
   while (running) {
     pollfd fds[2] = {{sigFd, POLLIN, 0}, {watcher ? watcher->fd() : -1, POLLIN, 0}};
-    const int timeout = watcher ? watcher->msUntilDue() : -1;
+    int timeout = watcher ? watcher->msUntilDue() : -1;
+    timeout = timeout < 0 ? kWatchRecheckMs : std::min(timeout, kWatchRecheckMs);
     if (poll(fds, 2, timeout) < 0 && errno != EINTR) {
       spdlog::error("poll: {}", std::strerror(errno));
       break;
@@ -163,6 +176,13 @@ int main(int argc, char** argv) {
     if (watcher && watcher->takeDue()) {
       spdlog::info("input files changed: reloading");
       shaper.reload(ReloadTrigger::Inotify);
+    }
+    if (auto files = shaper.watchedFiles(); files != watchedList) {
+      spdlog::info("input paths changed: watching {}", fmt::join(files, ", "));
+      watchedList = std::move(files);
+      // A pending change of the old files is not lost: the reload that changed the paths read
+      // the files as they were then, and the new watcher sees every later write.
+      watcher = makeWatcher(watchedList);
     }
   }
   (*server)->stop();

@@ -130,6 +130,35 @@ done
 [ "$(status_field 'd["refused"] is None')" = True ] || fail "fixed file not picked up after a last-good start"
 pass "restart with broken inputs shapes the last-good inputs; fixing the file resumes reloads"
 
+# 6b. A reload that points the config at other input files moves the watch to them: a later
+#     edit of the new file is applied without a SIGHUP.
+drop_last_circuit() {  # $1: ShapedDevices.csv; removes every row of its last circuit
+  python3 - "$1" <<'PY'
+import csv, sys
+path = sys.argv[1]
+rows = list(csv.reader(open(path, newline='')))
+last = rows[-1][0]
+with open(path + '.tmp', 'w', newline='') as f:
+    csv.writer(f, lineterminator='\n').writerows(r for r in rows if r and r[0] != last)
+PY
+  mv "$1.tmp" "$1"
+}
+wait_circuits() {  # $1: expected circuit count
+  for _ in $(seq 1 20); do
+    [ "$(status_field 'd["circuits"]')" = "$1" ] && return 0
+    sleep 0.5
+  done
+  return 1
+}
+mkdir -p "$work/inputs2"
+cp "$work/inputs/network.json" "$work/inputs/ShapedDevices.csv" "$work/inputs2/"
+drop_last_circuit "$work/inputs2/ShapedDevices.csv"
+sed -i 's|"inputs/|"inputs2/|' "$work/lqos.conf"
+wait_circuits 49 || fail "config change to new input paths not applied"
+drop_last_circuit "$work/inputs2/ShapedDevices.csv"
+wait_circuits 48 || fail "edit of the new input file not applied (the watch did not move)"
+pass "changed input paths are watched after the reload"
+
 # 7. SIGTERM removes everything.
 pid=$(status_field 'd["pid"]')
 kill -TERM "$pid"
