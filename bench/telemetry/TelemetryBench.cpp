@@ -4,11 +4,15 @@
 // host per circuit and `--flows-per-host` flows per host, every counter moving between ticks.
 //
 //   bench_telemetry --circuits 10000,100000 [--ticks 10] [--flows-per-host 2] [--rtt 20000]
-//                   [--tc]   (root: also build the queue tree in a scratch namespace and dump
+//                   [--active 100,1] [--tc]   (root: also build the queue tree in a scratch namespace and dump
 //                             its statistics each tick; 10k circuits only, the build is slow)
 //
 // Modes reported per size:
-//   maps     tick(Sources): batch reads of the host map and flow table + rollups + rings
+//   maps     tick(Sources): batch reads of the host map and flow table + rollups + rings, once
+//            per --active share (% of circuits whose host and flows move; the others stay in
+//            the maps with constant counters). Memory: the collector's series bytes
+//            (Collector::seriesMemory) and this process's RSS before the collector and after
+//            the ticks (the plan and inputs of the synthetic ISP are in both).
 //   rtt      the same with --rtt RTT samples per tick fed through tick(Readings) (a ring buffer
 //            cannot be written from userspace); isolates percentile cost
 //   tc       maps + the tc statistics dump of both interfaces (--tc)
@@ -16,6 +20,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <malloc.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,6 +67,20 @@ uint64_t monotonicNs() {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
+
+// Resident set of this process, bytes (/proc/self/status VmRSS).
+uint64_t rssBytes() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) {
+      return std::stoull(line.substr(6)) * 1024;
+    }
+  }
+  return 0;
+}
+
+double mib(uint64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
 
 struct Isp {
   std::shared_ptr<const model::Inputs> inputs;
@@ -127,12 +146,19 @@ std::vector<sluice_addr> hostsOf(const plan::QueuePlan& plan) {
 }
 
 // Writes every host's per-CPU counters (and every flow), advancing them as traffic would.
+// Hosts i with i % 10000 < activeBasisPoints move (and their flows); the rest keep counters of
+// step 1 (in the maps, idle).
 void advance(int hostsFd, int flowsFd, const std::vector<sluice_addr>& hosts,
-             std::vector<sluice_flow_key>& flowKeys, uint32_t step, std::mt19937_64& rng) {
+             std::vector<sluice_flow_key>& flowKeys, uint32_t step, std::mt19937_64& rng,
+             uint32_t activeBasisPoints, uint32_t flowsPerHost) {
+  auto active = [&](size_t host) { return host % 10'000 < activeBasisPoints; };
   const int cpus = libbpf_num_possible_cpus();
   std::vector<sluice_host_counters> perCpu(static_cast<size_t>(cpus));
   const uint64_t now = monotonicNs();
   for (size_t i = 0; i < hosts.size(); ++i) {
+    if (step > 1 && !active(i)) {
+      continue;
+    }
     for (int c = 0; c < cpus; ++c) {
       auto& v = perCpu[static_cast<size_t>(c)];
       v = {};
@@ -151,6 +177,9 @@ void advance(int hostsFd, int flowsFd, const std::vector<sluice_addr>& hosts,
   }
   sluice_flow f{};
   for (size_t i = 0; i < flowKeys.size(); ++i) {
+    if (step > 1 && !active(i / std::max<uint32_t>(flowsPerHost, 1))) {
+      continue;
+    }
     f.bytes[0] = step * (50'000 + rng() % 500'000);
     f.bytes[1] = step * (5'000 + rng() % 50'000);
     f.packets[0] = f.bytes[0] / 1200;
@@ -209,11 +238,14 @@ int main(int argc, char** argv) {
   uint32_t rttPerTick = 20'000;
   bool withTc = false;
   bool noRtt = false;
+  std::vector<double> activePct{100, 1};
   app.add_option("--circuits", sizes, "circuit counts")->delimiter(',');
   app.add_option("--ticks", ticks, "measured ticks per size (after one priming tick)");
   app.add_option("--flows-per-host", flowsPerHost, "flows in the flow table per host");
   app.add_option("--rtt", rttPerTick, "RTT samples per tick in the rtt mode");
   app.add_flag("--no-rtt", noRtt, "skip the rtt mode");
+  app.add_option("--active", activePct, "% of circuits with traffic, one maps run each")
+      ->delimiter(',');
   app.add_flag("--tc", withTc, "also dump the tc statistics of a built tree (10k only; root)");
   CLI11_PARSE(app, argc, argv);
 
@@ -254,7 +286,17 @@ int main(int argc, char** argv) {
     sources.statsFd = (*dp)->statsMapFd();
     sources.rttRingFd = (*dp)->rttRingFd();
 
-    auto runMode = [&](const char* mode, bool rtt, netlink::Socket* tcSocket) {
+    auto runMode = [&](const char* mode, bool rtt, netlink::Socket* tcSocket, double pct) {
+      const auto basisPoints = static_cast<uint32_t>(std::lround(pct * 100));
+      // A fresh map per run: every host written once at step 1 (idle hosts keep that).
+      for (const auto& h : hosts) {
+        bpf_map_delete_elem(sources.hostsFd, &h);
+      }
+      for (const auto& k : flowKeys) {
+        bpf_map_delete_elem(sources.flowsFd, &k);
+      }
+      malloc_trim(0);
+      const uint64_t rss0 = rssBytes();
       telemetry::Options options;
       options.tcStatsMaxCpuShare = 1.0;  // dump every tick: measures the dump itself
       auto collector = telemetry::Collector::create(options);
@@ -269,7 +311,7 @@ int main(int argc, char** argv) {
       std::vector<telemetry::TickReport> reports;
       for (int i = 0; i <= ticks; ++i) {
         advance(sources.hostsFd, sources.flowsFd, hosts, flowKeys, static_cast<uint32_t>(i + 1),
-                rng);
+                rng, basisPoints, flowsPerHost);
         telemetry::Readings readings;
         if (rtt) {
           // The maps are read by tick(Sources) in the other modes; here the same data comes
@@ -301,7 +343,15 @@ int main(int argc, char** argv) {
         }
       }
       Stats st = summarize(cpu, wall, reports);
+      std::printf("%5.0f%% active: ", pct);
       print(mode, n, hosts.size(), flowKeys.size(), st);
+      const telemetry::SeriesMemory mem = (*collector)->seriesMemory();
+      const uint64_t rss1 = rssBytes();
+      std::printf("      memory: series %.1f MiB (%zu of %zu circuits hold a 1 s ring), state "
+                  "%.1f MiB; RSS %.1f MiB before the collector, %.1f MiB after the ticks "
+                  "(+%.1f MiB)\n",
+                  mib(mem.bytes), mem.circuitsWithRings, mem.circuits, mib(mem.stateBytes),
+                  mib(rss0), mib(rss1), mib(rss1 > rss0 ? rss1 - rss0 : 0));
       if (tcSocket != nullptr) {
         const double share = telemetry::Options{}.tcStatsMaxCpuShare;
         const double every = std::max(1.0, std::ceil(st.tcMs / (share * 1000.0)));
@@ -323,9 +373,11 @@ int main(int argc, char** argv) {
             (q1 - q0) * 1e3, tree.size(), (q2 - q1) * 1e3, (q3 - q2) * 1e3, prom.size());
       }
     };
-    runMode("maps", false, nullptr);
+    for (double pct : activePct) {
+      runMode("maps", false, nullptr, pct);
+    }
     if (!noRtt) {
-      runMode("rtt", true, nullptr);
+      runMode("rtt", true, nullptr, 100);
     }
     if (withTc && n <= 20'000) {
       struct Cleanup {
@@ -351,7 +403,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "(tree of %zu circuits built in %.1f s)\n", isp.plan->circuits.size(),
                    wallSeconds() - b0);
       auto tcSock = netlink::Socket::open("/run/netns/" + ns);
-      runMode("tc", false, &*tcSock);
+      runMode("tc", false, &*tcSock, 100);
     }
     std::filesystem::remove_all(isp.dir);
   }

@@ -125,10 +125,15 @@ uint32_t Collector::Impl::circuitSlot(const std::string& id) {
   auto [it, inserted] = circuitSlots.try_emplace(id, static_cast<uint32_t>(circuits.size()));
   if (inserted) {
     circuits.push_back(std::make_unique<CircuitState>());
-    circuits.back()->series.kind = "circuit";
-    circuits.back()->series.name = id;
-    circuits.back()->series.minuteSlots = std::min(options.circuitHistoryMinutes,
-                                                   Series::kMinuteSlots);
+    Series& s = circuits.back()->series;
+    s.kind = "circuit";
+    s.name = id;
+    s.releaseIdle = true;
+    // With a history database a circuit's 48 h of minutes live there (memory budget, see
+    // docs/telemetry.md); without one, in a ring of circuitHistoryMinutes.
+    s.minuteBlocks = history != nullptr;
+    s.minuteSlots = s.minuteBlocks ? 0 : std::min(options.circuitHistoryMinutes,
+                                                  Series::kMinuteSlots);
   }
   return it->second;
 }
@@ -159,6 +164,9 @@ Result<void> Collector::Impl::loadHistory() {
                             .count() -
                         int64_t{Series::kMinuteSlots} * 60;
   return history->load(since, [&](const HistoryRow& row) {
+    if (row.kind == "circuit") {
+      return;  // circuits' minutes are read from circuit_minutes when asked for
+    }
     Series& s = seriesFor(row.kind, row.name);
     s.allocate();
     if (!s.minutes) {
@@ -238,12 +246,62 @@ Result<void> Collector::flush() {
     return {};
   }
   std::vector<HistoryRow> rows;
+  std::vector<MinuteBlockRow> blocks;
   {
     std::unique_lock lock(impl_->mutex);
     int64_t start = impl_->persistInterval >= 0 ? impl_->persistInterval : impl_->totals.t;
     rows = impl_->takePersistRows(start);
+    for (auto& c : impl_->circuits) {
+      std::unique_ptr<MinuteBlock> taken[2];
+      taken[0] = c->series.flushBlock();
+      taken[1] = c->series.takeBlock();
+      for (auto& b : taken) {
+        if (b) {
+          impl_->pendingBlocks.emplace_back(c->series.name, std::move(b));
+        }
+      }
+    }
+    blocks = impl_->takeBlockRows();
   }
-  return impl_->history->append(rows);
+  if (auto r = impl_->history->append(rows); !r) {
+    return r;
+  }
+  return impl_->history->appendMinuteBlocks(blocks);
+}
+
+std::vector<MinuteBlockRow> Collector::Impl::takeBlockRows() {
+  std::vector<MinuteBlockRow> rows;
+  rows.reserve(pendingBlocks.size());
+  for (auto& [name, block] : pendingBlocks) {
+    MinuteBlockRow row;
+    row.circuit = name;
+    row.blob = block->blob(row.t);
+    if (!row.blob.empty()) {
+      rows.push_back(std::move(row));
+    }
+  }
+  pendingBlocks.clear();
+  return rows;
+}
+
+SeriesMemory Collector::seriesMemory() const {
+  std::shared_lock lock(impl_->mutex);
+  SeriesMemory out;
+  out.bytes = impl_->totals.series.heapBytes();
+  for (const auto& n : impl_->nodes) {
+    out.bytes += n->series.heapBytes();
+  }
+  for (const auto& c : impl_->circuits) {
+    out.bytes += c->series.heapBytes();
+    out.circuitsWithRings += c->series.allocated() ? 1 : 0;
+    out.circuitBlocks += c->series.block ? 1 : 0;
+  }
+  out.circuits = impl_->circuits.size();
+  out.stateBytes = impl_->circuits.size() * sizeof(CircuitState) +
+                   impl_->nodes.size() * sizeof(NodeState) +
+                   impl_->circuits.capacity() * sizeof(void*) +
+                   impl_->nodes.capacity() * sizeof(void*);
+  return out;
 }
 
 namespace {
@@ -648,8 +706,19 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
     }
   }
 
+  // Ticks per minute: the denominator of a lazy circuit's minute average.
+  if (!first) {
+    if (nowUnix / 60 != m.minuteNo) {
+      m.prevMinuteTicks = m.minuteTicks;
+      m.minuteTicks = 0;
+      m.minuteNo = nowUnix / 60;
+    }
+    ++m.minuteTicks;
+  }
+
   // 4. Publish (exclusive lock): live values, counters, rings.
   std::vector<HistoryRow> persistRows;
+  std::vector<MinuteBlockRow> blockRows;
   {
     std::unique_lock lock(m.mutex);
     for (uint32_t slot : m.flowSlotsLastTick) {
@@ -672,8 +741,13 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
       applyRollup(cs.live, a.bytes, a.packets, a.retransmits, a.tcpPackets, dt, first);
       cs.live.rttP50Ms = circuitRtt[c].first;
       cs.live.rttP90Ms = circuitRtt[c].second;
-      if (!first && (cs.series.allocated() || a.bytes[0] + a.bytes[1] > 0)) {
-        cs.series.record(nowUnix, cs.live.bps[0], cs.live.bps[1], usToOpt(cs.live.rttP50Ms));
+      // Idle circuits that hold nothing are skipped: they read as zeros (Series).
+      if (!first && (cs.series.active() || a.bytes[0] + a.bytes[1] > 0 ||
+                     !std::isnan(cs.live.rttP50Ms))) {
+        if (auto done = cs.series.record(nowUnix, cs.live.bps[0], cs.live.bps[1],
+                                         usToOpt(cs.live.rttP50Ms), m.prevMinuteTicks)) {
+          m.pendingBlocks.emplace_back(cs.series.name, std::move(done));
+        }
       }
     }
     for (auto& [key, qs] : queueStats) {
@@ -724,6 +798,24 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
     m.unknown = std::move(unknown);
     (void)unknownCount;
 
+    // A new hour: the circuits' finished hour blocks go to SQLite (those that closed a minute
+    // of the new hour handed theirs back above; the rest went idle during the last hour).
+    const int64_t hour = nowUnix - nowUnix % 3600;
+    if (m.history && hour != m.blockHour) {
+      if (m.blockHour >= 0) {
+        for (auto& c : m.circuits) {
+          Series& s = c->series;
+          if (s.block && s.block->hourStart < hour && (s.minute.empty() || s.minuteStart >= hour)) {
+            m.pendingBlocks.emplace_back(s.name, s.takeBlock());
+          }
+        }
+      }
+      m.blockHour = hour;
+    }
+    if (!m.pendingBlocks.empty()) {
+      blockRows = m.takeBlockRows();  // once an hour, all circuits in one transaction
+    }
+
     const int64_t interval = nowUnix - nowUnix % m.options.persistSeconds;
     if (m.persistInterval >= 0 && interval != m.persistInterval && m.history) {
       persistRows = m.takePersistRows(m.persistInterval);
@@ -732,10 +824,17 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
     report.rollupMs = msSince(t2);
     t.lastTick = report;
   }
-  if (!persistRows.empty()) {
+  if (!persistRows.empty() || !blockRows.empty()) {
     auto t3 = threadCpuMs();
-    if (auto r = m.history->append(persistRows); !r) {
-      report.warnings.push_back(r.error().message());
+    if (!persistRows.empty()) {
+      if (auto r = m.history->append(persistRows); !r) {
+        report.warnings.push_back(r.error().message());
+      }
+    }
+    if (!blockRows.empty()) {
+      if (auto r = m.history->appendMinuteBlocks(blockRows); !r) {
+        report.warnings.push_back(r.error().message());
+      }
     }
     report.persistMs = msSince(t3);
   }

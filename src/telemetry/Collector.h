@@ -13,12 +13,14 @@
 // them (`now` of the two calls); a counter that went backwards (an LRU map evicted and re-created
 // the host) counts its new value as the delta. Bits/s = 8 x L2 frame bytes / s.
 //
-// Storage (per circuit, per node and for the totals): 1 s resolution for the last 10 min and
-// 1 min resolution for the last 48 h, in preallocated rings (circuit rings are allocated the first
-// time a circuit carries traffic; values are stored log-encoded in 16 bits, ±0.07 %). Every
-// `persistSeconds` the averages of that interval go to SQLite (Options::historyDbPath), bounded
-// to Options::historyMaxBytes by dropping the oldest rows; a new Collector on the same file
-// reloads the last 48 h into the minute rings.
+// Storage: 1 s resolution for the last 10 min and 1 min resolution for the last 48 h, values
+// log-encoded in 16 bits (±0.034 %). Totals and nodes: rings in memory. Circuits: lazy — a 1 s
+// ring exists only while the circuit carried traffic in the last 10 min (idle ones read as 0);
+// their 48 h of minutes are in the SQLite history (only the open hour in memory) when
+// Options::historyDbPath is set, else in a ring of Options::circuitHistoryMinutes. Every
+// `persistSeconds` the averages of the totals and nodes go to SQLite, bounded to
+// Options::historyMaxBytes by dropping the oldest rows; a new Collector on the same file
+// reloads the last 48 h. docs/telemetry.md has the memory and disk figures.
 //
 // Threads: tick() runs on one thread (the daemon's telemetry thread); every query may be called
 // from any thread at any time (shared lock; tick() holds the exclusive lock only while it
@@ -63,10 +65,9 @@ struct Options {
   uint64_t historyMaxBytes = 256ull << 20;
   /// Per-circuit series in prometheus() ([sluice] metrics_per_circuit).
   bool perCircuitMetrics = false;
-  /// Minutes of 1 min history each circuit keeps in memory (≤ 2880 = 48 h). Memory: 6 bytes a
-  /// minute per circuit that ever carried traffic (17 KB at 2880; 10k circuits ≈ 170 MB, 100k ≈
-  /// 1.7 GB), plus 3.6 KB for its 10 min at 1 s. 0 = none (circuit(id, minutes) then has no
-  /// minute history; nodes and the totals always keep 48 h).
+  /// Without a history database: minutes of 1 min history each circuit keeps in memory
+  /// (≤ 2880 = 48 h), 6 bytes a minute (17 KB at 2880) per circuit that carried traffic in that
+  /// span; 0 = none. With a database the circuits' minutes are in it and this is unused.
   uint32_t circuitHistoryMinutes = 2880;
   /// Interval of the persisted (downsampled) history, seconds.
   uint32_t persistSeconds = 300;
@@ -122,6 +123,15 @@ struct TickReport {
   double rollupMs = 0;         ///< rollups, rings and publication
   double persistMs = 0;        ///< SQLite writes (0 on most ticks)
   std::vector<std::string> warnings;  ///< sources that failed this tick (the rest still counted)
+};
+
+/// What the time series hold in memory (Collector::seriesMemory; the benchmark reports it).
+struct SeriesMemory {
+  size_t bytes = 0;              ///< heap bytes of every ring and open hour block
+  size_t stateBytes = 0;         ///< fixed per-circuit/node state objects (live values, stats)
+  size_t circuits = 0;           ///< circuit series known (every circuit of every plan seen)
+  size_t circuitsWithRings = 0;  ///< of which hold a 1 s ring (a non-zero sample in 10 min)
+  size_t circuitBlocks = 0;      ///< open hour blocks of circuit minutes (history database)
 };
 
 class Collector {
@@ -183,6 +193,9 @@ class Collector {
   /// GET /metrics: Prometheus text exposition format 0.0.4 (names in docs/telemetry.md):
   /// totals, per queue, per node, and per circuit when Options::perCircuitMetrics.
   std::string prometheus() const;
+
+  /// Memory of the time series now. Thread-safe.
+  SeriesMemory seriesMemory() const;
 
   /// Writes the pending history to SQLite now (the daemon calls it on shutdown). Errors: SQLite.
   Result<void> flush();

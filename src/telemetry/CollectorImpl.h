@@ -215,6 +215,12 @@ struct Collector::Impl {
   uint64_t lastTcTick = 0;   ///< tick of the last tc dump (0 = none yet)
   double lastTcCpuMs = 0;    ///< its CPU cost
   int64_t persistInterval = -1;
+  int64_t minuteNo = -1;          ///< unix minute of the current tick
+  uint32_t minuteTicks = 0;       ///< ticks in it so far
+  uint32_t prevMinuteTicks = 0;   ///< ticks in the previous minute
+  int64_t blockHour = -1;         ///< hour of the last block sweep
+  /// Finished circuit hour blocks waiting for SQLite (circuit ID, block); guarded by mutex.
+  std::vector<std::pair<std::string, std::unique_ptr<MinuteBlock>>> pendingBlocks;
 
   std::shared_ptr<const PlanView> currentView() const;
   /// Rollups of what was read (hostBuf, flowBuf, rttPending, `rs`), then publication.
@@ -225,6 +231,7 @@ struct Collector::Impl {
   Series& seriesFor(const std::string& kind, const std::string& name);
   Result<void> loadHistory();
   std::vector<HistoryRow> takePersistRows(int64_t intervalStart);
+  std::vector<MinuteBlockRow> takeBlockRows();  ///< drains pendingBlocks
 };
 
 /// Builds the indices of a plan (PlanView.cpp) without touching the collector's state; slots

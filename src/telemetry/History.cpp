@@ -26,7 +26,10 @@ Stmt prepare(sqlite3* db, const char* sql) {
 History::History(sqlite3* db, std::string path, uint64_t maxBytes)
     : db_(db), path_(std::move(path)), maxBytes_(maxBytes) {}
 
-History::~History() { sqlite3_close(db_); }
+History::~History() {
+  sqlite3_close(reader_);
+  sqlite3_close(db_);
+}
 
 Error History::sqliteError(const std::string& what) const {
   return Error{EIO, what + " (" + path_ + ")", sqlite3_errmsg(db_)};
@@ -81,7 +84,10 @@ Result<std::unique_ptr<History>> History::open(const std::string& path, uint64_t
       "CREATE TABLE IF NOT EXISTS points(series INTEGER NOT NULL, t INTEGER NOT NULL,"
       " down_bps REAL NOT NULL, up_bps REAL NOT NULL, rtt_p50_ms REAL,"
       " PRIMARY KEY(series, t)) WITHOUT ROWID;"
-      "CREATE INDEX IF NOT EXISTS points_t ON points(t);");
+      "CREATE INDEX IF NOT EXISTS points_t ON points(t);"
+      "CREATE TABLE IF NOT EXISTS circuit_minutes(series INTEGER NOT NULL, t INTEGER NOT NULL,"
+      " data BLOB NOT NULL, PRIMARY KEY(series, t)) WITHOUT ROWID;"
+      "CREATE INDEX IF NOT EXISTS circuit_minutes_t ON circuit_minutes(t);");
   if (!r) {
     return std::unexpected(r.error());
   }
@@ -149,6 +155,77 @@ Result<void> History::append(const std::vector<HistoryRow>& rows) {
   return enforceBound();
 }
 
+Result<void> History::appendMinuteBlocks(const std::vector<MinuteBlockRow>& rows) {
+  if (auto r = exec("BEGIN"); !r) {
+    return r;
+  }
+  Stmt ins = prepare(db_, "INSERT OR REPLACE INTO circuit_minutes VALUES(?, ?, ?)");
+  if (!ins) {
+    exec("ROLLBACK");
+    return std::unexpected(sqliteError("prepare circuit_minutes"));
+  }
+  for (const MinuteBlockRow& row : rows) {
+    auto id = seriesId("circuit", row.circuit);
+    if (!id) {
+      exec("ROLLBACK");
+      ids_.clear();
+      return std::unexpected(id.error());
+    }
+    sqlite3_reset(ins.get());
+    sqlite3_bind_int64(ins.get(), 1, *id);
+    sqlite3_bind_int64(ins.get(), 2, row.t);
+    sqlite3_bind_blob(ins.get(), 3, row.blob.data(), static_cast<int>(row.blob.size()),
+                      SQLITE_STATIC);
+    if (sqlite3_step(ins.get()) != SQLITE_DONE) {
+      Error e = sqliteError("insert circuit minutes");
+      exec("ROLLBACK");
+      ids_.clear();
+      return std::unexpected(e);
+    }
+  }
+  if (auto r = exec("COMMIT"); !r) {
+    ids_.clear();
+    return r;
+  }
+  return enforceBound();
+}
+
+Result<void> History::readMinuteBlocks(
+    const std::string& circuit, int64_t from, int64_t to,
+    const std::function<void(int64_t, std::string_view)>& onBlock) {
+  std::lock_guard lock(readerMutex_);
+  if (reader_ == nullptr) {
+    if (sqlite3_open_v2(path_.c_str(), &reader_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+      std::string msg = reader_ ? sqlite3_errmsg(reader_) : "out of memory";
+      sqlite3_close(reader_);
+      reader_ = nullptr;
+      return makeError(EIO, "open history database " + path_ + " for reading", msg);
+    }
+    sqlite3_busy_timeout(reader_, 2000);
+  }
+  Stmt s = prepare(reader_,
+                   "SELECT m.t, m.data FROM circuit_minutes m JOIN series s ON s.id = m.series"
+                   " WHERE s.kind = 'circuit' AND s.name = ? AND m.t > ? AND m.t < ?"
+                   " ORDER BY m.t");
+  if (!s) {
+    return makeError(EIO, "read circuit minutes (" + path_ + ")", sqlite3_errmsg(reader_));
+  }
+  sqlite3_bind_text(s.get(), 1, circuit.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(s.get(), 2, from - 3600);
+  sqlite3_bind_int64(s.get(), 3, to);
+  int rc;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+    const void* data = sqlite3_column_blob(s.get(), 1);
+    const int bytes = sqlite3_column_bytes(s.get(), 1);
+    onBlock(sqlite3_column_int64(s.get(), 0),
+            std::string_view(static_cast<const char*>(data), static_cast<size_t>(bytes)));
+  }
+  if (rc != SQLITE_DONE) {
+    return makeError(EIO, "read circuit minutes (" + path_ + ")", sqlite3_errmsg(reader_));
+  }
+  return {};
+}
+
 Result<uint64_t> History::usedBytes() {
   auto pragma = [&](const char* sql) -> int64_t {
     Stmt s = prepare(db_, sql);
@@ -183,7 +260,9 @@ Result<void> History::enforceBound() {
       return {};
     }
     // Drop the oldest tenth of the time span (at least one interval).
-    Stmt span = prepare(db_, "SELECT min(t), max(t) FROM points");
+    Stmt span = prepare(db_,
+                        "SELECT min(lo), max(hi) FROM (SELECT min(t) lo, max(t) hi FROM points"
+                        " UNION ALL SELECT min(t), max(t) FROM circuit_minutes)");
     if (!span || sqlite3_step(span.get()) != SQLITE_ROW ||
         sqlite3_column_type(span.get(), 0) == SQLITE_NULL) {
       return {};
@@ -191,10 +270,13 @@ Result<void> History::enforceBound() {
     int64_t lo = sqlite3_column_int64(span.get(), 0);
     int64_t hi = sqlite3_column_int64(span.get(), 1);
     int64_t cut = lo + std::max<int64_t>((hi - lo) / 10, 1);
-    Stmt del = prepare(db_, "DELETE FROM points WHERE t < ?");
-    sqlite3_bind_int64(del.get(), 1, cut);
-    if (sqlite3_step(del.get()) != SQLITE_DONE) {
-      return std::unexpected(sqliteError("drop oldest history"));
+    for (const char* sql : {"DELETE FROM points WHERE t < ?",
+                            "DELETE FROM circuit_minutes WHERE t < ?"}) {
+      Stmt del = prepare(db_, sql);
+      sqlite3_bind_int64(del.get(), 1, cut);
+      if (!del || sqlite3_step(del.get()) != SQLITE_DONE) {
+        return std::unexpected(sqliteError("drop oldest history"));
+      }
     }
   }
   return {};

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <ctime>
 #include <mutex>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -41,6 +42,50 @@ Json historyJson(const Series& s, bool minutes, uint32_t count, bool withRtt) {
       row["rtt_p50_ms"] = p.rttMs ? Json(*p.rttMs) : Json(nullptr);
     }
     out.push_back(std::move(row));
+  }
+  return out;
+}
+
+// One point of a circuit's history: a time the totals have a point for (the collector ran),
+// with the circuit's point if it has one (none = no traffic: reads as 0, RTT null).
+struct HistorySlot {
+  int64_t t = 0;
+  std::optional<Point> point;
+};
+
+std::vector<HistorySlot> circuitSlots(const Series& totals, const Series& s, bool minutes,
+                                      uint32_t count) {
+  std::vector<HistorySlot> out;
+  const Ring* clock = minutes ? totals.minutes.get() : totals.seconds.get();
+  if (clock == nullptr) {
+    return out;
+  }
+  const Ring* ring = minutes ? s.minutes.get() : s.seconds.get();
+  for (const Sample& tick : clock->last(count)) {
+    HistorySlot slot{tick.t, std::nullopt};
+    if (ring != nullptr) {
+      slot.point = ring->at(tick.t);
+    }
+    if (!slot.point && minutes && s.block && tick.t >= s.block->hourStart &&
+        tick.t < s.block->hourStart + 3600) {
+      const Point& p = s.block->points[static_cast<size_t>((tick.t - s.block->hourStart) / 60)];
+      if (p.downBps != kMissing) {
+        slot.point = p;
+      }
+    }
+    out.push_back(slot);
+  }
+  return out;
+}
+
+Json historySlotsJson(const std::vector<HistorySlot>& slots) {
+  Json out = Json::array();
+  for (const HistorySlot& slot : slots) {
+    const Sample p = slot.point ? decodePoint(slot.t, *slot.point) : Sample{slot.t, 0, 0, {}};
+    out.push_back(Json{{"t", p.t},
+                       {"down_bps", p.downBps},
+                       {"up_bps", p.upBps},
+                       {"rtt_p50_ms", p.rttMs ? Json(*p.rttMs) : Json(nullptr)}});
   }
   return out;
 }
@@ -251,6 +296,11 @@ Result<Json> Collector::circuits(std::string_view search, size_t offset, size_t 
 }
 
 std::optional<Json> Collector::circuit(std::string_view id, uint32_t minutes) const {
+  const bool byMinute = minutes > 0;
+  const uint32_t count = byMinute ? std::min(minutes, Series::kMinuteSlots) : Series::kSecondSlots;
+  std::vector<HistorySlot> slots;
+  bool fromDb = false;
+  std::string circuitId;
   std::shared_lock lock(impl_->mutex);
   const PlanView* v = impl_->view.get();
   if (v == nullptr) {
@@ -301,9 +351,10 @@ std::optional<Json> Collector::circuit(std::string_view id, uint32_t minutes) co
                          {"rtt_ms", orNull(f.rttMs)},
                          {"retransmits", f.retransmits}});
   }
-  const bool byMinute = minutes > 0;
-  const uint32_t count = byMinute ? std::min(minutes, Series::kMinuteSlots) : Series::kSecondSlots;
-  return Json{
+  slots = circuitSlots(impl_->totals.series, cs.series, byMinute, count);
+  fromDb = byMinute && cs.series.minuteBlocks && impl_->history != nullptr;
+  circuitId = cp.circuitId;
+  Json out{
       {"id", cp.circuitId},
       {"name", mc.name},
       {"parent", v->parentName(c)},
@@ -325,9 +376,46 @@ std::optional<Json> Collector::circuit(std::string_view id, uint32_t minutes) co
         {"rtt_p50_ms", orNull(cs.live.rttP50Ms)},
         {"rtt_p90_ms", orNull(cs.live.rttP90Ms)},
         {"retransmit_pct", cs.live.retransmitPct}}},
-      {"history", historyJson(cs.series, byMinute, count, true)},
+      {"history", nullptr},
       {"flows", std::move(flows)},
       {"queue", {{"down", queueJson(cs.queue[0])}, {"up", queueJson(cs.queue[1])}}}};
+  lock.unlock();
+  if (fromDb && !slots.empty()) {
+    // Minutes of finished hours: SQLite, outside the lock (the open hour came from memory).
+    // The window ends with the totals' newest minute; minutes the circuit has but the totals
+    // lack (before a restart the totals have 5-minute points) are added.
+    const int64_t to = slots.back().t + 60;
+    const int64_t from = to - int64_t{count} * 60;
+    std::unordered_map<int64_t, size_t> at;
+    at.reserve(slots.size());
+    for (size_t i = 0; i < slots.size(); ++i) {
+      at.emplace(slots[i].t, i);
+    }
+    bool added = false;
+    (void)impl_->history->readMinuteBlocks(
+        circuitId, from, to, [&](int64_t t, std::string_view blob) {
+          decodeMinuteBlob(t, blob, [&](int64_t minute, const Point& p) {
+            if (minute < from || minute >= to) {
+              return;
+            }
+            if (auto it = at.find(minute); it != at.end()) {
+              if (!slots[it->second].point) {
+                slots[it->second].point = p;
+              }
+            } else {
+              at.emplace(minute, slots.size());
+              slots.push_back(HistorySlot{minute, p});
+              added = true;
+            }
+          });
+        });
+    if (added) {
+      std::sort(slots.begin(), slots.end(),
+                [](const HistorySlot& a, const HistorySlot& b) { return a.t < b.t; });
+    }
+  }
+  out["history"] = historySlotsJson(slots);
+  return out;
 }
 
 Result<Json> Collector::top(std::string_view metric, size_t n) const {

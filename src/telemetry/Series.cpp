@@ -39,6 +39,27 @@ void Ring::put(int64_t t, const Point& p) {
   newestStep_ = s;
 }
 
+std::optional<Point> Ring::at(int64_t t) const {
+  const int64_t s = t / step_;
+  const int64_t n = static_cast<int64_t>(points_.size());
+  if (newestStep_ < 0 || s > newestStep_ || s <= newestStep_ - n || s < 0) {
+    return std::nullopt;
+  }
+  const Point& p = points_[static_cast<size_t>(s % n)];
+  if (p.downBps == kMissing) {
+    return std::nullopt;
+  }
+  return p;
+}
+
+Sample decodePoint(int64_t t, const Point& p) {
+  Sample out{t, decodeLog16(p.downBps), decodeLog16(p.upBps), std::nullopt};
+  if (p.rttUs != 0 && p.rttUs != kMissing) {
+    out.rttMs = decodeLog16(p.rttUs) / 1000.0;
+  }
+  return out;
+}
+
 std::vector<Sample> Ring::last(uint32_t count) const {
   std::vector<Sample> out;
   if (newestStep_ < 0) {
@@ -52,11 +73,30 @@ std::vector<Sample> Ring::last(uint32_t count) const {
     if (p.downBps == kMissing) {
       continue;
     }
-    Sample out1{s * step_, decodeLog16(p.downBps), decodeLog16(p.upBps), std::nullopt};
-    if (p.rttUs != 0 && p.rttUs != kMissing) {
-      out1.rttMs = decodeLog16(p.rttUs) / 1000.0;
+    out.push_back(decodePoint(s * step_, p));
+  }
+  return out;
+}
+
+std::string MinuteBlock::blob(int64_t& t) const {
+  size_t first = kSlots, last = 0;
+  for (size_t i = 0; i < kSlots; ++i) {
+    if (points[i].downBps != kMissing) {
+      first = std::min(first, i);
+      last = i;
     }
-    out.push_back(out1);
+  }
+  std::string out;
+  if (first == kSlots) {
+    return out;
+  }
+  t = hourStart + static_cast<int64_t>(first) * 60;
+  out.reserve((last - first + 1) * 6);
+  for (size_t i = first; i <= last; ++i) {
+    for (uint16_t v : {points[i].downBps, points[i].upBps, points[i].rttUs}) {
+      out.push_back(static_cast<char>(v & 0xFF));
+      out.push_back(static_cast<char>(v >> 8));
+    }
   }
   return out;
 }
@@ -71,10 +111,11 @@ void Accumulator::add(double down, double up, std::optional<double> rttUsSample)
   }
 }
 
-Point Accumulator::average() const {
+Point Accumulator::average(uint32_t ticks) const {
+  const double d = std::max(n, ticks);
   Point p;
-  p.downBps = encodeLog16(n ? downBps / n : 0);
-  p.upBps = encodeLog16(n ? upBps / n : 0);
+  p.downBps = encodeLog16(d > 0 ? downBps / d : 0);
+  p.upBps = encodeLog16(d > 0 ? upBps / d : 0);
   p.rttUs = rttN ? encodeLog16(rttUs / rttN) : 0;
   return p;
 }
@@ -82,26 +123,99 @@ Point Accumulator::average() const {
 void Series::allocate() {
   if (!seconds) {
     seconds = std::make_unique<Ring>(kSecondSlots, 1);
-    if (minuteSlots > 0) {
-      minutes = std::make_unique<Ring>(minuteSlots, 60);
-    }
+  }
+  if (!minutes && minuteSlots > 0) {
+    minutes = std::make_unique<Ring>(minuteSlots, 60);
   }
 }
 
-void Series::record(int64_t t, double downBps, double upBps, std::optional<double> rttUs) {
-  allocate();
-  Point p{encodeLog16(downBps), encodeLog16(upBps), rttUs ? encodeLog16(*rttUs) : uint16_t{0}};
-  seconds->put(t, p);
+std::unique_ptr<MinuteBlock> Series::record(int64_t t, double downBps, double upBps,
+                                            std::optional<double> rttUs, uint32_t minuteTicks) {
+  const bool nonZero = downBps > 0 || upBps > 0 || rttUs.has_value();
+  if (nonZero) {
+    lastActive = t;
+  }
+  if (nonZero || !releaseIdle) {
+    allocate();
+  }
+  std::unique_ptr<MinuteBlock> done;
   const int64_t m = t - t % 60;
   if (minuteStart >= 0 && m != minuteStart && !minute.empty()) {
-    if (minutes) {
-      minutes->put(minuteStart, minute.average());
-    }
-    minute = {};
+    done = closeMinute(minuteTicks);
   }
   minuteStart = m;
-  minute.add(downBps, upBps, rttUs);
-  persist.add(downBps, upBps, rttUs);
+  if (seconds) {
+    seconds->put(t, Point{encodeLog16(downBps), encodeLog16(upBps),
+                          rttUs ? encodeLog16(*rttUs) : uint16_t{0}});
+    minute.add(downBps, upBps, rttUs);
+    if (!minuteBlocks) {
+      persist.add(downBps, upBps, rttUs);
+    }
+  }
+  if (releaseIdle && seconds && t - lastActive >= kIdleReleaseSeconds) {
+    // Ten minutes of zeros: every second of the ring reads as 0 without it.
+    seconds.reset();
+    if (minutes && t - lastActive >= int64_t{minuteSlots} * 60) {
+      minutes.reset();
+    }
+  }
+  return done;
+}
+
+std::unique_ptr<MinuteBlock> Series::closeMinute(uint32_t ticks) {
+  std::unique_ptr<MinuteBlock> done;
+  const Point avg = minute.average(ticks);
+  minute = {};
+  if (minutes) {
+    minutes->put(minuteStart, avg);
+  }
+  if (minuteBlocks) {
+    const int64_t hour = minuteStart - minuteStart % 3600;
+    if (block && block->hourStart != hour) {
+      done = std::move(block);
+    }
+    if (!block && (avg.downBps != 0 || avg.upBps != 0 || avg.rttUs != 0)) {
+      block = std::make_unique<MinuteBlock>();
+      block->hourStart = hour;
+      block->points.fill(Point{});
+    }
+    if (block) {
+      block->points[static_cast<size_t>((minuteStart - hour) / 60)] = avg;
+    }
+  }
+  return done;
+}
+
+std::unique_ptr<MinuteBlock> Series::flushBlock() {
+  if (!minuteBlocks) {
+    return nullptr;
+  }
+  std::unique_ptr<MinuteBlock> done;
+  if (minuteStart >= 0 && !minute.empty()) {
+    done = closeMinute(0);
+  }
+  if (done) {
+    return done;  // a block of an earlier hour; the open minute's stays for the next flush
+  }
+  return takeBlock();
+}
+
+size_t Series::heapBytes() const {
+  size_t bytes = 0;
+  for (const Ring* r : {seconds.get(), minutes.get()}) {
+    if (r != nullptr) {
+      bytes += sizeof(Ring) + r->slots() * sizeof(Point);
+    }
+  }
+  if (block) {
+    bytes += sizeof(MinuteBlock);
+  }
+  for (const std::string* s : {&kind, &name}) {
+    if (s->capacity() > 15) {
+      bytes += s->capacity() + 1;
+    }
+  }
+  return bytes;
 }
 
 std::optional<double> percentile(std::span<double> values, double p) {

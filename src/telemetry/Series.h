@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sluice::telemetry {
@@ -48,6 +49,8 @@ class Ring {
   /// Points of the last `count` steps up to and including the newest written step, oldest first,
   /// missing ones left out.
   std::vector<Sample> last(uint32_t count) const;
+  /// The point of the step containing `t`, nullopt when missing or outside the ring.
+  std::optional<Point> at(int64_t t) const;
   /// The newest written step's start (unix seconds), or -1 when empty.
   int64_t newest() const { return newestStep_ < 0 ? -1 : newestStep_ * step_; }
   uint32_t slots() const { return static_cast<uint32_t>(points_.size()); }
@@ -66,30 +69,88 @@ struct Accumulator {
   uint32_t n = 0;
   uint32_t rttN = 0;
   void add(double down, double up, std::optional<double> rttUsSample);
-  /// The average as a point; rttUs 0 when no RTT was added.
-  Point average() const;
+  /// The average as a point, over max(n, ticks) samples (samples not added count as 0); rttUs
+  /// 0 when no RTT was added.
+  Point average(uint32_t ticks = 0) const;
   bool empty() const { return n == 0; }
 };
 
+/// One hour of a circuit's minute points (slot i = minute `hourStart + 60 i`), kept in memory
+/// only while the hour is open; finished hours go to SQLite (History::appendMinuteBlocks).
+struct MinuteBlock {
+  static constexpr uint32_t kSlots = 60;
+  int64_t hourStart = 0;  ///< unix seconds, a multiple of 3600
+  std::array<Point, kSlots> points{};  ///< kMissing where no minute was stored
+  /// The stored slots [first, last] as History's blob (6 bytes per minute, little-endian
+  /// down/up/rtt codes); `t` gets the first stored minute's start. Empty when nothing is stored.
+  std::string blob(int64_t& t) const;
+};
+
 /// One series (the totals, a node or a circuit): 600 s at 1 s, `minuteSlots` min at 1 min
-/// (default 2880 = 48 h). Rings are allocated on the first put (circuits that never carry
-/// traffic cost nothing): 6 bytes per point, 20.9 KB per series with the defaults.
+/// (default 2880 = 48 h), 6 bytes per point.
+///
+/// Circuits (`releaseIdle`) are lazy: their rings are allocated by the first non-zero sample
+/// (rate or RTT) and released again after kIdleReleaseSeconds without one, so memory follows the
+/// circuits active in the last 10 min; a second or minute a circuit has no point for reads as 0
+/// when the totals have one (the collector was running). With `minuteBlocks` a circuit keeps no
+/// 48 h ring: only the open hour (MinuteBlock, 366 bytes) is in memory and record() hands
+/// finished hours back for SQLite.
 struct Series {
   static constexpr uint32_t kSecondSlots = 600;
   static constexpr uint32_t kMinuteSlots = 2880;
+  static constexpr int64_t kIdleReleaseSeconds = 600;
   std::string kind;  ///< "total", "node", "circuit"
   std::string name;  ///< circuit ID, node name, "" for the totals
   std::unique_ptr<Ring> seconds;
-  std::unique_ptr<Ring> minutes;  ///< null when minuteSlots is 0
+  std::unique_ptr<Ring> minutes;  ///< null when minuteSlots is 0 (or not allocated)
+  std::unique_ptr<MinuteBlock> block;  ///< the open hour (minuteBlocks only)
   uint32_t minuteSlots = kMinuteSlots;
+  bool releaseIdle = false;   ///< circuits: rings follow activity (see above)
+  bool minuteBlocks = false;  ///< circuits with a history database: minutes go to SQLite
+  int64_t lastActive = -1;    ///< unix second of the newest non-zero sample
   Accumulator minute;   ///< the current minute
   int64_t minuteStart = -1;
   Accumulator persist;  ///< the current persistence interval
   bool allocated() const { return seconds != nullptr; }
+  /// Whether record() must be called for a zero sample (rings held or a minute open).
+  bool active() const { return seconds != nullptr || !minute.empty(); }
   void allocate();
   /// Records the 1 s values at unix second `t`; closes the minute when `t` enters a new one.
-  void record(int64_t t, double downBps, double upBps, std::optional<double> rttUs);
+  /// `minuteTicks` (> 0): the ticks of the minute being closed, the denominator of its average
+  /// (a lazy circuit has no samples for the seconds before it became active or after it was
+  /// released; they count as 0). 0 = the samples recorded. Returns the finished hour block,
+  /// if `t`'s minute closed the last one of an hour (minuteBlocks only), else null.
+  std::unique_ptr<MinuteBlock> record(int64_t t, double downBps, double upBps,
+                                      std::optional<double> rttUs, uint32_t minuteTicks = 0);
+  /// Takes the open hour block, null when there is none.
+  std::unique_ptr<MinuteBlock> takeBlock() { return std::move(block); }
+  /// Shutdown: stores the open minute's average so far in the block and takes the block.
+  std::unique_ptr<MinuteBlock> flushBlock();
+  /// Closes the open minute into the rings/block (average over max(samples, ticks)); returns
+  /// the block of an earlier hour it displaced, if any.
+  std::unique_ptr<MinuteBlock> closeMinute(uint32_t ticks);
+  /// Bytes this series holds on the heap (rings, block; not the object itself).
+  size_t heapBytes() const;
 };
+
+/// Decodes History's minute blob (MinuteBlock::blob) starting at minute `t` into
+/// onPoint(minuteStart, point); slots that are kMissing are skipped.
+template <typename F>
+void decodeMinuteBlob(int64_t t, std::string_view blob, F&& onPoint) {
+  for (size_t i = 0; i + 6 <= blob.size(); i += 6) {
+    auto u16 = [&](size_t at) {
+      return static_cast<uint16_t>(static_cast<uint8_t>(blob[at]) |
+                                   static_cast<uint8_t>(blob[at + 1]) << 8);
+    };
+    Point p{u16(i), u16(i + 2), u16(i + 4)};
+    if (p.downBps != kMissing) {
+      onPoint(t + static_cast<int64_t>(i / 6) * 60, p);
+    }
+  }
+}
+
+/// A decoded point (Ring::last's conversion).
+Sample decodePoint(int64_t t, const Point& p);
 
 /// The p-th percentile (0 < p ≤ 100) by the nearest-rank method (the ceil(p/100 * n)-th smallest
 /// value); reorders `values`. nullopt for no values.
