@@ -75,6 +75,31 @@ struct Acc {
   }
 };
 
+// A flow with a packet in the last 10 s (sorted as a small record; FlowLive is built only for
+// the flows a circuit keeps).
+struct ActiveFlow {
+  uint32_t circuit;
+  uint32_t index;          ///< into flowBuf
+  double bps;
+  const FlowState* state;  ///< stable: the sweep erases only flows not seen in this tick
+};
+
+}  // namespace
+
+// Per-tick working buffers, kept across ticks so that a tick at 100k circuits does not allocate
+// (and fault in) tens of MB every second.
+struct Collector::Impl::Scratch {
+  std::vector<Acc> circuitAcc;
+  std::vector<Acc> nodeAcc;
+  std::vector<ActiveFlow> activeFlows;
+  std::vector<ActiveFlow> flowsByCircuit;
+  std::vector<uint32_t> flowStart;  ///< circuit -> first index in flowsByCircuit (+1 entry)
+  std::vector<std::pair<uint32_t, FlowLive>> keptFlows;  ///< (circuit, flow)
+  std::vector<std::pair<double, double>> circuitRtt;
+};
+
+namespace {
+
 std::optional<double> usToOpt(double ms) {
   return std::isnan(ms) ? std::nullopt : std::optional<double>(ms * 1000.0);
 }
@@ -453,7 +478,12 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
   auto t2 = threadCpuMs();
   const size_t circuitCount = plan.circuits.size();
   const size_t nodeCount = plan.nodes.size();
-  std::vector<Acc> circuitAcc(circuitCount);
+  if (!m.scratch) {
+    m.scratch = std::make_shared<Scratch>();
+  }
+  Scratch& sc = *m.scratch;
+  std::vector<Acc>& circuitAcc = sc.circuitAcc;
+  circuitAcc.assign(circuitCount, Acc{});
   Acc shaped, unknownAcc;
   std::array<std::array<uint64_t, 2>, SLUICE_PROTO_COUNT> protoDelta{};
   std::vector<UnknownLive> unknown;
@@ -536,15 +566,9 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
   }
   m.rttPending.clear();
 
-  // Flows: retransmits per circuit and the active flows (sorted as small records; FlowLive is
-  // built only for the flows a circuit keeps).
-  struct ActiveFlow {
-    uint32_t circuit;
-    uint32_t index;          ///< into flowBuf
-    double bps;
-    const FlowState* state;  ///< stable: the sweep below erases only flows not seen now
-  };
-  std::vector<ActiveFlow> activeFlows;
+  // Flows: retransmits per circuit and the active flows.
+  std::vector<ActiveFlow>& activeFlows = sc.activeFlows;
+  activeFlows.clear();
   const bool sweep = tickNo % kSweepTicks == 0 || m.flowStates.size() > 2 * m.flowBuf.size() + 1024;
   if (flowsOk) {
     const uint64_t activeNs = 10'000'000'000ull;
@@ -591,30 +615,54 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
       std::erase_if(m.flowStates, [&](const auto& kv) { return kv.second.seenTick != tickNo; });
     }
   }
-  // The busiest flows of each circuit first, at most flowsPerCircuit each.
-  std::sort(activeFlows.begin(), activeFlows.end(), [](const ActiveFlow& a, const ActiveFlow& b) {
-    return a.circuit != b.circuit ? a.circuit < b.circuit : a.bps > b.bps;
-  });
-  std::vector<std::pair<uint32_t, FlowLive>> keptFlows;  // (circuit, flow)
-  for (size_t i = 0; i < activeFlows.size();) {
-    const uint32_t c = activeFlows[i].circuit;
-    for (uint32_t kept = 0; i < activeFlows.size() && activeFlows[i].circuit == c; ++i) {
-      if (kept++ < m.options.flowsPerCircuit) {
-        const uint32_t fi = activeFlows[i].index;
-        const sluice_flow& f = m.flowBuf[fi];
-        const FlowState& s = *activeFlows[i].state;
-        FlowLive live;
-        live.key = m.flowKeyBuf[fi];
-        live.bps = s.bps;
-        live.rttMs = s.rttMs;
-        live.retransmits = f.retransmits[0] + f.retransmits[1];
-        keptFlows.emplace_back(c, live);
-      }
+  // The busiest flows of each circuit first, at most flowsPerCircuit each: grouped by circuit
+  // with a counting sort (linear), then only each group's top flowsPerCircuit ordered.
+  std::vector<uint32_t>& flowStart = sc.flowStart;
+  flowStart.assign(circuitCount + 1, 0);
+  for (const ActiveFlow& f : activeFlows) {
+    ++flowStart[f.circuit + 1];
+  }
+  for (size_t c = 0; c < circuitCount; ++c) {
+    flowStart[c + 1] += flowStart[c];
+  }
+  std::vector<ActiveFlow>& byCircuit = sc.flowsByCircuit;
+  byCircuit.resize(activeFlows.size());
+  {
+    std::vector<uint32_t>& fill = sc.flowStart;  // advanced to each group's end, then restored
+    for (const ActiveFlow& f : activeFlows) {
+      byCircuit[fill[f.circuit]++] = f;
+    }
+    for (size_t c = circuitCount; c > 0; --c) {
+      fill[c] = fill[c - 1];
+    }
+    fill[0] = 0;
+  }
+  std::vector<std::pair<uint32_t, FlowLive>>& keptFlows = sc.keptFlows;
+  keptFlows.clear();
+  for (size_t c = 0; c < circuitCount; ++c) {
+    const auto begin = byCircuit.begin() + flowStart[c];
+    const auto end = byCircuit.begin() + flowStart[c + 1];
+    if (begin == end) {
+      continue;
+    }
+    const auto keep = std::min<ptrdiff_t>(end - begin, m.options.flowsPerCircuit);
+    std::partial_sort(begin, begin + keep, end, [](const ActiveFlow& a, const ActiveFlow& b) {
+      return a.bps > b.bps;
+    });
+    for (auto it = begin; it != begin + keep; ++it) {
+      const sluice_flow& f = m.flowBuf[it->index];
+      FlowLive live;
+      live.key = m.flowKeyBuf[it->index];
+      live.bps = it->state->bps;
+      live.rttMs = it->state->rttMs;
+      live.retransmits = f.retransmits[0] + f.retransmits[1];
+      keptFlows.emplace_back(static_cast<uint32_t>(c), live);
     }
   }
 
   // Node sums: circuits into their parents, then children into parents.
-  std::vector<Acc> nodeAcc(nodeCount);
+  std::vector<Acc>& nodeAcc = sc.nodeAcc;
+  nodeAcc.assign(nodeCount, Acc{});
   for (size_t c = 0; c < circuitCount; ++c) {
     int32_t p = plan.circuits[c].parentPlacement;
     if (p >= 0 && static_cast<size_t>(p) < nodeCount) {
@@ -666,7 +714,8 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
   for (double ms : bySlot) {
     ++windowCounts[rttBucket(ms)];
   }
-  std::vector<std::pair<double, double>> circuitRtt(circuitCount, {kNoValue, kNoValue});
+  std::vector<std::pair<double, double>>& circuitRtt = sc.circuitRtt;
+  circuitRtt.assign(circuitCount, {kNoValue, kNoValue});
   std::vector<std::vector<double>> nodeSamples(nodeCount);
   for (size_t c = 0; c < circuitCount; ++c) {
     uint32_t slot = view->circuitSlot[c];

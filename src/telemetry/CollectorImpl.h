@@ -219,6 +219,8 @@ struct Collector::Impl {
   uint32_t minuteTicks = 0;       ///< ticks in it so far
   uint32_t prevMinuteTicks = 0;   ///< ticks in the previous minute
   int64_t blockHour = -1;         ///< hour of the last block sweep
+  struct Scratch;                  ///< per-tick buffers (Collector.cpp)
+  std::shared_ptr<Scratch> scratch;
   /// Finished circuit hour blocks waiting for SQLite (circuit ID, block); guarded by mutex.
   std::vector<std::pair<std::string, std::unique_ptr<MinuteBlock>>> pendingBlocks;
 
