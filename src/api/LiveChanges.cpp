@@ -283,6 +283,78 @@ json diagnosticError(const Diagnostic& d, std::string field) {
   return e;
 }
 
+/// Appends `row` with the overrides file's extra `Action` cell.
+void appendOverrideRow(std::string& out, const Row& row, std::string_view action) {
+  appendRow(out, row);
+  out.pop_back();
+  out += ',';
+  out += action;
+  out += '\n';
+}
+
+/// The new devices overrides file: the current overrides with the change applied. `changed` is
+/// the circuit's new rows (Add, Patch), `id` the circuit the request names (Patch, Remove).
+std::string renderOverrides(const model::DeviceOverrides& current,
+                            const model::ShapedDevices& base, ChangeKind kind,
+                            const std::string& id, const CircuitRows& changed) {
+  std::vector<CircuitRows> circuits;
+  for (const model::Circuit& c : current.circuits.circuits) {
+    circuits.push_back(rowsOf(c));
+  }
+  std::vector<std::string> removals;
+  for (const model::CircuitRemoval& r : current.removals) {
+    if (std::find(removals.begin(), removals.end(), r.circuitId) == removals.end()) {
+      removals.push_back(r.circuitId);
+    }
+  }
+  auto dropRemoval = [&](const std::string& cid) { std::erase(removals, cid); };
+  auto addRemoval = [&](const std::string& cid) {
+    if (base.byId.contains(cid) &&
+        std::find(removals.begin(), removals.end(), cid) == removals.end()) {
+      removals.push_back(cid);
+    }
+  };
+  auto place = std::find_if(circuits.begin(), circuits.end(),
+                            [&](const CircuitRows& c) { return c.id == id; });
+  switch (kind) {
+    case ChangeKind::Add:
+      dropRemoval(changed.id);
+      circuits.push_back(changed);
+      break;
+    case ChangeKind::Patch:
+      if (changed.id != id) {
+        addRemoval(id);  // renamed: the old Circuit ID must not come back from the base file
+      }
+      dropRemoval(changed.id);
+      if (place != circuits.end()) {
+        *place = changed;
+      } else {
+        circuits.push_back(changed);
+      }
+      break;
+    case ChangeKind::Remove:
+      if (place != circuits.end()) {
+        circuits.erase(place);
+      }
+      addRemoval(id);
+      break;
+  }
+  std::string out = headerLine();
+  out.pop_back();
+  out += ",Action\n";
+  for (const CircuitRows& c : circuits) {
+    for (const Row& r : c.rows) {
+      appendOverrideRow(out, r, "");
+    }
+  }
+  for (const std::string& cid : removals) {
+    Row r{};
+    r[kCircuitId] = cid;
+    appendOverrideRow(out, r, "remove");
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string renderShapedDevices(const model::ShapedDevices& shaped) {
@@ -304,7 +376,8 @@ PlannedChange planCircuitChange(const model::InputPaths& paths, ChangeKind kind,
     return plan;
   }
   model::Inputs in = model::loadInputs(paths);
-  plan.path = in.resolvedDevices;
+  const bool overrides = !in.resolvedOverrides.empty();
+  plan.path = overrides ? in.resolvedOverrides : in.resolvedDevices;
   if (in.diagnostics.hasErrors()) {
     json errors = json::array();
     for (const Diagnostic& d : in.diagnostics.errors()) {
@@ -422,6 +495,34 @@ PlannedChange planCircuitChange(const model::InputPaths& paths, ChangeKind kind,
     return plan;
   }
 
+  plan.circuits = candidate.shaped.circuits.size();
+  if (overrides) {
+    // Only the overrides file is written; ShapedDevices.csv stays the integration's. The new file
+    // is read back and merged exactly as loadInputs will, as a check of the rendering.
+    Diagnostics fileDiags;
+    const auto base = model::loadShapedDevices(in.resolvedDevices, fileDiags);
+    const auto current = model::loadDeviceOverrides(in.resolvedOverrides, fileDiags);
+    plan.text = renderOverrides(current, base, kind, id, changed);
+    model::Model check;
+    check.network = in.model.network;
+    check.shaped = model::mergeDeviceOverrides(
+        base, model::parseDeviceOverrides(plan.text, plan.path, fileDiags), fileDiags);
+    model::validateModel(check, in.config, fileDiags);
+    if (fileDiags.hasErrors() || check.shaped.circuits.size() != plan.circuits) {
+      json errors = json::array();
+      for (const Diagnostic& d : fileDiags.errors()) {
+        errors.push_back(diagnosticError(d, d.where.file));
+      }
+      plan.status = 500;
+      plan.error = refusal(fmt::format("internal error: the rendered overrides file does not "
+                                       "give the validated set ({} circuits, expected {})",
+                                       check.shaped.circuits.size(), plan.circuits),
+                           std::move(errors));
+      plan.text.clear();
+    }
+    return plan;
+  }
+
   // The persisted text keeps the file's circuit order (a new circuit goes last).
   plan.text = headerLine();
   for (size_t i = 0; i < all.size(); ++i) {
@@ -435,7 +536,6 @@ PlannedChange planCircuitChange(const model::InputPaths& paths, ChangeKind kind,
       appendRow(plan.text, r);
     }
   }
-  plan.circuits = candidate.shaped.circuits.size();
   return plan;
 }
 

@@ -212,6 +212,80 @@ TEST_F(LiveChangesTest, AFileWithErrorsIsNotChangedLive) {
   EXPECT_FALSE(p.error["errors"].empty());
 }
 
+/// `[sluice] devices_overrides` set: changes go to the overrides file, ShapedDevices.csv is kept.
+class LiveChangesOverridesTest : public LiveChangesTest {
+ protected:
+  void SetUp() override {
+    LiveChangesTest::SetUp();
+    std::string conf = readFile(fs::path(dir_.path()) / "lqos.conf");
+    const auto at = conf.find("\n[sluice]\n");
+    const std::string line = "devices_overrides = \"overrides.csv\"\n";
+    if (at == std::string::npos) {
+      conf += "\n[sluice]\n" + line;
+    } else {
+      conf.insert(at + 10, line);
+    }
+    std::ofstream(fs::path(dir_.path()) / "lqos.conf") << conf;
+  }
+  fs::path overrides() const { return fs::path(dir_.path()) / "overrides.csv"; }
+  /// Persists `p` as the daemon does and checks the merged inputs are valid.
+  model::Inputs persist(const PlannedChange& p) {
+    EXPECT_TRUE(writeFileAtomically(p.path, p.text));
+    model::Inputs in = model::loadInputs(paths_);
+    EXPECT_TRUE(in.ok()) << in.diagnostics.errors().front().toString();
+    return in;
+  }
+};
+
+TEST_F(LiveChangesOverridesTest, ChangesLandInTheOverridesFileOnly) {
+  PlannedChange add = planCircuitChange(paths_, ChangeKind::Add, "", newCircuit());
+  ASSERT_TRUE(add.ok()) << add.error.dump();
+  EXPECT_EQ(add.path, overrides().string());
+  persist(add);
+  PlannedChange patch =
+      planCircuitChange(paths_, ChangeKind::Patch, "1002", json{{"max_down_mbps", 12.5}});
+  ASSERT_TRUE(patch.ok()) << patch.error.dump();
+  persist(patch);
+  PlannedChange remove = planCircuitChange(paths_, ChangeKind::Remove, "1003", json());
+  ASSERT_TRUE(remove.ok()) << remove.error.dump();
+  model::Inputs in = persist(remove);
+  EXPECT_EQ(readFile(csv()), original_) << "ShapedDevices.csv is the integration's";
+
+  EXPECT_TRUE(in.model.shaped.byId.contains("9001"));
+  EXPECT_FALSE(in.model.shaped.byId.contains("1003"));
+  ASSERT_TRUE(in.model.shaped.byId.contains("1002"));
+  EXPECT_EQ(in.model.shaped.byId.at("1002"), 1u) << "a patched circuit keeps its place";
+  EXPECT_EQ(in.model.shaped.circuits[1].downloadMaxMbps, 12.5);
+
+  Diagnostics diags;
+  const model::DeviceOverrides file = model::parseDeviceOverrides(
+      readFile(overrides()), overrides().string(), diags);
+  EXPECT_FALSE(diags.hasErrors());
+  ASSERT_EQ(file.circuits.circuits.size(), 2u);  // 9001 added, 1002 replaced
+  ASSERT_EQ(file.removals.size(), 1u);
+  EXPECT_EQ(file.removals[0].circuitId, "1003");
+
+  // Deleting a circuit that only the overrides add drops its rows instead of adding a removal.
+  PlannedChange undo = planCircuitChange(paths_, ChangeKind::Remove, "9001", json());
+  ASSERT_TRUE(undo.ok()) << undo.error.dump();
+  in = persist(undo);
+  EXPECT_FALSE(in.model.shaped.byId.contains("9001"));
+  const model::DeviceOverrides after = model::parseDeviceOverrides(
+      readFile(overrides()), overrides().string(), diags);
+  EXPECT_EQ(after.circuits.circuits.size(), 1u);
+  EXPECT_EQ(after.removals.size(), 1u);
+}
+
+TEST_F(LiveChangesOverridesTest, InvalidChangesAreRefusedAndNothingIsPlanned) {
+  json c = newCircuit();
+  c["devices"][0]["ipv4"] = json::array({"100.64.1.5"});  // circuit 1001's address
+  PlannedChange p = planCircuitChange(paths_, ChangeKind::Add, "", c);
+  EXPECT_EQ(p.status, 422);
+  EXPECT_TRUE(hasError(p, "devices[0].ipv4", "duplicate-address")) << p.error.dump();
+  EXPECT_TRUE(p.text.empty());
+  EXPECT_FALSE(fs::exists(overrides()));
+}
+
 TEST(WriteFileAtomically, ReplacesContentAndKeepsTheMode) {
   test::TempDir dir;
   const std::string path = dir.path() + "/f.csv";
