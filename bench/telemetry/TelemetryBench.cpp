@@ -4,7 +4,7 @@
 // host per circuit and `--flows-per-host` flows per host, every counter moving between ticks.
 //
 //   bench_telemetry --circuits 10000,100000 [--ticks 10] [--flows-per-host 2] [--rtt 20000]
-//                   [--active 100,1] [--tc]   (root: also build the queue tree in a scratch namespace and dump
+//                   [--active 100,1] [--no-history] [--tc]   (root: also build the queue tree in a scratch namespace and dump
 //                             its statistics each tick; 10k circuits only, the build is slow)
 //
 // Modes reported per size:
@@ -239,11 +239,14 @@ int main(int argc, char** argv) {
   bool withTc = false;
   bool noRtt = false;
   std::vector<double> activePct{100, 1};
+  bool noHistory = false;
   app.add_option("--circuits", sizes, "circuit counts")->delimiter(',');
   app.add_option("--ticks", ticks, "measured ticks per size (after one priming tick)");
   app.add_option("--flows-per-host", flowsPerHost, "flows in the flow table per host");
   app.add_option("--rtt", rttPerTick, "RTT samples per tick in the rtt mode");
   app.add_flag("--no-rtt", noRtt, "skip the rtt mode");
+  app.add_flag("--no-history", noHistory,
+               "no history database (circuits keep 48 h of minutes in memory)");
   app.add_option("--active", activePct, "% of circuits with traffic, one maps run each")
       ->delimiter(',');
   app.add_flag("--tc", withTc, "also dump the tc statistics of a built tree (10k only; root)");
@@ -299,11 +302,18 @@ int main(int argc, char** argv) {
       const uint64_t rss0 = rssBytes();
       telemetry::Options options;
       options.tcStatsMaxCpuShare = 1.0;  // dump every tick: measures the dump itself
+      if (!noHistory) {
+        // As sluiced: a history database (circuits' minutes live there, not in memory).
+        options.historyDbPath = (isp.dir / fmt::format("history-{}.sqlite", mode)).string();
+        std::filesystem::remove(options.historyDbPath);
+      }
       auto collector = telemetry::Collector::create(options);
       double p0 = wallSeconds();
       (*collector)->setPlan(isp.inputs, isp.plan);
+      const uint64_t rssPlan = rssBytes();
       if (!rtt && tcSocket == nullptr) {
-        std::printf("      setPlan %.1f ms\n", (wallSeconds() - p0) * 1e3);
+        std::printf("      setPlan %.1f ms (RSS +%.1f MiB: the plan's indices and state)\n",
+                    (wallSeconds() - p0) * 1e3, mib(rssPlan > rss0 ? rssPlan - rss0 : 0));
       }
       sources.tcSocket = tcSocket;
       auto t = std::chrono::system_clock::now();
@@ -357,6 +367,16 @@ int main(int argc, char** argv) {
         const double every = std::max(1.0, std::ceil(st.tcMs / (share * 1000.0)));
         std::printf("      default tcStatsMaxCpuShare %.3f: a dump every %.0f s, on average "
                     "%.1f ms/s of tc CPU\n", share, every, st.tcMs / every);
+      }
+      if (!options.historyDbPath.empty() && !rtt && tcSocket == nullptr) {
+        // What the end of every hour costs: all open hour blocks to SQLite in one transaction
+        // (flush() writes the same blocks plus the open interval's few node rows).
+        const double f0 = cpuSeconds(), fw0 = wallSeconds();
+        if (auto f = (*collector)->flush(); !f) {
+          std::fprintf(stderr, "flush: %s\n", f.error().message().c_str());
+        }
+        std::printf("      hour blocks to SQLite (flush): cpu %.1f ms, wall %.1f ms\n",
+                    (cpuSeconds() - f0) * 1e3, (wallSeconds() - fw0) * 1e3);
       }
       // Queries at this scale, once (the API serves them).
       double q0 = wallSeconds();

@@ -19,33 +19,93 @@ double decodeLog16(uint16_t code) {
   return std::exp2(code / 1024.0) - 1.0;
 }
 
-Ring::Ring(uint32_t slots, uint32_t stepSeconds) : points_(slots), step_(stepSeconds) {}
+namespace {
+
+constexpr uint16_t kMissing12 = 0xFFF;
+
+uint16_t to12(uint16_t code16) {
+  if (code16 == kMissing) {
+    return kMissing12;
+  }
+  return static_cast<uint16_t>(std::min(std::lround(code16 / 10.24), long{kMissing12 - 1}));
+}
+
+uint16_t from12(uint16_t code12) {
+  return static_cast<uint16_t>(std::lround(code12 * 10.24));
+}
+
+}  // namespace
+
+Ring::Ring(uint32_t slots, uint32_t stepSeconds, bool compact)
+    : slots_(slots), step_(stepSeconds), compact_(compact) {
+  if (compact_) {
+    rates_.assign(static_cast<size_t>(slots) * 3, 0xFF);  // every slot missing
+    rttCodes_.assign((slots + kCompactRttSteps - 1) / kCompactRttSteps, 0);
+  } else {
+    points_.resize(slots);
+  }
+}
+
+void Ring::set(size_t slot, const Point& p) {
+  if (!compact_) {
+    points_[slot] = p;
+    return;
+  }
+  const uint16_t down = to12(p.downBps), up = to12(p.upBps);
+  uint8_t* b = rates_.data() + slot * 3;
+  b[0] = static_cast<uint8_t>(down & 0xFF);
+  b[1] = static_cast<uint8_t>((down >> 8) | ((up & 0x0F) << 4));
+  b[2] = static_cast<uint8_t>(up >> 4);
+  if (p.downBps != kMissing) {
+    // A missing step (gap) leaves its block's RTT to the steps that have one.
+    rttCodes_[slot / kCompactRttSteps] = p.rttUs;
+  }
+}
+
+Point Ring::get(size_t slot) const {
+  if (!compact_) {
+    return points_[slot];
+  }
+  const uint8_t* b = rates_.data() + slot * 3;
+  const uint16_t down = static_cast<uint16_t>(b[0] | (b[1] & 0x0F) << 8);
+  const uint16_t up = static_cast<uint16_t>(b[1] >> 4 | b[2] << 4);
+  if (down == kMissing12) {
+    return Point{};
+  }
+  const uint16_t rtt = rttCodes_[slot / kCompactRttSteps];
+  return Point{from12(down), from12(up), rtt == kMissing ? uint16_t{0} : rtt};
+}
+
+size_t Ring::heapBytes() const {
+  return sizeof(Ring) + points_.capacity() * sizeof(Point) + rates_.capacity() +
+         rttCodes_.capacity() * sizeof(uint16_t);
+}
 
 void Ring::put(int64_t t, const Point& p) {
   const int64_t s = t / step_;
-  const int64_t n = static_cast<int64_t>(points_.size());
+  const int64_t n = slots_;
   if (newestStep_ >= 0 && s <= newestStep_) {
     if (s > newestStep_ - n) {
-      points_[static_cast<size_t>(s % n)] = p;
+      set(static_cast<size_t>(s % n), p);
     }
     return;
   }
   if (newestStep_ >= 0) {
     for (int64_t gap = newestStep_ + 1; gap < s && gap <= newestStep_ + n; ++gap) {
-      points_[static_cast<size_t>(gap % n)] = Point{};
+      set(static_cast<size_t>(gap % n), Point{});
     }
   }
-  points_[static_cast<size_t>(s % n)] = p;
+  set(static_cast<size_t>(s % n), p);
   newestStep_ = s;
 }
 
 std::optional<Point> Ring::at(int64_t t) const {
   const int64_t s = t / step_;
-  const int64_t n = static_cast<int64_t>(points_.size());
+  const int64_t n = slots_;
   if (newestStep_ < 0 || s > newestStep_ || s <= newestStep_ - n || s < 0) {
     return std::nullopt;
   }
-  const Point& p = points_[static_cast<size_t>(s % n)];
+  const Point p = get(static_cast<size_t>(s % n));
   if (p.downBps == kMissing) {
     return std::nullopt;
   }
@@ -65,11 +125,11 @@ std::vector<Sample> Ring::last(uint32_t count) const {
   if (newestStep_ < 0) {
     return out;
   }
-  const int64_t n = static_cast<int64_t>(points_.size());
+  const int64_t n = slots_;
   const int64_t first = newestStep_ - std::min<int64_t>(count, n) + 1;
   out.reserve(static_cast<size_t>(newestStep_ - first + 1));
   for (int64_t s = std::max<int64_t>(first, 0); s <= newestStep_; ++s) {
-    const Point& p = points_[static_cast<size_t>(s % n)];
+    const Point p = get(static_cast<size_t>(s % n));
     if (p.downBps == kMissing) {
       continue;
     }
@@ -122,7 +182,7 @@ Point Accumulator::average(uint32_t ticks) const {
 
 void Series::allocate() {
   if (!seconds) {
-    seconds = std::make_unique<Ring>(kSecondSlots, 1);
+    seconds = std::make_unique<Ring>(kSecondSlots, 1, /*compact=*/releaseIdle);
   }
   if (!minutes && minuteSlots > 0) {
     minutes = std::make_unique<Ring>(minuteSlots, 60);
@@ -204,7 +264,7 @@ size_t Series::heapBytes() const {
   size_t bytes = 0;
   for (const Ring* r : {seconds.get(), minutes.get()}) {
     if (r != nullptr) {
-      bytes += sizeof(Ring) + r->slots() * sizeof(Point);
+      bytes += r->heapBytes();
     }
   }
   if (block) {

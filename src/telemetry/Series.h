@@ -42,7 +42,14 @@ struct Sample {
 /// daemon was down), so reads never return stale values from a previous lap.
 class Ring {
  public:
-  Ring(uint32_t slots, uint32_t stepSeconds);
+  /// Compact rings (the circuits' 1 s rings) hold 3.2 bytes per step instead of 6: down and up
+  /// in 12 bits each (code12 = round(code16 / 10.24), i.e. 100·log2(1+v): relative error
+  /// ≤ 0.35 %, up to 2^40.9 ≈ 2 Tbit/s) and one RTT code (16 bits) per kCompactRttSteps steps,
+  /// the RTT of the newest step written in that block (for the 1 s rings: the p50 of the 10 s
+  /// RTT window at the block's last second). `slots` must then be a multiple of
+  /// kCompactRttSteps.
+  static constexpr uint32_t kCompactRttSteps = 10;
+  Ring(uint32_t slots, uint32_t stepSeconds, bool compact = false);
   /// Stores the point of the step containing unix time `t`. Writes older than the newest step
   /// already written are ignored unless they still fall inside the ring (history reload).
   void put(int64_t t, const Point& p);
@@ -53,11 +60,20 @@ class Ring {
   std::optional<Point> at(int64_t t) const;
   /// The newest written step's start (unix seconds), or -1 when empty.
   int64_t newest() const { return newestStep_ < 0 ? -1 : newestStep_ * step_; }
-  uint32_t slots() const { return static_cast<uint32_t>(points_.size()); }
+  uint32_t slots() const { return slots_; }
+  bool compact() const { return compact_; }
+  /// Heap bytes of the ring (object included).
+  size_t heapBytes() const;
 
  private:
-  std::vector<Point> points_;
+  void set(size_t slot, const Point& p);
+  Point get(size_t slot) const;
+  std::vector<Point> points_;      ///< full rings
+  std::vector<uint8_t> rates_;     ///< compact: 3 bytes per slot (down, up 12 bits each)
+  std::vector<uint16_t> rttCodes_; ///< compact: one per kCompactRttSteps slots
+  uint32_t slots_;
   uint32_t step_;
+  bool compact_;
   int64_t newestStep_ = -1;
 };
 

@@ -35,6 +35,37 @@ HostSample host(const char* text, uint64_t down, uint64_t up) {
   return h;
 }
 
+// The circuits' compact 1 s ring: rates within 0.35 % (12-bit log codes), one RTT per 10 s
+// block (the newest step's), gaps missing, and the same reads as a full ring otherwise.
+TEST(TelemetryCompactRing, PrecisionRttBlocksAndGaps) {
+  Ring r(600, 1, true);
+  for (double v : {1.0, 1e3, 123456.0, 2e6, 9.87e8, 1e10, 4e11}) {
+    r.put(1000, Point{encodeLog16(v), encodeLog16(v / 3), 0});
+    auto p = r.at(1000);
+    ASSERT_TRUE(p);
+    EXPECT_NEAR(decodeLog16(p->downBps), v, v * 0.0036 + 0.5) << v;
+    EXPECT_NEAR(decodeLog16(p->upBps), v / 3, v / 3 * 0.0036 + 0.5) << v;
+  }
+  // Seconds 1000-1009 form one RTT block: every one reads the newest RTT written in it.
+  for (int64_t t = 1000; t < 1010; ++t) {
+    r.put(t, Point{encodeLog16(1e6), encodeLog16(1e5), encodeLog16(1000.0 * (t - 990))});
+  }
+  for (int64_t t = 1000; t < 1010; ++t) {
+    ASSERT_TRUE(r.at(t)->rttUs);
+    EXPECT_NEAR(decodeLog16(r.at(t)->rttUs), 19'000, 19'000 * 0.0004);
+  }
+  // A gap (1010-1014 missing) keeps the block before it; the next block has its own RTT.
+  r.put(1015, Point{encodeLog16(1e6), 0, 0});
+  EXPECT_FALSE(r.at(1012));
+  EXPECT_NEAR(decodeLog16(r.at(1009)->rttUs), 19'000, 19'000 * 0.0004);
+  EXPECT_EQ(r.at(1015)->rttUs, 0);  // no RTT in that second: null in the API
+  auto s = r.last(600);
+  EXPECT_EQ(s.size(), 11u);  // 1000-1009 and 1015
+  EXPECT_EQ(s.back().t, 1015);
+  EXPECT_FALSE(s.back().rttMs);
+  EXPECT_NEAR(*s.front().rttMs, 19.0, 0.01);
+}
+
 class TelemetryLazySeriesTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -104,7 +135,7 @@ TEST_F(TelemetryLazySeriesTest, NeverActiveCircuitHoldsNothingAndReadsAsZeros) {
   EXPECT_EQ(c3["history"][0]["t"], 1'800'000'001);
   Json c1 = *c->circuit("c1");
   ASSERT_EQ(c1["history"].size(), 29u);
-  EXPECT_NEAR(c1["history"][28]["down_bps"].get<double>(), 2e6, 2e6 * 0.001);
+  EXPECT_NEAR(c1["history"][28]["down_bps"].get<double>(), 2e6, 2e6 * 0.0036);  // compact
   // Minutes: without a history database a never-active circuit has none in memory either.
   run(*c, 30, 61, 250'000, [](int) { return true; });
   Json c3m = *c->circuit("c3", 10);
@@ -121,13 +152,15 @@ TEST_F(TelemetryLazySeriesTest, FirstTrafficAllocatesAndIdleReleases) {
   run(*c, 20, 30, 250'000, [](int) { return true; });
   const SeriesMemory during = c->seriesMemory();
   EXPECT_EQ(during.circuitsWithRings, 1u);
-  // Its 1 s ring and its 48 h minute ring (no history database: circuitHistoryMinutes in RAM).
-  EXPECT_GE(during.bytes - before.bytes,
-            (Series::kSecondSlots + Series::kMinuteSlots) * sizeof(Point));
+  // Its compact 1 s ring and its 48 h minute ring (no history database: in memory).
+  EXPECT_EQ(during.bytes - before.bytes,
+            Ring(Series::kSecondSlots, 1, true).heapBytes() +
+                Ring(Series::kMinuteSlots, 60).heapBytes());
+  EXPECT_LT(Ring(Series::kSecondSlots, 1, true).heapBytes(), 2100u);  // vs 3.6 KB full
   Json c1 = *c->circuit("c1");
   ASSERT_EQ(c1["history"].size(), 29u);
   EXPECT_EQ(c1["history"][18]["down_bps"], 0.0);  // second 19: idle
-  EXPECT_NEAR(c1["history"][19]["down_bps"].get<double>(), 2e6, 2e6 * 0.001);  // second 20
+  EXPECT_NEAR(c1["history"][19]["down_bps"].get<double>(), 2e6, 2e6 * 0.0036);  // second 20
   // Ten idle minutes later the ring is released; the seconds still read (as zeros).
   run(*c, 30, 30 + 600, 0, [](int) { return false; });
   EXPECT_EQ(c->seriesMemory().circuitsWithRings, 0u);
@@ -162,10 +195,9 @@ TEST_F(TelemetryLazySeriesTest, CircuitMinutesOfFinishedHoursComeFromSqlite) {
     EXPECT_EQ(m.circuitsWithRings, 1u);
     // Memory: nodes and totals hold both rings; c1 only its 1 s ring and the hour block (no
     // 48 h ring); node names longer than 15 characters add their heap.
-    const size_t fixed = (1 + plan_->nodes.size()) *
-                         ((Series::kSecondSlots + Series::kMinuteSlots) * sizeof(Point) +
-                          2 * sizeof(Ring));
-    const size_t c1 = Series::kSecondSlots * sizeof(Point) + sizeof(Ring) + sizeof(MinuteBlock);
+    const size_t fixed = (1 + plan_->nodes.size()) * (Ring(Series::kSecondSlots, 1).heapBytes() +
+                                                      Ring(Series::kMinuteSlots, 60).heapBytes());
+    const size_t c1 = Ring(Series::kSecondSlots, 1, true).heapBytes() + sizeof(MinuteBlock);
     EXPECT_GE(m.bytes, fixed + c1);
     EXPECT_LT(m.bytes, fixed + c1 + 64 * (1 + plan_->nodes.size()));
     run(*c, 3600, 3720, 250'000, busy);
