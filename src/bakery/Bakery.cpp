@@ -1,6 +1,7 @@
 #include "bakery/Bakery.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -11,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "bakery/FastPatch.h"
 #include "dataplane/MapWriter.h"
 #include "tc/Applier.h"
 
@@ -92,7 +94,8 @@ Result<bool> Bakery::load() {
   if (!st) {
     return std::unexpected(st.error());
   }
-  active_ = *st ? std::make_shared<const ActiveState>(std::move(**st)) : nullptr;
+  active_ = *st ? std::make_shared<ActiveState>(std::move(**st)) : nullptr;
+  writerHasState_ = false;
   std::error_code ec;
   if (std::filesystem::exists(markerPath(stateDir_), ec)) {
     reloadRequired_ = "an apply was interrupted before its state was saved (" +
@@ -127,9 +130,13 @@ Result<void> Bakery::beginApply() {
 }
 
 void Bakery::writerLoop() {
+  // Below the apply thread: on a busy machine a state write (~100 ms of CPU at 10k circuits)
+  // must not take the CPU from the next apply (per-thread nice, setpriority(2) NOTES).
+  (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
   std::unique_lock lock(mutex_);
   for (;;) {
-    wake_.wait(lock, [&] { return stop_ || pending_ != nullptr || !graveyard_.empty(); });
+    const auto hasPending = [&] { return pendingFull_ != nullptr || !pendingPatches_.empty(); };
+    wake_.wait(lock, [&] { return stop_ || hasPending() || !graveyard_.empty(); });
     if (!graveyard_.empty()) {
       auto dead = std::move(graveyard_);
       graveyard_.clear();
@@ -138,19 +145,30 @@ void Bakery::writerLoop() {
       lock.lock();
       continue;
     }
-    if (pending_ == nullptr) {
+    if (!hasPending()) {
       return;  // stop_ with nothing left to write
     }
-    auto state = std::move(pending_);
+    auto full = std::move(pendingFull_);
+    auto patches = std::move(pendingPatches_);
+    pendingPatches_.clear();
+    const uint32_t generation = pendingGeneration_;
     const uint64_t seq = pendingSeq_;
     writing_ = true;
     lock.unlock();
-    auto r = saveActiveState(stateDir_, *state);
+    if (full) {
+      writerState_ = std::move(full);
+    }
+    for (const auto& p : patches) {
+      detail::applyPatch(writerState_->plan, *p);
+    }
+    writerState_->generation = generation;
+    auto r = saveActiveState(stateDir_, *writerState_);
+    patches.clear();
     lock.lock();
     writing_ = false;
     if (!r) {
       writeError_ = r.error();
-    } else if (seq == applySeq_ && pending_ == nullptr) {
+    } else if (seq == applySeq_ && !hasPending()) {
       ::unlink(markerPath(stateDir_).c_str());  // no apply began after the one just saved
     }
     written_.notify_all();
@@ -166,7 +184,9 @@ void Bakery::takeWriteError() {
 
 Result<void> Bakery::flush() {
   std::unique_lock lock(mutex_);
-  written_.wait(lock, [&] { return pending_ == nullptr && !writing_; });
+  written_.wait(lock, [&] {
+    return pendingFull_ == nullptr && pendingPatches_.empty() && !writing_;
+  });
   if (writeError_) {
     Error e = *writeError_;
     return std::unexpected(e);
@@ -176,7 +196,7 @@ Result<void> Bakery::flush() {
 
 Result<void> Bakery::persist(plan::QueuePlan plan, uint32_t generation) {
   // The kernel has this state even when the file cannot be written.
-  auto state = std::make_shared<const ActiveState>(ActiveState{std::move(plan), generation});
+  auto state = std::make_shared<ActiveState>(ActiveState{std::move(plan), generation});
   {
     // Freeing a big plan takes milliseconds: the background thread does it.
     std::lock_guard lock(mutex_);
@@ -199,9 +219,50 @@ Result<void> Bakery::persist(plan::QueuePlan plan, uint32_t generation) {
     ::unlink(markerPath(stateDir_).c_str());
     return {};
   }
+  // The writer's own copy: the apply thread patches active_ in place later (fast path).
+  auto copy = std::make_unique<ActiveState>(*state);
   {
     std::lock_guard lock(mutex_);
-    pending_ = std::move(state);
+    pendingFull_ = std::move(copy);
+    pendingPatches_.clear();
+    pendingGeneration_ = generation;
+    pendingSeq_ = applySeq_;
+    writeError_.reset();
+    if (!thread_.joinable()) {
+      thread_ = std::thread([this] { writerLoop(); });
+    }
+  }
+  writerHasState_ = true;
+  wake_.notify_all();
+  return {};
+}
+
+Result<void> Bakery::persistPatch(std::shared_ptr<const detail::PlanPatch> patch) {
+  detail::applyPatch(active_->plan, *patch);
+  if (!limits_.persistInBackground) {
+    auto r = saveActiveState(stateDir_, *active_);
+    if (!r) {
+      reloadRequired_ = "active state not persisted: " + r.error().message();
+      return r;
+    }
+    std::lock_guard lock(mutex_);
+    ::unlink(markerPath(stateDir_).c_str());
+    return {};
+  }
+  if (!writerHasState_) {
+    // The writer has no copy to patch (active_ came from load()): hand it a whole one.
+    auto copy = std::make_unique<ActiveState>(*active_);
+    std::lock_guard lock(mutex_);
+    pendingFull_ = std::move(copy);
+    pendingPatches_.clear();
+    writerHasState_ = true;
+  } else {
+    std::lock_guard lock(mutex_);
+    pendingPatches_.push_back(std::move(patch));
+  }
+  {
+    std::lock_guard lock(mutex_);
+    pendingGeneration_ = active_->generation;
     pendingSeq_ = applySeq_;
     writeError_.reset();
     if (!thread_.joinable()) {
@@ -212,7 +273,7 @@ Result<void> Bakery::persist(plan::QueuePlan plan, uint32_t generation) {
   return {};
 }
 
-Result<void> Bakery::runChunked(const std::vector<TcOp>& ops, const plan::QueuePlan&) {
+Result<void> Bakery::runChunked(const std::vector<TcOp>& ops) {
   const size_t chunk = std::max<size_t>(limits_.chunkOps, 1);
   for (size_t first = 0; first < ops.size(); first += chunk) {
     const size_t last = std::min(ops.size(), first + chunk);
@@ -240,11 +301,11 @@ Result<void> Bakery::runChunked(const std::vector<TcOp>& ops, const plan::QueueP
 }
 
 Result<ApplyReport> Bakery::runChangeSet(const ChangeSet& cs, ApplyReport report,
-                                         const plan::QueuePlan& desired) {
+                                         const plan::QueuePlan* desired) {
   const auto t0 = Clock::now();
   const uint64_t msgs0 = runner_.messagesSent();
   auto tk = Clock::now();
-  auto addRun = runChunked(cs.addPhase, desired);
+  auto addRun = runChunked(cs.addPhase);
   report.kernelMs += msSince(tk);
   if (auto& r = addRun; !r) {
     // Nothing maps to the new classes yet: the old tree still classifies everything.
@@ -293,13 +354,15 @@ Result<ApplyReport> Bakery::runChangeSet(const ChangeSet& cs, ApplyReport report
     }
   }
   tk = Clock::now();
-  auto deleteRun = runChunked(deletes, desired);
+  auto deleteRun = runChunked(deletes);
   report.kernelMs += msSince(tk);
   if (auto& r = deleteRun; !r) {
     // The new tree classifies; leftovers of the old one are unreferenced.
     reloadRequired_ = "apply failed after the mapping switch: " + r.error().message();
     const uint32_t gen = active_ ? active_->generation : 0;
-    (void)persist(desired, gen);
+    if (desired != nullptr) {
+      (void)persist(*desired, gen);
+    }
     return std::unexpected(r.error());
   }
   report.counts = cs.counts;
@@ -341,7 +404,7 @@ Result<ApplyReport> Bakery::build(plan::QueuePlan desired) {
   } else if (!rr) {
     reloadRequired_ = "build failed: " + rr.error().message();
     return std::unexpected(rr.error());
-  } else if (auto r = runChunked(cs.addPhase, desired); !r) {
+  } else if (auto r = runChunked(cs.addPhase); !r) {
     reloadRequired_ = "build failed: " + r.error().message();
     return std::unexpected(r.error());
   }
@@ -402,7 +465,7 @@ Result<ApplyReport> Bakery::apply(plan::QueuePlan desired) {
   const auto tp = Clock::now();
   if (lastInput_ && !reloadRequired_ &&
       (limits_.lpmCapacity == 0 || desired.addresses.size() <= limits_.lpmCapacity)) {
-    if (auto fast = fastDiff(*lastInput_, active_->plan, desired)) {
+    if (auto fast = detail::fastPatch(*lastInput_, active_->plan, desired)) {
       ApplyReport report;
       report.planMs = msSince(tp);
       if (fast->changes.empty()) {
@@ -414,13 +477,23 @@ Result<ApplyReport> Bakery::apply(plan::QueuePlan desired) {
       if (auto r = beginApply(); !r) {
         return std::unexpected(r.error());
       }
-      auto done = runChangeSet(fast->changes, report, fast->stabilized);
+      auto done = runChangeSet(fast->changes, report, nullptr);
       if (!done) {
         return done;
       }
       const auto ts = Clock::now();
-      if (auto r = persist(std::move(fast->stabilized), active_->generation); !r) {
+      // The active plan is patched in place (O(change)); the old input is freed in the background.
+      if (auto r = persistPatch(
+              std::make_shared<const detail::PlanPatch>(std::move(fast->patch)));
+          !r) {
         return std::unexpected(r.error());
+      }
+      if (limits_.persistInBackground) {
+        {
+          std::lock_guard lock(mutex_);
+          graveyard_.push_back(std::move(lastInput_));
+        }
+        wake_.notify_all();
       }
       lastInput_ = std::make_shared<const plan::QueuePlan>(std::move(desired));
       done->persistMs = msSince(ts);
@@ -468,7 +541,7 @@ Result<ApplyReport> Bakery::apply(plan::QueuePlan desired) {
   if (auto r = beginApply(); !r) {
     return std::unexpected(r.error());
   }
-  auto done = runChangeSet(cs, report, desired);
+  auto done = runChangeSet(cs, report, &desired);
   if (!done) {
     return done;
   }
@@ -507,7 +580,7 @@ Result<ApplyReport> Bakery::rebuild(plan::QueuePlan desired, std::string reason)
   if (auto r = beginApply(); !r) {
     return std::unexpected(r.error());
   }
-  auto done = runChangeSet(cs, report, desired);
+  auto done = runChangeSet(cs, report, &desired);
   if (!done) {
     return done;
   }

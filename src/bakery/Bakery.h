@@ -46,6 +46,10 @@ class Socket;
 
 namespace sluice::bakery {
 
+namespace detail {
+struct PlanPatch;  // bakery/FastPatch.h
+}
+
 /// One kernel operation on one device.
 struct TcOp {
   enum class Kind : uint8_t {
@@ -291,13 +295,18 @@ class Bakery {
   const Limits& limits() const { return limits_; }
 
  private:
+  /// `desired`: what to persist when the delete phase fails after the switch (nullptr: the fast
+  /// path, which has no delete phase).
   Result<ApplyReport> runChangeSet(const ChangeSet& changes, ApplyReport report,
-                                   const plan::QueuePlan& desired);
+                                   const plan::QueuePlan* desired);
   Result<ApplyReport> build(plan::QueuePlan desired);
   Result<ApplyReport> bypassRebuild(plan::QueuePlan desired, std::string reason);
   Result<ApplyReport> reconcileTo(plan::QueuePlan desired);
-  Result<void> runChunked(const std::vector<TcOp>& ops, const plan::QueuePlan& desired);
+  Result<void> runChunked(const std::vector<TcOp>& ops);
+  /// Takes `plan` as the active state and hands the writer its own copy (O(tree)).
   Result<void> persist(plan::QueuePlan plan, uint32_t generation);
+  /// Patches the active state in place and hands the writer the patch (O(change)).
+  Result<void> persistPatch(std::shared_ptr<const detail::PlanPatch> patch);
   Result<void> beginApply();  ///< the "applying" marker, before any kernel change
   void writerLoop();
   void takeWriteError();
@@ -306,7 +315,9 @@ class Bakery {
   dataplane::MapWriter& writer_;
   std::string stateDir_;
   Limits limits_;
-  std::shared_ptr<const ActiveState> active_;
+  /// Owned by the apply thread alone (patched in place by the fast path); the state writer keeps
+  /// its own copy (writerState_), brought up to date with the same patches.
+  std::shared_ptr<ActiveState> active_;
   std::optional<std::string> reloadRequired_;
   uint32_t buildGeneration_ = 0;  ///< generation a build() persists
   /// The planner plan active_ was stabilized from (fastDiff's `last`); reset whenever active_ is
@@ -317,7 +328,12 @@ class Bakery {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable written_;
-  std::shared_ptr<const ActiveState> pending_;  ///< newest state not yet written
+  std::unique_ptr<ActiveState> pendingFull_;  ///< a new whole state for the writer (its copy)
+  /// Patches of the writer's state not yet written, in order (after pendingFull_ when set).
+  std::vector<std::shared_ptr<const detail::PlanPatch>> pendingPatches_;
+  uint32_t pendingGeneration_ = 0;
+  bool writerHasState_ = false;  ///< a full state was handed to the writer (patches may follow)
+  std::unique_ptr<ActiveState> writerState_;  ///< the writer thread's copy of the active state
   uint64_t applySeq_ = 0;      ///< applies begun (marker written)
   uint64_t pendingSeq_ = 0;    ///< applySeq_ the pending state covers
   bool writing_ = false;

@@ -83,4 +83,58 @@ std::string danglingMapping(const dataplane::RecordingMapWriter& writer,
   return "";
 }
 
+std::string planDifference(const plan::QueuePlan& a, const plan::QueuePlan& b) {
+  if (a.queueCount != b.queueCount || a.queueCpu != b.queueCpu || a.onAStick != b.onAStick) {
+    return "queue count, queue CPUs or on-a-stick";
+  }
+  if (a.interfaces.size() != b.interfaces.size()) return "interface count";
+  for (size_t i = 0; i < a.interfaces.size(); ++i) {
+    const auto& ia = a.interfaces[i];
+    const auto& ib = b.interfaces[i];
+    if (ia.ifname != ib.ifname || ia.queues.size() != ib.queues.size()) {
+      return "interface " + ia.ifname;
+    }
+    for (size_t k = 0; k < ia.queues.size(); ++k) {
+      const auto& qa = ia.queues[k];
+      const auto& qb = ib.queues[k];
+      if (qa.direction != qb.direction || qa.txQueue != qb.txQueue || qa.major != qb.major ||
+          qa.r2q != qb.r2q || qa.defaultMinor != qb.defaultMinor ||
+          qa.classes.size() != qb.classes.size()) {
+        return fmt::format("queue {} of {}", k, ia.ifname);
+      }
+      for (size_t c = 0; c < qa.classes.size(); ++c) {
+        if (qa.classes[c] != qb.classes[c]) {
+          return fmt::format("class {} / {} of queue {:x}:", qa.classes[c].classid.toString(),
+                             qb.classes[c].classid.toString(), qa.major);
+        }
+      }
+    }
+  }
+  if (a.nodes.size() != b.nodes.size()) return "node count";
+  for (size_t i = 0; i < a.nodes.size(); ++i) {
+    const auto& x = a.nodes[i];
+    const auto& y = b.nodes[i];
+    if (x.name != y.name || x.modelIndex != y.modelIndex || x.generated != y.generated ||
+        x.isVirtual != y.isVirtual || x.queue != y.queue || x.downClass != y.downClass ||
+        x.upClass != y.upClass || x.downloadMaxMbps != y.downloadMaxMbps ||
+        x.uploadMaxMbps != y.uploadMaxMbps) {
+      return "node " + x.name + " / " + y.name;
+    }
+  }
+  if (a.circuits.size() != b.circuits.size()) return "circuit count";
+  for (size_t i = 0; i < a.circuits.size(); ++i) {
+    const auto& x = a.circuits[i];
+    const auto& y = b.circuits[i];
+    if (x.circuitId != y.circuitId || x.modelIndex != y.modelIndex ||
+        x.parentPlacement != y.parentPlacement || x.queue != y.queue ||
+        x.downClass != y.downClass || x.upClass != y.upClass ||
+        x.downloadMinMbps != y.downloadMinMbps || x.uploadMinMbps != y.uploadMinMbps ||
+        x.downloadMaxMbps != y.downloadMaxMbps || x.uploadMaxMbps != y.uploadMaxMbps) {
+      return fmt::format("circuit {}: {} / {}", i, x.circuitId, y.circuitId);
+    }
+  }
+  if (a.addresses != b.addresses) return "addresses";
+  return "";
+}
+
 }  // namespace sluice::bakery::testing

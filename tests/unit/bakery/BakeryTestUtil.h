@@ -59,6 +59,10 @@ class TempDir {
   std::string path_;
 };
 
+/// The first difference between two plans (every field of every class, leaf, placement and
+/// mapping), or "" when they are equal.
+std::string planDifference(const plan::QueuePlan& a, const plan::QueuePlan& b);
+
 /// Every mapping of `writer` points at classes that exist in `runner` (download class on a
 /// download queue, upload class on an upload queue); the first violation, or "".
 std::string danglingMapping(const dataplane::RecordingMapWriter& writer,

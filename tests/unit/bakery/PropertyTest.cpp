@@ -142,6 +142,14 @@ RC_GTEST_PROP(BakeryProperty, RandomChangesConvergeWithoutDanglingMappings, ()) 
     auto r = how == 0 ? bakery.rebuild(planOf(m), "property") : bakery.apply(planOf(m));
     RC_ASSERT(r.has_value());
     RC_ASSERT(dangling == "");
+    // The state writer's own copy (patched like the active plan on the fast path) is what is
+    // on disk: a restart would load exactly the active plan.
+    RC_ASSERT(bakery.flush().has_value());
+    auto saved = loadActiveState(dir.path());
+    RC_ASSERT(saved.has_value());
+    RC_ASSERT(saved->has_value());
+    RC_ASSERT(testing::planDifference((*saved)->plan, *bakery.active()) == "");
+    RC_ASSERT((*saved)->generation == bakery.generation());
     auto diffs = runner.liveDifferences(*bakery.active());
     RC_ASSERT(diffs.has_value());
     RC_ASSERT(diffs->empty());
@@ -258,6 +266,81 @@ RC_GTEST_PROP(BakeryProperty, FastPathAgreesWithStabilizeAndDiff, ()) {
   std::map<IpNet, plan::AddressMapping> want;
   for (const auto& a : slow.addresses) want.emplace(a.prefix, a);
   RC_ASSERT(map.table() == want);
+}
+
+}  // namespace
+}  // namespace sluice::bakery
+
+namespace sluice::bakery {
+namespace {
+
+/// Non-structural operator changes only (what the fast path takes): speeds, addresses, minimums.
+std::string mutateInPlace(model::Model& m, int& nextAddr) {
+  auto& cs = m.shaped.circuits;
+  auto& c = cs[*rc::gen::inRange<size_t>(0, cs.size())];
+  switch (*rc::gen::inRange(0, 4)) {
+    case 0:
+      c.downloadMaxMbps = *rc::gen::inRange(10, 400);
+      c.uploadMaxMbps = *rc::gen::inRange(5, 100);
+      return "speed " + c.id;
+    case 1:
+      c.devices[0].ipv4.push_back(
+          *IpNet::parse(fmt::format("100.66.{}.{}", nextAddr / 250, 1 + nextAddr % 250)));
+      ++nextAddr;
+      return "address added to " + c.id;
+    case 2:
+      if (!c.devices[0].ipv4.empty()) c.devices[0].ipv4.pop_back();
+      return "address removed from " + c.id;
+    default:
+      c.downloadMinMbps = *rc::gen::inRange(1, 10);
+      return "min rate " + c.id;
+  }
+}
+
+// The fast path against an active plan that is numbered differently from its input (after
+// circuits were added and removed): the patched plan equals stabilizeHandles' result exactly, and
+// the ChangeSet equals diff's.
+RC_GTEST_PROP(BakeryProperty, FastPathAgreesWithTheGeneralPathOnARenumberedTree, ()) {
+  auto m = testing::smallIsp(*rc::gen::inRange(4, 25));
+  auto active = planOf(m);
+  int nextId = 0;
+  int nextAddr = 0;
+  // Structural changes first: the planner renumbers, stabilization keeps the old numbers.
+  for (int k = *rc::gen::inRange(1, 4); k > 0; --k) {
+    const std::string id = fmt::format("n{}", nextId++);
+    testing::insertCircuit(m, *rc::gen::inRange<size_t>(0, m.shaped.circuits.size() + 1), id,
+                           kNodes[*rc::gen::inRange(0, 6)], *rc::gen::inRange(10, 400),
+                           *rc::gen::inRange(5, 100),
+                           fmt::format("100.65.{}.{}", nextAddr / 250, 1 + nextAddr % 250));
+    ++nextAddr;
+    RC_LOG() << "add " << id;
+  }
+  if (*rc::gen::inRange(0, 2) == 0 && m.shaped.circuits.size() > 2) {
+    const std::string id = m.shaped.circuits[0].id;
+    testing::eraseCircuit(m, id);
+    RC_LOG() << "remove " << id;
+  }
+  const auto last = planOf(m);
+  auto stabilized = last;
+  RC_ASSERT(stabilizeHandles(stabilized, active).has_value());
+  active = stabilized;
+  for (int k = *rc::gen::inRange(1, 6); k > 0; --k) {
+    RC_LOG() << mutateInPlace(m, nextAddr);
+  }
+  const auto input = planOf(m);
+  auto fast = fastDiff(last, active, input);
+  RC_CLASSIFY(fast.has_value(), "fast path");
+  if (!fast) {
+    return;  // the planner moved something (e.g. a squashed minimum changed the structure)
+  }
+  auto slow = input;
+  RC_ASSERT(stabilizeHandles(slow, active).has_value());
+  RC_ASSERT(testing::planDifference(fast->stabilized, slow) == "");
+  const ChangeSet general = diff(active, slow);
+  RC_ASSERT(fast->changes.tcOpCount() == general.tcOpCount());
+  RC_ASSERT(fast->changes.upserts == general.upserts);
+  RC_ASSERT(fast->changes.removals == general.removals);
+  RC_ASSERT(fast->changes.counts == general.counts);
 }
 
 }  // namespace
