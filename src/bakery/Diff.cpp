@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -24,19 +26,33 @@ bool hasLeaf(const HtbClassPlan& cls) {
   return cls.leaf.has_value() && cls.leaf->kind != LeafKind::None;
 }
 
-/// The plan's interfaces merged per device (on a stick both directions share one mq root).
-std::vector<InterfacePlan> devices(const QueuePlan& p) {
-  std::vector<InterfacePlan> out;
+/// One device of a plan: its queues from every interface entry with its name (on a stick both
+/// directions share one mq root). Points into the plan (no copy of its classes).
+struct Device {
+  std::string ifname;
+  std::vector<const HtbQueuePlan*> queues;
+};
+
+std::vector<Device> devices(const QueuePlan& p) {
+  std::vector<Device> out;
   for (const auto& iface : p.interfaces) {
     auto it = std::find_if(out.begin(), out.end(),
-                           [&](const InterfacePlan& d) { return d.ifname == iface.ifname; });
+                           [&](const Device& d) { return d.ifname == iface.ifname; });
     if (it == out.end()) {
-      out.push_back(iface);
-    } else {
-      it->queues.insert(it->queues.end(), iface.queues.begin(), iface.queues.end());
+      out.push_back(Device{iface.ifname, {}});
+      it = out.end() - 1;
+    }
+    for (const auto& q : iface.queues) {
+      it->queues.push_back(&q);
     }
   }
   return out;
+}
+
+/// True when every class of `q` has the queue's major (what lets diffQueue index by minor).
+bool uniformMajor(const HtbQueuePlan& q) {
+  return std::all_of(q.classes.begin(), q.classes.end(),
+                     [&](const HtbClassPlan& c) { return c.classid.major == q.major; });
 }
 
 TcOp queueOp(TcOp::Kind kind, const std::string& ifname, const HtbQueuePlan& q) {
@@ -88,11 +104,11 @@ class Differ {
     const auto desiredDevs = devices(d_);
     for (const auto& dev : desiredDevs) {
       auto it = std::find_if(activeDevs.begin(), activeDevs.end(),
-                             [&](const InterfacePlan& x) { return x.ifname == dev.ifname; });
+                             [&](const Device& x) { return x.ifname == dev.ifname; });
       if (it == activeDevs.end()) {
         roots_.push_back(queueOp(TcOp::Kind::AddRoot, dev.ifname, {}));
-        for (const auto& q : dev.queues) {
-          addQueue(dev.ifname, q);
+        for (const auto* q : dev.queues) {
+          addQueue(dev.ifname, *q);
         }
       } else {
         diffDevice(*it, dev);
@@ -100,10 +116,10 @@ class Differ {
     }
     for (const auto& dev : activeDevs) {
       const bool kept = std::any_of(desiredDevs.begin(), desiredDevs.end(),
-                                    [&](const InterfacePlan& x) { return x.ifname == dev.ifname; });
+                                    [&](const Device& x) { return x.ifname == dev.ifname; });
       if (!kept) {
-        for (const auto& q : dev.queues) {
-          for (const auto& cls : q.classes) {
+        for (const auto* q : dev.queues) {
+          for (const auto& cls : q->classes) {
             gone(cls);
           }
         }
@@ -148,13 +164,14 @@ class Differ {
     (w.role == ClassRole::Circuit ? circuitsWithGoneClass_ : nodesWithGoneClass_).insert(w.name);
   }
 
-  void diffDevice(const InterfacePlan& active, const InterfacePlan& desired) {
+  void diffDevice(const Device& active, const Device& desired) {
     std::map<uint16_t, const HtbQueuePlan*> activeQueues;
-    for (const auto& q : active.queues) {
-      activeQueues.emplace(q.major, &q);
+    for (const auto* q : active.queues) {
+      activeQueues.emplace(q->major, q);
     }
     std::set<uint16_t> desiredMajors;
-    for (const auto& q : desired.queues) {
+    for (const auto* qp : desired.queues) {
+      const HtbQueuePlan& q = *qp;
       desiredMajors.insert(q.major);
       auto it = activeQueues.find(q.major);
       if (it == activeQueues.end()) {
@@ -175,30 +192,48 @@ class Differ {
       }
       diffQueue(desired.ifname, aq, q);
     }
-    for (const auto& q : active.queues) {
-      if (!desiredMajors.contains(q.major)) {
-        for (const auto& cls : q.classes) {
+    for (const auto* q : active.queues) {
+      if (!desiredMajors.contains(q->major)) {
+        for (const auto& cls : q->classes) {
           gone(cls);
         }
-        dropQueues_.push_back(queueOp(TcOp::Kind::DeleteHtbQdisc, active.ifname, q));
+        dropQueues_.push_back(queueOp(TcOp::Kind::DeleteHtbQdisc, active.ifname, *q));
       }
     }
   }
 
   void diffQueue(const std::string& ifname, const HtbQueuePlan& aq, const HtbQueuePlan& q) {
+    // Classes by minor in two reused 64k tables when every classid has the queue's major (the
+    // planner's and stabilized plans); a hash map otherwise (hand-made plans in tests).
+    const bool byMinor = aq.major == q.major && uniformMajor(aq) && uniformMajor(q);
     std::unordered_map<uint32_t, const HtbClassPlan*> activeClasses;
-    for (const auto& cls : aq.classes) {
-      activeClasses.emplace(cls.classid.raw(), &cls);
+    std::unordered_set<uint32_t> desiredClassids;
+    if (byMinor) {
+      activeByMinor_.resize(0x10000, nullptr);
+      desiredMinor_.resize(0x10000, false);
+      for (const auto& cls : aq.classes) {
+        activeByMinor_[cls.classid.minor] = &cls;
+      }
+    } else {
+      for (const auto& cls : aq.classes) {
+        activeClasses.emplace(cls.classid.raw(), &cls);
+      }
     }
-    std::set<uint32_t> desiredClassids;
     for (const auto& cls : q.classes) {
-      desiredClassids.insert(cls.classid.raw());
-      auto it = activeClasses.find(cls.classid.raw());
-      if (it == activeClasses.end()) {
+      const HtbClassPlan* found = nullptr;
+      if (byMinor) {
+        desiredMinor_[cls.classid.minor] = true;
+        found = activeByMinor_[cls.classid.minor];
+      } else {
+        desiredClassids.insert(cls.classid.raw());
+        auto it = activeClasses.find(cls.classid.raw());
+        found = it == activeClasses.end() ? nullptr : it->second;
+      }
+      if (found == nullptr) {
         addClass(ifname, q, cls);
         continue;
       }
-      const HtbClassPlan& old = *it->second;
+      const HtbClassPlan& old = *found;
       if (old.parent != cls.parent) {
         if (!cs_.rebuildReason) {
           cs_.rebuildReason = fmt::format(
@@ -208,23 +243,29 @@ class Differ {
         }
         continue;
       }
-      const Who w = who(d_, cls);
       if (!sameClassParams(old, cls)) {
+        const Who w = who(d_, cls);
         classChanges_.push_back(classOp(TcOp::Kind::ChangeClass, ifname, q, cls));
         (w.role == ClassRole::Circuit ? speedChanged_ : nodeSpeedChanged_).insert(w.name);
       }
-      diffLeaf(ifname, q, old, cls, w);
+      diffLeaf(ifname, q, old, cls);
     }
     for (const auto& cls : aq.classes) {
-      if (!desiredClassids.contains(cls.classid.raw())) {
+      const bool kept = byMinor ? desiredMinor_[cls.classid.minor]
+                                : desiredClassids.contains(cls.classid.raw());
+      if (!kept) {
         gone(cls);
         classDeletes_.push_back(classOp(TcOp::Kind::DeleteClass, ifname, aq, cls));
       }
     }
+    if (byMinor) {  // leave the tables clean for the next queue
+      for (const auto& cls : aq.classes) activeByMinor_[cls.classid.minor] = nullptr;
+      for (const auto& cls : q.classes) desiredMinor_[cls.classid.minor] = false;
+    }
   }
 
   void diffLeaf(const std::string& ifname, const HtbQueuePlan& q, const HtbClassPlan& old,
-                const HtbClassPlan& cls, const Who& w) {
+                const HtbClassPlan& cls) {
     const bool had = hasLeaf(old);
     const bool has = hasLeaf(cls);
     if (!had && !has) {
@@ -233,7 +274,7 @@ class Differ {
     if (had && has && *old.leaf == *cls.leaf) {
       return;
     }
-    sqmChanged_.insert(w.name);
+    sqmChanged_.insert(who(d_, cls).name);
     if (!has) {
       leafDeletes_.push_back(leafOp(TcOp::Kind::DeleteLeaf, ifname, q, cls, *old.leaf));
       return;
@@ -256,16 +297,61 @@ class Differ {
     }
   }
 
+  static bool sortedByPrefix(const std::vector<plan::AddressMapping>& v) {
+    for (size_t i = 1; i < v.size(); ++i) {
+      if (!(v[i - 1].prefix < v[i].prefix)) return false;
+    }
+    return true;
+  }
+
+  static std::string circuitName(const QueuePlan& p, int32_t index) {
+    return index >= 0 && static_cast<size_t>(index) < p.circuits.size()
+               ? p.circuits[index].circuitId
+               : std::string("#") + std::to_string(index);
+  }
+
+  void changedAddress(const plan::AddressMapping& old, const plan::AddressMapping& m) {
+    cs_.upserts.push_back(m);
+    if (old.downClass != m.downClass || old.upClass != m.upClass || old.queue != m.queue ||
+        circuitName(a_, old.circuit) != circuitName(d_, m.circuit)) {
+      ++cs_.counts[ChangeKind::AddressMoved];
+    }
+  }
+
   void diffAddresses() {
+    if (sortedByPrefix(a_.addresses) && sortedByPrefix(d_.addresses)) {
+      // Both sorted (QueuePlan::addresses is): one merge walk. Upserts come in desired order and
+      // removals in active order, as from the general walk below.
+      const auto& av = a_.addresses;
+      const auto& dv = d_.addresses;
+      size_t i = 0;
+      size_t j = 0;
+      while (j < dv.size()) {
+        if (i < av.size() && av[i].prefix < dv[j].prefix) {
+          cs_.removals.push_back(av[i].prefix);
+          ++cs_.counts[ChangeKind::AddressRemoved];
+          ++i;
+        } else if (i < av.size() && av[i].prefix == dv[j].prefix) {
+          if (!(av[i] == dv[j])) changedAddress(av[i], dv[j]);
+          ++i;
+          ++j;
+        } else {
+          cs_.upserts.push_back(dv[j]);
+          ++cs_.counts[ChangeKind::AddressAdded];
+          ++j;
+        }
+      }
+      for (; i < av.size(); ++i) {
+        cs_.removals.push_back(av[i].prefix);
+        ++cs_.counts[ChangeKind::AddressRemoved];
+      }
+      cs_.bumpEpoch = !cs_.upserts.empty() || !cs_.removals.empty();
+      return;
+    }
     std::map<IpNet, const plan::AddressMapping*> active;
     for (const auto& m : a_.addresses) {
       active.emplace(m.prefix, &m);
     }
-    const auto circuitName = [](const QueuePlan& p, int32_t index) -> std::string {
-      return index >= 0 && static_cast<size_t>(index) < p.circuits.size()
-                 ? p.circuits[index].circuitId
-                 : std::string("#") + std::to_string(index);
-    };
     std::set<IpNet> desired;
     for (const auto& m : d_.addresses) {
       desired.insert(m.prefix);
@@ -279,11 +365,7 @@ class Differ {
       if (old == m) {
         continue;
       }
-      cs_.upserts.push_back(m);
-      if (old.downClass != m.downClass || old.upClass != m.upClass || old.queue != m.queue ||
-          circuitName(a_, old.circuit) != circuitName(d_, m.circuit)) {
-        ++cs_.counts[ChangeKind::AddressMoved];
-      }
+      changedAddress(old, m);
     }
     for (const auto& m : a_.addresses) {
       if (!desired.contains(m.prefix)) {
@@ -295,16 +377,21 @@ class Differ {
   }
 
   void countChanges() {
-    std::set<std::string> activeCircuits;
-    std::set<std::string> desiredCircuits;
-    for (const auto& c : a_.circuits) {
-      activeCircuits.insert(c.circuitId);
+    // Only the circuits / nodes whose classes came or went are looked up (none in most applies).
+    std::unordered_set<std::string_view> activeCircuits;
+    std::unordered_set<std::string_view> desiredCircuits;
+    if (!circuitsWithNewClass_.empty() || !circuitsWithGoneClass_.empty()) {
+      activeCircuits.reserve(a_.circuits.size());
+      desiredCircuits.reserve(d_.circuits.size());
+      for (const auto& c : a_.circuits) {
+        activeCircuits.insert(c.circuitId);
+      }
+      for (const auto& c : d_.circuits) {
+        desiredCircuits.insert(c.circuitId);
+      }
     }
-    for (const auto& c : d_.circuits) {
-      desiredCircuits.insert(c.circuitId);
-    }
-    std::set<std::string> activeNodes;
-    std::set<std::string> desiredNodes;
+    std::unordered_set<std::string_view> activeNodes;
+    std::unordered_set<std::string_view> desiredNodes;
     for (const auto& n : a_.nodes) {
       activeNodes.insert(n.name);
     }
@@ -362,6 +449,8 @@ class Differ {
   std::set<std::string> circuitsWithNewClass_, circuitsWithGoneClass_;
   std::set<std::string> nodesWithNewClass_, nodesWithGoneClass_;
   std::set<std::string> speedChanged_, nodeSpeedChanged_, sqmChanged_;
+  std::vector<const HtbClassPlan*> activeByMinor_;  ///< diffQueue's tables (all clear between queues)
+  std::vector<bool> desiredMinor_;
 };
 
 std::string leafText(const LeafSpec& leaf) {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <map>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -22,26 +23,58 @@ using plan::TcHandle;
 constexpr uint32_t kMaxMinor = 0xFFFE;   // FFFF is never a class minor
 constexpr uint32_t kMaxMajor = 0xFFFE;   // FFFF: is TC_H_ROOT's / ingress's range
 
-/// Who a class is, independent of its numbers: "L" link, "D" default, "N:name", "C:id"; classes
-/// without a placement (synthetic plans) are known by their classid.
-std::string identity(const QueuePlan& p, const HtbClassPlan& cls) {
+/// Who a class is, independent of its numbers: link, default, node by name, circuit by ID;
+/// classes without a placement (synthetic plans) are known by their classid. `name` points into
+/// the plan (no string is built per class: that cost ~10 ms per 30k circuits).
+struct Identity {
+  enum Kind : uint8_t { Link, Default, Node, Circuit, Classid } kind = Classid;
+  std::string_view name;
+  uint32_t classid = 0;
+  bool operator==(const Identity&) const = default;
+};
+
+struct IdentityHash {
+  size_t operator()(const Identity& id) const {
+    return std::hash<std::string_view>{}(id.name) ^ (static_cast<size_t>(id.kind) << 40) ^
+           id.classid;
+  }
+};
+
+Identity identity(const QueuePlan& p, const HtbClassPlan& cls) {
   switch (cls.role) {
     case ClassRole::Link:
-      return "L";
+      return {Identity::Link, {}, 0};
     case ClassRole::Default:
-      return "D";
+      return {Identity::Default, {}, 0};
     case ClassRole::Node:
       if (cls.modelIndex >= 0 && static_cast<size_t>(cls.modelIndex) < p.nodes.size()) {
-        return "N:" + p.nodes[cls.modelIndex].name;
+        return {Identity::Node, p.nodes[cls.modelIndex].name, 0};
       }
       break;
     case ClassRole::Circuit:
       if (cls.modelIndex >= 0 && static_cast<size_t>(cls.modelIndex) < p.circuits.size()) {
-        return "C:" + p.circuits[cls.modelIndex].circuitId;
+        return {Identity::Circuit, p.circuits[cls.modelIndex].circuitId, 0};
       }
       break;
   }
-  return "#" + cls.classid.toString();
+  return {Identity::Classid, {}, cls.classid.raw()};
+}
+
+/// "L" link, "D" default, "N:name", "C:id", "#1:5" (error messages).
+std::string identityText(const Identity& id) {
+  switch (id.kind) {
+    case Identity::Link:
+      return "L";
+    case Identity::Default:
+      return "D";
+    case Identity::Node:
+      return "N:" + std::string(id.name);
+    case Identity::Circuit:
+      return "C:" + std::string(id.name);
+    case Identity::Classid:
+      break;
+  }
+  return "#" + TcHandle::fromRaw(id.classid).toString();
 }
 
 struct QueueKey {
@@ -79,7 +112,8 @@ class NumberSpace {
 /// Returns desired index → new index.
 std::vector<int32_t> stabilizeCircuitOrder(QueuePlan& desired, const QueuePlan& active) {
   const size_t n = desired.circuits.size();
-  std::unordered_map<std::string, size_t> activeIndex;
+  std::unordered_map<std::string_view, size_t> activeIndex;
+  activeIndex.reserve(active.circuits.size());
   for (size_t i = 0; i < active.circuits.size(); ++i) {
     activeIndex.emplace(active.circuits[i].circuitId, i);
   }
@@ -130,7 +164,8 @@ Result<void> stabilize(QueuePlan& desired, const QueuePlan& active, bool rebuild
   stabilizeCircuitOrder(desired, active);
 
   // The active tree, by queue and identity, and the numbers it occupies.
-  std::map<std::pair<QueueKey, std::string>, const HtbClassPlan*> activeByIdentity;
+  std::map<QueueKey, std::unordered_map<Identity, const HtbClassPlan*, IdentityHash>>
+      activeByIdentity;
   std::map<QueueKey, NumberSpace> minors;        // taken minors per HTB qdisc
   std::map<std::string, NumberSpace> handles;    // taken qdisc handle majors per device
   const auto deviceSpace = [&](const std::string& ifname) -> NumberSpace& {
@@ -155,8 +190,10 @@ Result<void> stabilize(QueuePlan& desired, const QueuePlan& active, bool rebuild
       NumberSpace& m = minors[qk];
       m.take(0);
       m.take(0xFFFF);
+      auto& byIdentity = activeByIdentity[qk];
+      byIdentity.reserve(hq.classes.size());
       for (const auto& cls : hq.classes) {
-        activeByIdentity.emplace(std::make_pair(qk, identity(active, cls)), &cls);
+        byIdentity.emplace(identity(active, cls), &cls);
         m.take(cls.classid.minor);
         if (cls.leaf && cls.leaf->kind != plan::LeafKind::None) {
           deviceSpace(iface.ifname).take(cls.leaf->handleMajor);
@@ -166,7 +203,17 @@ Result<void> stabilize(QueuePlan& desired, const QueuePlan& active, bool rebuild
   }
 
   // (direction, planner classid) → stabilized classid, for parents and placements.
-  std::map<std::pair<Direction, uint32_t>, TcHandle> remap;
+  std::unordered_map<uint64_t, TcHandle> remap;
+  const auto remapKey = [](Direction d, uint32_t raw) {
+    return static_cast<uint64_t>(d) << 32 | raw;
+  };
+  {
+    size_t classes = 0;
+    for (const auto& iface : desired.interfaces) {
+      for (const auto& hq : iface.queues) classes += hq.classes.size();
+    }
+    remap.reserve(classes);
+  }
   std::map<QueueKey, std::vector<bool>> keptMinor;  // active minors claimed by a desired class
   for (auto& iface : desired.interfaces) {
     NumberSpace& leafSpace = deviceSpace(iface.ifname);
@@ -178,20 +225,21 @@ Result<void> stabilize(QueuePlan& desired, const QueuePlan& active, bool rebuild
       m.take(plan::kLinkMinor);
       m.take(hq.defaultMinor);
       auto& kept = keptMinor.try_emplace(qk, std::vector<bool>(0x10000, false)).first->second;
+      const auto activeQueue = activeByIdentity.find(qk);
       for (auto& cls : hq.classes) {
-        const std::string id = identity(desired, cls);
+        const Identity id = identity(desired, cls);
         TcHandle parent = cls.parent;
         if (parent.minor != 0) {
-          auto it = remap.find({hq.direction, parent.raw()});
+          auto it = remap.find(remapKey(hq.direction, parent.raw()));
           if (it != remap.end()) {
             parent = it->second;
           }
         }
         const bool fixed = cls.role == ClassRole::Link || cls.role == ClassRole::Default;
         const HtbClassPlan* old = nullptr;
-        if (!rebuild || fixed) {
-          auto it = activeByIdentity.find({qk, id});
-          old = it == activeByIdentity.end() ? nullptr : it->second;
+        if ((!rebuild || fixed) && activeQueue != activeByIdentity.end()) {
+          auto it = activeQueue->second.find(id);
+          old = it == activeQueue->second.end() ? nullptr : it->second;
         }
         uint16_t minor = 0;
         bool keptClass = false;
@@ -209,7 +257,7 @@ Result<void> stabilize(QueuePlan& desired, const QueuePlan& active, bool rebuild
                                          "has no free minor left for {} ({} classes planned "
                                          "there, active classes keep theirs until deleted; "
                                          "limit {} minors)",
-                                         hq.major, iface.ifname, hq.txQueue, id,
+                                         hq.major, iface.ifname, hq.txQueue, identityText(id),
                                          hq.classes.size(), kMaxMinor - 2));
           }
           minor = static_cast<uint16_t>(got);
@@ -224,7 +272,7 @@ Result<void> stabilize(QueuePlan& desired, const QueuePlan& active, bool rebuild
           cls.prio = old->prio;
         }
         const TcHandle stable{hq.major, minor};
-        remap[{hq.direction, cls.classid.raw()}] = stable;
+        remap[remapKey(hq.direction, cls.classid.raw())] = stable;
         cls.classid = stable;
         cls.parent = parent;
 
@@ -246,7 +294,7 @@ Result<void> stabilize(QueuePlan& desired, const QueuePlan& active, bool rebuild
                                        "left for the leaf of {} (a device holds {} qdiscs; the "
                                        "active tree keeps its handles until its leaves are "
                                        "deleted)",
-                                       iface.ifname, id, kMaxMajor - 1));
+                                       iface.ifname, identityText(id), kMaxMajor - 1));
         }
         cls.leaf->handleMajor = static_cast<uint16_t>(got);
       }
@@ -257,7 +305,7 @@ Result<void> stabilize(QueuePlan& desired, const QueuePlan& active, bool rebuild
     if (h.major == 0) {
       return;
     }
-    auto it = remap.find({d, h.raw()});
+    auto it = remap.find(remapKey(d, h.raw()));
     if (it != remap.end()) {
       h = it->second;
     }
