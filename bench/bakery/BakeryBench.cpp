@@ -2,7 +2,7 @@
 // circuit trees, compared with a full build of the same tree in the same run; hitless rebuild
 // time; and the kernel memory of HTB classes, HTB qdiscs and pfifo leaves (--measure-memory).
 //
-//   bench_bakery [--circuits 1000,10000,30000] [--queues 16] [--repeat 5] [--rebuild]
+//   bench_bakery [--circuits 1000,10000,30000] [--queues 16] [--repeat 5] [--rebuild] [--model]
 //   bench_bakery --measure-memory [--objects 10000]
 //
 // Per size: a synthetic ISP (synth::generate, seed 1, sites = circuits/500), planned by the real
@@ -13,6 +13,9 @@
 // + preflight + diff + kernel ops + map update + persisting active.json; the map writer records,
 // it does not write BPF maps). Reported: median and worst apply time, the apply's share spent in
 // the kernel runner, and kernel messages per apply.
+// --model: the op runner is ModelOpRunner (a kernel model, no namespace, no root): the user-space
+// part of every apply only ("kernel ms" is then the model's time), for trees the kernel would take
+// minutes to build (100k circuits).
 
 #include <unistd.h>
 
@@ -22,6 +25,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -30,6 +34,7 @@
 #include <fmt/format.h>
 
 #include "bakery/Bakery.h"
+#include "bakery/ModelOpRunner.h"
 #include "bakery/NetlinkOpRunner.h"
 #include "dataplane/RecordingMapWriter.h"
 #include "model/Inputs.h"
@@ -71,7 +76,7 @@ class Lab {
 /// Times the runner's share of an apply.
 class TimedRunner final : public bakery::OpRunner {
  public:
-  explicit TimedRunner(bakery::NetlinkOpRunner& inner) : inner_(inner) {}
+  explicit TimedRunner(bakery::OpRunner& inner) : inner_(inner) {}
   Result<void> run(const std::vector<bakery::TcOp>& ops) override {
     const auto t0 = Clock::now();
     auto r = inner_.run(ops);
@@ -90,7 +95,7 @@ class TimedRunner final : public bakery::OpRunner {
   double kernelMs = 0;
 
  private:
-  bakery::NetlinkOpRunner& inner_;
+  bakery::OpRunner& inner_;
 };
 
 struct Isp {
@@ -167,19 +172,25 @@ std::string row(const std::string& what, const Sample& s) {
                      median(s.persistMs), ops.front(), ops.back());
 }
 
-int runSize(uint32_t circuits, uint32_t queues, uint32_t repeat, bool rebuild) {
+int runSize(uint32_t circuits, uint32_t queues, uint32_t repeat, bool rebuild, bool useModel) {
   const std::string dir = fmt::format("/var/tmp/sl-bakery-bench-{}-{}", ::getpid(), circuits);
   Isp isp = makeIsp(circuits, dir);
   auto& model = isp.inputs.model;
-  Lab lab(queues);
-  auto socket = netlink::Socket::open(lab.path());
-  auto clock = tc::Psched::read();
-  if (!socket || !clock) {
-    fmt::print(stderr, "netlink socket or psched failed\n");
-    return 1;
+  std::unique_ptr<Lab> lab;
+  std::unique_ptr<bakery::OpRunner> inner;
+  if (useModel) {
+    inner = std::make_unique<bakery::ModelOpRunner>();
+  } else {
+    lab = std::make_unique<Lab>(queues);
+    auto socket = netlink::Socket::open(lab->path());
+    auto clock = tc::Psched::read();
+    if (!socket || !clock) {
+      fmt::print(stderr, "netlink socket or psched failed\n");
+      return 1;
+    }
+    inner = std::make_unique<bakery::NetlinkOpRunner>(std::move(*socket), *clock);
   }
-  bakery::NetlinkOpRunner netlinkRunner(std::move(*socket), *clock);
-  TimedRunner runner(netlinkRunner);
+  TimedRunner runner(*inner);
   dataplane::RecordingMapWriter writer;
   bakery::Limits limits;
   limits.memoryReserveBytes = 64ull << 20;
@@ -206,8 +217,9 @@ int runSize(uint32_t circuits, uint32_t queues, uint32_t repeat, bool rebuild) {
   const auto first = planOf(isp, queues);
   for (const auto& i : first.interfaces)
     for (const auto& q : i.queues) classes += q.classes.size();
-  fmt::print("{} circuits, {} queues, {} HTB classes, {} addresses (both directions)\n", circuits,
-             queues, classes, first.addresses.size());
+  fmt::print("{} circuits, {} queues, {} HTB classes, {} addresses (both directions){}\n",
+             circuits, queues, classes, first.addresses.size(),
+             useModel ? "; ModelOpRunner: user space only, no kernel" : "");
   fmt::print("  {:<16} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8}\n", "change", "median ms",
              "worst ms", "kernel ms", "diff ms", "state ms", "min ops", "max ops");
   std::fflush(stdout);
@@ -402,15 +414,17 @@ int main(int argc, char** argv) {
   uint32_t repeat = 5;
   bool rebuild = false;
   bool memory = false;
+  bool useModel = false;
   uint32_t objects = 10000;
   app.add_option("--circuits", sizes, "comma-separated tree sizes");
   app.add_option("--queues", queues, "tx queues = shaping queues");
   app.add_option("--repeat", repeat, "changes of each class per size");
   app.add_flag("--rebuild", rebuild, "also time a hitless rebuild of the whole tree");
+  app.add_flag("--model", useModel, "ModelOpRunner instead of the kernel (user-space part only)");
   app.add_flag("--measure-memory", memory, "measure kernel memory per object instead");
   app.add_option("--objects", objects, "objects for --measure-memory");
   CLI11_PARSE(app, argc, argv);
-  if (::geteuid() != 0) {
+  if (::geteuid() != 0 && !useModel) {
     fmt::print(stderr, "bench_bakery needs root (network namespaces)\n");
     return 1;
   }
@@ -421,7 +435,7 @@ int main(int argc, char** argv) {
     std::stringstream ss(sizes);
     std::string item;
     while (std::getline(ss, item, ',')) {
-      if (int rc = runSize(static_cast<uint32_t>(std::stoul(item)), queues, repeat, rebuild)) {
+      if (int rc = runSize(static_cast<uint32_t>(std::stoul(item)), queues, repeat, rebuild, useModel)) {
         return rc;
       }
     }

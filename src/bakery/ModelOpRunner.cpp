@@ -68,6 +68,7 @@ Result<void> ModelOpRunner::apply(const TcOp& op) {
         if (hasLeaf(it->second)) {
           dev.qdiscMajors.erase(it->second.leaf->handleMajor);
         }
+        dev.children.erase(it->first);
         it = dev.classes.erase(it);
       } else {
         ++it;
@@ -139,6 +140,9 @@ Result<void> ModelOpRunner::apply(const TcOp& op) {
       plan::HtbClassPlan c = op.cls;
       c.leaf.reset();
       dev.classes.emplace(id, c);
+      if (op.cls.parent.minor != 0) {
+        ++dev.children[op.cls.parent.raw()];
+      }
       return {};
     }
     case K::ChangeClass:
@@ -158,13 +162,16 @@ Result<void> ModelOpRunner::apply(const TcOp& op) {
       if (clsIt == dev.classes.end()) {
         return fail(ENOENT, "no such class");
       }
-      for (const auto& [cid, c] : dev.classes) {
-        if (c.parent.raw() == id && c.parent.minor != 0) {
-          return fail(EBUSY, "class has children");
-        }
+      if (auto ch = dev.children.find(id); ch != dev.children.end() && ch->second > 0) {
+        return fail(EBUSY, "class has children");
       }
       if (hasLeaf(clsIt->second)) {
         dev.qdiscMajors.erase(clsIt->second.leaf->handleMajor);
+      }
+      if (const auto parent = clsIt->second.parent; parent.minor != 0) {
+        if (auto ch = dev.children.find(parent.raw()); ch != dev.children.end() && --ch->second == 0) {
+          dev.children.erase(ch);
+        }
       }
       dev.classes.erase(clsIt);
       return {};
@@ -172,10 +179,8 @@ Result<void> ModelOpRunner::apply(const TcOp& op) {
       if (clsIt == dev.classes.end()) {
         return fail(ENOENT, "no such class");
       }
-      for (const auto& [cid, c] : dev.classes) {
-        if (c.parent.raw() == id) {
-          return fail(EINVAL, "an inner class has no leaf");
-        }
+      if (auto ch = dev.children.find(id); ch != dev.children.end() && ch->second > 0) {
+        return fail(EINVAL, "an inner class has no leaf");
       }
       auto& cls = clsIt->second;
       if (hasLeaf(cls) && cls.leaf->handleMajor == op.leaf.handleMajor) {
@@ -290,6 +295,9 @@ Result<void> ModelOpRunner::reconcile(const plan::QueuePlan& p) {
       dev.qdiscMajors.insert(q.major);
       for (const auto& cls : q.classes) {
         dev.classes[cls.classid.raw()] = cls;
+        if (cls.parent.minor != 0) {
+          ++dev.children[cls.parent.raw()];
+        }
         if (hasLeaf(cls)) {
           dev.qdiscMajors.insert(cls.leaf->handleMajor);
         }
