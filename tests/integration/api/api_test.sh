@@ -195,6 +195,33 @@ expect 200 DELETE /api/circuits/9002 "" "${C[@]}"
 grep -q '^9002,' "$work/ShapedDevices.csv" && fail "DELETE not persisted"
 pass "valid PATCH/POST/DELETE applied (sluice tree shows the ceilings) and persisted"
 
+# 5b. [sluice] devices_overrides (set through PUT /api/config): live changes land in the overrides
+# file, ShapedDevices.csv is untouched, and the overrides survive an integration rewriting it.
+python3 - "$work/lqos.conf" "$work/body.json" <<'PY'
+import json, sys
+text = open(sys.argv[1]).read().replace('[sluice]\n', '[sluice]\ndevices_overrides = "overrides.csv"\n', 1)
+json.dump({"text": text}, open(sys.argv[2], "w"))
+PY
+expect 200 PUT /api/config "$(cat "$work/body.json")" "${C[@]}"
+grep -q '^devices_overrides = "overrides.csv"' "$work/lqos.conf" || fail "devices_overrides not written"
+before=$(csv_sum)
+[ "$(ceil_classes 1625000)" = 0 ] || fail "a 13 Mbit/s ceil exists before the change"
+expect 200 PATCH /api/circuits/1002 '{"max_down_mbps":13}' "${C[@]}"
+[ "$(js 'd["persisted"]')" = "$work/overrides.csv" ] || fail "PATCH persisted to $(js 'd["persisted"]')"
+[ "$(ceil_classes 1625000)" = 1 ] || fail "13 Mbit/s ceil not in sluice tree after PATCH with overrides"
+expect 200 DELETE /api/circuits/1003 "" "${C[@]}"
+expect 200 GET /api/status "" "${A[@]}"
+[ "$(js 'd["circuits"]')" = 49 ] || fail "status after DELETE with overrides"
+[ "$(csv_sum)" = "$before" ] || fail "a live change with devices_overrides touched ShapedDevices.csv"
+grep -q '^1002,.*,13,2,.*,$' "$work/overrides.csv" || fail "PATCH not in overrides.csv: $(cat "$work/overrides.csv")"
+grep -q '^1003,.*,remove$' "$work/overrides.csv" || fail "DELETE not in overrides.csv: $(cat "$work/overrides.csv")"
+cp "$src/examples/ShapedDevices.csv" "$work/ShapedDevices.csv"  # a CRM sync rewrites the file
+expect 200 POST /api/reload "" "${C[@]}"
+[ "$(ceil_classes 1625000)" = 1 ] || fail "the override of 1002 did not survive ShapedDevices.csv being rewritten"
+expect 200 GET /api/status "" "${A[@]}"
+[ "$(js 'd["circuits"]')" = 49 ] || fail "the removal of 1003 did not survive ShapedDevices.csv being rewritten"
+pass "devices_overrides: PATCH/DELETE persisted to overrides.csv, ShapedDevices.csv untouched, overrides survive its rewrite"
+
 # 6. Queue mode.
 expect 422 PUT /api/queue-mode '{"mode":"sideways"}' "${C[@]}"
 expect 200 PUT /api/queue-mode '{"mode":"observe"}' "${C[@]}"
