@@ -6,6 +6,7 @@
 #include <cmath>
 #include <chrono>
 #include <deque>
+#include <cstdint>
 #include <limits>
 #include <optional>
 #include <memory>
@@ -34,6 +35,8 @@ inline constexpr double kNoValue = std::numeric_limits<double>::quiet_NaN();
 inline constexpr uint64_t kSweepTicks = 16;
 /// Weight of the newest second in the retransmit averages (≈ a 10 s exponential window).
 inline constexpr double kRetransmitAlpha = 0.1;
+/// Finished hour blocks written to SQLite per tick at most (the rest on the next ticks).
+inline constexpr size_t kBlocksPerTick = 10'000;
 
 /// The installed plan plus the indices the rollups need. Immutable once built.
 struct PlanView {
@@ -233,7 +236,8 @@ struct Collector::Impl {
   Series& seriesFor(const std::string& kind, const std::string& name);
   Result<void> loadHistory();
   std::vector<HistoryRow> takePersistRows(int64_t intervalStart);
-  std::vector<MinuteBlockRow> takeBlockRows();  ///< drains pendingBlocks
+  /// Takes up to `max` of pendingBlocks as rows for History::appendMinuteBlocks.
+  std::vector<MinuteBlockRow> takeBlockRows(size_t max = SIZE_MAX);
 };
 
 /// Builds the indices of a plan (PlanView.cpp) without touching the collector's state; slots

@@ -352,6 +352,22 @@ std::optional<Json> Collector::circuit(std::string_view id, uint32_t minutes) co
                          {"retransmits", f.retransmits}});
   }
   slots = circuitSlots(impl_->totals.series, cs.series, byMinute, count);
+  if (byMinute) {
+    // Finished hours waiting for SQLite (a few seconds after each hour).
+    for (const auto& [name, block] : impl_->pendingBlocks) {
+      if (name != cp.circuitId) {
+        continue;
+      }
+      for (HistorySlot& slot : slots) {
+        if (!slot.point && slot.t >= block->hourStart && slot.t < block->hourStart + 3600) {
+          const Point& p = block->points[static_cast<size_t>((slot.t - block->hourStart) / 60)];
+          if (p.downBps != kMissing) {
+            slot.point = p;
+          }
+        }
+      }
+    }
+  }
   fromDb = byMinute && cs.series.minuteBlocks && impl_->history != nullptr;
   circuitId = cp.circuitId;
   Json out{
