@@ -4,6 +4,7 @@
 // timeouts, handing each request to a RequestHandler; and the WebSocket session of /api/ws that
 // pushes the subscribed channels every second.
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -11,7 +12,9 @@
 #include <set>
 #include <string>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -30,6 +33,24 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 
+/// Worker threads for requests that may take long in the handler (argon2id in POST /api/login,
+/// a reload behind a live change): the I/O threads only read and write, so GETs on other
+/// connections are never queued behind them. At most `maxPending` such requests are queued or
+/// running; beyond that the server answers 503 with Retry-After at once.
+struct Offload {
+  Offload(std::size_t threads, std::size_t maxPendingRequests)
+      : pool(threads), maxPending(maxPendingRequests) {}
+  net::thread_pool pool;
+  std::atomic<std::size_t> pending{0};
+  const std::size_t maxPending;
+
+  /// The requests that go to the workers: every state-changing method (login included).
+  static bool wants(const HttpRequest& r) {
+    return r.method == "POST" || r.method == "PUT" || r.method == "PATCH" ||
+           r.method == "DELETE";
+  }
+};
+
 struct SessionLimits {
   std::size_t maxBodyBytes = 64 * 1024;
   std::size_t maxHeaderBytes = 16 * 1024;
@@ -37,6 +58,7 @@ struct SessionLimits {
   bool webSocket = false;  ///< upgrades of /api/ws are offered to the handler
   bool trusted = false;    ///< requests are marked trusted (control socket)
   bool tls = false;
+  Offload* offload = nullptr;  ///< null: every request is answered on the I/O thread
 };
 
 template <class T>
@@ -279,7 +301,32 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       }
     }
     const bool head = req.method() == http::verb::head;
+    if (limits_.offload && Offload::wants(request)) {
+      offload(std::move(request), req.version(), req.keep_alive());
+      return;
+    }
     send(callHandler(handler_, request), req.version(), req.keep_alive(), head);
+  }
+
+  /// Runs the handler on a worker and sends its answer from this connection's executor.
+  void offload(HttpRequest request, unsigned version, bool keepAlive) {
+    Offload& o = *limits_.offload;
+    if (o.pending.fetch_add(1) >= o.maxPending) {
+      o.pending.fetch_sub(1);
+      HttpResponse busy = HttpResponse::error(503, "too many requests in progress; retry");
+      busy.headers.emplace_back("Retry-After", "1");
+      send(std::move(busy), version, keepAlive);
+      return;
+    }
+    net::post(o.pool, [self = this->shared_from_this(), request = std::move(request), version,
+                       keepAlive]() mutable {
+      HttpResponse r = callHandler(self->handler_, request);
+      self->limits_.offload->pending.fetch_sub(1);
+      auto executor = self->stream_.get_executor();
+      net::post(executor, [self = std::move(self), r = std::move(r), version, keepAlive]() mutable {
+        self->send(std::move(r), version, keepAlive);
+      });
+    });
   }
 
   void sendError(int status, std::string message) {

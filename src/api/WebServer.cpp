@@ -23,6 +23,10 @@ namespace beast = boost::beast;
 using Tcp = net::ip::tcp;
 
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
+/// State-changing requests queued or running on the workers at most (then 503). The login rate
+/// limiter runs in the handler, in front of argon2id but on the worker, so this bound is what
+/// keeps a flood of logins from many addresses from queueing without end.
+constexpr std::size_t kMaxOffloadedRequests = 64;
 
 void setCloseOnExec(int fd) { ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC); }
 
@@ -60,8 +64,9 @@ Result<std::pair<std::string, uint16_t>> parseListenAddress(const std::string& l
 }
 
 struct WebServer::Impl {
-  explicit Impl(RequestHandler& h, unsigned n)
-      : handler(h), ioc(std::make_unique<net::io_context>(static_cast<int>(n))), threadCount(n) {
+  explicit Impl(RequestHandler& h, unsigned n, unsigned workers)
+      : handler(h), ioc(std::make_unique<net::io_context>(static_cast<int>(n))), threadCount(n),
+        offload(std::make_unique<detail::Offload>(workers, kMaxOffloadedRequests)) {
     acceptor.emplace(net::make_strand(*ioc));
     retryTimer.emplace(acceptor->get_executor());
   }
@@ -146,6 +151,7 @@ struct WebServer::Impl {
       limits.maxHeaderBytes = kMaxRequestHeaderBytes;
       limits.idleTimeout = std::chrono::seconds(kIdleTimeoutSeconds);
       limits.webSocket = true;
+      limits.offload = offload.get();
       if (ssl) {
         limits.tls = true;
         using TlsStream = beast::ssl_stream<beast::tcp_stream>;
@@ -171,6 +177,8 @@ struct WebServer::Impl {
         t.join();
       }
     }
+    // Handler calls in progress finish (their answers are dropped with the io_context).
+    offload->pool.join();
     retryTimer.reset();
     acceptor.reset();
     ioc.reset();
@@ -183,12 +191,14 @@ struct WebServer::Impl {
   std::optional<Tcp::acceptor> acceptor;
   std::optional<net::steady_timer> retryTimer;
   std::vector<std::thread> threads;
+  std::unique_ptr<detail::Offload> offload;  ///< state-changing requests (login's argon2id)
   uint16_t port = 0;
 };
 
 Result<std::unique_ptr<WebServer>> WebServer::start(const WebServerOptions& options,
                                                     RequestHandler& handler) {
-  auto impl = std::make_unique<Impl>(handler, std::max(1U, options.threads));
+  auto impl = std::make_unique<Impl>(handler, std::max(1U, options.threads),
+                                     std::max(1U, options.workerThreads));
   if (Result<void> r = impl->listen(options); !r) {
     return std::unexpected(r.error());
   }

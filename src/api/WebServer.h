@@ -16,7 +16,11 @@ struct WebServerOptions {
   std::string listen = "127.0.0.1:9123";  ///< "host:port", "[v6addr]:port"; port 0 = any
   std::string tlsCertificate;             ///< PEM chain; with tlsPrivateKey: HTTPS only
   std::string tlsPrivateKey;              ///< PEM key
-  unsigned threads = 2;                   ///< io threads (handler calls run on them)
+  unsigned threads = 2;                   ///< io threads (GET/HEAD handler calls run on them)
+  /// Worker threads for state-changing requests (POST/PUT/PATCH/DELETE: login's argon2id, live
+  /// changes and their reload), so those never hold an I/O thread; at most 64 such requests are
+  /// queued or running, further ones get 503 with Retry-After: 1.
+  unsigned workerThreads = 2;
 };
 
 class WebServer {

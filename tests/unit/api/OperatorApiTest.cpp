@@ -392,6 +392,45 @@ TEST_F(OperatorApiTest, TcpServesHttpAndPushesWebSocketChannels) {
   (*server)->stop();
 }
 
+// Login's argon2id (real cost, ~125 ms of CPU each) runs on the server's workers: with both I/O
+// threads' worth of logins in flight, a GET on another connection is answered before any of them.
+TEST_F(OperatorApiTest, LoginHashingDoesNotDelayOtherRequests) {
+  auth::AuthOptions o;
+  o.usersFile = dir_.path() + "/real-cost-users.json";  // default (real) argon2id parameters
+  auth::Authenticator authn(o);
+  ASSERT_TRUE(authn.open());
+  ASSERT_TRUE(authn.users().addUser("carol", auth::Role::Admin, "carol-password-1"));
+  OperatorApi api(backend_, &authn, OperatorApiOptions{dir_.path() + "/web"});
+  auto server = WebServer::start(WebServerOptions{"127.0.0.1:0", "", "", 2}, api);
+  ASSERT_TRUE(server) << server.error().message();
+  const uint16_t port = (*server)->port();
+  const std::string body = R"({"username":"carol","password":"carol-password-1"})";
+  HttpResult first = httpOnce(port, http::verb::post, "/api/login", body);
+  ASSERT_EQ(first.status, 200) << first.body;
+  const std::string cookie = first.setCookie.substr(0, first.setCookie.find(';'));
+
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  std::vector<std::thread> logins;
+  std::vector<double> loginMs(2, 0);
+  for (size_t i = 0; i < loginMs.size(); ++i) {
+    logins.emplace_back([&, i] {
+      EXPECT_EQ(httpOnce(port, http::verb::post, "/api/login", body).status, 200);
+      loginMs[i] = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // both logins are hashing
+  EXPECT_EQ(httpOnce(port, http::verb::get, "/api/tree", {}, cookie).status, 200);
+  const double getMs = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  for (auto& t : logins) {
+    t.join();
+  }
+  EXPECT_LT(getMs, std::min(loginMs[0], loginMs[1]))
+      << "GET /api/tree waited for a login's hash: get " << getMs << " ms, logins "
+      << loginMs[0] << " / " << loginMs[1] << " ms";
+  (*server)->stop();
+}
+
 TEST_F(OperatorApiTest, BuiltInTlsServesHttps) {
   const std::string cert = dir_.path() + "/cert.pem";
   const std::string key = dir_.path() + "/key.pem";
