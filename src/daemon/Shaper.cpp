@@ -15,6 +15,8 @@
 #include "dataplane/Attach.h"
 #include "dataplane/BpfMapWriter.h"
 #include "dataplane/Dataplane.h"
+#include "dataplane/Readers.h"
+#include "lazy/Materialize.h"
 #include "planner/Pipeline.h"
 #include "planner/QueueProbe.h"
 #include "planner/TcBatch.h"
@@ -218,7 +220,7 @@ Result<void> Shaper::publish(const plan::QueuePlan& plan) {
   return {};
 }
 
-Result<void> Shaper::startShaping(plan::QueuePlan desired) {
+Result<void> Shaper::startShaping(plan::QueuePlan full) {
   const auto t0 = std::chrono::steady_clock::now();
   auto loaded = bakery_->load();
   if (!loaded) {
@@ -226,6 +228,13 @@ Result<void> Shaper::startShaping(plan::QueuePlan desired) {
                  loaded.error().message());
   }
   const plan::QueuePlan* active = loaded && *loaded ? bakery_->active() : nullptr;
+  if (active && lazyMode_ != config::LazyQueues::No) {
+    // Lazy queues: the circuits whose queues the previous run had created stay active.
+    tracker_.setActive(lazy::activeIn(*active, lazyMode_), std::chrono::steady_clock::now());
+    spdlog::info("lazy queues ({}): {} circuits active in the adopted state",
+                 lazy::lazyModeName(lazyMode_), tracker_.active().size());
+  }
+  plan::QueuePlan desired = desiredPlan(std::move(full));
   bool ours = false;  // a tree with our HTB qdiscs is in the kernel
   if (active) {
     for (const auto& tree : tc::treesByDevice(*active)) {
@@ -426,6 +435,7 @@ Result<void> Shaper::start() {
   }
   runner_ = std::make_unique<bakery::NetlinkOpRunner>(std::move(*runnerSocket), *psched);
   bakery_ = std::make_unique<bakery::Bakery>(*runner_, *writer_, stateDir);
+  setLazyPlan(active_->config, plan);
   if (active_->config.queues.queueMode == config::QueueMode::Observe) {
     // Observe: no tree, no mappings (a tree a killed shape-mode run left goes now).
     if (auto loaded = bakery_->load(); !loaded) {
@@ -445,7 +455,6 @@ Result<void> Shaper::start() {
     if (auto ok = startShaping(std::move(plan)); !ok) {
       return ok;
     }
-    plan = *bakery_->active();
   }
   const auto& config = active_->config;
   std::vector<std::string> ifaces = shapingInterfaces(config);
@@ -469,9 +478,10 @@ Result<void> Shaper::start() {
       tcFilters_.push_back(std::move(*fwd));
     }
   }
-  plan_ = std::move(plan);
+  plan_ = queueMode_ == "shape" ? std::make_shared<const plan::QueuePlan>(*bakery_->active())
+                                : std::make_shared<const plan::QueuePlan>(std::move(plan));
   ++planVersion_;
-  planText_ = plan::renderTcBatch(*plan_);
+  ++inputsVersion_;
   if (!fromLastGood) {
     if (auto saved = store_->saveLastGood(model::InputPaths{options_.configPath,
                                                             active_->resolvedNetwork,
@@ -485,6 +495,7 @@ Result<void> Shaper::start() {
     checkDriftLocked();
   }
   driftThread_ = std::thread([this] { driftLoop(); });
+  lazyThread_ = std::thread([this] { lazyLoop(); });
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   record(ReloadTrigger::Startup, "applied", ms,
@@ -545,8 +556,10 @@ api::Response Shaper::reload(ReloadTrigger trigger) {
   if (wantObserve) {
     if (queueMode_ == "observe") {
       active_ = std::move(inputs);
-      plan_ = std::move(*plan);
+      setLazyPlan(active_->config, *plan);
+      plan_ = std::make_shared<const plan::QueuePlan>(std::move(*plan));
       ++planVersion_;
+      ++inputsVersion_;
       record(trigger, "unchanged", elapsed(), "queue_mode = observe: no tree to change");
       return {200, {{"outcome", "unchanged"}, {"queue_mode", "observe"}}};
     }
@@ -561,15 +574,21 @@ api::Response Shaper::reload(ReloadTrigger trigger) {
     recordApply(report);
     lastTransition_ = lastApply_;
     lastTransition_->reason = "shape -> observe";
-    plan_ = std::move(*plan);
+    setLazyPlan(inputs.config, *plan);
+    plan_ = std::make_shared<const plan::QueuePlan>(std::move(*plan));
   } else {
     const bool fromObserve = queueMode_ == "observe";
     if (auto ok = dataplane_->setRuntimeConfig(dataplane::RuntimeConfig{.queueCpu = plan->queueCpu}); !ok) {
       record(trigger, "failed", elapsed(), ok.error().message());
       return {500, {{"outcome", "failed"}, {"message", ok.error().message()}}};
     }
-    auto applied = bakery_->apply(std::move(*plan));
+    // Lazy queues: the new full plan, with the active circuits carried over by circuit ID.
+    std::optional<plan::QueuePlan> previousFull = std::move(fullPlan_);
+    setLazyPlan(inputs.config, *plan);
+    auto applied = bakery_->apply(desiredPlan(std::move(*plan)));
     if (!applied) {
+      // The running shaper keeps the old inputs: so does the tracker.
+      setLazyPlan(active_->config, previousFull ? *previousFull : plan::QueuePlan{});
       record(trigger, "failed", elapsed(), applied.error().message());
       spdlog::error("reload failed: {}", applied.error().message());
       return {500,
@@ -586,11 +605,11 @@ api::Response Shaper::reload(ReloadTrigger trigger) {
       lastTransition_ = lastApply_;
       lastTransition_->reason = "observe -> shape";
     }
-    plan_ = *bakery_->active();
+    plan_ = std::make_shared<const plan::QueuePlan>(*bakery_->active());
   }
   active_ = std::move(inputs);
   ++planVersion_;
-  planText_.clear();
+  ++inputsVersion_;
   watched_ = {options_.configPath, active_->resolvedNetwork, active_->resolvedDevices};
   if (auto saved = store_->saveLastGood(model::InputPaths{
           options_.configPath, active_->resolvedNetwork, active_->resolvedDevices});
@@ -632,8 +651,12 @@ void Shaper::stop() {
     driftStop_ = true;
   }
   driftWake_.notify_all();
+  lazyWake_.notify_all();
   if (driftThread_.joinable()) {
     driftThread_.join();
+  }
+  if (lazyThread_.joinable()) {
+    lazyThread_.join();
   }
   std::lock_guard lock(mutex_);
   if (stopped_) {
@@ -780,6 +803,7 @@ nlohmann::json Shaper::statusJson() const {
     bakeryJson["drift"] = nullptr;
   }
   j["bakery"] = bakeryJson;
+  j["lazy"] = lazyJson();
   j["notices"] = notices;
   if (lastReload_) {
     j["last_reload"] = {{"time", isoTime(lastReload_->time)},
@@ -827,11 +851,13 @@ Shaper::Snapshot Shaper::snapshot() const {
   if (!active_ || !plan_) {
     return {};
   }
-  if (snapshotCache_.version != planVersion_ || !snapshotCache_.plan) {
+  // The inputs are copied only when they changed (a lazy-queue tick changes only the plan).
+  if (snapshotInputsVersion_ != inputsVersion_ || !snapshotCache_.inputs) {
     snapshotCache_.inputs = std::make_shared<const model::Inputs>(*active_);
-    snapshotCache_.plan = std::make_shared<const plan::QueuePlan>(*plan_);
-    snapshotCache_.version = planVersion_;
+    snapshotInputsVersion_ = inputsVersion_;
   }
+  snapshotCache_.plan = plan_;
+  snapshotCache_.version = planVersion_;
   return snapshotCache_;
 }
 
@@ -842,6 +868,124 @@ Shaper::MapFds Shaper::mapFds() const {
   }
   return MapFds{dataplane_->hostMapFd(), dataplane_->flowMapFd(), dataplane_->rttRingFd(),
                 dataplane_->statsMapFd()};
+}
+
+}  // namespace sluice::daemon
+
+namespace sluice::daemon {
+
+plan::QueuePlan Shaper::desiredPlan(plan::QueuePlan full) {
+  if (lazyMode_ == config::LazyQueues::No || !fullPlan_) {
+    return full;
+  }
+  return lazy::materialize(*fullPlan_, tracker_.active(), lazyMode_);
+}
+
+void Shaper::setLazyPlan(const config::Config& config, const plan::QueuePlan& full) {
+  const auto previous = lazyMode_;
+  const auto now = std::chrono::steady_clock::now();
+  lazyMode_ = config.queues.lazyQueues;
+  tracker_.setOptions(lazy::TrackerOptions{lazyMode_,
+                                           std::chrono::seconds(config.queues.lazyExpireSeconds),
+                                           config.queues.lazyThresholdBytes});
+  if (lazyMode_ == config::LazyQueues::No) {
+    fullPlan_.reset();
+    tracker_.setPlan(plan::QueuePlan{}, now);
+    return;
+  }
+  fullPlan_ = full;
+  tracker_.setPlan(*fullPlan_, now);
+  if (previous == config::LazyQueues::No && bakery_ && bakery_->active()) {
+    // Lazy queues switched on by a reload: what exists stays until it idles out.
+    tracker_.setActive(lazy::activeIn(*bakery_->active(), lazyMode_), now);
+  }
+}
+
+void Shaper::lazyLoop() {
+  std::unique_lock lock(mutex_);
+  while (!driftStop_) {
+    if (lazyWake_.wait_for(lock, std::chrono::seconds(1), [this] { return driftStop_; })) {
+      break;
+    }
+    lock.unlock();
+    lazyTick();
+    lock.lock();
+  }
+}
+
+void Shaper::lazyTick() {
+  const auto enabled = [this] {
+    return state_ == "ready" && queueMode_ == "shape" && lazyMode_ != config::LazyQueues::No &&
+           fullPlan_ && dataplane_ && bakery_;
+  };
+  int hostsFd = -1;
+  {
+    std::lock_guard lock(mutex_);
+    if (!enabled()) {
+      return;
+    }
+    hostsFd = dataplane_->hostMapFd();  // valid until stop(), which joins this thread first
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  auto hosts = dataplane::readHostCounters(hostsFd);  // the walk runs without the mutex
+  std::lock_guard lock(mutex_);
+  if (!enabled()) {
+    return;
+  }
+  const auto msSince = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+  };
+  if (!hosts) {
+    lazyLastError_ = "reading host counters: " + hosts.error().message();
+    spdlog::warn("lazy queues: {}", lazyLastError_);
+    return;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  const lazy::TickDecision tick = tracker_.observe(*hosts, now);
+  ++lazyTicks_;
+  lazyLastHosts_ = tick.hosts;
+  if (tick.changed()) {
+    const auto ta = std::chrono::steady_clock::now();
+    auto applied = bakery_->apply(lazy::materialize(*fullPlan_, tracker_.active(), lazyMode_));
+    if (!applied) {
+      tracker_.revert(tick, now);
+      lazyLastError_ = applied.error().message();
+      spdlog::warn("lazy queues: applying {} activations and {} expirations failed: {}",
+                   tick.activated.size(), tick.expired.size(), lazyLastError_);
+    } else {
+      lazyActivations_ += tick.activated.size();
+      lazyExpirations_ += tick.expired.size();
+      lazyLastError_.clear();
+      plan_ = std::make_shared<const plan::QueuePlan>(*bakery_->active());
+      ++planVersion_;
+      lazyLastApplyMs_ = msSince(ta);
+      spdlog::info("lazy queues: {} activated{}{}, {} expired ({} tc ops, {} map upserts) in "
+                   "{:.1f} ms",
+                   tick.activated.size(), tick.activated.empty() ? "" : " e.g. ",
+                   tick.activated.empty() ? "" : tick.activated.front(), tick.expired.size(),
+                   applied->tcOps, applied->mapUpserts, lazyLastApplyMs_);
+    }
+  }
+  lazyLastTickMs_ = msSince(t0);
+}
+
+nlohmann::json Shaper::lazyJson() const {
+  const auto& q = active_ ? active_->config.queues : config::QueuesConfig{};
+  return {{"mode", lazy::lazyModeName(lazyMode_)},
+          {"expire_seconds", q.lazyExpireSeconds},
+          {"threshold_bytes", q.lazyThresholdBytes ? nlohmann::json(*q.lazyThresholdBytes)
+                                                   : nlohmann::json()},
+          {"active_circuits", lazyMode_ == config::LazyQueues::No
+                                  ? (plan_ ? plan_->circuits.size() : 0)
+                                  : tracker_.active().size()},
+          {"total_circuits", plan_ ? plan_->circuits.size() : 0},
+          {"activations", lazyActivations_},
+          {"expirations", lazyExpirations_},
+          {"ticks", lazyTicks_},
+          {"hosts", lazyLastHosts_},
+          {"last_tick_ms", lazyLastTickMs_},
+          {"last_apply_ms", lazyLastApplyMs_},
+          {"error", lazyLastError_}};
 }
 
 }  // namespace sluice::daemon

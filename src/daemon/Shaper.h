@@ -18,6 +18,12 @@
 //             reconciled; with no tree (or no active state) the tree is built.
 //   drift:    after each apply and every DaemonOptions::driftInterval the live tree is compared
 //             with the active state (a thread of the shaper); real drift marks reload required.
+//   lazy:     with [queues] lazy_queues = Htb | Full (lazy/Materialize.h) the bakery applies the
+//             plan materialized for the active circuits only; a thread of the shaper reads the
+//             host counters every second (lazy/LazyTracker.h), activates circuits with new
+//             traffic and expires idle ones in one bakery apply per tick, under the same mutex as
+//             reloads. The active set carries over reloads by circuit ID and is recovered from
+//             the bakery's active plan on a restart.
 //   stop():   detach programs, remove the tree and unpin maps, unless keepOnExit.
 // A SIGKILL skips stop(): programs, pinned maps and the tree stay and keep shaping, and the next
 // start() adopts them.
@@ -37,6 +43,7 @@
 #include "common/Error.h"
 #include "config/Config.h"
 #include "daemon/StateStore.h"
+#include "lazy/LazyTracker.h"
 #include "model/Inputs.h"
 #include "planner/Pipeline.h"
 #include "planner/QueuePlan.h"
@@ -144,20 +151,35 @@ class Shaper final : public api::ControlHandler {
   void record(ReloadTrigger trigger, std::string outcome, double ms, std::string message);
   nlohmann::json statusJson() const;
   /// Start in shape mode through the bakery: adopt, reconcile or build (see the header comment).
-  Result<void> startShaping(plan::QueuePlan desired);
+  Result<void> startShaping(plan::QueuePlan full);
   /// checkDrift() with mutex_ held.
   std::vector<std::string> checkDriftLocked();
   void driftLoop();
+
+  // Lazy queues.
+  /// The plan the bakery applies for the planner's `full` plan: materialized for the tracker's
+  /// active circuits with lazy queues on, else `full` itself.
+  plan::QueuePlan desiredPlan(plan::QueuePlan full);
+  /// Takes the lazy settings of `config` and the new full plan (start, reload).
+  void setLazyPlan(const config::Config& config, const plan::QueuePlan& full);
+  void lazyLoop();
+  /// One tracker tick: reads the host counters (without the mutex), then decides and applies.
+  void lazyTick();
+  nlohmann::json lazyJson() const;
 
   DaemonOptions options_;
   mutable std::mutex mutex_;
   std::string state_ = "starting";
   std::optional<StateStore> store_;
   std::optional<model::Inputs> active_;  ///< the inputs the running shaper implements
-  std::optional<plan::QueuePlan> plan_;
+  /// What the kernel implements: the bakery's active plan (stabilized classids, circuit indices
+  /// of the address map; with lazy queues, idle circuits have no class: classid 0:0). Shared
+  /// with snapshot() readers, never mutated.
+  std::shared_ptr<const plan::QueuePlan> plan_;
   uint64_t planVersion_ = 0;             ///< bumped whenever active_/plan_ change
-  mutable Snapshot snapshotCache_;       ///< copies of active_/plan_ at snapshotCache_.version
-  std::string planText_;  ///< tc-batch text of plan_, for no-op detection
+  uint64_t inputsVersion_ = 0;           ///< bumped whenever active_ changes
+  mutable Snapshot snapshotCache_;       ///< active_/plan_ at snapshotCache_.version
+  mutable uint64_t snapshotInputsVersion_ = 0;
   std::optional<tc::LeafCapabilities> caps_;
   std::string leafConfigured_;
   std::string leafActive_;
@@ -201,6 +223,18 @@ class Shaper final : public api::ControlHandler {
   std::thread driftThread_;
   std::condition_variable driftWake_;
   bool driftStop_ = false;
+  config::LazyQueues lazyMode_ = config::LazyQueues::No;
+  std::optional<plan::QueuePlan> fullPlan_;  ///< the planner's plan (lazy modes only)
+  lazy::LazyTracker tracker_;
+  uint64_t lazyActivations_ = 0;
+  uint64_t lazyExpirations_ = 0;
+  uint64_t lazyTicks_ = 0;
+  double lazyLastTickMs_ = 0;   ///< read + decide + apply of the last tick
+  double lazyLastApplyMs_ = 0;  ///< the last tick that changed something: its bakery apply
+  size_t lazyLastHosts_ = 0;
+  std::string lazyLastError_;
+  std::thread lazyThread_;
+  std::condition_variable lazyWake_;
   std::unique_ptr<dataplane::Dataplane> dataplane_;
   std::unique_ptr<dataplane::BpfMapWriter> writer_;
   std::vector<dataplane::XdpAttachment> xdp_;
