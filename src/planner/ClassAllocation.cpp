@@ -106,8 +106,10 @@ HtbQueuePlan makeQueue(Direction dir, uint16_t queue, const PlanTree& tree, bool
 
 /// Gives every leaf of the interface an explicit handle major: the first free major above the
 /// interface's HTB majors, skipping 0x7FFF (the mq root) and 0xFFFF (tc's TC_H_ROOT/ingress
-/// range). False with an error naming the interface when the 16-bit space runs out.
-bool assignLeafHandles(InterfacePlan& iface, Diagnostics& diags) {
+/// range). False with an error naming the interface when the 16-bit space runs out, except with
+/// lazy queues (only active circuits' leaves exist; src/lazy gives the ones left at 0 a free handle
+/// when they are materialized, and the bakery's preflight refuses more than a device holds).
+bool assignLeafHandles(InterfacePlan& iface, Diagnostics& diags, bool lazy) {
   uint32_t next = 1;
   size_t leaves = 0;
   for (const HtbQueuePlan& hq : iface.queues) {
@@ -117,7 +119,7 @@ bool assignLeafHandles(InterfacePlan& iface, Diagnostics& diags) {
     }
   }
   const size_t available = 0xFFFE - next + 1 - (next <= kMqMajor ? 1 : 0);
-  if (leaves > available) {
+  if (leaves > available && !lazy) {
     diags.error(SourceLocation{}, "planner-leaf-handles-exhausted",
                 fmt::format("interface {} needs {} leaf qdiscs but only {} qdisc handles are "
                             "free (a device has 65,534 at most); use fewer circuits per interface "
@@ -133,6 +135,10 @@ bool assignLeafHandles(InterfacePlan& iface, Diagnostics& diags) {
       }
       if (next == kMqMajor) {
         ++next;
+      }
+      if (next > 0xFFFE) {  // lazy queues only (see above): assigned when materialized
+        cls.leaf->handleMajor = 0;
+        continue;
       }
       cls.leaf->handleMajor = static_cast<uint16_t>(next++);
     }
@@ -204,7 +210,9 @@ bool allocateClasses(const model::Model& model, const config::Config& config, Pl
   }
   bool ok = true;
   for (InterfacePlan& iface : plan.interfaces) {
-    ok = assignLeafHandles(iface, diags) && ok;
+    ok = assignLeafHandles(iface, diags,
+                           config.queues.lazyQueues != config::LazyQueues::No) &&
+         ok;
   }
   return ok;
 }
