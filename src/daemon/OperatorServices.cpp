@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -13,6 +14,7 @@
 #include "api/WebServer.h"
 #include "auth/Authenticator.h"
 #include "config/ConfigLoader.h"
+#include "dataplane/Dataplane.h"
 #include "netlink/Socket.h"
 #include "telemetry/Collector.h"
 
@@ -516,6 +518,66 @@ HttpResponse OperatorServices::queueMode(const HttpRequest& req, const std::stri
   return persistAndReload(configPath_, updated);
 }
 
+std::vector<CapacityUse> capacityLimits(const plan::QueuePlan& plan, const bakery::Limits& limits,
+                                        std::optional<uint64_t> memoryAvailableBytes,
+                                        double threshold) {
+  std::vector<CapacityUse> out;
+  const auto over = [&](uint64_t used, uint64_t limit) {
+    return limit > 0 && static_cast<double>(used) > threshold * static_cast<double>(limit);
+  };
+  const auto pct = [](uint64_t used, uint64_t limit) {
+    return 100.0 * static_cast<double>(used) / static_cast<double>(limit);
+  };
+  for (const plan::InterfacePlan& iface : plan.interfaces) {
+    std::set<uint16_t> majors{plan::kMqMajor};
+    for (const plan::HtbQueuePlan& q : iface.queues) {
+      majors.insert(q.major);
+      std::set<uint16_t> minors;
+      for (const plan::HtbClassPlan& cls : q.classes) {
+        minors.insert(cls.classid.minor);
+        if (cls.leaf && cls.leaf->kind != plan::LeafKind::None) {
+          majors.insert(cls.leaf->handleMajor);
+        }
+      }
+      if (over(minors.size(), limits.maxMinorsPerQueue)) {
+        out.push_back({"class-minors", minors.size(), limits.maxMinorsPerQueue,
+                       fmt::format("HTB qdisc {:x}: on {} uses {} of {} class minors ({:.0f} %); "
+                                   "spread circuits over more queues",
+                                   q.major, iface.ifname, minors.size(), limits.maxMinorsPerQueue,
+                                   pct(minors.size(), limits.maxMinorsPerQueue))});
+      }
+    }
+    if (over(majors.size(), limits.maxQdiscsPerInterface)) {
+      out.push_back({"qdiscs", majors.size(), limits.maxQdiscsPerInterface,
+                     fmt::format("{} uses {} of {} qdisc handles ({:.0f} %)", iface.ifname,
+                                 majors.size(), limits.maxQdiscsPerInterface,
+                                 pct(majors.size(), limits.maxQdiscsPerInterface))});
+    }
+  }
+  if (over(plan.addresses.size(), limits.lpmCapacity)) {
+    out.push_back({"lpm-entries", plan.addresses.size(), limits.lpmCapacity,
+                   fmt::format("the address map holds {} of {} entries ({:.0f} %)",
+                               plan.addresses.size(), limits.lpmCapacity,
+                               pct(plan.addresses.size(), limits.lpmCapacity))});
+  }
+  if (memoryAvailableBytes) {
+    const uint64_t tree = bakery::estimateMemory(plan).bytes;
+    const uint64_t usable = *memoryAvailableBytes > limits.memoryReserveBytes
+                                ? *memoryAvailableBytes - limits.memoryReserveBytes
+                                : 0;
+    if (tree > 0 && (usable == 0 || over(tree, usable))) {
+      out.push_back(
+          {"kernel-memory", tree, usable,
+           fmt::format("the shaping tree takes about {} MiB of kernel memory; a hitless rebuild "
+                       "needs that again beside it, and {} MiB are available above the {} MiB "
+                       "reserve ({:.0f} %)",
+                       tree >> 20, usable >> 20, limits.memoryReserveBytes >> 20,
+                       usable == 0 ? 100.0 : pct(tree, usable))});
+    }
+  }
+  return out;
+}
+
 json OperatorServices::urgentJson() {
   const json status = shaper_.status().body;
   json issues = json::array();
@@ -540,12 +602,31 @@ json OperatorServices::urgentJson() {
                     status["leaf"].value("reason", "")));
   }
   for (const json& n : status.value("notices", json::array())) {
-    add("warning", "notice", n.is_string() ? n.get<std::string>() : n.dump());
+    const std::string text = n.is_string() ? n.get<std::string>() : n.dump();
+    if (text.starts_with("reload required: ")) {
+      // The bakery's state may not match the kernel until the next apply reconciles it.
+      add("error", "reload-required", text);
+    } else if (text.starts_with("drift: ")) {
+      add("warning", "drift", text);
+    } else {
+      add("warning", "notice", text);
+    }
   }
   if (status.value("queue_mode", "") == "observe") {
     add("warning", "observe-mode", "queue_mode = \"observe\": traffic is counted but not shaped");
   }
   const Shaper::Snapshot snap = shaper_.snapshot();
+  if (snap.plan) {
+    // The shaper runs with the default bakery limits and data-plane LPM capacity.
+    bakery::Limits limits;
+    limits.lpmCapacity = dataplane::DataplaneOptions{}.lpmCapacity;
+    const auto available = bakery::memoryAvailable(limits);
+    for (const CapacityUse& use :
+         capacityLimits(*snap.plan, limits,
+                        available ? std::optional<uint64_t>(*available) : std::nullopt)) {
+      add("warning", "capacity-limits", use.message);
+    }
+  }
   if (snap.inputs) {
     size_t listed = 0;
     const auto warnings = snap.inputs->diagnostics.warnings();

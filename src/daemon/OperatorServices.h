@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include "api/OperatorApi.h"
+#include "bakery/Bakery.h"
 #include "common/Error.h"
 #include "daemon/Shaper.h"
 
@@ -33,6 +34,27 @@ class Collector;
 }
 
 namespace sluice::daemon {
+
+/// One kernel or data-plane capacity that a plan uses more than `threshold` of.
+struct CapacityUse {
+  std::string what;   ///< "qdiscs", "class-minors", "lpm-entries", "kernel-memory"
+  uint64_t used = 0;  ///< objects, or bytes for kernel-memory
+  uint64_t limit = 0;
+  std::string message;  ///< for the operator, with both numbers and the percentage
+};
+
+/// The "capacity limits" urgent issues: every capacity of `plan` above `threshold` (0..1) of
+/// its limit, counted as bakery::preflight counts them for one tree:
+///  - qdiscs per interface (mq, HTB qdiscs, leaf qdiscs) vs Limits::maxQdiscsPerInterface,
+///  - class minors per HTB qdisc vs Limits::maxMinorsPerQueue,
+///  - address map entries vs Limits::lpmCapacity (skipped when 0),
+///  - kernel memory: bakery::estimateMemory(plan) is what a hitless rebuild allocates again beside
+///    the running tree, against `memoryAvailableBytes` minus Limits::memoryReserveBytes (skipped
+///    when nullopt).
+/// Preflight refuses a plan at 100 %; this warns before an operator gets there.
+std::vector<CapacityUse> capacityLimits(const plan::QueuePlan& plan, const bakery::Limits& limits,
+                                        std::optional<uint64_t> memoryAvailableBytes,
+                                        double threshold = 0.8);
 
 class OperatorServices final : public api::OperatorBackend {
  public:
