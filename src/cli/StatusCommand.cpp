@@ -114,6 +114,65 @@ void printRefused(const json& status) {
   printLines(*refused, "errors", "  ");
 }
 
+// "incremental at 2026-..., 3 tc ops, 1 map upserts, 0 removals, 24.1 ms (reason)"
+std::string applyLine(const json& a) {
+  std::string line = fmt::format("#{} {} at {}, {} tc ops, {} map upserts, {} removals, {} ms",
+                                 text(a, "sequence"), text(a, "mode"), text(a, "time"),
+                                 text(a, "tc_ops"), text(a, "map_upserts"),
+                                 text(a, "map_removals"), text(a, "duration_ms"));
+  const std::string reason = text(a, "reason", "");
+  return reason.empty() ? line : line + " (" + reason + ")";
+}
+
+void printBakery(const json& status) {
+  const json* b = field(status, "bakery");
+  if (b == nullptr) {
+    return;
+  }
+  fmt::print("bakery: {} mode, {} applies{}\n", text(*b, "queue_mode"), text(*b, "applies"),
+             flag(*b, "reconciled_at_start") ? ", reconciled with the kernel at start" : "");
+  const json* last = field(*b, "last_apply");
+  fmt::print("  last apply: {}\n", last != nullptr ? applyLine(*last) : "none yet");
+  if (const json* t = field(*b, "last_transition"); t != nullptr) {
+    fmt::print("  last transition: {}\n", applyLine(*t));
+  }
+  if (flag(*b, "reload_required")) {
+    fmt::print("  !!! RELOAD REQUIRED: {} !!!\n", text(*b, "reload_required_cause", "no cause"));
+  }
+  const json* drift = field(*b, "drift");
+  if (drift == nullptr) {
+    fmt::print("  drift: not checked yet\n");
+  } else if (!text(*drift, "error", "").empty()) {
+    fmt::print("  drift: check failed at {}: {}\n", text(*drift, "time"), text(*drift, "error"));
+  } else if (flag(*drift, "in_sync")) {
+    fmt::print("  drift: in sync with the kernel (checked {})\n", text(*drift, "time"));
+  } else {
+    fmt::print("  DRIFT: the kernel differs from the active state in {} places (checked {}; "
+               "first: {})\n",
+               text(*drift, "differences"), text(*drift, "time"), text(*drift, "first"));
+  }
+}
+
+// Lazy queues (present when the daemon reports them).
+void printLazy(const json& status) {
+  const json* l = field(status, "lazy");
+  if (l == nullptr) {
+    return;
+  }
+  const std::string mode = text(*l, "mode");
+  if (mode == "No" || mode == "no") {
+    fmt::print("lazy queues: off\n");
+    return;
+  }
+  fmt::print("lazy queues: {}, {} of {} circuits active, {} activations, {} expirations, "
+             "last tick {} ms\n",
+             mode, text(*l, "active_circuits"), text(*l, "total_circuits"),
+             text(*l, "activations"), text(*l, "expirations"), text(*l, "last_tick_ms"));
+  if (const std::string error = text(*l, "error", ""); !error.empty()) {
+    fmt::print("  lazy error: {}\n", error);
+  }
+}
+
 void printStatus(const json& s) {
   fmt::print("sluiced: {} (pid {}, version {})\n", text(s, "state"), text(s, "pid"),
              text(s, "version"));
@@ -128,6 +187,8 @@ void printStatus(const json& s) {
   if (flag(s, "adopted")) {
     fmt::print("adopted: this start took over the tree a previous sluiced left behind\n");
   }
+  printBakery(s);
+  printLazy(s);
   printLastReload(s);
   printRefused(s);
 }

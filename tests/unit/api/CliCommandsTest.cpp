@@ -117,6 +117,47 @@ TEST_F(CliCommandsTest, StatusOfAHealthyDaemonHasNoAlarms) {
   EXPECT_TRUE(has(out, "refused inputs: none")) << out;
 }
 
+TEST_F(CliCommandsTest, StatusShowsTheBakeryAndLazyQueues) {
+  json status = fullStatus();
+  status["bakery"] = json::parse(R"({
+    "queue_mode": "shape", "applies": 7, "reconciled_at_start": true,
+    "last_apply": {"time": "2026-11-21T14:01:00Z", "sequence": 7, "mode": "incremental",
+                   "changes": {}, "tc_ops": 3, "map_upserts": 1, "map_removals": 0,
+                   "duration_ms": 24.1, "reason": ""},
+    "last_transition": null,
+    "reload_required": true, "reload_required_cause": "an apply was interrupted",
+    "drift": {"time": "2026-11-21T14:02:00Z", "in_sync": false, "differences": 2,
+              "first": "eth1 class 1:5 ceil differs", "error": ""}})");
+  status["lazy"] = json::parse(R"({"mode": "Htb", "active_circuits": 12, "total_circuits": 50,
+    "activations": 30, "expirations": 18, "last_tick_ms": 0.4, "error": ""})");
+  handler_.statusResponse = {200, status};
+  auto [out, err] = run("status");
+  EXPECT_EQ(gExitCode, 0);
+  EXPECT_TRUE(has(out, "bakery: shape mode, 7 applies, reconciled with the kernel at start\n"))
+      << out;
+  EXPECT_TRUE(has(out, "  last apply: #7 incremental at 2026-11-21T14:01:00Z, 3 tc ops, 1 map "
+                       "upserts, 0 removals, 24.1 ms\n"))
+      << out;
+  EXPECT_FALSE(has(out, "last transition")) << out;
+  EXPECT_TRUE(has(out, "!!! RELOAD REQUIRED: an apply was interrupted !!!")) << out;
+  EXPECT_TRUE(has(out, "DRIFT: the kernel differs from the active state in 2 places (checked "
+                       "2026-11-21T14:02:00Z; first: eth1 class 1:5 ceil differs)"))
+      << out;
+  EXPECT_TRUE(has(out, "lazy queues: Htb, 12 of 50 circuits active, 30 activations, 18 "
+                       "expirations, last tick 0.4 ms\n"))
+      << out;
+
+  status["bakery"]["reload_required"] = false;
+  status["bakery"]["drift"]["in_sync"] = true;
+  status["bakery"]["drift"]["differences"] = 0;
+  status["lazy"]["mode"] = "No";
+  handler_.statusResponse = {200, status};
+  std::tie(out, err) = run("status");
+  EXPECT_FALSE(has(out, "RELOAD REQUIRED")) << out;
+  EXPECT_TRUE(has(out, "  drift: in sync with the kernel (checked 2026-11-21T14:02:00Z)")) << out;
+  EXPECT_TRUE(has(out, "lazy queues: off\n")) << out;
+}
+
 TEST_F(CliCommandsTest, StatusOfAStartingDaemonPrintsWhatItHas) {
   handler_.statusResponse = {200, {{"state", "starting"}, {"pid", 7}}};
   const auto [out, err] = run("status");
