@@ -14,8 +14,9 @@
 // the host) counts its new value as the delta. Bits/s = 8 x L2 frame bytes / s.
 //
 // Storage: 1 s resolution for the last 10 min and 1 min resolution for the last 48 h, values
-// log-encoded in 16 bits (±0.034 %). Totals and nodes: rings in memory. Circuits: lazy — a 1 s
-// ring exists only while the circuit carried traffic in the last 10 min (idle ones read as 0);
+// log-encoded in 16 bits (±0.034 %). Totals and nodes: rings in memory. Circuits: lazy — a
+// compact 1 s ring (rates in 12 bits, ±0.35 %; RTT per 10 s block) exists only while the
+// circuit carried traffic in the last 10 min (idle ones read as 0);
 // their 48 h of minutes are in the SQLite history (only the open hour in memory) when
 // Options::historyDbPath is set, else in a ring of Options::circuitHistoryMinutes. Every
 // `persistSeconds` the averages of the totals and nodes go to SQLite, bounded to

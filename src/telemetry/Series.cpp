@@ -214,10 +214,7 @@ std::unique_ptr<MinuteBlock> Series::record(int64_t t, double downBps, double up
   }
   if (releaseIdle && seconds && t - lastActive >= kIdleReleaseSeconds) {
     // Ten minutes of zeros: every second of the ring reads as 0 without it.
-    seconds.reset();
-    if (minutes && t - lastActive >= int64_t{minuteSlots} * 60) {
-      minutes.reset();
-    }
+    seconds.reset();  // (a minute ring, kept only without a history database, stays)
   }
   return done;
 }
