@@ -137,7 +137,8 @@ void Bakery::writerLoop() {
   for (;;) {
     const auto hasPending = [&] { return pendingFull_ != nullptr || !pendingPatches_.empty(); };
     wake_.wait(lock, [&] { return stop_ || hasPending() || !graveyard_.empty(); });
-    if (!graveyard_.empty()) {
+    // A pending state first: the apply thread may be waiting for the writer's copy of it.
+    if (!hasPending() && !graveyard_.empty()) {
       auto dead = std::move(graveyard_);
       graveyard_.clear();
       lock.unlock();
@@ -149,6 +150,8 @@ void Bakery::writerLoop() {
       return;  // stop_ with nothing left to write
     }
     auto full = std::move(pendingFull_);
+    pendingFull_.reset();
+    copying_ = full != nullptr;
     auto patches = std::move(pendingPatches_);
     pendingPatches_.clear();
     const uint32_t generation = pendingGeneration_;
@@ -156,7 +159,12 @@ void Bakery::writerLoop() {
     writing_ = true;
     lock.unlock();
     if (full) {
-      writerState_ = std::move(full);
+      writerState_ = std::make_unique<ActiveState>(*full);
+      full.reset();
+      lock.lock();
+      copying_ = false;
+      written_.notify_all();
+      lock.unlock();
     }
     for (const auto& p : patches) {
       detail::applyPatch(writerState_->plan, *p);
@@ -219,11 +227,11 @@ Result<void> Bakery::persist(plan::QueuePlan plan, uint32_t generation) {
     ::unlink(markerPath(stateDir_).c_str());
     return {};
   }
-  // The writer's own copy: the apply thread patches active_ in place later (fast path).
-  auto copy = std::make_unique<ActiveState>(*state);
+  // Shared with the writer, which makes its own copy on its thread (the apply thread patches
+  // active_ in place later: persistPatch makes sure the writer is done with it first).
   {
     std::lock_guard lock(mutex_);
-    pendingFull_ = std::move(copy);
+    pendingFull_ = state;
     pendingPatches_.clear();
     pendingGeneration_ = generation;
     pendingSeq_ = applySeq_;
@@ -238,6 +246,15 @@ Result<void> Bakery::persist(plan::QueuePlan plan, uint32_t generation) {
 }
 
 Result<void> Bakery::persistPatch(std::shared_ptr<const detail::PlanPatch> patch) {
+  if (limits_.persistInBackground) {
+    std::unique_lock lock(mutex_);
+    if (pendingFull_ != nullptr && pendingFull_.get() == active_.get()) {
+      // The writer has not taken active_ yet (still writing an older state): it gets its own
+      // copy now, made here (the only case where the fast path copies the plan).
+      pendingFull_ = std::make_shared<const ActiveState>(*active_);
+    }
+    written_.wait(lock, [&] { return !copying_; });  // at most one plan copy long
+  }
   detail::applyPatch(active_->plan, *patch);
   if (!limits_.persistInBackground) {
     auto r = saveActiveState(stateDir_, *active_);
@@ -251,7 +268,7 @@ Result<void> Bakery::persistPatch(std::shared_ptr<const detail::PlanPatch> patch
   }
   if (!writerHasState_) {
     // The writer has no copy to patch (active_ came from load()): hand it a whole one.
-    auto copy = std::make_unique<ActiveState>(*active_);
+    auto copy = std::make_shared<const ActiveState>(*active_);
     std::lock_guard lock(mutex_);
     pendingFull_ = std::move(copy);
     pendingPatches_.clear();
@@ -420,7 +437,7 @@ Result<ApplyReport> Bakery::build(plan::QueuePlan desired) {
     return std::unexpected(r.error());
   }
   // A build uses the planner's numbers as they are: the input is the active plan.
-  lastInput_ = std::shared_ptr<const plan::QueuePlan>(active_, &active_->plan);
+  takeLastInput(std::shared_ptr<const plan::QueuePlan>(active_, &active_->plan));
   reloadRequired_.reset();
   report.durationMs = msSince(t0);
   return report;
@@ -455,6 +472,32 @@ Result<ApplyReport> Bakery::reconcileTo(plan::QueuePlan desired) {
   return report;
 }
 
+void Bakery::discard(plan::QueuePlan plan) {
+  if (!limits_.persistInBackground) {
+    return;  // freed here
+  }
+  auto dead = std::make_shared<const plan::QueuePlan>(std::move(plan));
+  {
+    std::lock_guard lock(mutex_);
+    graveyard_.push_back(std::move(dead));
+    if (!thread_.joinable()) {
+      thread_ = std::thread([this] { writerLoop(); });
+    }
+  }
+  wake_.notify_all();
+}
+
+void Bakery::takeLastInput(std::shared_ptr<const plan::QueuePlan> input) {
+  auto map = detail::correspondence(*input, active_->plan);
+  if (!map) {
+    lastInput_.reset();  // no fast path until a general apply re-establishes it
+    lastCircuitMap_.clear();
+    return;
+  }
+  lastInput_ = std::move(input);
+  lastCircuitMap_ = std::move(*map);
+}
+
 Result<ApplyReport> Bakery::apply(plan::QueuePlan desired) {
   const auto t0 = Clock::now();
   takeWriteError();
@@ -465,11 +508,12 @@ Result<ApplyReport> Bakery::apply(plan::QueuePlan desired) {
   const auto tp = Clock::now();
   if (lastInput_ && !reloadRequired_ &&
       (limits_.lpmCapacity == 0 || desired.addresses.size() <= limits_.lpmCapacity)) {
-    if (auto fast = detail::fastPatch(*lastInput_, active_->plan, desired)) {
+    if (auto fast = detail::fastPatch(*lastInput_, active_->plan, lastCircuitMap_, desired)) {
       ApplyReport report;
       report.planMs = msSince(tp);
       if (fast->changes.empty()) {
         report.mode = "noop";
+        discard(std::move(desired));
         report.durationMs = msSince(t0);
         return report;
       }
@@ -532,7 +576,10 @@ Result<ApplyReport> Bakery::apply(plan::QueuePlan desired) {
       if (auto r = persist(std::move(desired), active_->generation); !r) {
         return std::unexpected(r.error());
       }
-      lastInput_ = std::make_shared<const plan::QueuePlan>(std::move(original));
+      takeLastInput(std::make_shared<const plan::QueuePlan>(std::move(original)));
+    } else {
+      discard(std::move(desired));
+      discard(std::move(original));
     }
     report.durationMs = msSince(t0);
     return report;
@@ -549,7 +596,7 @@ Result<ApplyReport> Bakery::apply(plan::QueuePlan desired) {
   if (auto r = persist(std::move(desired), active_->generation); !r) {
     return std::unexpected(r.error());
   }
-  lastInput_ = std::make_shared<const plan::QueuePlan>(std::move(original));
+  takeLastInput(std::make_shared<const plan::QueuePlan>(std::move(original)));
   done->persistMs = msSince(ts);
   reloadRequired_.reset();
   done->durationMs = msSince(t0);

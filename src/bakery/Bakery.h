@@ -323,12 +323,23 @@ class Bakery {
   /// The planner plan active_ was stabilized from (fastDiff's `last`); reset whenever active_ is
   /// set another way.
   std::shared_ptr<const plan::QueuePlan> lastInput_;
+  /// lastInput_ circuit index -> active circuit index (detail::correspondence, checked once when
+  /// lastInput_ is taken; the fast path keeps both in step).
+  std::vector<int32_t> lastCircuitMap_;
+  /// Frees a big plan on the background thread (a 100k-circuit plan takes ~25 ms to free).
+  void discard(plan::QueuePlan plan);
+  /// Takes `input` as lastInput_ when active_ corresponds to it position by position.
+  void takeLastInput(std::shared_ptr<const plan::QueuePlan> input);
 
   // Background state writer (Limits::persistInBackground).
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable written_;
-  std::unique_ptr<ActiveState> pendingFull_;  ///< a new whole state for the writer (its copy)
+  /// A new whole state for the writer: usually active_ itself, which the writer copies into
+  /// writerState_ first thing (off the apply path); the apply thread does not patch active_ while
+  /// the writer may still read it (persistPatch hands over its own copy or waits for the copy).
+  std::shared_ptr<const ActiveState> pendingFull_;
+  bool copying_ = false;  ///< the writer is copying a state it shares with active_
   /// Patches of the writer's state not yet written, in order (after pendingFull_ when set).
   std::vector<std::shared_ptr<const detail::PlanPatch>> pendingPatches_;
   uint32_t pendingGeneration_ = 0;

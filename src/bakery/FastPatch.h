@@ -35,9 +35,19 @@ struct FastPatch {
   ChangeSet changes;
 };
 
+/// Checks once (O(tree)) that `active` is `last` stabilized: same structure position by position,
+/// same parameters, the same circuits (by ID), nodes (by name) and prefixes. Returns last circuit
+/// index -> active circuit index, or nullopt. Bakery::apply computes it when it takes a new
+/// `last`; the fast path then reads only the input and `last`, and `active` where something
+/// changed.
+std::optional<std::vector<int32_t>> correspondence(const plan::QueuePlan& last,
+                                                   const plan::QueuePlan& active);
+
 /// fastDiff's walk: the patch that turns `active` into what fastDiff's `stabilized` would be, and
-/// the ChangeSet. nullopt when the structure differs (same preconditions as fastDiff).
+/// the ChangeSet. `circuitMap` is correspondence(last, active). nullopt when the input's
+/// structure differs from `last` (fastDiff's preconditions).
 std::optional<FastPatch> fastPatch(const plan::QueuePlan& last, const plan::QueuePlan& active,
+                                   const std::vector<int32_t>& circuitMap,
                                    const plan::QueuePlan& input);
 
 /// Applies `patch` to `plan` (the plan fastPatch was computed against, or an equal copy).

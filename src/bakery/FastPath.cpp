@@ -120,18 +120,87 @@ void applyPatch(plan::QueuePlan& plan, const PlanPatch& patch) {
   v = std::move(out);
 }
 
-std::optional<FastPatch> fastPatch(const plan::QueuePlan& last, const plan::QueuePlan& active,
-                                   const plan::QueuePlan& input) {
-  if (last.queueCount != input.queueCount || last.onAStick != input.onAStick ||
-      last.interfaces.size() != input.interfaces.size() ||
-      active.interfaces.size() != input.interfaces.size() ||
-      last.circuits.size() != input.circuits.size() ||
-      active.circuits.size() != input.circuits.size() || last.nodes.size() != input.nodes.size() ||
-      active.nodes.size() != input.nodes.size() ||
+std::optional<std::vector<int32_t>> correspondence(const plan::QueuePlan& last,
+                                                   const plan::QueuePlan& active) {
+  if (last.queueCount != active.queueCount || last.onAStick != active.onAStick ||
+      last.interfaces.size() != active.interfaces.size() ||
+      last.circuits.size() != active.circuits.size() || last.nodes.size() != active.nodes.size() ||
       last.addresses.size() != active.addresses.size()) {
     return std::nullopt;
   }
-  if (active.queueCount != input.queueCount || active.onAStick != input.onAStick) {
+  std::vector<int32_t> circuitMap(last.circuits.size(), -1);
+  for (size_t i = 0; i < last.interfaces.size(); ++i) {
+    const auto& li = last.interfaces[i];
+    const auto& ai = active.interfaces[i];
+    if (li.ifname != ai.ifname || li.queues.size() != ai.queues.size()) {
+      return std::nullopt;
+    }
+    for (size_t k = 0; k < li.queues.size(); ++k) {
+      const auto& lq = li.queues[k];
+      const auto& aq = ai.queues[k];
+      if (lq.direction != aq.direction || lq.txQueue != aq.txQueue ||
+          lq.classes.size() != aq.classes.size()) {
+        return std::nullopt;
+      }
+      for (size_t c = 0; c < lq.classes.size(); ++c) {
+        const auto& lc = lq.classes[c];
+        const auto& ac = aq.classes[c];
+        if (lc.role != ac.role || hasLeaf(lc) != hasLeaf(ac) ||
+            (hasLeaf(lc) && !sameLeafParams(*lc.leaf, *ac.leaf)) ||
+            lc.rateBitsPerSecond != ac.rateBitsPerSecond ||
+            lc.ceilBitsPerSecond != ac.ceilBitsPerSecond) {
+          return std::nullopt;
+        }
+        const bool inner = lc.role == plan::ClassRole::Node || lc.role == plan::ClassRole::Link;
+        if (!inner && (lc.quantumBytes != ac.quantumBytes || lc.prio != ac.prio)) {
+          return std::nullopt;
+        }
+        if (lc.role == plan::ClassRole::Circuit) {
+          if (lc.modelIndex < 0 || static_cast<size_t>(lc.modelIndex) >= last.circuits.size() ||
+              ac.modelIndex < 0 || static_cast<size_t>(ac.modelIndex) >= active.circuits.size() ||
+              (circuitMap[lc.modelIndex] >= 0 && circuitMap[lc.modelIndex] != ac.modelIndex) ||
+              last.circuits[lc.modelIndex].circuitId != active.circuits[ac.modelIndex].circuitId) {
+            return std::nullopt;
+          }
+          circuitMap[lc.modelIndex] = ac.modelIndex;
+        } else if (lc.role == plan::ClassRole::Node) {
+          if (lc.modelIndex != ac.modelIndex || lc.modelIndex < 0 ||
+              static_cast<size_t>(lc.modelIndex) >= last.nodes.size()) {
+            return std::nullopt;
+          }
+        }
+      }
+    }
+  }
+  for (size_t i = 0; i < last.circuits.size(); ++i) {
+    const int32_t to = circuitMap[i];
+    if (to < 0 || !samePlacement(active.circuits[to], last.circuits[i])) {
+      return std::nullopt;
+    }
+  }
+  for (size_t i = 0; i < last.nodes.size(); ++i) {
+    if (last.nodes[i].name != active.nodes[i].name ||
+        !samePlacement(active.nodes[i], last.nodes[i])) {
+      return std::nullopt;
+    }
+  }
+  for (size_t a = 0; a < last.addresses.size(); ++a) {
+    if (last.addresses[a].prefix != active.addresses[a].prefix) {
+      return std::nullopt;
+    }
+  }
+  return circuitMap;
+}
+
+std::optional<FastPatch> fastPatch(const plan::QueuePlan& last, const plan::QueuePlan& active,
+                                   const std::vector<int32_t>& circuitMap,
+                                   const plan::QueuePlan& input) {
+  // What correspondence() established about last and active is not checked again: only input
+  // is compared with last, and active is read where something changed.
+  if (last.queueCount != input.queueCount || last.onAStick != input.onAStick ||
+      last.interfaces.size() != input.interfaces.size() ||
+      last.circuits.size() != input.circuits.size() || last.nodes.size() != input.nodes.size() ||
+      circuitMap.size() != input.circuits.size()) {
     return std::nullopt;
   }
   FastPatch out;
@@ -140,49 +209,46 @@ std::optional<FastPatch> fastPatch(const plan::QueuePlan& last, const plan::Queu
   if (active.queueCpu != input.queueCpu) {
     patch.queueCpu = input.queueCpu;
   }
-  // input circuit index -> active circuit index, from the circuit classes' positions.
-  std::vector<int32_t> circuitMap(input.circuits.size(), -1);
   std::set<int32_t> speedChanged, nodeSpeedChanged, sqmChanged;
   for (size_t i = 0; i < input.interfaces.size(); ++i) {
     const auto& li = last.interfaces[i];
     const auto& ii = input.interfaces[i];
-    const auto& ni = active.interfaces[i];
-    if (li.ifname != ii.ifname || ni.ifname != ii.ifname || li.queues.size() != ii.queues.size() ||
-        ni.queues.size() != ii.queues.size()) {
+    if (li.ifname != ii.ifname || li.queues.size() != ii.queues.size()) {
       return std::nullopt;
     }
     for (size_t k = 0; k < ii.queues.size(); ++k) {
       const auto& lq = li.queues[k];
       const auto& iq = ii.queues[k];
-      const auto& nq = ni.queues[k];
       if (lq.direction != iq.direction || lq.txQueue != iq.txQueue || lq.major != iq.major ||
           lq.r2q != iq.r2q || lq.defaultMinor != iq.defaultMinor ||
-          lq.classes.size() != iq.classes.size() || nq.classes.size() != iq.classes.size()) {
+          lq.classes.size() != iq.classes.size()) {
         return std::nullopt;
       }
       for (size_t c = 0; c < iq.classes.size(); ++c) {
         const auto& lc = lq.classes[c];
         const auto& ic = iq.classes[c];
-        const auto& nc = nq.classes[c];
-        if (!sameClassShape(lc, ic) || nc.role != ic.role || hasLeaf(nc) != hasLeaf(ic)) {
+        if (!sameClassShape(lc, ic)) {
           return std::nullopt;
         }
-        // Positions must correspond: the active class stands for the same circuit / node (the
-        // IDs and names are compared once per circuit / node below).
-        if (ic.role == plan::ClassRole::Circuit) {
-          if (ic.modelIndex < 0 || static_cast<size_t>(ic.modelIndex) >= circuitMap.size() ||
-              nc.modelIndex < 0 || static_cast<size_t>(nc.modelIndex) >= active.circuits.size() ||
-              (circuitMap[ic.modelIndex] >= 0 && circuitMap[ic.modelIndex] != nc.modelIndex)) {
-            return std::nullopt;
-          }
-          circuitMap[ic.modelIndex] = nc.modelIndex;
-        } else if (ic.role == plan::ClassRole::Node) {
-          if (ic.modelIndex < 0 || static_cast<size_t>(ic.modelIndex) >= input.nodes.size() ||
-              nc.modelIndex != ic.modelIndex) {
-            return std::nullopt;
-          }
+        if (ic.role == plan::ClassRole::Circuit &&
+            (ic.modelIndex < 0 || static_cast<size_t>(ic.modelIndex) >= circuitMap.size())) {
+          return std::nullopt;
+        }
+        if (ic.role == plan::ClassRole::Node &&
+            (ic.modelIndex < 0 || static_cast<size_t>(ic.modelIndex) >= input.nodes.size())) {
+          return std::nullopt;
         }
         const bool inner = ic.role == plan::ClassRole::Node || ic.role == plan::ClassRole::Link;
+        // Against last first (the active class has last's values under other numbers; inner
+        // classes keep their own quantum/prio, which the fast path never changes).
+        if (lc.rateBitsPerSecond == ic.rateBitsPerSecond &&
+            lc.ceilBitsPerSecond == ic.ceilBitsPerSecond &&
+            (inner || (lc.quantumBytes == ic.quantumBytes && lc.prio == ic.prio)) &&
+            (!hasLeaf(ic) || sameLeafParams(*ic.leaf, *lc.leaf))) {
+          continue;
+        }
+        const auto& nq = active.interfaces[i].queues[k];
+        const auto& nc = nq.classes[c];
         const bool changed =
             nc.rateBitsPerSecond != ic.rateBitsPerSecond ||
             nc.ceilBitsPerSecond != ic.ceilBitsPerSecond ||
@@ -217,18 +283,17 @@ std::optional<FastPatch> fastPatch(const plan::QueuePlan& last, const plan::Queu
     }
   }
   // Placements: same circuits and nodes in the same places; their classes are the active ones.
-  // circuitMap is a permutation (every input circuit has a class; the IDs below are unique).
   for (size_t i = 0; i < input.circuits.size(); ++i) {
     const auto& lc = last.circuits[i];
     const auto& ic = input.circuits[i];
-    const int32_t to = circuitMap[i];
-    if (to < 0 || lc.parentPlacement != ic.parentPlacement || lc.queue != ic.queue ||
+    if (lc.parentPlacement != ic.parentPlacement || lc.queue != ic.queue ||
         lc.downClass != ic.downClass || lc.upClass != ic.upClass ||
-        lc.circuitId != ic.circuitId || active.circuits[to].circuitId != ic.circuitId) {
+        lc.circuitId != ic.circuitId) {
       return std::nullopt;
     }
-    const auto& ac = active.circuits[to];
-    if (!samePlacement(ac, ic)) {
+    if (!samePlacement(lc, ic)) {
+      const int32_t to = circuitMap[i];
+      const auto& ac = active.circuits[to];
       plan::CircuitPlacement c = ic;
       c.downClass = ac.downClass;
       c.upClass = ac.upClass;
@@ -238,12 +303,12 @@ std::optional<FastPatch> fastPatch(const plan::QueuePlan& last, const plan::Queu
   for (size_t i = 0; i < input.nodes.size(); ++i) {
     const auto& ln = last.nodes[i];
     const auto& in = input.nodes[i];
-    const auto& an = active.nodes[i];
     if (ln.queue != in.queue || ln.downClass != in.downClass || ln.upClass != in.upClass ||
-        ln.name != in.name || an.name != in.name) {
+        ln.name != in.name) {
       return std::nullopt;
     }
-    if (!samePlacement(an, in)) {
+    if (!samePlacement(ln, in)) {
+      const auto& an = active.nodes[i];
       plan::NodePlacement n = in;
       n.downClass = an.downClass;
       n.upClass = an.upClass;
@@ -321,9 +386,6 @@ std::optional<FastPatch> fastPatch(const plan::QueuePlan& last, const plan::Queu
       ++cs.counts[ChangeKind::AddressAdded];
       ++b;
     } else {
-      if (active.addresses[a].prefix != la[a].prefix) {
-        return std::nullopt;
-      }
       if (!(la[a] == ia[b])) {
         auto t = translate(ia[b]);
         if (!t) return std::nullopt;
@@ -350,7 +412,11 @@ std::optional<FastPatch> fastPatch(const plan::QueuePlan& last, const plan::Queu
 
 std::optional<FastDiff> fastDiff(const plan::QueuePlan& last, const plan::QueuePlan& active,
                                  const plan::QueuePlan& input) {
-  auto fast = detail::fastPatch(last, active, input);
+  const auto map = detail::correspondence(last, active);
+  if (!map) {
+    return std::nullopt;
+  }
+  auto fast = detail::fastPatch(last, active, *map, input);
   if (!fast) {
     return std::nullopt;
   }
