@@ -377,10 +377,12 @@ class Differ {
   }
 
   void countChanges() {
-    // Only the circuits / nodes whose classes came or went are looked up (none in most applies).
+    // Only the circuits / nodes whose classes came or went are looked up (none in most applies;
+    // a few: one scan per ID; many: hash sets).
+    const size_t touchedCircuits = circuitsWithNewClass_.size() + circuitsWithGoneClass_.size();
     std::unordered_set<std::string_view> activeCircuits;
     std::unordered_set<std::string_view> desiredCircuits;
-    if (!circuitsWithNewClass_.empty() || !circuitsWithGoneClass_.empty()) {
+    if (touchedCircuits > 16) {
       activeCircuits.reserve(a_.circuits.size());
       desiredCircuits.reserve(d_.circuits.size());
       for (const auto& c : a_.circuits) {
@@ -390,6 +392,14 @@ class Differ {
         desiredCircuits.insert(c.circuitId);
       }
     }
+    const auto hasCircuit = [&](const QueuePlan& p, const std::unordered_set<std::string_view>& set,
+                                const std::string& id) {
+      if (touchedCircuits > 16) {
+        return set.contains(id);
+      }
+      return std::any_of(p.circuits.begin(), p.circuits.end(),
+                         [&](const plan::CircuitPlacement& c) { return c.circuitId == id; });
+    };
     std::unordered_set<std::string_view> activeNodes;
     std::unordered_set<std::string_view> desiredNodes;
     for (const auto& n : a_.nodes) {
@@ -407,8 +417,8 @@ class Differ {
     std::set<std::string> touched = circuitsWithNewClass_;
     touched.insert(circuitsWithGoneClass_.begin(), circuitsWithGoneClass_.end());
     for (const auto& id : touched) {
-      const bool inA = activeCircuits.contains(id);
-      const bool inD = desiredCircuits.contains(id);
+      const bool inA = hasCircuit(a_, activeCircuits, id);
+      const bool inD = hasCircuit(d_, desiredCircuits, id);
       if (inA && inD) {
         ++moved;
       } else if (inD) {

@@ -2,7 +2,9 @@
 // made to match the active plan's for the same circuits (by ID) and nodes (by name).
 
 #include <algorithm>
+#include <array>
 #include <map>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -109,7 +111,8 @@ class NumberSpace {
 
 /// Keeps each surviving circuit at its active index when it can, so that the data plane's
 /// per-circuit index (the LPM value's `circuit`) changes only for circuits that have to move.
-/// Returns desired index → new index.
+/// Returns new (stabilized) index → index of the active circuit with the same ID, or -1 (the one
+/// hash lookup by circuit ID per circuit; classes are matched through it).
 std::vector<int32_t> stabilizeCircuitOrder(QueuePlan& desired, const QueuePlan& active) {
   const size_t n = desired.circuits.size();
   std::unordered_map<std::string_view, size_t> activeIndex;
@@ -118,9 +121,13 @@ std::vector<int32_t> stabilizeCircuitOrder(QueuePlan& desired, const QueuePlan& 
     activeIndex.emplace(active.circuits[i].circuitId, i);
   }
   std::vector<int32_t> newIndex(n, -1);
+  std::vector<int32_t> activeOf(n, -1);  // desired index -> active index of the same ID
   std::vector<bool> slotTaken(n, false);
   for (size_t i = 0; i < n; ++i) {
     auto it = activeIndex.find(desired.circuits[i].circuitId);
+    if (it != activeIndex.end()) {
+      activeOf[i] = static_cast<int32_t>(it->second);
+    }
     if (it != activeIndex.end() && it->second < n && !slotTaken[it->second]) {
       newIndex[i] = static_cast<int32_t>(it->second);
       slotTaken[it->second] = true;
@@ -157,15 +164,57 @@ std::vector<int32_t> stabilizeCircuitOrder(QueuePlan& desired, const QueuePlan& 
   for (auto& a : desired.addresses) {
     a.circuit = remap(a.circuit);
   }
-  return newIndex;
+  std::vector<int32_t> activeOfNew(n, -1);
+  for (size_t i = 0; i < n; ++i) {
+    activeOfNew[newIndex[i]] = activeOf[i];
+  }
+  return activeOfNew;
 }
 
-Result<void> stabilize(QueuePlan& desired, const QueuePlan& active, bool rebuild) {
-  stabilizeCircuitOrder(desired, active);
+/// (direction, planner classid) -> stabilized classid: one 64k table per (direction, major)
+/// instead of a hash node per class (200k classes at 100k circuits).
+class ClassRemap {
+ public:
+  void set(Direction d, TcHandle from, TcHandle to) { table(d, from.major)[from.minor] = to.raw() + 1; }
+  std::optional<TcHandle> find(Direction d, TcHandle from) {
+    auto& t = table(d, from.major);
+    const uint32_t v = t[from.minor];
+    if (v == 0) return std::nullopt;
+    return TcHandle::fromRaw(v - 1);
+  }
 
-  // The active tree, by queue and identity, and the numbers it occupies.
+ private:
+  std::vector<uint32_t>& table(Direction d, uint16_t major) {
+    const uint32_t key = static_cast<uint32_t>(d) << 16 | major;
+    if (key == lastKey_ && last_ != nullptr) return *last_;
+    auto& t = tables_[key];
+    if (t.empty()) t.assign(0x10000, 0);
+    lastKey_ = key;
+    last_ = &t;
+    return t;
+  }
+  std::unordered_map<uint32_t, std::vector<uint32_t>> tables_;  // raw + 1; 0 = none (FFFF:FFFF
+  uint32_t lastKey_ = 0;                                         // is never a class)
+  std::vector<uint32_t>* last_ = nullptr;
+};
+
+Result<void> stabilize(QueuePlan& desired, const QueuePlan& active, bool rebuild) {
+  const std::vector<int32_t> activeOfNew = stabilizeCircuitOrder(desired, active);
+
+  // The active tree, by queue and identity, and the numbers it occupies. Circuit classes are
+  // found through the circuit's active index (two per circuit: one per direction's queue);
+  // everything else by identity in a per-queue hash map.
   std::map<QueueKey, std::unordered_map<Identity, const HtbClassPlan*, IdentityHash>>
       activeByIdentity;
+  std::map<QueueKey, uint32_t> queueIds;
+  struct CircuitClass {
+    uint32_t queueId = UINT32_MAX;
+    const HtbClassPlan* cls = nullptr;
+  };
+  std::vector<std::array<CircuitClass, 2>> activeCircuitClasses(active.circuits.size());
+  const auto queueId = [&](const QueueKey& qk) {
+    return queueIds.try_emplace(qk, static_cast<uint32_t>(queueIds.size())).first->second;
+  };
   std::map<QueueKey, NumberSpace> minors;        // taken minors per HTB qdisc
   std::map<std::string, NumberSpace> handles;    // taken qdisc handle majors per device
   const auto deviceSpace = [&](const std::string& ifname) -> NumberSpace& {
@@ -191,9 +240,29 @@ Result<void> stabilize(QueuePlan& desired, const QueuePlan& active, bool rebuild
       m.take(0);
       m.take(0xFFFF);
       auto& byIdentity = activeByIdentity[qk];
-      byIdentity.reserve(hq.classes.size());
+      const uint32_t qid = queueId(qk);
       for (const auto& cls : hq.classes) {
-        byIdentity.emplace(identity(active, cls), &cls);
+        const Identity id = identity(active, cls);
+        if (id.kind == Identity::Circuit) {
+          auto& slots = activeCircuitClasses[cls.modelIndex];
+          bool placed = false;
+          for (auto& slot : slots) {
+            if (slot.queueId == qid) {  // first one wins, as with emplace
+              placed = true;
+              break;
+            }
+            if (slot.cls == nullptr) {
+              slot = {qid, &cls};
+              placed = true;
+              break;
+            }
+          }
+          if (!placed) {
+            byIdentity.emplace(id, &cls);  // a third class of one circuit (hand-made plans)
+          }
+        } else {
+          byIdentity.emplace(id, &cls);
+        }
         m.take(cls.classid.minor);
         if (cls.leaf && cls.leaf->kind != plan::LeafKind::None) {
           deviceSpace(iface.ifname).take(cls.leaf->handleMajor);
@@ -203,17 +272,7 @@ Result<void> stabilize(QueuePlan& desired, const QueuePlan& active, bool rebuild
   }
 
   // (direction, planner classid) → stabilized classid, for parents and placements.
-  std::unordered_map<uint64_t, TcHandle> remap;
-  const auto remapKey = [](Direction d, uint32_t raw) {
-    return static_cast<uint64_t>(d) << 32 | raw;
-  };
-  {
-    size_t classes = 0;
-    for (const auto& iface : desired.interfaces) {
-      for (const auto& hq : iface.queues) classes += hq.classes.size();
-    }
-    remap.reserve(classes);
-  }
+  ClassRemap remap;
   std::map<QueueKey, std::vector<bool>> keptMinor;  // active minors claimed by a desired class
   for (auto& iface : desired.interfaces) {
     NumberSpace& leafSpace = deviceSpace(iface.ifname);
@@ -230,16 +289,27 @@ Result<void> stabilize(QueuePlan& desired, const QueuePlan& active, bool rebuild
         const Identity id = identity(desired, cls);
         TcHandle parent = cls.parent;
         if (parent.minor != 0) {
-          auto it = remap.find(remapKey(hq.direction, parent.raw()));
-          if (it != remap.end()) {
-            parent = it->second;
+          if (auto to = remap.find(hq.direction, parent)) {
+            parent = *to;
           }
         }
         const bool fixed = cls.role == ClassRole::Link || cls.role == ClassRole::Default;
         const HtbClassPlan* old = nullptr;
         if ((!rebuild || fixed) && activeQueue != activeByIdentity.end()) {
-          auto it = activeQueue->second.find(id);
-          old = it == activeQueue->second.end() ? nullptr : it->second;
+          const int32_t ac = id.kind == Identity::Circuit ? activeOfNew[cls.modelIndex] : -1;
+          if (ac >= 0) {
+            const uint32_t qid = queueIds.at(qk);
+            for (const auto& slot : activeCircuitClasses[ac]) {
+              if (slot.cls != nullptr && slot.queueId == qid) {
+                old = slot.cls;
+                break;
+              }
+            }
+          }
+          if (old == nullptr && (id.kind != Identity::Circuit || ac >= 0)) {
+            auto it = activeQueue->second.find(id);
+            old = it == activeQueue->second.end() ? nullptr : it->second;
+          }
         }
         uint16_t minor = 0;
         bool keptClass = false;
@@ -272,7 +342,7 @@ Result<void> stabilize(QueuePlan& desired, const QueuePlan& active, bool rebuild
           cls.prio = old->prio;
         }
         const TcHandle stable{hq.major, minor};
-        remap[remapKey(hq.direction, cls.classid.raw())] = stable;
+        remap.set(hq.direction, cls.classid, stable);
         cls.classid = stable;
         cls.parent = parent;
 
@@ -305,9 +375,8 @@ Result<void> stabilize(QueuePlan& desired, const QueuePlan& active, bool rebuild
     if (h.major == 0) {
       return;
     }
-    auto it = remap.find(remapKey(d, h.raw()));
-    if (it != remap.end()) {
-      h = it->second;
+    if (auto to = remap.find(d, h)) {
+      h = *to;
     }
   };
   for (auto& n : desired.nodes) {
