@@ -306,6 +306,7 @@ int runSize(uint32_t circuits, uint32_t queues, uint32_t repeat, bool rebuild, b
                     : drift->empty() ? std::string("equal")
                                      : fmt::format("{} differences, first: {}", drift->size(),
                                                    drift->front()));
+  (void)bakery.flush();  // the state writer may still be writing into dir
   std::filesystem::remove_all(dir);
   return 0;
 }
