@@ -7,11 +7,15 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
 
+#include <fcntl.h>
+
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -105,6 +109,53 @@ inline HttpResponse callHandler(RequestHandler& handler, const HttpRequest& req)
   }
   return r;
 }
+
+inline void setCloseOnExec(int fd) { ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC); }
+
+/// The accept loop of both listeners (Unix socket and TCP): accepts until the acceptor is closed
+/// or its io_context stops, hands each connection to `onSocket`, and after an accept error
+/// (EMFILE and friends) retries after kRetryDelay instead of spinning: the listener must survive.
+/// `socketExecutor` gives the executor of each new connection (a strand per connection on a
+/// multi-threaded io_context). The acceptor and timer must outlive the loop; stop by stopping the
+/// io_context.
+template <class Acceptor>
+class AcceptLoop {
+ public:
+  using Socket = typename Acceptor::protocol_type::socket;
+  static constexpr auto kRetryDelay = std::chrono::milliseconds(100);
+
+  AcceptLoop(Acceptor& acceptor, net::steady_timer& retryTimer,
+             std::function<net::any_io_executor()> socketExecutor,
+             std::function<void(Socket)> onSocket)
+      : acceptor_(acceptor), retryTimer_(retryTimer),
+        socketExecutor_(std::move(socketExecutor)), onSocket_(std::move(onSocket)) {}
+
+  void start() {
+    acceptor_.async_accept(socketExecutor_(), [this](beast::error_code ec, Socket socket) {
+      if (ec == net::error::operation_aborted) {
+        return;
+      }
+      if (ec) {
+        retryTimer_.expires_after(kRetryDelay);
+        retryTimer_.async_wait([this](beast::error_code waitEc) {
+          if (!waitEc) {
+            start();
+          }
+        });
+        return;
+      }
+      setCloseOnExec(socket.native_handle());
+      onSocket_(std::move(socket));
+      start();
+    });
+  }
+
+ private:
+  Acceptor& acceptor_;
+  net::steady_timer& retryTimer_;
+  std::function<net::any_io_executor()> socketExecutor_;
+  std::function<void(Socket)> onSocket_;
+};
 
 /// Half-closes the connection (for TLS without close_notify: that would need an async round trip
 /// and the client already has its whole response).

@@ -27,10 +27,6 @@ namespace http = beast::http;
 using Local = net::local::stream_protocol;
 using Stream = beast::basic_stream<Local>;
 
-constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
-
-void setCloseOnExec(int fd) { ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC); }
-
 // Serves the fixed routes of ControlApi.h (Router.h) through the generic session.
 class ControlHandlerAdapter final : public RequestHandler {
  public:
@@ -63,7 +59,7 @@ struct ControlServer::Impl {
     if (ec) {
       return makeError(ec.value(), "socket(AF_UNIX) for the control API");
     }
-    setCloseOnExec(acceptor->native_handle());
+    detail::setCloseOnExec(acceptor->native_handle());
     acceptor->bind(Local::endpoint(socketPath), ec);
     if (ec) {
       return makeError(ec.value(), fmt::format("bind control socket {}", socketPath));
@@ -89,31 +85,19 @@ struct ControlServer::Impl {
   }
 
   void accept() {
-    acceptor->async_accept([this](beast::error_code ec, Local::socket socket) {
-      if (ec == net::error::operation_aborted) {
-        return;
-      }
-      if (ec) {
-        // EMFILE and friends: retry later instead of spinning; the listener must survive.
-        retryTimer->expires_after(kAcceptRetryDelay);
-        retryTimer->async_wait([this](beast::error_code waitEc) {
-          if (!waitEc) {
-            accept();
-          }
+    acceptLoop.emplace(
+        *acceptor, *retryTimer, [this] { return net::any_io_executor(ioc->get_executor()); },
+        [this](Local::socket socket) {
+          detail::SessionLimits limits;
+          limits.maxBodyBytes = kMaxRequestBodyBytes;
+          limits.maxHeaderBytes = kMaxRequestHeaderBytes;
+          limits.idleTimeout = std::chrono::seconds(kIdleTimeoutSeconds);
+          limits.trusted = true;
+          std::make_shared<detail::HttpSession<Stream>>(Stream(std::move(socket)), handler,
+                                                        limits, "unix")
+              ->start();
         });
-        return;
-      }
-      setCloseOnExec(socket.native_handle());
-      detail::SessionLimits limits;
-      limits.maxBodyBytes = kMaxRequestBodyBytes;
-      limits.maxHeaderBytes = kMaxRequestHeaderBytes;
-      limits.idleTimeout = std::chrono::seconds(kIdleTimeoutSeconds);
-      limits.trusted = true;
-      std::make_shared<detail::HttpSession<Stream>>(Stream(std::move(socket)), handler, limits,
-                                                    "unix")
-          ->start();
-      accept();
-    });
+    acceptLoop->start();
   }
 
   void stop() {
@@ -126,6 +110,7 @@ struct ControlServer::Impl {
     }
     // Destroying the io_context destroys the pending handlers and with them every session,
     // closing its connection; the acceptor and timer must go first.
+    acceptLoop.reset();
     retryTimer.reset();
     acceptor.reset();
     ioc.reset();
@@ -138,6 +123,7 @@ struct ControlServer::Impl {
   std::unique_ptr<net::io_context> ioc;
   std::optional<Local::acceptor> acceptor;
   std::optional<net::steady_timer> retryTimer;
+  std::optional<detail::AcceptLoop<Local::acceptor>> acceptLoop;
   FileIdentity identity;
   std::thread thread;
 };

@@ -22,13 +22,10 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 using Tcp = net::ip::tcp;
 
-constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 /// State-changing requests queued or running on the workers at most (then 503). The login rate
 /// limiter runs in the handler, in front of argon2id but on the worker, so this bound is what
 /// keeps a flood of logins from many addresses from queueing without end.
 constexpr std::size_t kMaxOffloadedRequests = 64;
-
-void setCloseOnExec(int fd) { ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC); }
 
 }  // namespace
 
@@ -87,7 +84,7 @@ struct WebServer::Impl {
     if (ec) {
       return makeError(ec.value(), fmt::format("socket for {}", options.listen));
     }
-    setCloseOnExec(acceptor->native_handle());
+    detail::setCloseOnExec(acceptor->native_handle());
     acceptor->set_option(net::socket_base::reuse_address(true), ec);
     acceptor->bind(endpoint, ec);
     if (ec) {
@@ -127,44 +124,34 @@ struct WebServer::Impl {
   }
 
   void accept() {
-    acceptor->async_accept(net::make_strand(*ioc), [this](beast::error_code ec,
-                                                          Tcp::socket socket) {
-      if (ec == net::error::operation_aborted) {
-        return;
-      }
-      if (ec) {
-        retryTimer->expires_after(kAcceptRetryDelay);
-        retryTimer->async_wait([this](beast::error_code waitEc) {
-          if (!waitEc) {
-            accept();
-          }
-        });
-        return;
-      }
-      setCloseOnExec(socket.native_handle());
-      beast::error_code peerEc;
-      const auto remote = socket.remote_endpoint(peerEc);
-      std::string peer = peerEc ? "unknown" : remote.address().to_string();
-      socket.set_option(Tcp::no_delay(true), peerEc);
-      detail::SessionLimits limits;
-      limits.maxBodyBytes = kMaxRequestBodyBytes;
-      limits.maxHeaderBytes = kMaxRequestHeaderBytes;
-      limits.idleTimeout = std::chrono::seconds(kIdleTimeoutSeconds);
-      limits.webSocket = true;
-      limits.offload = offload.get();
-      if (ssl) {
-        limits.tls = true;
-        using TlsStream = beast::ssl_stream<beast::tcp_stream>;
-        std::make_shared<detail::HttpSession<TlsStream>>(TlsStream(std::move(socket), *ssl),
-                                                         handler, limits, std::move(peer))
-            ->start();
-      } else {
-        std::make_shared<detail::HttpSession<beast::tcp_stream>>(
-            beast::tcp_stream(std::move(socket)), handler, limits, std::move(peer))
-            ->start();
-      }
-      accept();
-    });
+    acceptLoop.emplace(
+        *acceptor, *retryTimer, [this] { return net::any_io_executor(net::make_strand(*ioc)); },
+        [this](Tcp::socket socket) { serve(std::move(socket)); });
+    acceptLoop->start();
+  }
+
+  void serve(Tcp::socket socket) {
+    beast::error_code peerEc;
+    const auto remote = socket.remote_endpoint(peerEc);
+    std::string peer = peerEc ? "unknown" : remote.address().to_string();
+    socket.set_option(Tcp::no_delay(true), peerEc);
+    detail::SessionLimits limits;
+    limits.maxBodyBytes = kMaxRequestBodyBytes;
+    limits.maxHeaderBytes = kMaxRequestHeaderBytes;
+    limits.idleTimeout = std::chrono::seconds(kIdleTimeoutSeconds);
+    limits.webSocket = true;
+    limits.offload = offload.get();
+    if (ssl) {
+      limits.tls = true;
+      using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+      std::make_shared<detail::HttpSession<TlsStream>>(TlsStream(std::move(socket), *ssl),
+                                                       handler, limits, std::move(peer))
+          ->start();
+    } else {
+      std::make_shared<detail::HttpSession<beast::tcp_stream>>(
+          beast::tcp_stream(std::move(socket)), handler, limits, std::move(peer))
+          ->start();
+    }
   }
 
   void stop() {
@@ -179,6 +166,7 @@ struct WebServer::Impl {
     }
     // Handler calls in progress finish (their answers are dropped with the io_context).
     offload->pool.join();
+    acceptLoop.reset();
     retryTimer.reset();
     acceptor.reset();
     ioc.reset();
@@ -190,6 +178,7 @@ struct WebServer::Impl {
   std::optional<net::ssl::context> ssl;
   std::optional<Tcp::acceptor> acceptor;
   std::optional<net::steady_timer> retryTimer;
+  std::optional<detail::AcceptLoop<Tcp::acceptor>> acceptLoop;
   std::vector<std::thread> threads;
   std::unique_ptr<detail::Offload> offload;  ///< state-changing requests (login's argon2id)
   uint16_t port = 0;
