@@ -66,13 +66,16 @@ for route in /api/tree /api/summary '/api/circuits?limit=100&sort=down'; do
   python3 - "$route" <<PY
 import re, sys
 out = """$out"""
-def ms(v):
-    n, u = float(re.match(r'[\d.]+', v).group()), re.sub(r'[\d.]+', '', v)
-    return n * {'us': 0.001, 'ms': 1, 's': 1000, 'm': 60000}[u]
-p50 = ms(re.search(r'50%\s+(\S+)', out).group(1))
-p99 = ms(re.search(r'99%\s+(\S+)', out).group(1))
-mx = ms(re.search(r'Latency\s+\S+\s+\S+\s+(\S+)', out).group(1))
-rps = float(re.search(r'Requests/sec:\s+(\S+)', out).group(1))
+def ms(pattern):
+    # wrk prints e.g. 850.00us, 2.10ms, 1.02s, 1.50m; anything else (no requests) is nan.
+    m = re.search(pattern, out)
+    v = re.fullmatch(r'([\d.]+)(us|ms|s|m)', m.group(1)) if m else None
+    return float(v.group(1)) * {'us': 0.001, 'ms': 1, 's': 1000, 'm': 60000}[v.group(2)] \
+        if v else float('nan')
+p50 = ms(r'50%\s+(\S+)')
+p99 = ms(r'99%\s+(\S+)')
+mx = ms(r'Latency\s+\S+\s+\S+\s+(\S+)')
+rps = float(m.group(1)) if (m := re.search(r'Requests/sec:\s+(\S+)', out)) else float('nan')
 non2xx = int(m.group(1)) if (m := re.search(r'Non-2xx or 3xx responses:\s+(\d+)', out)) else 0
 sock = sum(int(x) for x in re.findall(r'(?:connect|read|write|timeout) (\d+)', out))
 print(f'{sys.argv[1]:<28} {p50:9.2f} {p99:9.2f} {mx:9.2f} {rps:10.0f} {non2xx + sock:7d}')
