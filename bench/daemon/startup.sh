@@ -5,9 +5,14 @@
 #   2. sluiced from exec to status "ready" (inputs, probe, plan, data plane, tree, mappings),
 #      and its peak RSS (VmHWM).
 # Prints one line per size and the ratio ready / bare apply (target ≤ 1.2).
+# With LAZY=Htb|Full the config gets `[queues] lazy_queues = "$LAZY"` (docs/lazy.md) and the bare
+# apply is skipped ("-"): it would apply the full tree, which is what lazy queues avoid (and which
+# one interface cannot hold at 100k circuits with leaves).
 #
 #   bench/daemon/startup.sh BUILD_DIR [CIRCUITS ...]      (default 10000; root)
+#   LAZY=Full bench/daemon/startup.sh BUILD_DIR 100000
 set -euo pipefail
+lazy=${LAZY:-No}
 build=$(cd "${1:?build dir}" && pwd); shift || true
 sizes=("${@:-10000}")
 sluice=$build/src/cli/sluice sluiced=$build/src/daemon/sluiced gen=$build/tools/gen/sluice-gen
@@ -33,21 +38,27 @@ for n in "${sizes[@]}"; do
   dir=$work/isp-$n
   "$gen" --circuits "$n" --sites $((n / 500 + 2)) --seed 7 --out "$dir" --lqos-conf \
     --to-internet shp-inet --to-network shp-subs >/dev/null
-  python3 - "$dir/lqos.conf" "$dir" <<'PY'
+  python3 - "$dir/lqos.conf" "$dir" "$lazy" <<'PY'
 import sys
-path, d = sys.argv[1], sys.argv[2]
+path, d, lazy = sys.argv[1], sys.argv[2], sys.argv[3]
 text = open(path).read()
 extra = (f'leaf_fallback = "pfifo"\nstate_directory = "{d}/state"\n'
          f'control_socket = "{d}/sluiced.sock"\n')
 text = text.replace('[sluice]\n', '[sluice]\n' + extra, 1) if '[sluice]' in text else \
     text + '\n[sluice]\n' + extra + f'network_json = "{d}/network.json"\n' + \
     f'shaped_devices_csv = "{d}/ShapedDevices.csv"\n'
+if lazy != 'No':
+    line = f'lazy_queues = "{lazy}"\n'
+    text = text.replace('[queues]\n', '[queues]\n' + line, 1) if '[queues]' in text else \
+        text + '\n[queues]\n' + line
 open(path, 'w').write(text)
 PY
-  t0=$(now)
-  "$sluice" apply --config "$dir/lqos.conf" --netns "$ns" --no-verify >/dev/null
-  t1=$(now)
-  "$sluice" apply --config "$dir/lqos.conf" --netns "$ns" --remove >/dev/null
+  t0=$(now) t1=
+  if [ "$lazy" = No ]; then
+    "$sluice" apply --config "$dir/lqos.conf" --netns "$ns" --no-verify >/dev/null
+    t1=$(now)
+    "$sluice" apply --config "$dir/lqos.conf" --netns "$ns" --remove >/dev/null
+  fi
 
   t2=$(now)
   ip netns exec "$ns" "$sluiced" --config "$dir/lqos.conf" --foreground \
@@ -60,6 +71,11 @@ PY
   t3=$(now)
   rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
   kill -TERM "$pid"; wait "$pid" || true; pid=
-  awk -v n="$n" -v a="$(echo "$t1 - $t0" | bc)" -v r="$(echo "$t3 - $t2" | bc)" -v rss="$rss" \
-    'BEGIN { printf "%-9d %-12.2f %-12.2f %-8.2f %-10.1f\n", n, a, r, r / a, rss / 1024 }'
+  if [ -n "$t1" ]; then
+    awk -v n="$n" -v a="$(echo "$t1 - $t0" | bc)" -v r="$(echo "$t3 - $t2" | bc)" -v rss="$rss" \
+      'BEGIN { printf "%-9d %-12.2f %-12.2f %-8.2f %-10.1f\n", n, a, r, r / a, rss / 1024 }'
+  else
+    awk -v n="$n" -v r="$(echo "$t3 - $t2" | bc)" -v rss="$rss" -v lazy="$lazy" \
+      'BEGIN { printf "%-9d %-12s %-12.2f %-8s %-10.1f lazy_queues=%s\n", n, "-", r, "-", rss / 1024, lazy }'
+  fi
 done

@@ -29,6 +29,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
+bool lazyOn(const config::Config& config) {
+  return config.queues.lazyQueues != config::LazyQueues::No;
+}
+
 const char* triggerName(ReloadTrigger t) {
   switch (t) {
     case ReloadTrigger::Startup:
@@ -409,7 +413,7 @@ Result<void> Shaper::start() {
   if (auto ok = applyLeafFallback(plan, run.inputs.config); !ok) {
     return ok;
   }
-  active_ = std::move(run.inputs);
+  active_ = std::make_shared<const model::Inputs>(std::move(run.inputs));
   if (!fallbackReason_.empty()) {
     spdlog::warn("LEAF FALLBACK: {}", fallbackReason_);
   }
@@ -435,7 +439,12 @@ Result<void> Shaper::start() {
   }
   runner_ = std::make_unique<bakery::NetlinkOpRunner>(std::move(*runnerSocket), *psched);
   bakery_ = std::make_unique<bakery::Bakery>(*runner_, *writer_, stateDir);
-  setLazyPlan(active_->config, plan);
+  if (lazyOn(active_->config) && active_->config.queues.queueMode == config::QueueMode::Shape) {
+    setLazyPlan(active_->config, std::move(plan));  // startShaping materializes from it
+    plan = plan::QueuePlan{};
+  } else {
+    setLazyPlan(active_->config, lazyOn(active_->config) ? plan : plan::QueuePlan{});
+  }
   if (active_->config.queues.queueMode == config::QueueMode::Observe) {
     // Observe: no tree, no mappings (a tree a killed shape-mode run left goes now).
     if (auto loaded = bakery_->load(); !loaded) {
@@ -481,7 +490,6 @@ Result<void> Shaper::start() {
   plan_ = queueMode_ == "shape" ? std::make_shared<const plan::QueuePlan>(*bakery_->active())
                                 : std::make_shared<const plan::QueuePlan>(std::move(plan));
   ++planVersion_;
-  ++inputsVersion_;
   if (!fromLastGood) {
     if (auto saved = store_->saveLastGood(model::InputPaths{options_.configPath,
                                                             active_->resolvedNetwork,
@@ -555,11 +563,10 @@ api::Response Shaper::reload(ReloadTrigger trigger) {
   bakery::ApplyReport report;
   if (wantObserve) {
     if (queueMode_ == "observe") {
-      active_ = std::move(inputs);
-      setLazyPlan(active_->config, *plan);
+      active_ = std::make_shared<const model::Inputs>(std::move(inputs));
+      setLazyPlan(active_->config, lazyOn(active_->config) ? *plan : plan::QueuePlan{});
       plan_ = std::make_shared<const plan::QueuePlan>(std::move(*plan));
       ++planVersion_;
-      ++inputsVersion_;
       record(trigger, "unchanged", elapsed(), "queue_mode = observe: no tree to change");
       return {200, {{"outcome", "unchanged"}, {"queue_mode", "observe"}}};
     }
@@ -574,7 +581,7 @@ api::Response Shaper::reload(ReloadTrigger trigger) {
     recordApply(report);
     lastTransition_ = lastApply_;
     lastTransition_->reason = "shape -> observe";
-    setLazyPlan(inputs.config, *plan);
+    setLazyPlan(inputs.config, lazyOn(inputs.config) ? *plan : plan::QueuePlan{});
     plan_ = std::make_shared<const plan::QueuePlan>(std::move(*plan));
   } else {
     const bool fromObserve = queueMode_ == "observe";
@@ -584,11 +591,13 @@ api::Response Shaper::reload(ReloadTrigger trigger) {
     }
     // Lazy queues: the new full plan, with the active circuits carried over by circuit ID.
     std::optional<plan::QueuePlan> previousFull = std::move(fullPlan_);
-    setLazyPlan(inputs.config, *plan);
-    auto applied = bakery_->apply(desiredPlan(std::move(*plan)));
+    const bool lazy = lazyOn(inputs.config);
+    setLazyPlan(inputs.config, lazy ? std::move(*plan) : plan::QueuePlan{});
+    auto applied = bakery_->apply(desiredPlan(lazy ? plan::QueuePlan{} : std::move(*plan)));
     if (!applied) {
       // The running shaper keeps the old inputs: so does the tracker.
-      setLazyPlan(active_->config, previousFull ? *previousFull : plan::QueuePlan{});
+      setLazyPlan(active_->config,
+                  previousFull ? std::move(*previousFull) : plan::QueuePlan{});
       record(trigger, "failed", elapsed(), applied.error().message());
       spdlog::error("reload failed: {}", applied.error().message());
       return {500,
@@ -607,9 +616,8 @@ api::Response Shaper::reload(ReloadTrigger trigger) {
     }
     plan_ = std::make_shared<const plan::QueuePlan>(*bakery_->active());
   }
-  active_ = std::move(inputs);
+  active_ = std::make_shared<const model::Inputs>(std::move(inputs));
   ++planVersion_;
-  ++inputsVersion_;
   watched_ = {options_.configPath, active_->resolvedNetwork, active_->resolvedDevices};
   if (auto saved = store_->saveLastGood(model::InputPaths{
           options_.configPath, active_->resolvedNetwork, active_->resolvedDevices});
@@ -851,11 +859,8 @@ Shaper::Snapshot Shaper::snapshot() const {
   if (!active_ || !plan_) {
     return {};
   }
-  // The inputs are copied only when they changed (a lazy-queue tick changes only the plan).
-  if (snapshotInputsVersion_ != inputsVersion_ || !snapshotCache_.inputs) {
-    snapshotCache_.inputs = std::make_shared<const model::Inputs>(*active_);
-    snapshotInputsVersion_ = inputsVersion_;
-  }
+  // Both are shared, never copied: they are replaced, not mutated.
+  snapshotCache_.inputs = active_;
   snapshotCache_.plan = plan_;
   snapshotCache_.version = planVersion_;
   return snapshotCache_;
@@ -881,7 +886,7 @@ plan::QueuePlan Shaper::desiredPlan(plan::QueuePlan full) {
   return lazy::materialize(*fullPlan_, tracker_.active(), lazyMode_);
 }
 
-void Shaper::setLazyPlan(const config::Config& config, const plan::QueuePlan& full) {
+void Shaper::setLazyPlan(const config::Config& config, plan::QueuePlan full) {
   const auto previous = lazyMode_;
   const auto now = std::chrono::steady_clock::now();
   lazyMode_ = config.queues.lazyQueues;
@@ -893,7 +898,7 @@ void Shaper::setLazyPlan(const config::Config& config, const plan::QueuePlan& fu
     tracker_.setPlan(plan::QueuePlan{}, now);
     return;
   }
-  fullPlan_ = full;
+  fullPlan_ = std::move(full);
   tracker_.setPlan(*fullPlan_, now);
   if (previous == config::LazyQueues::No && bakery_ && bakery_->active()) {
     // Lazy queues switched on by a reload: what exists stays until it idles out.

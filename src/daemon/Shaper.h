@@ -161,7 +161,8 @@ class Shaper final : public api::ControlHandler {
   /// active circuits with lazy queues on, else `full` itself.
   plan::QueuePlan desiredPlan(plan::QueuePlan full);
   /// Takes the lazy settings of `config` and the new full plan (start, reload).
-  void setLazyPlan(const config::Config& config, const plan::QueuePlan& full);
+  /// `full` is kept only with lazy queues on (pass an empty plan otherwise).
+  void setLazyPlan(const config::Config& config, plan::QueuePlan full);
   void lazyLoop();
   /// One tracker tick: reads the host counters (without the mutex), then decides and applies.
   void lazyTick();
@@ -171,15 +172,14 @@ class Shaper final : public api::ControlHandler {
   mutable std::mutex mutex_;
   std::string state_ = "starting";
   std::optional<StateStore> store_;
-  std::optional<model::Inputs> active_;  ///< the inputs the running shaper implements
+  /// The inputs the running shaper implements (shared with snapshot() readers, never mutated).
+  std::shared_ptr<const model::Inputs> active_;
   /// What the kernel implements: the bakery's active plan (stabilized classids, circuit indices
   /// of the address map; with lazy queues, idle circuits have no class: classid 0:0). Shared
   /// with snapshot() readers, never mutated.
   std::shared_ptr<const plan::QueuePlan> plan_;
   uint64_t planVersion_ = 0;             ///< bumped whenever active_/plan_ change
-  uint64_t inputsVersion_ = 0;           ///< bumped whenever active_ changes
   mutable Snapshot snapshotCache_;       ///< active_/plan_ at snapshotCache_.version
-  mutable uint64_t snapshotInputsVersion_ = 0;
   std::optional<tc::LeafCapabilities> caps_;
   std::string leafConfigured_;
   std::string leafActive_;
