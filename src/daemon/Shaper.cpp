@@ -29,6 +29,22 @@ namespace fs = std::filesystem;
 
 namespace {
 
+/// The files whose change triggers a reload: the config, the inputs it names, and the devices
+/// overrides file when one is configured (it may not exist yet: the watcher watches directories).
+std::vector<std::string> inputFiles(const std::string& configPath, const model::Inputs& in) {
+  std::vector<std::string> files{configPath, in.resolvedNetwork, in.resolvedDevices};
+  if (!in.resolvedOverrides.empty()) {
+    files.push_back(in.resolvedOverrides);
+  }
+  return files;
+}
+
+/// The paths `in` was loaded from, for the last-good copy.
+model::InputPaths resolvedPaths(const std::string& configPath, const model::Inputs& in) {
+  return model::InputPaths{configPath, in.resolvedNetwork, in.resolvedDevices,
+                           in.resolvedOverrides};
+}
+
 bool lazyOn(const config::Config& config) {
   return config.queues.lazyQueues != config::LazyQueues::No;
 }
@@ -381,7 +397,7 @@ Result<void> Shaper::start() {
   bool fromLastGood = false;
   // Watch the operator's files even when starting from the last-good copies: fixing them must
   // trigger a reload.
-  watched_ = {options_.configPath, run.inputs.resolvedNetwork, run.inputs.resolvedDevices};
+  watched_ = inputFiles(options_.configPath, run.inputs);
   if (!run.ok()) {
     for (const auto& d : run.inputs.diagnostics.errors()) {
       spdlog::error("{}", d.toString());
@@ -491,9 +507,7 @@ Result<void> Shaper::start() {
                                 : std::make_shared<const plan::QueuePlan>(std::move(plan));
   ++planVersion_;
   if (!fromLastGood) {
-    if (auto saved = store_->saveLastGood(model::InputPaths{options_.configPath,
-                                                            active_->resolvedNetwork,
-                                                            active_->resolvedDevices});
+    if (auto saved = store_->saveLastGood(resolvedPaths(options_.configPath, *active_));
         !saved) {
       spdlog::warn("could not save the last-good inputs: {}", saved.error().message());
     }
@@ -618,9 +632,8 @@ api::Response Shaper::reload(ReloadTrigger trigger) {
   }
   active_ = std::make_shared<const model::Inputs>(std::move(inputs));
   ++planVersion_;
-  watched_ = {options_.configPath, active_->resolvedNetwork, active_->resolvedDevices};
-  if (auto saved = store_->saveLastGood(model::InputPaths{
-          options_.configPath, active_->resolvedNetwork, active_->resolvedDevices});
+  watched_ = inputFiles(options_.configPath, *active_);
+  if (auto saved = store_->saveLastGood(resolvedPaths(options_.configPath, *active_));
       !saved) {
     spdlog::warn("could not save the last-good inputs: {}", saved.error().message());
   }

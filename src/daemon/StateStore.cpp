@@ -70,6 +70,19 @@ Result<void> StateStore::saveLastGood(const model::InputPaths& resolved) const {
       return ok;
     }
   }
+  // The overrides are merged over the devices when loaded, so the copy must be the one that was
+  // merged: copied when it exists, removed when it does not (a missing overrides file is empty).
+  if (!resolved.overrides.empty() && fs::exists(resolved.overrides)) {
+    auto bytes = readFile(resolved.overrides);
+    if (!bytes) {
+      return std::unexpected(bytes.error());
+    }
+    if (auto ok = writeAtomically(paths.overrides, *bytes); !ok) {
+      return ok;
+    }
+  } else {
+    fs::remove(paths.overrides, ec);
+  }
   // The config is kept as written; lastGoodPaths() names the copied network/devices files
   // explicitly, so the config's own [sluice] paths are not used when loading the copies.
   auto config = readFile(resolved.config);
@@ -87,7 +100,8 @@ bool StateStore::hasLastGood() const {
 model::InputPaths StateStore::lastGoodPaths() const {
   const fs::path base = fs::path(dir_) / "last-good";
   return model::InputPaths{(base / "lqos.conf").string(), (base / "network.json").string(),
-                           (base / "ShapedDevices.csv").string()};
+                           (base / "ShapedDevices.csv").string(),
+                           (base / "devices-overrides.csv").string()};
 }
 
 }  // namespace sluice::daemon

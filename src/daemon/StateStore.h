@@ -5,6 +5,8 @@
 //   <stateDir>/last-good/lqos.conf
 //   <stateDir>/last-good/network.json
 //   <stateDir>/last-good/ShapedDevices.csv
+//   <stateDir>/last-good/devices-overrides.csv   (only when [sluice] devices_overrides is set and
+//                                                 the file existed: a missing file is empty)
 
 #include <string>
 
@@ -17,7 +19,8 @@ class StateStore {
  public:
   explicit StateStore(std::string stateDir) : dir_(std::move(stateDir)) {}
 
-  /// Copies the three input files named by `resolved` (the paths actually loaded) into
+  /// Copies the input files named by `resolved` (the paths actually loaded; `overrides` is the
+  /// resolved devices_overrides file or "" when none is configured) into
   /// last-good/, each written to a temporary file, fsynced and renamed, so a crash never leaves a
   /// half-written copy. lqos.conf is copied as written: lastGoodPaths() names the copied
   /// network.json and ShapedDevices.csv explicitly, so the config's own paths are not used when

@@ -51,7 +51,9 @@ Inputs loadInputs(const InputPaths& paths) {
   in.model.network = loadNetworkJson(in.resolvedNetwork, in.diagnostics);
   in.model.shaped = loadShapedDevices(in.resolvedDevices, in.diagnostics);
   if (!in.config.sluice.devicesOverrides.empty()) {
-    in.resolvedOverrides = relativeToConfig(in.config.sluice.devicesOverrides, paths.config);
+    in.resolvedOverrides = paths.overrides.empty()
+                               ? relativeToConfig(in.config.sluice.devicesOverrides, paths.config)
+                               : paths.overrides;
     in.model.shaped = mergeDeviceOverrides(std::move(in.model.shaped),
                                            loadDeviceOverrides(in.resolvedOverrides, in.diagnostics),
                                            in.diagnostics);

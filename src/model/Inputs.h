@@ -15,6 +15,9 @@ struct InputPaths {
   std::string config;   ///< lqos.conf
   std::string network;  ///< "" = from the config ([sluice] network_json or lqos_directory)
   std::string devices;  ///< "" = from the config ([sluice] shaped_devices_csv or lqos_directory)
+  /// "" = from the config ([sluice] devices_overrides). Used only when the config sets
+  /// devices_overrides (a daemon's last-good copy names its copied overrides file here).
+  std::string overrides;
 };
 
 struct Inputs {

@@ -159,6 +159,29 @@ drop_last_circuit "$work/inputs2/ShapedDevices.csv"
 wait_circuits 48 || fail "edit of the new input file not applied (the watch did not move)"
 pass "changed input paths are watched after the reload"
 
+# 6c. A devices overrides file is watched too, and the last-good copy includes it: a restart with
+#     a broken ShapedDevices.csv still shapes base + overrides.
+sed -i 's|^\[sluice\]$|[sluice]\ndevices_overrides = "inputs2/overrides.csv"|' "$work/lqos.conf"
+sleep 2  # the config change reloads (no circuit change: the file does not exist yet)
+first=$(sed -n 2p "$work/inputs2/ShapedDevices.csv" | cut -d, -f1)
+{ echo "$(head -1 "$work/inputs2/ShapedDevices.csv"),Action"; echo "$first,,,,,,,,,,,,,,remove"; } \
+  > "$work/inputs2/overrides.csv"
+wait_circuits 47 || fail "an edit of the overrides file was not applied"
+pid=$(status_field 'd["pid"]')
+kill -9 "$pid"
+cp "$work/inputs2/ShapedDevices.csv" "$work/inputs2-good.csv"
+printf 'garbage without a header\n' > "$work/inputs2/ShapedDevices.csv"
+start_daemon log3b
+[ "$(status_field 'd["refused"] is not None')" = True ] || fail "broken inputs not reported"
+[ "$(status_field 'd["circuits"]')" = 47 ] || fail "last-good copy lost the overrides"
+cp "$work/inputs2-good.csv" "$work/inputs2/ShapedDevices.csv"
+for _ in $(seq 1 20); do
+  [ "$(status_field 'd["refused"] is None')" = True ] && break
+  sleep 0.5
+done
+[ "$(status_field 'd["circuits"]')" = 47 ] || fail "overrides not applied after the fix"
+pass "overrides file watched; last-good copy keeps the overrides"
+
 # 7. SIGTERM removes everything.
 pid=$(status_field 'd["pid"]')
 kill -TERM "$pid"
