@@ -379,6 +379,11 @@ class Differ {
   void countChanges() {
     // Only the circuits / nodes whose classes came or went are looked up (none in most applies;
     // a few: one scan per ID; many: hash sets).
+    // A circuit counts as present when it has a class: a lazy queue's idle circuit keeps its
+    // placement with classid 0:0 (src/lazy), so its activation is an add, its expiry a removal.
+    const auto shaped = [](const plan::CircuitPlacement& c) {
+      return c.downClass.raw() != 0 || c.upClass.raw() != 0;
+    };
     const size_t touchedCircuits = circuitsWithNewClass_.size() + circuitsWithGoneClass_.size();
     std::unordered_set<std::string_view> activeCircuits;
     std::unordered_set<std::string_view> desiredCircuits;
@@ -386,10 +391,14 @@ class Differ {
       activeCircuits.reserve(a_.circuits.size());
       desiredCircuits.reserve(d_.circuits.size());
       for (const auto& c : a_.circuits) {
-        activeCircuits.insert(c.circuitId);
+        if (shaped(c)) {
+          activeCircuits.insert(c.circuitId);
+        }
       }
       for (const auto& c : d_.circuits) {
-        desiredCircuits.insert(c.circuitId);
+        if (shaped(c)) {
+          desiredCircuits.insert(c.circuitId);
+        }
       }
     }
     const auto hasCircuit = [&](const QueuePlan& p, const std::unordered_set<std::string_view>& set,
@@ -397,8 +406,9 @@ class Differ {
       if (touchedCircuits > 16) {
         return set.contains(id);
       }
-      return std::any_of(p.circuits.begin(), p.circuits.end(),
-                         [&](const plan::CircuitPlacement& c) { return c.circuitId == id; });
+      return std::any_of(p.circuits.begin(), p.circuits.end(), [&](const plan::CircuitPlacement& c) {
+        return c.circuitId == id && shaped(c);
+      });
     };
     std::unordered_set<std::string_view> activeNodes;
     std::unordered_set<std::string_view> desiredNodes;

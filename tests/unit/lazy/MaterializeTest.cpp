@@ -171,7 +171,8 @@ TEST_F(LazyBakeryTest, FullActivationIsACircuitAddAndExpiryARemoval) {
   r = apply(materialize(full, {"c4", "c9"}, LazyQueues::Full));
   EXPECT_EQ(r.mode, "incremental");
   EXPECT_EQ(r.tcOps, 8u);
-  // The bakery counts these as parent_move: the circuits' placements are in both plans.
+  EXPECT_EQ(r.counts[bakery::ChangeKind::CircuitAdded], 2u);
+  EXPECT_EQ(r.counts.count(bakery::ChangeKind::ParentMove), 0u);
   EXPECT_EQ(opsOfKind(log0, bakery::TcOp::Kind::AddClass), 4u);
   EXPECT_EQ(opsOfKind(log0, bakery::TcOp::Kind::AddLeaf), 4u);
   EXPECT_EQ(r.counts[bakery::ChangeKind::AddressMoved], 2u);
@@ -186,6 +187,7 @@ TEST_F(LazyBakeryTest, FullActivationIsACircuitAddAndExpiryARemoval) {
   r = apply(materialize(full, {"c9"}, LazyQueues::Full));
   EXPECT_EQ(r.tcOps, 2u);
   EXPECT_EQ(opsOfKind(log0, bakery::TcOp::Kind::DeleteClass), 2u);
+  EXPECT_EQ(r.counts[bakery::ChangeKind::CircuitRemoved], 1u);
   EXPECT_EQ(r.counts[bakery::ChangeKind::AddressMoved], 1u);
   EXPECT_EQ(mappingOf("c4").downClass, (plan::TcHandle{m4.downClass.major, plan::kDefaultMinor}));
   EXPECT_FALSE(runner_.hasClass(plan::Direction::Download, m4.downClass));
