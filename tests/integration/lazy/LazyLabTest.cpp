@@ -113,7 +113,7 @@ uplink_bandwidth_mbps = 1000
 downlink_bandwidth_mbps = 1000
 generated_pn_download_mbps = 1000
 generated_pn_upload_mbps = 1000
-lazy_queues = "Full"
+lazy_queues = "{}"
 lazy_expire_seconds = {}
 
 [ip_ranges]
@@ -124,7 +124,7 @@ network_json = "network.json"
 shaped_devices_csv = "ShapedDevices.csv"
 leaf_fallback = "pfifo"
 )",
-                                              kExpireSeconds));
+                                              mode_, kExpireSeconds));
     const auto up = sluice({"lab", "--state-dir", kLabDir, "up", "--sluiced", kSluiced,
                             "--config", (tmp_ / "lqos.conf").string()});
     ASSERT_EQ(up.exitCode, 0) << up.out << up.err;
@@ -225,6 +225,26 @@ leaf_fallback = "pfifo"
     return std::nullopt;
   }
 
+  /// Waits until circuit `id`'s download class has an explicit leaf (true) or only HTB's hidden
+  /// default FIFO (false) while the class itself stays (lazy_queues = Htb); how long that took.
+  std::optional<double> waitForLeaf(const std::string& id, bool present, seconds timeout) {
+    const auto t0 = Clock::now();
+    while (Clock::now() - t0 < timeout) {
+      auto st = bakery::loadActiveState(state_.stateDir + "/state");
+      if (st && *st) {
+        const auto* c = placement((*st)->plan, id);
+        auto t = tc::readLiveTree(*socket_, lab::kShaperNetworkIf);
+        if (c != nullptr && t && t->findClass(c->downClass.raw()) != nullptr &&
+            liveHasClassWithLeaf(c->downClass) == present) {
+          return std::chrono::duration<double>(Clock::now() - t0).count();
+        }
+      }
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    return std::nullopt;
+  }
+
+  std::string mode_ = "Full";
   fs::path tmp_;
   lab::LabState state_;
   std::optional<netlink::Socket> socket_;
@@ -326,6 +346,58 @@ TEST_F(LazyLab, FullModeCreatesOnTrafficAndExpiresWhenIdle) {
   const auto second = again->get()->stop();
   EXPECT_EQ(second.lost, 0u) << second.sent << " sent";
   EXPECT_TRUE(waitFor("hot", true, seconds(5))) << "not activated again";
+}
+
+class LazyLabHtb : public LazyLab {
+ protected:
+  void SetUp() override {
+    mode_ = "Htb";
+    LazyLab::SetUp();
+  }
+};
+
+TEST_F(LazyLabHtb, HtbModeGraftsTheLeafOnTrafficAndRemovesItWhenIdle) {
+  // 1. After start: every circuit has its classes but no explicit leaf (HTB's default FIFO).
+  Json lazy = lazyStatus();
+  ASSERT_EQ(lazy.value("mode", ""), "Htb") << lazy.dump();
+  EXPECT_EQ(lazy.value("active_circuits", -1), 0) << lazy.dump();
+  auto active = activeInSync();
+  ASSERT_TRUE(active) << "live tree differs from the bakery's active state after start";
+  const auto* hot = placement(*active, "hot");
+  ASSERT_NE(hot, nullptr);
+  ASSERT_NE(hot->downClass.major, 0);
+  EXPECT_FALSE(liveHasClassWithLeaf(hot->downClass)) << "an idle circuit has a leaf";
+  EXPECT_NE(mapping(*active, "hot")->downClass.minor, plan::kDefaultMinor);
+
+  // 2. Traffic: the leaf is grafted under the existing class, no probe packet is lost.
+  auto target = lab::probeTarget(state_, "hot");
+  ASSERT_TRUE(target) << target.error().message();
+  lab::ProbeOptions po;
+  po.target = *target;
+  po.pps = 1000;
+  auto probe = lab::Probe::start(po);
+  ASSERT_TRUE(probe) << probe.error().message();
+  const auto grafted = waitForLeaf("hot", true, seconds(10));
+  ASSERT_TRUE(grafted) << "hot's leaf did not appear within 10 s: " << lazyStatus().dump();
+  fmt::print("hot: leaf grafted {:.2f} s after its first packet\n", *grafted);
+  EXPECT_LE(*grafted, 2.5);
+  EXPECT_TRUE(activeInSync()) << "live tree differs from the active state after the activation";
+  std::this_thread::sleep_for(milliseconds(500));
+  const auto report = probe->get()->stop();
+  fmt::print("probe across the graft: sent {}, received {}, lost {}, worst {:.1f} ms\n",
+             report.sent, report.received, report.lost, report.worstLatencyMs);
+  EXPECT_GT(report.sent, 500u);
+  EXPECT_EQ(report.lost, 0u);
+
+  // 3. Idle: the leaf goes after lazy_expire_seconds; the class stays.
+  const auto removed = waitForLeaf("hot", false, seconds(kExpireSeconds + 8));
+  ASSERT_TRUE(removed) << "hot's leaf is still there: " << lazyStatus().dump();
+  fmt::print("hot: leaf removed {:.2f} s after the traffic stopped (expire {} s)\n", *removed,
+             kExpireSeconds);
+  EXPECT_TRUE(activeInSync()) << "live tree differs from the active state after the expiry";
+  lazy = lazyStatus();
+  EXPECT_EQ(lazy.value("active_circuits", -1), 0) << lazy.dump();
+  EXPECT_GE(lazy.value("expirations", 0), 1);
 }
 
 }  // namespace
