@@ -218,14 +218,7 @@ Result<void> Bakery::persist(plan::QueuePlan plan, uint32_t generation) {
       std::lock_guard lock(mutex_);
       graveyard_.clear();
     }
-    auto r = saveActiveState(stateDir_, *state);
-    if (!r) {
-      reloadRequired_ = "active state not persisted: " + r.error().message();
-      return r;
-    }
-    std::lock_guard lock(mutex_);
-    ::unlink(markerPath(stateDir_).c_str());
-    return {};
+    return saveNow(*state);
   }
   // Shared with the writer, which makes its own copy on its thread (the apply thread patches
   // active_ in place later: persistPatch makes sure the writer is done with it first).
@@ -245,6 +238,17 @@ Result<void> Bakery::persist(plan::QueuePlan plan, uint32_t generation) {
   return {};
 }
 
+Result<void> Bakery::saveNow(const ActiveState& state) {
+  auto r = saveActiveState(stateDir_, state);
+  if (!r) {
+    reloadRequired_ = "active state not persisted: " + r.error().message();
+    return r;
+  }
+  std::lock_guard lock(mutex_);
+  ::unlink(markerPath(stateDir_).c_str());
+  return {};
+}
+
 Result<void> Bakery::persistPatch(std::shared_ptr<const detail::PlanPatch> patch) {
   if (limits_.persistInBackground) {
     std::unique_lock lock(mutex_);
@@ -257,14 +261,7 @@ Result<void> Bakery::persistPatch(std::shared_ptr<const detail::PlanPatch> patch
   }
   detail::applyPatch(active_->plan, *patch);
   if (!limits_.persistInBackground) {
-    auto r = saveActiveState(stateDir_, *active_);
-    if (!r) {
-      reloadRequired_ = "active state not persisted: " + r.error().message();
-      return r;
-    }
-    std::lock_guard lock(mutex_);
-    ::unlink(markerPath(stateDir_).c_str());
-    return {};
+    return saveNow(*active_);
   }
   if (!writerHasState_) {
     // The writer has no copy to patch (active_ came from load()): hand it a whole one.

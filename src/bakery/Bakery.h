@@ -308,6 +308,8 @@ class Bakery {
   /// Patches the active state in place and hands the writer the patch (O(change)).
   Result<void> persistPatch(std::shared_ptr<const detail::PlanPatch> patch);
   Result<void> beginApply();  ///< the "applying" marker, before any kernel change
+  /// Writes `state` on this thread and removes the "applying" marker (persistInBackground off).
+  Result<void> saveNow(const ActiveState& state);
   void writerLoop();
   void takeWriteError();
 

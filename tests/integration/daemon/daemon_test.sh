@@ -114,20 +114,24 @@ start_daemon log2
 grep -q 'epoch 1)' "$work/log2" && fail "restart did not reuse the pinned maps"
 pass "SIGKILL + restart: adopted, same handles, pinned maps reused"
 
-# 6. A restart with broken inputs comes up from the last-good copy and says so.
-pid=$(status_field 'd["pid"]')
-kill -9 "$pid"
-printf 'garbage without a header\n' > "$work/inputs/ShapedDevices.csv"
-start_daemon log3
-[ "$(status_field 'd["refused"] is not None')" = True ] || fail "broken inputs not reported"
-[ "$(status_field 'd["circuits"]')" = 50 ] || fail "last-good inputs not used"
-# Fixing the operator's file (not the last-good copy) must be noticed and applied.
-cp "$work/good.csv" "$work/inputs/ShapedDevices.csv"
-for _ in $(seq 1 20); do
-  [ "$(status_field 'd["refused"] is None')" = True ] && break
-  sleep 0.5
-done
-[ "$(status_field 'd["refused"] is None')" = True ] || fail "fixed file not picked up after a last-good start"
+# 6. A restart with broken inputs comes up from the last-good copy and says so; fixing the
+#    operator's file (not the last-good copy) must be noticed and applied.
+restart_with_broken_devices() {  # $1: the ShapedDevices.csv to break, $2: circuits expected, $3: log
+  kill -9 "$(status_field 'd["pid"]')"
+  cp "$1" "$1.good"
+  printf 'garbage without a header\n' > "$1"
+  start_daemon "$3"
+  [ "$(status_field 'd["refused"] is not None')" = True ] || fail "broken inputs not reported"
+  [ "$(status_field 'd["circuits"]')" = "$2" ] || fail "last-good inputs not used (expected $2 circuits)"
+  mv "$1.good" "$1"
+  for _ in $(seq 1 20); do
+    [ "$(status_field 'd["refused"] is None')" = True ] && break
+    sleep 0.5
+  done
+  [ "$(status_field 'd["refused"] is None')" = True ] || fail "fixed file not picked up after a last-good start"
+  [ "$(status_field 'd["circuits"]')" = "$2" ] || fail "fixed file: expected $2 circuits"
+}
+restart_with_broken_devices "$work/inputs/ShapedDevices.csv" 50 log3
 pass "restart with broken inputs shapes the last-good inputs; fixing the file resumes reloads"
 
 # 6b. A reload that points the config at other input files moves the watch to them: a later
@@ -167,19 +171,7 @@ first=$(sed -n 2p "$work/inputs2/ShapedDevices.csv" | cut -d, -f1)
 { echo "$(head -1 "$work/inputs2/ShapedDevices.csv"),Action"; echo "$first,,,,,,,,,,,,,,remove"; } \
   > "$work/inputs2/overrides.csv"
 wait_circuits 47 || fail "an edit of the overrides file was not applied"
-pid=$(status_field 'd["pid"]')
-kill -9 "$pid"
-cp "$work/inputs2/ShapedDevices.csv" "$work/inputs2-good.csv"
-printf 'garbage without a header\n' > "$work/inputs2/ShapedDevices.csv"
-start_daemon log3b
-[ "$(status_field 'd["refused"] is not None')" = True ] || fail "broken inputs not reported"
-[ "$(status_field 'd["circuits"]')" = 47 ] || fail "last-good copy lost the overrides"
-cp "$work/inputs2-good.csv" "$work/inputs2/ShapedDevices.csv"
-for _ in $(seq 1 20); do
-  [ "$(status_field 'd["refused"] is None')" = True ] && break
-  sleep 0.5
-done
-[ "$(status_field 'd["circuits"]')" = 47 ] || fail "overrides not applied after the fix"
+restart_with_broken_devices "$work/inputs2/ShapedDevices.csv" 47 log3b
 pass "overrides file watched; last-good copy keeps the overrides"
 
 # 7. SIGTERM removes everything.
