@@ -9,10 +9,17 @@
 # apply is skipped ("-"): it would apply the full tree, which is what lazy queues avoid (and which
 # one interface cannot hold at 100k circuits with leaves).
 #
+# After ready, sluiced runs HOLD seconds more (default 10: telemetry ticks, the lazy tracker) and
+# rss_mb is its peak RSS (VmHWM) over the whole run; ready_rss_mb is VmHWM at ready.
+# With HEAPTRACK=FILE sluiced runs under heaptrack, FILE.zst is kept, and the live heap at the
+# end is printed by owner (bench/daemon/heap-owners.py); the RSS columns are then "-".
+#
 #   bench/daemon/startup.sh BUILD_DIR [CIRCUITS ...]      (default 10000; root)
 #   LAZY=Full bench/daemon/startup.sh BUILD_DIR 100000
+#   HEAPTRACK=/var/tmp/sluiced-heap LAZY=Full bench/daemon/startup.sh BUILD_DIR 100000
 set -euo pipefail
-lazy=${LAZY:-No}
+lazy=${LAZY:-No} hold=${HOLD:-10} heap=${HEAPTRACK:-}
+here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:?build dir}" && pwd); shift || true
 sizes=("${@:-10000}")
 sluice=$build/src/cli/sluice sluiced=$build/src/daemon/sluiced gen=$build/tools/gen/sluice-gen
@@ -33,7 +40,7 @@ for i in shp-inet shp-subs isp0 subs0; do ip -n "$ns" link set "$i" up; done
 mkdir -p "$work/bpffs" && mount -t bpf bpf "$work/bpffs"
 now() { date +%s.%N; }
 
-printf '%-9s %-12s %-12s %-8s %-10s\n' circuits apply_s ready_s ratio rss_mb
+printf '%-9s %-12s %-12s %-8s %-13s %-10s\n' circuits apply_s ready_s ratio ready_rss_mb rss_mb
 for n in "${sizes[@]}"; do
   dir=$work/isp-$n
   "$gen" --circuits "$n" --sites $((n / 500 + 2)) --seed 7 --out "$dir" --lqos-conf \
@@ -61,7 +68,9 @@ PY
   fi
 
   t2=$(now)
-  ip netns exec "$ns" "$sluiced" --config "$dir/lqos.conf" --foreground \
+  wrap=()
+  [ -n "$heap" ] && wrap=(heaptrack -o "$heap")
+  ip netns exec "$ns" "${wrap[@]}" "$sluiced" --config "$dir/lqos.conf" --foreground \
     --pin-dir "$work/bpffs/p$n" >"$dir/sluiced.log" 2>&1 &
   pid=$!
   until grep -q '"state": *"ready"' <<<"$("$sluice" status --socket "$dir/sluiced.sock" --json 2>/dev/null)"; do
@@ -69,13 +78,20 @@ PY
     sleep 0.05
   done
   t3=$(now)
-  rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+  hwm() { if [ -n "$heap" ]; then echo -; else awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$pid/status"; fi; }
+  readyRss=$(hwm)
+  sleep "$hold"
+  rss=$(hwm)
   kill -TERM "$pid"; wait "$pid" || true; pid=
+  apply=- ratio=- ready=$(echo "$t3 - $t2" | bc)
   if [ -n "$t1" ]; then
-    awk -v n="$n" -v a="$(echo "$t1 - $t0" | bc)" -v r="$(echo "$t3 - $t2" | bc)" -v rss="$rss" \
-      'BEGIN { printf "%-9d %-12.2f %-12.2f %-8.2f %-10.1f\n", n, a, r, r / a, rss / 1024 }'
-  else
-    awk -v n="$n" -v r="$(echo "$t3 - $t2" | bc)" -v rss="$rss" -v lazy="$lazy" \
-      'BEGIN { printf "%-9d %-12s %-12.2f %-8s %-10.1f lazy_queues=%s\n", n, "-", r, "-", rss / 1024, lazy }'
+    apply=$(echo "$t1 - $t0" | bc)
+    ratio=$(awk -v a="$apply" -v r="$ready" 'BEGIN { printf "%.2f", r / a }')
+  fi
+  printf '%-9d %-12s %-12.2f %-8s %-13s %-10s lazy_queues=%s\n' "$n" "$apply" "$ready" "$ratio" \
+    "$readyRss" "$rss" "$lazy"
+  if [ -n "$heap" ]; then
+    sleep 1
+    python3 "$here/heap-owners.py" "$heap.zst"
   fi
 done
