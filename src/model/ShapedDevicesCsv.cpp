@@ -139,7 +139,9 @@ class Reader {
   }
 
   bool readHeader(const CsvRecord& first);
-  void readRow(const CsvRecord& r);
+  /// `rowsOfCircuit`: the number of consecutive records with this row's Circuit ID (the device
+  /// count when the file groups a circuit's rows, as exporters do), to size its devices exactly.
+  void readRow(const CsvRecord& r, size_t rowsOfCircuit);
   void readAddresses(const CsvField* f, bool wantV4, Device& device);
   void reportBadAddress(std::string_view token, bool wantV4, const SourceLocation& where);
   std::optional<double> readRate(const CsvRecord& r, Column column);
@@ -273,7 +275,7 @@ std::optional<SqmOverride> Reader::readSqm(const CsvRecord& r) {
   return sqm.value;
 }
 
-void Reader::readRow(const CsvRecord& r) {
+void Reader::readRow(const CsvRecord& r, size_t rowsOfCircuit) {
   if (r.fields.size() != layout_.fieldCount &&
       !(layout_.legacy && r.fields.size() == kLegacyColumns + 1)) {
     auto message = layout_.legacy
@@ -346,6 +348,7 @@ void Reader::readRow(const CsvRecord& r) {
   }
   const auto [it, inserted] = out_.byId.emplace(row.id, out_.circuits.size());
   if (inserted) {
+    row.devices.reserve(rowsOfCircuit);
     row.devices.push_back(std::move(device));
     out_.circuits.push_back(std::move(row));
   } else {
@@ -427,7 +430,23 @@ ShapedDevices Reader::read(const CsvDocument& doc) {
   if (layout_.fieldOf[kCircuitId] < 0) {
     return std::move(out_);  // every row would repeat the header's "missing-column" error
   }
-  out_.circuits.reserve(doc.records.size());
+  // Memory (issue 5): the circuits and each circuit's devices are sized exactly. Rows of one
+  // circuit are normally consecutive, so the runs of equal Circuit IDs give the circuit count
+  // (an upper bound when a circuit's rows are scattered) and each circuit's row count.
+  const auto idOf = [&](size_t i) -> std::string_view {
+    const auto* f = field(doc.records[i], kCircuitId);
+    return f ? trimBlanks(f->value) : std::string_view();
+  };
+  std::vector<uint32_t> runLength(doc.records.size(), 1);
+  size_t runs = 0;
+  for (size_t i = doc.records.size(); i-- > firstData;) {
+    if (i + 1 < doc.records.size() && idOf(i) == idOf(i + 1)) {
+      runLength[i] = runLength[i + 1] + 1;
+    }
+    runs += (i == firstData || idOf(i) != idOf(i - 1)) ? 1 : 0;
+  }
+  out_.circuits.reserve(runs);
+  out_.byId.reserve(runs);
   for (size_t i = firstData; i < doc.records.size(); ++i) {
     const auto& r = doc.records[i];
     // Spreadsheets export trailing blank rows as ",,,,": nothing to shape, so not an error.
@@ -438,7 +457,11 @@ ShapedDevices Reader::read(const CsvDocument& doc) {
       diags_.warning(lineOf(r.offset), "empty-row", "row has only empty fields; skipped");
       continue;
     }
-    readRow(r);
+    readRow(r, runLength[i]);
+  }
+  out_.circuits.shrink_to_fit();  // no-op unless rows of a circuit were scattered or skipped
+  for (Circuit& c : out_.circuits) {
+    c.devices.shrink_to_fit();
   }
   return std::move(out_);
 }
@@ -524,7 +547,12 @@ ShapedDevices mergeDeviceOverrides(ShapedDevices base, const DeviceOverrides& ov
   out.sourceFiles = base.sourceFiles;
   out.sourceFiles.insert(out.sourceFiles.end(), overrides.circuits.sourceFiles.begin(),
                          overrides.circuits.sourceFiles.end());
-  out.circuits.reserve(base.circuits.size() + overrides.circuits.circuits.size());
+  size_t added = 0;  // overrides circuits the base does not have
+  for (const Circuit& c : overrides.circuits.circuits) {
+    added += base.byId.contains(c.id) || removed.contains(c.id) ? 0 : 1;
+  }
+  out.circuits.reserve(base.circuits.size() - removed.size() + added);
+  out.byId.reserve(out.circuits.capacity());
   std::vector<bool> used(overrides.circuits.circuits.size(), false);
   for (Circuit& c : base.circuits) {
     if (removed.contains(c.id)) {
