@@ -361,12 +361,40 @@ void leafJson(fmt::memory_buffer& out, const std::optional<plan::LeafSpec>& leaf
   }
 }
 
-/// The plan in the format of planner/PlanJson.h (same keys; compact) plus the "bakery" object.
-/// Written by hand with fmt: nlohmann's DOM took ~10x longer on a 10k-circuit plan.
-std::string render(const ActiveState& state) {
+/// Writes all of `data` to `fd`. Returns errno, 0 on success.
+int writeAll(int fd, const char* data, size_t size) {
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::write(fd, data + done, size - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    done += static_cast<size_t>(n);
+  }
+  return 0;
+}
+
+/// Bytes of rendered JSON kept before they go to the file: the text of a 100k-circuit state is
+/// ~40 MB, which the writer no longer holds (with the buffer's growth, ~2x that) at once.
+constexpr size_t kSpillBytes = 1 << 20;
+
+/// The plan in the format of planner/PlanJson.h (same keys; compact) plus the "bakery" object,
+/// written to `fd` in chunks of about kSpillBytes. Returns errno of the first failed write, 0 on
+/// success. Written by hand with fmt: nlohmann's DOM took ~10x longer on a 10k-circuit plan.
+int render(const ActiveState& state, int fd) {
   const plan::QueuePlan& p = state.plan;
   fmt::memory_buffer out;
   auto it = std::back_inserter(out);
+  int err = 0;
+  const auto spill = [&](size_t atLeast) {
+    if (out.size() >= atLeast && err == 0) {
+      err = writeAll(fd, out.data(), out.size());
+    }
+    if (out.size() >= atLeast) {
+      out.clear();
+    }
+  };
   fmt::format_to(it, R"({{"format":"sluice-queue-plan","version":1,"queueCount":{},"onAStick":{},)",
                  p.queueCount, p.onAStick);
   fmt::format_to(it, R"("queueCpu":[{}],"interfaces":[)", fmt::join(p.queueCpu, ","));
@@ -399,6 +427,7 @@ std::string render(const ActiveState& state) {
                        cls.rateBitsPerSecond, cls.ceilBitsPerSecond, cls.quantumBytes, cls.prio);
         leafJson(out, cls.leaf);
         out.push_back('}');
+        spill(kSpillBytes);
       }
       fmt::format_to(it, "]}}");
     }
@@ -416,6 +445,7 @@ std::string render(const ActiveState& state) {
     handleOrNull(out, n.upClass);
     fmt::format_to(it, R"(,"downloadMaxMbps":{},"uploadMaxMbps":{}}})", n.downloadMaxMbps,
                    n.uploadMaxMbps);
+    spill(kSpillBytes);
   }
   fmt::format_to(it, R"(],"circuits":[)");
   for (size_t i = 0; i < p.circuits.size(); ++i) {
@@ -427,6 +457,7 @@ std::string render(const ActiveState& state) {
                    R"("uploadMinMbps":{},"downloadMaxMbps":{},"uploadMaxMbps":{}}})",
                    c.parentPlacement, c.queue, c.downClass.toString(), c.upClass.toString(),
                    c.downloadMinMbps, c.uploadMinMbps, c.downloadMaxMbps, c.uploadMaxMbps);
+    spill(kSpillBytes);
   }
   fmt::format_to(it, R"(],"addresses":[)");
   for (size_t i = 0; i < p.addresses.size(); ++i) {
@@ -436,16 +467,21 @@ std::string render(const ActiveState& state) {
                    R"("upClass":"{}"}})",
                    i ? "," : "", a.prefix.toString(), a.circuit, a.queue, a.cpu,
                    a.downClass.toString(), a.upClass.toString());
+    spill(kSpillBytes);
   }
-  std::vector<int32_t> nodeModel;
-  for (const auto& n : p.nodes) nodeModel.push_back(n.modelIndex);
-  std::vector<int32_t> circuitModel;
-  for (const auto& c : p.circuits) circuitModel.push_back(c.modelIndex);
-  fmt::format_to(it,
-                 R"(],"bakery":{{"generation":{},"nodeModelIndex":[{}],"circuitModelIndex":[{}]}}}})",
-                 state.generation, fmt::join(nodeModel, ","), fmt::join(circuitModel, ","));
-  out.push_back('\n');
-  return fmt::to_string(out);
+  fmt::format_to(it, R"(],"bakery":{{"generation":{},"nodeModelIndex":[)", state.generation);
+  for (size_t i = 0; i < p.nodes.size(); ++i) {
+    fmt::format_to(it, "{}{}", i ? "," : "", p.nodes[i].modelIndex);
+    spill(kSpillBytes);
+  }
+  fmt::format_to(it, R"(],"circuitModelIndex":[)");
+  for (size_t i = 0; i < p.circuits.size(); ++i) {
+    fmt::format_to(it, "{}{}", i ? "," : "", p.circuits[i].modelIndex);
+    spill(kSpillBytes);
+  }
+  fmt::format_to(it, "]}}}}\n");
+  spill(0);
+  return err;
 }
 
 }  // namespace
@@ -457,24 +493,16 @@ Result<void> saveActiveState(const std::string& stateDir, const ActiveState& sta
   if (ec) {
     return makeError(ec.value(), "create directory " + dir);
   }
-  const std::string text = render(state);
-
   const std::string path = activePath(stateDir);
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
     return makeError(errno, "write bakery active state " + tmp);
   }
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      return makeError(err, "write bakery active state " + tmp);
-    }
-    done += static_cast<size_t>(n);
+  if (const int err = render(state, fd); err != 0) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return makeError(err, "write bakery active state " + tmp);
   }
   ::close(fd);
   if (::rename(tmp.c_str(), path.c_str()) != 0) {

@@ -95,7 +95,6 @@ Result<bool> Bakery::load() {
     return std::unexpected(st.error());
   }
   active_ = *st ? std::make_shared<ActiveState>(std::move(**st)) : nullptr;
-  writerHasState_ = false;
   std::error_code ec;
   if (std::filesystem::exists(markerPath(stateDir_), ec)) {
     reloadRequired_ = "an apply was interrupted before its state was saved (" +
@@ -114,6 +113,24 @@ Result<void> Bakery::setActive(plan::QueuePlan plan) {
 }
 
 const plan::QueuePlan* Bakery::active() const { return active_ ? &active_->plan : nullptr; }
+
+std::shared_ptr<const plan::QueuePlan> Bakery::activeShared() const {
+  if (!active_) {
+    return nullptr;
+  }
+  return std::shared_ptr<const plan::QueuePlan>(active_, &active_->plan);  // aliasing
+}
+
+ActiveState& Bakery::ownActive() {
+  // Only this (the apply) thread hands out references to active_, so other holders can only go
+  // away meanwhile: a count of 1 means nobody else can be reading it.
+  const bool inputAliases = lastInput_ && !lastInput_.owner_before(active_) &&
+                            !active_.owner_before(lastInput_);
+  if (active_.use_count() > (inputAliases ? 2 : 1)) {
+    active_ = std::make_shared<ActiveState>(*active_);
+  }
+  return *active_;
+}
 
 Result<void> Bakery::beginApply() {
   std::lock_guard lock(mutex_);
@@ -135,9 +152,9 @@ void Bakery::writerLoop() {
   (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
   std::unique_lock lock(mutex_);
   for (;;) {
-    const auto hasPending = [&] { return pendingFull_ != nullptr || !pendingPatches_.empty(); };
+    const auto hasPending = [&] { return pendingFull_ != nullptr; };
     wake_.wait(lock, [&] { return stop_ || hasPending() || !graveyard_.empty(); });
-    // A pending state first: the apply thread may be waiting for the writer's copy of it.
+    // A pending state first: freeing old plans can wait.
     if (!hasPending() && !graveyard_.empty()) {
       auto dead = std::move(graveyard_);
       graveyard_.clear();
@@ -151,27 +168,11 @@ void Bakery::writerLoop() {
     }
     auto full = std::move(pendingFull_);
     pendingFull_.reset();
-    copying_ = full != nullptr;
-    auto patches = std::move(pendingPatches_);
-    pendingPatches_.clear();
-    const uint32_t generation = pendingGeneration_;
     const uint64_t seq = pendingSeq_;
     writing_ = true;
     lock.unlock();
-    if (full) {
-      writerState_ = std::make_unique<ActiveState>(*full);
-      full.reset();
-      lock.lock();
-      copying_ = false;
-      written_.notify_all();
-      lock.unlock();
-    }
-    for (const auto& p : patches) {
-      detail::applyPatch(writerState_->plan, *p);
-    }
-    writerState_->generation = generation;
-    auto r = saveActiveState(stateDir_, *writerState_);
-    patches.clear();
+    auto r = saveActiveState(stateDir_, *full);
+    full.reset();  // the apply thread patches in place again once nobody else holds it
     lock.lock();
     writing_ = false;
     if (!r) {
@@ -193,7 +194,7 @@ void Bakery::takeWriteError() {
 Result<void> Bakery::flush() {
   std::unique_lock lock(mutex_);
   written_.wait(lock, [&] {
-    return pendingFull_ == nullptr && pendingPatches_.empty() && !writing_;
+    return pendingFull_ == nullptr && !writing_;
   });
   if (writeError_) {
     Error e = *writeError_;
@@ -220,20 +221,16 @@ Result<void> Bakery::persist(plan::QueuePlan plan, uint32_t generation) {
     }
     return saveNow(*state);
   }
-  // Shared with the writer, which makes its own copy on its thread (the apply thread patches
-  // active_ in place later: persistPatch makes sure the writer is done with it first).
+  // Shared with the writer (read-only; the apply thread copies before patching a shared state).
   {
     std::lock_guard lock(mutex_);
     pendingFull_ = state;
-    pendingPatches_.clear();
-    pendingGeneration_ = generation;
     pendingSeq_ = applySeq_;
     writeError_.reset();
     if (!thread_.joinable()) {
       thread_ = std::thread([this] { writerLoop(); });
     }
   }
-  writerHasState_ = true;
   wake_.notify_all();
   return {};
 }
@@ -249,34 +246,23 @@ Result<void> Bakery::saveNow(const ActiveState& state) {
   return {};
 }
 
-Result<void> Bakery::persistPatch(std::shared_ptr<const detail::PlanPatch> patch) {
+Result<void> Bakery::persistPatch(const detail::PlanPatch& patch) {
   if (limits_.persistInBackground) {
-    std::unique_lock lock(mutex_);
+    // A state the writer has not started on is replaced below: drop it now so that it does not
+    // force a copy.
+    std::lock_guard lock(mutex_);
     if (pendingFull_ != nullptr && pendingFull_.get() == active_.get()) {
-      // The writer has not taken active_ yet (still writing an older state): it gets its own
-      // copy now, made here (the only case where the fast path copies the plan).
-      pendingFull_ = std::make_shared<const ActiveState>(*active_);
+      pendingFull_.reset();
     }
-    written_.wait(lock, [&] { return !copying_; });  // at most one plan copy long
   }
-  detail::applyPatch(active_->plan, *patch);
+  ActiveState& state = ownActive();
+  detail::applyPatch(state.plan, patch);
   if (!limits_.persistInBackground) {
-    return saveNow(*active_);
-  }
-  if (!writerHasState_) {
-    // The writer has no copy to patch (active_ came from load()): hand it a whole one.
-    auto copy = std::make_shared<const ActiveState>(*active_);
-    std::lock_guard lock(mutex_);
-    pendingFull_ = std::move(copy);
-    pendingPatches_.clear();
-    writerHasState_ = true;
-  } else {
-    std::lock_guard lock(mutex_);
-    pendingPatches_.push_back(std::move(patch));
+    return saveNow(state);
   }
   {
     std::lock_guard lock(mutex_);
-    pendingGeneration_ = active_->generation;
+    pendingFull_ = active_;
     pendingSeq_ = applySeq_;
     writeError_.reset();
     if (!thread_.joinable()) {
@@ -523,10 +509,9 @@ Result<ApplyReport> Bakery::apply(plan::QueuePlan desired) {
         return done;
       }
       const auto ts = Clock::now();
-      // The active plan is patched in place (O(change)); the old input is freed in the background.
-      if (auto r = persistPatch(
-              std::make_shared<const detail::PlanPatch>(std::move(fast->patch)));
-          !r) {
+      // The active plan is patched (in place unless a snapshot holds it); the old input is freed
+      // in the background.
+      if (auto r = persistPatch(fast->patch); !r) {
         return std::unexpected(r.error());
       }
       if (limits_.persistInBackground) {

@@ -258,7 +258,14 @@ class Bakery {
   /// Takes `plan` as the active state without touching the kernel (after a verified adoption or
   /// a full build done by the caller) and persists it. Clears reloadRequired().
   Result<void> setActive(plan::QueuePlan plan);
+  /// The active plan, or null. Valid until the next call that changes the active state (apply,
+  /// rebuild, setActive, load, enterObserve): a change may replace it rather than patch it.
   const plan::QueuePlan* active() const;
+  /// The active plan as an immutable snapshot that stays valid however long the caller keeps it
+  /// (the daemon's status, API and telemetry hold it). Shares the bakery's copy: no O(tree) copy
+  /// here. While a snapshot is held, the next fast-path change copies the active plan once before
+  /// patching it (copy-on-write) instead of patching it in place. Null without an active state.
+  std::shared_ptr<const plan::QueuePlan> activeShared() const;
   /// Minor/handle generation of the live tree (incremented by every rebuild).
   uint32_t generation() const { return active_ ? active_->generation : 0; }
 
@@ -303,10 +310,15 @@ class Bakery {
   Result<ApplyReport> bypassRebuild(plan::QueuePlan desired, std::string reason);
   Result<ApplyReport> reconcileTo(plan::QueuePlan desired);
   Result<void> runChunked(const std::vector<TcOp>& ops);
-  /// Takes `plan` as the active state and hands the writer its own copy (O(tree)).
+  /// Takes `plan` as the active state and hands it to the writer (shared, no copy).
   Result<void> persist(plan::QueuePlan plan, uint32_t generation);
-  /// Patches the active state in place and hands the writer the patch (O(change)).
-  Result<void> persistPatch(std::shared_ptr<const detail::PlanPatch> patch);
+  /// Patches the active state (in place when nobody else holds it, else a copy: ownActive()) and
+  /// hands the patched state to the writer. O(change), or O(tree) when a snapshot is held.
+  Result<void> persistPatch(const detail::PlanPatch& patch);
+  /// The active state, made exclusively the bakery's first: when a snapshot (activeShared(), the
+  /// writer's pending or in-progress state) shares it, it is copied and the copy becomes active_.
+  /// lastInput_ aliasing active_ does not count (it is replaced right after every patch).
+  ActiveState& ownActive();
   Result<void> beginApply();  ///< the "applying" marker, before any kernel change
   /// Writes `state` on this thread and removes the "applying" marker (persistInBackground off).
   Result<void> saveNow(const ActiveState& state);
@@ -317,8 +329,8 @@ class Bakery {
   dataplane::MapWriter& writer_;
   std::string stateDir_;
   Limits limits_;
-  /// Owned by the apply thread alone (patched in place by the fast path); the state writer keeps
-  /// its own copy (writerState_), brought up to date with the same patches.
+  /// Changed by the apply thread alone; shared read-only with snapshots and the writer, and
+  /// copied on write (ownActive()) when shared.
   std::shared_ptr<ActiveState> active_;
   std::optional<std::string> reloadRequired_;
   uint32_t buildGeneration_ = 0;  ///< generation a build() persists
@@ -337,16 +349,9 @@ class Bakery {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable written_;
-  /// A new whole state for the writer: usually active_ itself, which the writer copies into
-  /// writerState_ first thing (off the apply path); the apply thread does not patch active_ while
-  /// the writer may still read it (persistPatch hands over its own copy or waits for the copy).
+  /// The newest state not yet written: active_ itself (shared, never patched while shared). The
+  /// writer keeps no copy of its own; a newer state replaces one it has not started on.
   std::shared_ptr<const ActiveState> pendingFull_;
-  bool copying_ = false;  ///< the writer is copying a state it shares with active_
-  /// Patches of the writer's state not yet written, in order (after pendingFull_ when set).
-  std::vector<std::shared_ptr<const detail::PlanPatch>> pendingPatches_;
-  uint32_t pendingGeneration_ = 0;
-  bool writerHasState_ = false;  ///< a full state was handed to the writer (patches may follow)
-  std::unique_ptr<ActiveState> writerState_;  ///< the writer thread's copy of the active state
   uint64_t applySeq_ = 0;      ///< applies begun (marker written)
   uint64_t pendingSeq_ = 0;    ///< applySeq_ the pending state covers
   bool writing_ = false;

@@ -100,6 +100,38 @@ TEST_F(BakeryTest, BuildsThenAppliesEveryChangeClassIncrementally) {
   EXPECT_FALSE(bakery_->reloadRequired());
 }
 
+TEST_F(BakeryTest, ASnapshotKeepsItsPlanWhileFastChangesCopyOnWrite) {
+  auto m = smallIsp(30);
+  apply(m);
+  ASSERT_TRUE(bakery_->flush());
+  const auto ceilOf = [](const plan::QueuePlan& p, size_t circuit) {
+    return p.circuits[circuit].downloadMaxMbps;
+  };
+  // Nobody else holds the active plan (the writer is done): a speed change patches it in place.
+  const plan::QueuePlan* before = bakery_->active();
+  m.shaped.circuits[3].downloadMaxMbps = 77;
+  EXPECT_EQ(apply(m).mode, "incremental");
+  EXPECT_EQ(bakery_->active(), before);
+  EXPECT_EQ(ceilOf(*bakery_->active(), 3), 77);
+
+  // A held snapshot is never patched: the change copies the plan first.
+  ASSERT_TRUE(bakery_->flush());
+  auto snapshot = bakery_->activeShared();
+  ASSERT_EQ(snapshot.get(), bakery_->active());
+  m.shaped.circuits[3].downloadMaxMbps = 66;
+  EXPECT_EQ(apply(m).mode, "incremental");
+  EXPECT_NE(bakery_->active(), snapshot.get());
+  EXPECT_EQ(ceilOf(*snapshot, 3), 77);
+  EXPECT_EQ(ceilOf(*bakery_->active(), 3), 66);
+
+  // The written state is the patched one.
+  ASSERT_TRUE(bakery_->flush());
+  auto saved = loadActiveState(dir_.path());
+  ASSERT_TRUE(saved && *saved);
+  EXPECT_EQ(ceilOf((*saved)->plan, 3), 66);
+  EXPECT_EQ(testing::planDifference((*saved)->plan, *bakery_->active()), "");
+}
+
 TEST_F(BakeryTest, RestartDiffsAgainstThePersistedStateInsteadOfRebuilding) {
   auto m = smallIsp(30);
   testing::insertCircuit(m, 0, "x", "AP-A1", 80, 20, "100.64.60.1");
