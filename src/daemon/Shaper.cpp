@@ -318,13 +318,13 @@ Result<void> Shaper::startShaping(plan::QueuePlan full) {
   if (auto ok = applyTree(desired, true); !ok) {
     return ok;
   }
-  if (auto ok = bakery_->setActive(desired); !ok) {
-    spdlog::warn("{}", ok.error().message());
-  }
   bakery::ApplyReport build;
   build.mode = adopted_ ? "adopt" : "build";
   build.tcOps = applier_->lastStats().messages;
   build.mapUpserts = desired.addresses.size();
+  if (auto ok = bakery_->setActive(std::move(desired)); !ok) {
+    spdlog::warn("{}", ok.error().message());
+  }
   build.durationMs =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   recordApply(build);
@@ -503,7 +503,7 @@ Result<void> Shaper::start() {
       tcFilters_.push_back(std::move(*fwd));
     }
   }
-  plan_ = queueMode_ == "shape" ? std::make_shared<const plan::QueuePlan>(*bakery_->active())
+  plan_ = queueMode_ == "shape" ? bakery_->activeShared()
                                 : std::make_shared<const plan::QueuePlan>(std::move(plan));
   ++planVersion_;
   if (!fromLastGood) {
@@ -628,7 +628,7 @@ api::Response Shaper::reload(ReloadTrigger trigger) {
       lastTransition_ = lastApply_;
       lastTransition_->reason = "observe -> shape";
     }
-    plan_ = std::make_shared<const plan::QueuePlan>(*bakery_->active());
+    plan_ = bakery_->activeShared();
   }
   active_ = std::make_shared<const model::Inputs>(std::move(inputs));
   ++planVersion_;
@@ -974,7 +974,7 @@ void Shaper::lazyTick() {
       lazyActivations_ += tick.activated.size();
       lazyExpirations_ += tick.expired.size();
       lazyLastError_.clear();
-      plan_ = std::make_shared<const plan::QueuePlan>(*bakery_->active());
+      plan_ = bakery_->activeShared();
       ++planVersion_;
       lazyLastApplyMs_ = msSince(ta);
       spdlog::info("lazy queues: {} activated{}{}, {} expired ({} tc ops, {} map upserts) in "
