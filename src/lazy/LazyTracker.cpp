@@ -41,24 +41,30 @@ LazyTracker::Key LazyTracker::keyOf(const IpNet& address, uint8_t len) {
 void LazyTracker::setPlan(const plan::QueuePlan& full, Clock::time_point now) {
   std::vector<std::string> ids;
   ids.reserve(full.circuits.size());
-  std::unordered_map<std::string, int32_t> indexOf;
-  indexOf.reserve(full.circuits.size());
-  for (size_t i = 0; i < full.circuits.size(); ++i) {
-    ids.push_back(full.circuits[i].circuitId);
-    indexOf.emplace(full.circuits[i].circuitId, static_cast<int32_t>(i));
+  for (const auto& c : full.circuits) {
+    ids.push_back(c.circuitId);
   }
+  std::vector<int32_t> byId(ids.size());
+  for (size_t i = 0; i < byId.size(); ++i) {
+    byId[i] = static_cast<int32_t>(i);
+  }
+  std::sort(byId.begin(), byId.end(), [&](int32_t a, int32_t b) { return ids[a] < ids[b]; });
   std::vector<char> on(ids.size(), 0);
   std::vector<Clock::time_point> last(ids.size(), now);
+  const auto find = [&](const std::string& id) {
+    auto it = std::lower_bound(byId.begin(), byId.end(), id,
+                               [&](int32_t i, const std::string& v) { return ids[i] < v; });
+    return it != byId.end() && ids[*it] == id ? *it : -1;
+  };
   ActiveCircuits active;
   for (const auto& id : active_) {
-    auto it = indexOf.find(id);
-    auto old = indexOf_.find(id);
-    if (it == indexOf.end()) {
+    const int32_t i = find(id);
+    if (i < 0) {
       continue;
     }
-    on[it->second] = 1;
-    if (old != indexOf_.end()) {
-      last[it->second] = lastActivity_[old->second];
+    on[i] = 1;
+    if (const int32_t old = indexOf(id); old >= 0) {
+      last[i] = lastActivity_[old];
     }
     active.insert(id);
   }
@@ -69,9 +75,20 @@ void LazyTracker::setPlan(const plan::QueuePlan& full, Clock::time_point now) {
     if (a.circuit < 0 || static_cast<size_t>(a.circuit) >= ids.size()) {
       continue;
     }
-    prefixes_[keyOf(a.prefix, a.prefix.prefixLen)] = a.circuit;
+    prefixes_.emplace_back(keyOf(a.prefix, a.prefix.prefixLen), a.circuit);
     seenLen[a.prefix.prefixLen] = true;
   }
+  // The last entry of a prefix wins, as the data plane's map would have it.
+  std::stable_sort(prefixes_.begin(), prefixes_.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  auto keep = prefixes_.begin();
+  for (auto it = prefixes_.begin(); it != prefixes_.end(); ++it) {
+    if (std::next(it) == prefixes_.end() || std::next(it)->first != it->first) {
+      *keep++ = *it;
+    }
+  }
+  prefixes_.erase(keep, prefixes_.end());
+  prefixes_.shrink_to_fit();
   prefixLens_.clear();
   for (int len = 128; len >= 0; --len) {
     if (seenLen[len]) {
@@ -79,7 +96,7 @@ void LazyTracker::setPlan(const plan::QueuePlan& full, Clock::time_point now) {
     }
   }
   ids_ = std::move(ids);
-  indexOf_ = std::move(indexOf);
+  byId_ = std::move(byId);
   on_ = std::move(on);
   lastActivity_ = std::move(last);
   growth_.assign(ids_.size(), 0);
@@ -87,24 +104,32 @@ void LazyTracker::setPlan(const plan::QueuePlan& full, Clock::time_point now) {
   ++planGeneration_;  // cached host -> circuit lookups are stale
 }
 
+int32_t LazyTracker::indexOf(std::string_view id) const {
+  auto it = std::lower_bound(byId_.begin(), byId_.end(), id,
+                             [&](int32_t i, std::string_view v) { return ids_[i] < v; });
+  return it != byId_.end() && ids_[*it] == id ? *it : -1;
+}
+
 void LazyTracker::setActive(const ActiveCircuits& active, Clock::time_point now) {
   std::fill(on_.begin(), on_.end(), 0);
   active_.clear();
   for (const auto& id : active) {
-    auto it = indexOf_.find(id);
-    if (it == indexOf_.end()) {
+    const int32_t i = indexOf(id);
+    if (i < 0) {
       continue;
     }
-    on_[it->second] = 1;
-    lastActivity_[it->second] = now;
+    on_[i] = 1;
+    lastActivity_[i] = now;
     active_.insert(id);
   }
 }
 
 int32_t LazyTracker::circuitOf(const IpNet& address) const {
   for (uint8_t len : prefixLens_) {
-    auto it = prefixes_.find(keyOf(address, len));
-    if (it != prefixes_.end()) {
+    const Key key = keyOf(address, len);
+    auto it = std::lower_bound(prefixes_.begin(), prefixes_.end(), key,
+                               [](const auto& entry, const Key& k) { return entry.first < k; });
+    if (it != prefixes_.end() && it->first == key) {
       return it->second;
     }
   }
@@ -177,16 +202,14 @@ TickDecision LazyTracker::observe(std::span<const dataplane::HostCounters> hosts
 
 void LazyTracker::revert(const TickDecision& tick, Clock::time_point now) {
   for (const auto& id : tick.activated) {
-    auto it = indexOf_.find(id);
-    if (it != indexOf_.end()) {
-      on_[it->second] = 0;
+    if (const int32_t i = indexOf(id); i >= 0) {
+      on_[i] = 0;
       active_.erase(id);
     }
   }
   for (const auto& id : tick.expired) {
-    auto it = indexOf_.find(id);
-    if (it != indexOf_.end()) {
-      activate(static_cast<size_t>(it->second), now);
+    if (const int32_t i = indexOf(id); i >= 0) {
+      activate(static_cast<size_t>(i), now);
     }
   }
 }

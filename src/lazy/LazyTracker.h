@@ -17,7 +17,9 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "config/Config.h"
@@ -85,7 +87,7 @@ class LazyTracker {
     uint64_t hi = 0;
     uint64_t lo = 0;
     uint8_t len = 0;
-    bool operator==(const Key&) const = default;
+    auto operator<=>(const Key&) const = default;
   };
   struct KeyHash {
     size_t operator()(const Key& k) const noexcept;
@@ -98,12 +100,17 @@ class LazyTracker {
   };
   static Key keyOf(const IpNet& address, uint8_t len);
   void activate(size_t index, Clock::time_point now);
+  /// Index of the circuit with ID `id`, or -1 (binary search over byId_).
+  int32_t indexOf(std::string_view id) const;
 
   TrackerOptions options_;
   std::vector<std::string> ids_;                       ///< circuit index -> ID
-  std::unordered_map<std::string, int32_t> indexOf_;  ///< ID -> circuit index
+  /// Circuit indices sorted by ID (4 bytes per circuit; a hash map of ID strings took ~60).
+  std::vector<int32_t> byId_;
   std::vector<uint8_t> prefixLens_;                    ///< distinct lengths, longest first
-  std::unordered_map<Key, int32_t, KeyHash> prefixes_;  ///< prefix -> circuit index
+  /// (prefix, circuit index) sorted by prefix: looked up only for a host not seen under this
+  /// plan, so a sorted table (32 bytes per prefix) serves instead of a hash map (~60).
+  std::vector<std::pair<Key, int32_t>> prefixes_;
   std::vector<char> on_;                               ///< per circuit: queues exist
   std::vector<Clock::time_point> lastActivity_;        ///< per circuit
   std::vector<uint64_t> growth_;                       ///< per circuit, this tick
