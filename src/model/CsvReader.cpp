@@ -1,6 +1,7 @@
 #include "model/CsvReader.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace sluice::model {
 
@@ -15,16 +16,20 @@ bool isLineEnd(char c) {
 
 class Tokenizer {
  public:
-  explicit Tokenizer(std::string_view text) : text_(text) {}
+  Tokenizer(std::string_view text, std::vector<CsvProblem>& problems)
+      : text_(text), problems_(problems) {}
 
-  CsvDocument run() {
+  /// Calls `onRecord` for each record, in order. The record passed is reused for the next one
+  /// (its fields keep their capacity): no allocation per record once the widest one was seen.
+  template <typename Fn>
+  void run(Fn&& onRecord) {
     while (i_ < text_.size()) {
       if (skipBlankOrCommentLine()) {
         continue;
       }
       readRecord();
+      onRecord(static_cast<const CsvRecord&>(record_));
     }
-    return std::move(doc_);
   }
 
  private:
@@ -58,10 +63,13 @@ class Tokenizer {
   }
 
   void readRecord() {
-    CsvRecord record;
-    record.offset = i_;
+    record_.offset = i_;
+    size_t used = 0;
     while (true) {
-      record.fields.push_back(readField());
+      if (used == record_.fields.size()) {
+        record_.fields.emplace_back();
+      }
+      readField(record_.fields[used++]);
       if (!atEnd() && text_[i_] == ',') {
         ++i_;
         continue;
@@ -69,39 +77,41 @@ class Tokenizer {
       skipLineEnd();
       break;
     }
-    doc_.records.push_back(std::move(record));
+    record_.fields.resize(used);
   }
 
-  CsvField readField() {
+  /// Reads one field into `field` (reused: its value keeps its capacity).
+  void readField(CsvField& field) {
+    field.value.clear();
+    field.quoted = false;
+    field.escaped = false;
     size_t j = i_;
     while (j < text_.size() && isBlank(text_[j])) {
       ++j;
     }
     if (j < text_.size() && text_[j] == '"') {
       i_ = j;
-      return readQuoted();
+      readQuoted(field);
+      return;
     }
-    CsvField field;
     field.offset = i_;
     const size_t start = i_;
     while (!atEnd() && text_[i_] != ',' && !isLineEnd(text_[i_])) {
       ++i_;
     }
     field.value.assign(text_.substr(start, i_ - start));
-    return field;
   }
 
-  CsvField readQuoted() {
+  void readQuoted(CsvField& field) {
     const size_t open = i_;
     ++i_;
-    CsvField field;
     field.quoted = true;
     field.offset = i_;
     while (true) {
       if (atEnd()) {
-        doc_.problems.push_back(
+        problems_.push_back(
             CsvProblem{open, true, "quoted field is not closed before the end of the file"});
-        return field;
+        return;
       }
       const char c = text_[i_];
       if (c == '"') {
@@ -126,18 +136,18 @@ class Tokenizer {
     }
     const auto trailing = text_.substr(after, i_ - after);
     if (trailing.find_first_not_of(" \t") != std::string_view::npos) {
-      doc_.problems.push_back(
+      problems_.push_back(
           CsvProblem{after, false,
                      "text after a closing quote is appended to the field; quote the whole "
                      "field instead"});
       field.value.append(trailing);
     }
-    return field;
   }
 
   std::string_view text_;
+  std::vector<CsvProblem>& problems_;
   size_t i_ = 0;
-  CsvDocument doc_;
+  CsvRecord record_;
 };
 
 }  // namespace
@@ -152,7 +162,14 @@ size_t CsvField::sourceOffset(size_t i) const {
 }
 
 CsvDocument readCsv(std::string_view text) {
-  return Tokenizer(text).run();
+  CsvDocument doc;
+  Tokenizer(text, doc.problems).run([&](const CsvRecord& r) { doc.records.push_back(r); });
+  return doc;
+}
+
+void forEachCsvRecord(std::string_view text, std::vector<CsvProblem>& problems,
+                      const std::function<void(const CsvRecord&)>& onRecord) {
+  Tokenizer(text, problems).run(onRecord);
 }
 
 }  // namespace sluice::model

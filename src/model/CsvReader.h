@@ -4,6 +4,7 @@
 // breaks, blank lines and '#' comment lines (skipped), and white space before an opening quote.
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,5 +40,12 @@ struct CsvDocument {
 
 /// Splits `text` (UTF-8) into records and fields.
 CsvDocument readCsv(std::string_view text);
+
+/// The same records as readCsv(), one at a time, without keeping them: `onRecord` gets each
+/// record in file order (valid only during the call; the next record reuses it). Syntax problems
+/// are appended to `problems` as found. Memory: one record, whatever the file's size (a
+/// 200k-row ShapedDevices.csv held as a CsvDocument takes ~170 MB).
+void forEachCsvRecord(std::string_view text, std::vector<CsvProblem>& problems,
+                      const std::function<void(const CsvRecord&)>& onRecord);
 
 }  // namespace sluice::model

@@ -55,5 +55,36 @@ TEST(CsvReader, ReportsUnterminatedQuoteAndTrailingText) {
   EXPECT_EQ(doc.problems[1].offset, 9u);
 }
 
+TEST(CsvReader, StreamingGivesTheSameRecordsOneAtATime) {
+  // A wide quoted record, then narrower ones: the reused record must not keep stale fields,
+  // flags or offsets.
+  const std::string text =
+      "\"x \"\"q\"\"\",\"multi\nline\",c,d\n# comment\n\ne,f\n g ,\"h\"tail\n\"open";
+  const auto doc = readCsv(text);
+  std::vector<CsvProblem> problems;
+  size_t n = 0;
+  forEachCsvRecord(text, problems, [&](const CsvRecord& r) {
+    ASSERT_LT(n, doc.records.size());
+    const auto& want = doc.records[n++];
+    EXPECT_EQ(r.offset, want.offset);
+    EXPECT_EQ(values(r), values(want));
+    ASSERT_EQ(r.fields.size(), want.fields.size());
+    for (size_t i = 0; i < r.fields.size(); ++i) {
+      EXPECT_EQ(r.fields[i].offset, want.fields[i].offset) << "record " << n << " field " << i;
+      EXPECT_EQ(r.fields[i].quoted, want.fields[i].quoted);
+      EXPECT_EQ(r.fields[i].escaped, want.fields[i].escaped);
+    }
+  });
+  EXPECT_EQ(n, 4u);
+  EXPECT_EQ(n, doc.records.size());
+  ASSERT_EQ(problems.size(), doc.problems.size());
+  for (size_t i = 0; i < problems.size(); ++i) {
+    EXPECT_EQ(problems[i].offset, doc.problems[i].offset);
+    EXPECT_EQ(problems[i].message, doc.problems[i].message);
+  }
+  EXPECT_EQ(values(doc.records[1]), (std::vector<std::string>{"e", "f"}));
+  EXPECT_FALSE(doc.records[2].fields[1].escaped);
+}
+
 }  // namespace
 }  // namespace sluice::model
