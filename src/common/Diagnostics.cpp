@@ -1,19 +1,27 @@
 #include "common/Diagnostics.h"
 
 #include <algorithm>
+#include <ostream>
 
 #include <fmt/format.h>
 
 namespace sluice {
 
+const std::string& SourceFile::empty_string() {
+  static const std::string kEmpty;
+  return kEmpty;
+}
+
+std::ostream& operator<<(std::ostream& out, const SourceFile& f) { return out << f.str(); }
+
 std::string SourceLocation::toString() const {
   if (line == 0) {
-    return file;
+    return file.str();
   }
   if (column == 0) {
-    return fmt::format("{}:{}", file, line);
+    return fmt::format("{}:{}", file.str(), line);
   }
-  return fmt::format("{}:{}:{}", file, line, column);
+  return fmt::format("{}:{}:{}", file.str(), line, column);
 }
 
 std::string Diagnostic::toString() const {

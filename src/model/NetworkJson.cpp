@@ -139,7 +139,7 @@ class NetworkBuilder {
 
   std::string_view text_;
   TextIndex index_;
-  const std::string& fileName_;
+  const SourceFile fileName_;  ///< shared by every node's location
   Diagnostics& diags_;
   const char** lastRead_;
 

@@ -149,7 +149,7 @@ class Reader {
   void mergeIntoCircuit(Circuit& circuit, const Circuit& row, Device device);
   bool readAction(const CsvRecord& r);
 
-  const std::string& file_;
+  const SourceFile file_;  ///< shared by every location of the file (no copy of the path each)
   Diagnostics& diags_;
   const TextIndex& index_;
   const bool overrides_;

@@ -224,7 +224,7 @@ void checkIpRanges(const ShapedDevices& shaped, const config::IpRangesConfig& ra
   }
   auto summary = [&](size_t count, const char* category, const char* what) {
     if (count > kMaxIpRangeWarnings) {
-      diags.warning(SourceLocation{refs.empty() ? std::string() : refs.front().where->file},
+      diags.warning(SourceLocation{refs.empty() ? SourceFile() : refs.front().where->file},
                     category,
                     fmt::format("{} more addresses {} (only the first {} are listed)",
                                 count - kMaxIpRangeWarnings, what, kMaxIpRangeWarnings));

@@ -52,8 +52,9 @@ bool allocateMinors(const model::Model& model, PlanTree& tree, std::vector<uint3
     if (next[q] - 1 > kMaxMinor) {
       ok = false;
       diags.error(
-          SourceLocation{model.shaped.circuits.empty() ? std::string("network.json")
-                                                       : model.shaped.circuits.front().where.file},
+          SourceLocation{model.shaped.circuits.empty()
+                             ? std::string("network.json")
+                             : model.shaped.circuits.front().where.file.str()},
           "planner-minor-overflow",
           fmt::format("queue {} needs {} HTB class minors (2 reserved, {} node and circuit "
                       "classes), more than tc's 16-bit limit of 65535; add queues "

@@ -31,10 +31,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   const auto& shaped = model.shaped;
   check(shaped.byId.size() == shaped.circuits.size());
+  check(shaped.circuits.capacity() == shaped.circuits.size());  // sized exactly (issue 5)
   for (size_t i = 0; i < shaped.circuits.size(); ++i) {
     const auto& c = shaped.circuits[i];
     check(!c.id.empty() && shaped.byId.at(c.id) == i && !c.devices.empty());
     check(c.where.line >= 1);
+    check(c.devices.capacity() == c.devices.size());
     for (const auto& d : c.devices) {
       check(d.ipv4.size() == d.ipv4Where.size() && d.ipv6.size() == d.ipv6Where.size());
       for (const auto& net : d.ipv4) {

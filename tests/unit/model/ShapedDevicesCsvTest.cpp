@@ -343,5 +343,60 @@ TEST(ShapedDevicesCsv, EmptyFileHasNoCircuits) {
   EXPECT_TRUE(diags.all().empty()) << dump(diags);
 }
 
+// Memory (issue 5): the parsed model has no spare capacity, also when a circuit's rows are
+// scattered over the file or a row is skipped, and every location of the file shares one copy of
+// the path while still naming it.
+TEST(ShapedDevicesCsv, CircuitsAndDevicesAreSizedExactlyAndShareTheFileName) {
+  Diagnostics diags;
+  const std::string path = "/var/lib/sluice/inputs/ShapedDevices.csv";  // beyond inline capacity
+  const auto shaped = parseShapedDevices(
+      kHeader +
+          "1,One,1a,Router,,,10.0.0.1,,1,1,10,10,\n"
+          "1,One,1b,TV,,,10.0.0.2,2001:db8::/64,1,1,10,10,\n"
+          "2,Two,2a,Router,,,10.0.0.3,,1,1,10,10,\n"
+          ",NoId,xa,Router,,,10.0.0.9,,1,1,10,10,\n"
+          "1,One,1c,Phone,,,10.0.0.4,,1,1,10,10,\n"
+          "3,Three,3a,Router,,,10.0.0.5,,1,1,10,10,\n",
+      path, diags);
+  EXPECT_EQ(diags.errorCount(), 1u) << dump(diags);  // the row without a Circuit ID
+  ASSERT_EQ(shaped.circuits.size(), 3u);
+  EXPECT_EQ(shaped.circuits.capacity(), 3u);
+  const auto& one = shaped.circuits[0];
+  ASSERT_EQ(one.devices.size(), 3u);
+  EXPECT_EQ(one.devices.capacity(), 3u);
+  EXPECT_EQ(shaped.circuits[1].devices.capacity(), 1u);
+  EXPECT_EQ(one.devices[2].id, "1c");
+
+  const auto& tv = one.devices[1];
+  ASSERT_EQ(tv.ipv6Where.size(), 1u);
+  EXPECT_EQ(tv.ipv6Where[0].toString(), path + ":3:24");
+  EXPECT_EQ(tv.ipv6Where[0].file, path);
+  EXPECT_EQ(tv.where.file, one.where.file);
+  // One heap copy of the path for the whole file.
+  EXPECT_EQ(tv.ipv6Where[0].file.c_str(), one.where.file.c_str());
+  EXPECT_EQ(one.parentWhere.file.c_str(), shaped.circuits[2].where.file.c_str());
+  EXPECT_EQ(diags.errors()[0].where.toString(), path + ":5:1");
+}
+
+TEST(SourceFile, ComparesAndPrintsAsItsPath) {
+  const SourceFile empty;
+  EXPECT_TRUE(empty.empty());
+  EXPECT_EQ(empty.str(), "");
+  EXPECT_TRUE(SourceFile(std::string()).empty());
+  const SourceFile a("a.csv");
+  const SourceFile copy = a;
+  EXPECT_EQ(copy.c_str(), a.c_str());
+  EXPECT_EQ(a, SourceFile(std::string("a.csv")));  // equal text, separate copies
+  EXPECT_EQ(a, "a.csv");
+  EXPECT_EQ(a, std::string("a.csv"));
+  EXPECT_NE(a, "b.csv");
+  EXPECT_NE(a, empty);
+  const std::string& asString = a;
+  EXPECT_EQ(asString, "a.csv");
+  EXPECT_EQ((SourceLocation{"a.csv", 4, 2}.toString()), "a.csv:4:2");
+  EXPECT_EQ((SourceLocation{"a.csv", 4, 0}.toString()), "a.csv:4");
+  EXPECT_EQ((SourceLocation{"a.csv"}.toString()), "a.csv");
+}
+
 }  // namespace
 }  // namespace sluice::model
