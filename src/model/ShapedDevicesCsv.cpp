@@ -111,7 +111,10 @@ class Reader {
          bool overrides = false)
       : file_(fileName), diags_(diags), index_(index), overrides_(overrides) {}
 
-  ShapedDevices read(const CsvDocument& doc);
+  /// Reads the decoded text in two streaming passes (forEachCsvRecord): the first collects the
+  /// CSV syntax problems and each row's run of equal Circuit IDs, the second reads the rows. No
+  /// pass keeps more than one record (a 200k-row file held as a CsvDocument took ~170 MB).
+  ShapedDevices read(std::string_view text);
   /// Circuits an overrides file removes (`Action` = remove), in file order.
   std::vector<CircuitRemoval> takeRemovals() { return std::move(removals_); }
 
@@ -158,13 +161,34 @@ class Reader {
   std::vector<CircuitRemoval> removals_;
 };
 
-bool Reader::readHeader(const CsvRecord& first) {
+bool isHeaderRecord(const CsvRecord& first) {
   size_t known = 0;
   for (const auto& f : first.fields) {
     known += columnForHeader(f.value).has_value() ? 1 : 0;
   }
-  const bool isHeader =
-      known >= 2 || (!first.fields.empty() && columnForHeader(first.fields[0].value) == kCircuitId);
+  return known >= 2 ||
+         (!first.fields.empty() && columnForHeader(first.fields[0].value) == kCircuitId);
+}
+
+int idFieldOf(const CsvRecord& first, bool isHeader) {
+  if (!isHeader) {
+    for (size_t i = 0; i < kLegacyColumns; ++i) {
+      if (kLegacyLayout[i] == kCircuitId) {
+        return static_cast<int>(i);
+      }
+    }
+    return -1;
+  }
+  for (size_t i = 0; i < first.fields.size(); ++i) {
+    if (columnForHeader(first.fields[i].value) == kCircuitId) {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+bool Reader::readHeader(const CsvRecord& first) {
+  const bool isHeader = isHeaderRecord(first);
   layout_.fieldOf.fill(-1);
   if (!isHeader) {
     layout_.legacy = true;
@@ -415,50 +439,84 @@ void Reader::mergeIntoCircuit(Circuit& circuit, const Circuit& row, Device devic
   circuit.devices.push_back(std::move(device));
 }
 
-ShapedDevices Reader::read(const CsvDocument& doc) {
-  for (const auto& problem : doc.problems) {
+ShapedDevices Reader::read(std::string_view text) {
+  // Pass 1. The Circuit ID's field is found from the first record the way readHeader() finds
+  // it (first header cell naming it, else the legacy position) but silently: readHeader()'s
+  // diagnostics come after the syntax problems, which are only known at the end of this pass.
+  std::vector<CsvProblem> problems;
+  std::optional<CsvRecord> first;
+  size_t firstData = 0;
+  int idField = -1;
+  // Memory (issue 5): the circuits and each circuit's devices are sized exactly. Rows of one
+  // circuit are normally consecutive, so the runs of equal Circuit IDs give the circuit count
+  // (an upper bound when a circuit's rows are scattered) and each circuit's row count:
+  // runLength[i] = rows from record i to the end of its run.
+  std::vector<uint32_t> runLength;
+  size_t runs = 0;
+  size_t runStart = 0;
+  std::string runId;
+  const auto closeRun = [&](size_t end) {
+    for (size_t k = runStart; k < end; ++k) {
+      runLength[k] = static_cast<uint32_t>(end - k);
+    }
+  };
+  forEachCsvRecord(text, problems, [&](const CsvRecord& r) {
+    const size_t i = runLength.size();
+    runLength.push_back(1);
+    if (i == 0) {
+      first = r;
+      firstData = isHeaderRecord(r) ? 1 : 0;
+      idField = idFieldOf(r, firstData == 1);
+      if (firstData == 1) {
+        return;
+      }
+    }
+    const std::string_view id = idField >= 0 && static_cast<size_t>(idField) < r.fields.size()
+                                    ? trimBlanks(r.fields[static_cast<size_t>(idField)].value)
+                                    : std::string_view();
+    if (i == firstData || id != runId) {
+      closeRun(i);
+      runStart = i;
+      runId.assign(id);
+      ++runs;
+    }
+  });
+  closeRun(runLength.size());
+  for (const auto& problem : problems) {
     if (problem.isError) {
       diags_.error(at(problem.offset), "csv-syntax", problem.message);
     } else {
       diags_.warning(at(problem.offset), "csv-syntax", problem.message);
     }
   }
-  if (doc.records.empty()) {
+  if (!first) {
     return std::move(out_);
   }
-  const size_t firstData = readHeader(doc.records.front()) ? 1 : 0;
+  readHeader(*first);
+  first.reset();
   if (layout_.fieldOf[kCircuitId] < 0) {
     return std::move(out_);  // every row would repeat the header's "missing-column" error
   }
-  // Memory (issue 5): the circuits and each circuit's devices are sized exactly. Rows of one
-  // circuit are normally consecutive, so the runs of equal Circuit IDs give the circuit count
-  // (an upper bound when a circuit's rows are scattered) and each circuit's row count.
-  const auto idOf = [&](size_t i) -> std::string_view {
-    const auto* f = field(doc.records[i], kCircuitId);
-    return f ? trimBlanks(f->value) : std::string_view();
-  };
-  std::vector<uint32_t> runLength(doc.records.size(), 1);
-  size_t runs = 0;
-  for (size_t i = doc.records.size(); i-- > firstData;) {
-    if (i + 1 < doc.records.size() && idOf(i) == idOf(i + 1)) {
-      runLength[i] = runLength[i + 1] + 1;
-    }
-    runs += (i == firstData || idOf(i) != idOf(i - 1)) ? 1 : 0;
-  }
   out_.circuits.reserve(runs);
   out_.byId.reserve(runs);
-  for (size_t i = firstData; i < doc.records.size(); ++i) {
-    const auto& r = doc.records[i];
+  // Pass 2: the rows (the syntax problems were reported above).
+  problems.clear();
+  size_t i = 0;
+  forEachCsvRecord(text, problems, [&](const CsvRecord& r) {
+    const size_t index = i++;
+    if (index < firstData) {
+      return;
+    }
     // Spreadsheets export trailing blank rows as ",,,,": nothing to shape, so not an error.
     const bool allEmpty = std::all_of(r.fields.begin(), r.fields.end(), [](const CsvField& f) {
       return trimBlanks(f.value).empty();
     });
     if (allEmpty) {
       diags_.warning(lineOf(r.offset), "empty-row", "row has only empty fields; skipped");
-      continue;
+      return;
     }
-    readRow(r, runLength[i]);
-  }
+    readRow(r, runLength[index]);
+  });
   out_.circuits.shrink_to_fit();  // no-op unless rows of a circuit were scattered or skipped
   for (Circuit& c : out_.circuits) {
     c.devices.shrink_to_fit();
@@ -483,16 +541,15 @@ auto readDecoded(std::string_view bytes, const std::string& fileName, Diagnostic
                               encodingName(decoded.encoding), decoded.firstProblem));
   }
   const TextIndex index(decoded.utf8);
-  const auto doc = readCsv(decoded.utf8);
-  return fn(doc, index);
+  return fn(std::string_view(decoded.utf8), index);
 }
 
 }  // namespace
 
 ShapedDevices parseShapedDevices(std::string_view bytes, const std::string& fileName,
                                  Diagnostics& diags) {
-  return readDecoded(bytes, fileName, diags, [&](const CsvDocument& doc, const TextIndex& index) {
-    auto out = Reader(fileName, diags, index).read(doc);
+  return readDecoded(bytes, fileName, diags, [&](std::string_view text, const TextIndex& index) {
+    auto out = Reader(fileName, diags, index).read(text);
     out.sourceFiles = {fileName};
     return out;
   });
@@ -500,10 +557,10 @@ ShapedDevices parseShapedDevices(std::string_view bytes, const std::string& file
 
 DeviceOverrides parseDeviceOverrides(std::string_view bytes, const std::string& fileName,
                                      Diagnostics& diags) {
-  return readDecoded(bytes, fileName, diags, [&](const CsvDocument& doc, const TextIndex& index) {
+  return readDecoded(bytes, fileName, diags, [&](std::string_view text, const TextIndex& index) {
     Reader reader(fileName, diags, index, true);
     DeviceOverrides out;
-    out.circuits = reader.read(doc);
+    out.circuits = reader.read(text);
     out.circuits.sourceFiles = {fileName};
     out.removals = reader.takeRemovals();
     return out;
