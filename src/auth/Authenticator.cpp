@@ -82,7 +82,6 @@ Authenticator::Authenticator(AuthOptions options)
       verifySlots_(std::clamp<std::ptrdiff_t>(options_.maxConcurrentVerifications, 1, 64)) {}
 
 Result<void> Authenticator::open() {
-  ensureDummyHash();
   return store_.load();
 }
 

@@ -128,7 +128,9 @@ class Authenticator {
 
   /// Loads the users file. An error (unreadable or corrupt file; context names file and field)
   /// means the TCP API must not serve: fail closed. A missing file is fine (no users yet).
-  /// Also computes the dummy hash for unknown-user logins (one argon2id hash, ~125 ms).
+  /// The dummy hash for unknown-user logins is made by the first login, known user or not, so
+  /// that every first login pays it alike (one argon2id hash, ~125 ms and its 64 MiB, which at
+  /// start-up came on top of a whole network's model: issue 5's RSS budget).
   Result<void> open();
 
   const std::string& usersFile() const { return store_.path(); }
