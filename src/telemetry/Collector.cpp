@@ -65,6 +65,10 @@ struct Acc {
   std::array<uint64_t, 2> packets{};
   uint64_t retransmits = 0;
   uint64_t tcpPackets = 0;
+  bool zero() const {
+    return bytes[0] == 0 && bytes[1] == 0 && packets[0] == 0 && packets[1] == 0 &&
+           retransmits == 0 && tcpPackets == 0;
+  }
   void add(const Acc& o) {
     for (int d = 0; d < 2; ++d) {
       bytes[d] += o.bytes[d];
@@ -89,13 +93,18 @@ struct ActiveFlow {
 // Per-tick working buffers, kept across ticks so that a tick at 100k circuits does not allocate
 // (and fault in) tens of MB every second.
 struct Collector::Impl::Scratch {
-  std::vector<Acc> circuitAcc;
+  /// Sums of the circuits that had a delta this tick: (circuit, sums), and circuit -> index into
+  /// it (kNoSlot for the others; reset after each tick), so that an idle circuit costs 4 bytes.
+  std::vector<std::pair<uint32_t, Acc>> circuitAcc;
+  std::vector<uint32_t> accAt;
+  std::vector<std::pair<uint32_t, float>> rttByCircuit;  ///< (circuit, RTT µs) of this tick
+  std::vector<uint32_t> needState;  ///< circuits that need a CircuitState this tick
   std::vector<Acc> nodeAcc;
   std::vector<ActiveFlow> activeFlows;
   std::vector<ActiveFlow> flowsByCircuit;
   std::vector<uint32_t> flowStart;  ///< circuit -> first index in flowsByCircuit (+1 entry)
   std::vector<std::pair<uint32_t, FlowLive>> keptFlows;  ///< (circuit, flow)
-  std::vector<std::pair<double, double>> circuitRtt;
+  std::vector<std::pair<double, double>> slotRtt;  ///< (p50, p90) ms by CircuitState slot
 };
 
 namespace {
@@ -163,12 +172,32 @@ uint32_t Collector::Impl::circuitSlot(const std::string& id) {
   return it->second;
 }
 
+const CircuitState Collector::Impl::kIdle{};
+
+void Collector::Impl::materialize(const PlanView& v, std::span<const uint32_t> cs) {
+  for (uint32_t c : cs) {
+    if (c >= v.circuitSlot.size() || v.circuitSlot[c] != kNoSlot) {
+      continue;
+    }
+    const std::string& id = v.plan->circuits[c].circuitId;
+    const uint32_t slot = circuitSlot(id);
+    v.circuitSlot[c] = slot;
+    if (view && view.get() != &v) {
+      // setPlan installed a newer view while this tick ran on `v`.
+      if (int32_t o = view->findCircuit(id); o >= 0 && view->circuitSlot[o] == kNoSlot) {
+        view->circuitSlot[static_cast<size_t>(o)] = slot;
+      }
+    }
+  }
+}
+
 uint32_t Collector::Impl::nodeSlot(const std::string& name) {
   auto [it, inserted] = nodeSlots.try_emplace(name, static_cast<uint32_t>(nodes.size()));
   if (inserted) {
     nodes.push_back(std::make_unique<NodeState>());
     nodes.back()->series.kind = "node";
     nodes.back()->series.name = name;
+    nodes.back()->series.allocateOnTraffic = true;
   }
   return it->second;
 }
@@ -193,6 +222,10 @@ Result<void> Collector::Impl::loadHistory() {
       return;  // circuits' minutes are read from circuit_minutes when asked for
     }
     Series& s = seriesFor(row.kind, row.name);
+    if (row.kind == "node" && !s.allocated() && row.downBps <= 0 && row.upBps <= 0 &&
+        !row.rttMs) {
+      return;  // a node's rings start with its first traffic (a missing point reads as none)
+    }
     s.allocate();
     if (!s.minutes) {
       return;
@@ -213,8 +246,9 @@ std::vector<HistoryRow> Collector::Impl::takePersistRows(int64_t intervalStart) 
     const double down = s.persist.downBps / s.persist.n;
     const double up = s.persist.upBps / s.persist.n;
     s.persist = {};
-    if (s.kind == "circuit" && down <= 0 && up <= 0 && avg.rttUs == 0) {
-      return;  // idle circuits are not stored; a missing point reads as no traffic
+    if ((s.kind == "circuit" || !s.allocated()) && down <= 0 && up <= 0 && avg.rttUs == 0) {
+      return;  // idle circuits and nodes that never carried traffic are not stored; a missing
+               // point reads as no traffic
     }
     HistoryRow row{s.kind, s.name, intervalStart, down, up, std::nullopt};
     if (avg.rttUs != 0) {
@@ -344,14 +378,14 @@ void collectQueueStats(const PlanView& view, size_t iface, const tc::LiveTree& t
     leafAt.emplace(tree.qdiscs[q].parent, q);
   }
   for (const tc::LiveClass& cls : tree.classes) {
-    auto it = view.classToCircuit.find(uint64_t{iface} << 32 | cls.classid);
-    if (it == view.classToCircuit.end()) {
+    const std::optional<uint32_t> key = view.findClass(uint64_t{iface} << 32 | cls.classid);
+    if (!key) {
       continue;
     }
     auto leaf = leafAt.find(cls.classid);
     QueueStats qs;
     fillQueueStats(qs, cls, leaf == leafAt.end() ? nullptr : &tree.qdiscs[leaf->second]);
-    out.emplace_back(it->second, std::move(qs));
+    out.emplace_back(*key, std::move(qs));
   }
 }
 
@@ -485,8 +519,18 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
     m.scratch = std::make_shared<Scratch>();
   }
   Scratch& sc = *m.scratch;
-  std::vector<Acc>& circuitAcc = sc.circuitAcc;
-  circuitAcc.assign(circuitCount, Acc{});
+  std::vector<std::pair<uint32_t, Acc>>& circuitAcc = sc.circuitAcc;
+  std::vector<uint32_t>& accAt = sc.accAt;
+  circuitAcc.clear();
+  accAt.resize(circuitCount, kNoSlot);  // every entry kNoSlot (reset at the end of each tick)
+  auto accFor = [&](size_t c) -> Acc& {
+    uint32_t& at = accAt[c];
+    if (at == kNoSlot) {
+      at = static_cast<uint32_t>(circuitAcc.size());
+      circuitAcc.emplace_back(static_cast<uint32_t>(c), Acc{});
+    }
+    return circuitAcc[at].second;
+  };
   Acc shaped, unknownAcc;
   std::array<std::array<uint64_t, 2>, SLUICE_PROTO_COUNT> protoDelta{};
   std::vector<UnknownLive> unknown;
@@ -518,7 +562,9 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
         a = Acc{};
       }
       if (s.circuit >= 0 && static_cast<size_t>(s.circuit) < circuitCount) {
-        circuitAcc[static_cast<size_t>(s.circuit)].add(a);
+        if (!a.zero()) {
+          accFor(static_cast<size_t>(s.circuit)).add(a);
+        }
         shaped.add(a);
       } else {
         unknownAcc.add(a);
@@ -550,9 +596,10 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
     return a.bytes[0] + a.bytes[1] > b.bytes[0] + b.bytes[1];
   });
 
-  // RTT samples of this tick, by circuit slot; flows get their latest sample.
-  std::vector<RttSample> rttNow;
-  rttNow.reserve(m.rttPending.size());
+  // RTT samples of this tick, by circuit (by slot once circuits have their states, below);
+  // flows get their latest sample.
+  std::vector<std::pair<uint32_t, float>>& rttByCircuit = sc.rttByCircuit;
+  rttByCircuit.clear();
   for (const sluice_rtt_event& ev : m.rttPending) {
     Addr local = Addr::fromBytes(ev.key.local);
     auto h = m.hosts.find(local);
@@ -563,8 +610,8 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
       f->second.rttMs = static_cast<double>(ev.rtt_ns) / 1e6;
     }
     if (c >= 0 && static_cast<size_t>(c) < circuitCount) {
-      rttNow.push_back(RttSample{view->circuitSlot[static_cast<size_t>(c)],
-                                 static_cast<float>(static_cast<double>(ev.rtt_ns) / 1e3)});
+      rttByCircuit.emplace_back(static_cast<uint32_t>(c),
+                                static_cast<float>(static_cast<double>(ev.rtt_ns) / 1e3));
     }
   }
   m.rttPending.clear();
@@ -605,8 +652,8 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
       if (c < 0 || static_cast<size_t>(c) >= circuitCount) {
         continue;
       }
-      if (countDeltas) {
-        circuitAcc[static_cast<size_t>(c)].retransmits += retrans;
+      if (countDeltas && retrans > 0) {
+        accFor(static_cast<size_t>(c)).retransmits += retrans;
         shaped.retransmits += retrans;
       }
       if (f.last_ns + activeNs >= monoNow) {
@@ -663,13 +710,49 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
     }
   }
 
-  // Node sums: circuits into their parents, then children into parents.
+  // Circuits that need a CircuitState now: a delta, an RTT sample, a flow or queue statistics
+  // (the others read as idle without one).
+  std::vector<uint32_t>& needState = sc.needState;
+  needState.clear();
+  auto need = [&](uint32_t c) {
+    if (c < circuitCount && view->circuitSlot[c] == kNoSlot) {
+      needState.push_back(c);
+    }
+  };
+  for (const auto& [c, a] : circuitAcc) {
+    need(c);
+  }
+  for (const auto& [c, rtt] : rttByCircuit) {
+    need(c);
+  }
+  for (const auto& [c, f] : keptFlows) {
+    need(c);
+  }
+  for (const auto& [key, qs] : queueStats) {
+    need(key >> 1);
+  }
+  if (!needState.empty()) {
+    std::sort(needState.begin(), needState.end());
+    needState.erase(std::unique(needState.begin(), needState.end()), needState.end());
+    std::unique_lock lock(m.mutex);
+    m.materialize(*view, needState);
+  }
+  std::vector<RttSample> rttNow;
+  rttNow.reserve(rttByCircuit.size());
+  for (const auto& [c, rttUs] : rttByCircuit) {
+    rttNow.push_back(RttSample{view->circuitSlot[c], rttUs});
+  }
+
+  // Node sums: circuits into their parents (in circuit order), then children into parents.
   std::vector<Acc>& nodeAcc = sc.nodeAcc;
   nodeAcc.assign(nodeCount, Acc{});
   for (size_t c = 0; c < circuitCount; ++c) {
+    if (accAt[c] == kNoSlot) {
+      continue;
+    }
     int32_t p = plan.circuits[c].parentPlacement;
     if (p >= 0 && static_cast<size_t>(p) < nodeCount) {
-      nodeAcc[static_cast<size_t>(p)].add(circuitAcc[c]);
+      nodeAcc[static_cast<size_t>(p)].add(circuitAcc[accAt[c]].second);
     }
   }
   for (int32_t n : view->nodeOrder) {
@@ -717,11 +800,11 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
   for (double ms : bySlot) {
     ++windowCounts[rttBucket(ms)];
   }
-  std::vector<std::pair<double, double>>& circuitRtt = sc.circuitRtt;
-  circuitRtt.assign(circuitCount, {kNoValue, kNoValue});
+  std::vector<std::pair<double, double>>& slotRtt = sc.slotRtt;
+  slotRtt.assign(slotCount, {kNoValue, kNoValue});
   std::vector<std::vector<double>> nodeSamples(nodeCount);
   for (size_t c = 0; c < circuitCount; ++c) {
-    uint32_t slot = view->circuitSlot[c];
+    const uint32_t slot = view->circuitSlot[c];
     if (slot >= slotCount || slotStart[slot] == slotStart[slot + 1]) {
       continue;
     }
@@ -731,7 +814,7 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
       auto& v = nodeSamples[static_cast<size_t>(n)];
       v.insert(v.end(), samples.begin(), samples.end());
     }
-    circuitRtt[c] = {*percentile(samples, 50), *percentile(samples, 90)};
+    slotRtt[slot] = {*percentile(samples, 50), *percentile(samples, 90)};
   }
   std::vector<double> allSamples(bySlot);
   const double totalP50 = percentile(allSamples, 50).value_or(kNoValue);
@@ -750,10 +833,13 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
   }
   m.cpuPrev = std::move(cpuNow);
   for (size_t c = 0; c < circuitCount; ++c) {
+    if (accAt[c] == kNoSlot) {
+      continue;
+    }
     uint16_t q = plan.circuits[c].queue;
     if (q < queues.size() && dt > 0) {
       for (int d = 0; d < 2; ++d) {
-        queues[q].bps[d] += 8.0 * static_cast<double>(circuitAcc[c].bytes[d]) / dt;
+        queues[q].bps[d] += 8.0 * static_cast<double>(circuitAcc[accAt[c]].second.bytes[d]) / dt;
       }
     }
   }
@@ -787,12 +873,17 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
         cs.flows.push_back(keptFlows[i].second);
       }
     }
+    const Acc idle;
     for (size_t c = 0; c < circuitCount; ++c) {
-      CircuitState& cs = *m.circuits[view->circuitSlot[c]];
-      const Acc& a = circuitAcc[c];
+      const uint32_t slot = view->circuitSlot[c];
+      if (slot == kNoSlot) {
+        continue;  // no state: reads as idle (zeros), as applyRollup would leave it
+      }
+      CircuitState& cs = *m.circuits[slot];
+      const Acc& a = accAt[c] == kNoSlot ? idle : circuitAcc[accAt[c]].second;
       applyRollup(cs.live, a.bytes, a.packets, a.retransmits, a.tcpPackets, dt, first);
-      cs.live.rttP50Ms = circuitRtt[c].first;
-      cs.live.rttP90Ms = circuitRtt[c].second;
+      cs.live.rttP50Ms = slot < slotRtt.size() ? slotRtt[slot].first : kNoValue;
+      cs.live.rttP90Ms = slot < slotRtt.size() ? slotRtt[slot].second : kNoValue;
       // Idle circuits that hold nothing are skipped: they read as zeros (Series).
       if (!first && (cs.series.active() || a.bytes[0] + a.bytes[1] > 0 ||
                      !std::isnan(cs.live.rttP50Ms))) {
@@ -847,6 +938,9 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
     }
     t.t = nowUnix;
     m.queues = std::move(queues);
+    for (const auto& [c, a] : circuitAcc) {
+      accAt[c] = kNoSlot;
+    }
     m.unknown = std::move(unknown);
     (void)unknownCount;
 

@@ -130,7 +130,9 @@ struct TickReport {
 struct SeriesMemory {
   size_t bytes = 0;              ///< heap bytes of every ring and open hour block
   size_t stateBytes = 0;         ///< fixed per-circuit/node state objects (live values, stats)
-  size_t circuits = 0;           ///< circuit series known (every circuit of every plan seen)
+  /// Circuit states (with their series): circuits that carried traffic, had an RTT sample, a
+  /// flow or queue statistics since the collector started (the others hold none).
+  size_t circuits = 0;
   size_t circuitsWithRings = 0;  ///< of which hold a 1 s ring (a non-zero sample in 10 min)
   size_t circuitBlocks = 0;      ///< open hour blocks of circuit minutes (history database)
 };

@@ -11,6 +11,8 @@
 #include <optional>
 #include <memory>
 #include <shared_mutex>
+#include <span>
+#include <string_view>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -38,26 +40,43 @@ inline constexpr double kRetransmitAlpha = 0.1;
 /// Finished hour blocks written to SQLite per tick at most (the rest on the next ticks).
 inline constexpr size_t kBlocksPerTick = 10'000;
 
-/// The installed plan plus the indices the rollups need. Immutable once built.
+/// A circuit without a CircuitState (PlanView::circuitSlot).
+inline constexpr uint32_t kNoSlot = UINT32_MAX;
+
+/// The installed plan plus the indices the rollups need. Immutable once built, except
+/// circuitSlot (see there). Sized for 100k circuits: ~9 bytes per circuit plus the address
+/// index (12-20 bytes a prefix) and 12 bytes per circuit class in the tree; no strings.
 struct PlanView {
   std::shared_ptr<const model::Inputs> inputs;
   std::shared_ptr<const plan::QueuePlan> plan;
   uint64_t generation = 0;
   AddressIndex addresses;                 ///< prefix -> circuit index
-  std::vector<uint32_t> circuitSlot;      ///< circuit index -> CircuitState slot
+  /// circuit index -> CircuitState slot, kNoSlot while the circuit has none (it never carried
+  /// traffic nor had queue statistics: it reads as idle). Written under Impl::mutex (exclusive)
+  /// when a circuit gets its state; read under it (or by the tick thread).
+  mutable std::vector<uint32_t> circuitSlot;
   std::vector<uint32_t> nodeSlot;         ///< node placement -> NodeState slot
   std::vector<int32_t> nodeParent;        ///< node placement -> parent placement, -1 at the top
   std::vector<std::vector<int32_t>> nodeChildren;
   std::vector<int32_t> roots;             ///< top-level placements, network.json order first
   std::vector<uint32_t> nodeCircuits;     ///< circuits in each node's subtree
   std::vector<int32_t> nodeOrder;         ///< placements, children before parents
-  std::vector<std::string> searchText;    ///< lowercase id, name, parent, devices, addresses
-  std::unordered_map<std::string, int32_t> circuitById;
-  /// (interface index in plan.interfaces << 32 | classid) -> circuit index << 1 | direction.
-  std::unordered_map<uint64_t, uint32_t> classToCircuit;
-  std::vector<const plan::LeafSpec*> downLeaf;  ///< circuit index -> its download leaf (or null)
+  std::vector<uint32_t> byId;             ///< circuit indices sorted by circuit ID
+  /// (interface index in plan.interfaces << 32 | classid, circuit index << 1 | direction),
+  /// sorted; circuits without classes (lazy queues: classid 0:0) have no entry.
+  std::vector<std::pair<uint64_t, uint32_t>> classToCircuit;
   const model::Circuit& modelCircuit(size_t c) const;
   std::string parentName(size_t c) const;
+  /// The circuit index of circuit ID `id`, -1 when the plan has none.
+  int32_t findCircuit(std::string_view id) const;
+  /// The circuit index << 1 | direction of class `key` (as classToCircuit), nullopt if none.
+  std::optional<uint32_t> findClass(uint64_t key) const;
+  /// The download leaf of circuit `c` in the tree (null without one): a walk of the download
+  /// classes (circuit(id) only).
+  const plan::LeafSpec* downLeaf(size_t c) const;
+  /// Whether circuit `c` matches the lowercase `needle` of circuits(search): a case-insensitive
+  /// substring of its id, name, parent, a device's id, name or MAC, or an address's text.
+  bool matches(size_t c, std::string_view needle) const;
 };
 
 struct TinStats {
@@ -101,7 +120,9 @@ struct Rollup {
   double tcpPacketsEma = 0;
 };
 
-/// A circuit's state, kept by circuit ID across reloads.
+/// A circuit's state, kept by circuit ID across reloads. Created by the circuit's first
+/// traffic, RTT sample, flow or queue statistics (a circuit without one reads as idle: kIdle),
+/// then kept (its counters since start must not go back).
 struct CircuitState {
   Series series;
   Rollup live;
@@ -232,6 +253,15 @@ struct Collector::Impl {
   void process(const PlanView& view, ReadState& rs, std::chrono::system_clock::time_point now,
                TickReport& report);
   uint32_t circuitSlot(const std::string& id);  ///< needs the exclusive lock
+  /// Gives circuits `cs` of `v` (indices) their CircuitState where they have none, in `v` and
+  /// in the installed view (exclusive lock held).
+  void materialize(const PlanView& v, std::span<const uint32_t> cs);
+  /// The state of circuit `c` of `v`, or kIdle (shared or exclusive lock held).
+  const CircuitState& circuitState(const PlanView& v, size_t c) const {
+    const uint32_t slot = v.circuitSlot[c];
+    return slot == kNoSlot ? kIdle : *circuits[slot];
+  }
+  static const CircuitState kIdle;  ///< what a circuit without state reads as
   uint32_t nodeSlot(const std::string& name);
   Series& seriesFor(const std::string& kind, const std::string& name);
   Result<void> loadHistory();

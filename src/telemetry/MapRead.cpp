@@ -147,6 +147,16 @@ Result<void> readFlowTable(int flowsFd, std::vector<sluice_flow_key>& keys,
 void AddressIndex::build(std::span<const IpNet> prefixes, std::span<const int32_t> circuits) {
   levels_.clear();
   count_ = 0;
+  // (level, masked address, input order, circuit), sorted by level, address and order: of
+  // equal prefixes the first counts.
+  struct Entry {
+    uint32_t level;
+    Addr a;
+    uint32_t order;
+    int32_t circuit;
+  };
+  std::vector<Entry> entries;
+  entries.reserve(std::min(prefixes.size(), circuits.size()));
   for (size_t i = 0; i < prefixes.size() && i < circuits.size(); ++i) {
     const IpNet& p = prefixes[i];
     auto it = std::find_if(levels_.begin(), levels_.end(),
@@ -167,8 +177,42 @@ void AddressIndex::build(std::span<const IpNet> prefixes, std::span<const int32_
     Addr a = Addr::fromBytes(bytes);
     a.hi &= it->mask.hi;
     a.lo &= it->mask.lo;
-    it->table.emplace(a, circuits[i]);
-    ++count_;
+    entries.push_back(Entry{static_cast<uint32_t>(it - levels_.begin()), a,
+                            static_cast<uint32_t>(i), circuits[i]});
+  }
+  std::sort(entries.begin(), entries.end(), [](const Entry& x, const Entry& y) {
+    if (x.level != y.level) return x.level < y.level;
+    if (x.a.hi != y.a.hi) return x.a.hi < y.a.hi;
+    if (x.a.lo != y.a.lo) return x.a.lo < y.a.lo;
+    return x.order < y.order;
+  });
+  for (size_t i = 0; i < entries.size();) {
+    Level& l = levels_[entries[i].level];
+    size_t end = i;
+    while (end < entries.size() && entries[end].level == entries[i].level) {
+      ++end;
+    }
+    l.hi = entries[i].a.hi;
+    l.oneHi = std::all_of(entries.begin() + static_cast<ptrdiff_t>(i),
+                          entries.begin() + static_cast<ptrdiff_t>(end),
+                          [&](const Entry& e) { return e.a.hi == l.hi; });
+    for (size_t j = i; j < end; ++j) {
+      const Entry& e = entries[j];
+      if (!l.los.empty() && e.a.lo == l.los.back() &&
+          (l.oneHi || e.a.hi == l.his.back())) {
+        continue;  // a later duplicate
+      }
+      if (!l.oneHi) {
+        l.his.push_back(e.a.hi);
+      }
+      l.los.push_back(e.a.lo);
+      l.circuits.push_back(e.circuit);
+      ++count_;
+    }
+    l.his.shrink_to_fit();
+    l.los.shrink_to_fit();
+    l.circuits.shrink_to_fit();
+    i = end;
   }
   std::sort(levels_.begin(), levels_.end(),
             [](const Level& a, const Level& b) { return a.prefixLen > b.prefixLen; });
@@ -176,12 +220,45 @@ void AddressIndex::build(std::span<const IpNet> prefixes, std::span<const int32_
 
 int32_t AddressIndex::find(const Addr& addr) const {
   for (const Level& l : levels_) {
-    auto it = l.table.find(Addr{addr.hi & l.mask.hi, addr.lo & l.mask.lo});
-    if (it != l.table.end()) {
-      return it->second;
+    const uint64_t hi = addr.hi & l.mask.hi;
+    const uint64_t lo = addr.lo & l.mask.lo;
+    size_t at;
+    if (l.oneHi) {
+      if (hi != l.hi) {
+        continue;
+      }
+      auto it = std::lower_bound(l.los.begin(), l.los.end(), lo);
+      if (it == l.los.end() || *it != lo) {
+        continue;
+      }
+      at = static_cast<size_t>(it - l.los.begin());
+    } else {
+      size_t first = 0, count = l.los.size();
+      while (count > 0) {  // lower_bound on (hi, lo)
+        const size_t step = count / 2, mid = first + step;
+        if (l.his[mid] < hi || (l.his[mid] == hi && l.los[mid] < lo)) {
+          first = mid + 1;
+          count -= step + 1;
+        } else {
+          count = step;
+        }
+      }
+      if (first == l.los.size() || l.his[first] != hi || l.los[first] != lo) {
+        continue;
+      }
+      at = first;
     }
+    return l.circuits[at];
   }
   return -1;
+}
+
+size_t AddressIndex::heapBytes() const {
+  size_t bytes = levels_.capacity() * sizeof(Level);
+  for (const Level& l : levels_) {
+    bytes += l.his.capacity() * 8 + l.los.capacity() * 8 + l.circuits.capacity() * 4;
+  }
+  return bytes;
 }
 
 std::string addrToString(const Addr& addr) {

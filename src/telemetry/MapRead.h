@@ -50,17 +50,26 @@ Result<void> readFlowTable(int flowsFd, std::vector<sluice_flow_key>& keys,
 /// present, probed from the longest length down (a plan has few distinct lengths).
 class AddressIndex {
  public:
-  /// `prefixes[i]` maps to `circuits[i]`.
+  /// `prefixes[i]` maps to `circuits[i]`; of equal prefixes the first counts.
   void build(std::span<const IpNet> prefixes, std::span<const int32_t> circuits);
-  /// The circuit of the longest prefix containing `addr`, or -1.
+  /// The circuit of the longest prefix containing `addr`, or -1 (a binary search per prefix
+  /// length in use).
   int32_t find(const Addr& addr) const;
   size_t size() const { return count_; }
+  /// Heap bytes of the index.
+  size_t heapBytes() const;
 
  private:
+  /// The prefixes of one length as sorted keys: 12 bytes a prefix when all of them share the
+  /// upper 64 bits (IPv4 prefixes, stored IPv4-mapped), else 20.
   struct Level {
     uint8_t prefixLen = 0;
     Addr mask;
-    std::unordered_map<Addr, int32_t, AddrHash> table;
+    bool oneHi = true;               ///< every key has hi == `hi` (his is empty)
+    uint64_t hi = 0;
+    std::vector<uint64_t> his;       ///< parallel to los when !oneHi
+    std::vector<uint64_t> los;       ///< sorted by (hi, lo)
+    std::vector<int32_t> circuits;   ///< parallel to los
   };
   std::vector<Level> levels_;  ///< longest first
   size_t count_ = 0;

@@ -7,16 +7,6 @@
 
 namespace sluice::telemetry {
 
-namespace {
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-}  // namespace
-
 const model::Circuit& PlanView::modelCircuit(size_t c) const {
   return inputs->model.shaped.circuits[static_cast<size_t>(plan->circuits[c].modelIndex)];
 }
@@ -34,10 +24,109 @@ void assignSlots(Collector::Impl& impl, PlanView& v) {
   for (size_t i = 0; i < p.nodes.size(); ++i) {
     v.nodeSlot[i] = impl.nodeSlot(p.nodes[i].name);
   }
-  v.circuitSlot.resize(p.circuits.size());
-  for (size_t c = 0; c < p.circuits.size(); ++c) {
-    v.circuitSlot[c] = impl.circuitSlot(p.circuits[c].circuitId);
+  // Circuits keep the state they have (by circuit ID); the others get theirs when they need it.
+  v.circuitSlot.assign(p.circuits.size(), kNoSlot);
+  if (impl.circuitSlots.empty()) {
+    return;
   }
+  for (size_t c = 0; c < p.circuits.size(); ++c) {
+    if (auto it = impl.circuitSlots.find(p.circuits[c].circuitId); it != impl.circuitSlots.end()) {
+      v.circuitSlot[c] = it->second;
+    }
+  }
+}
+
+int32_t PlanView::findCircuit(std::string_view id) const {
+  const auto& cs = plan->circuits;
+  auto it = std::lower_bound(byId.begin(), byId.end(), id,
+                             [&](uint32_t c, std::string_view want) {
+                               return std::string_view(cs[c].circuitId) < want;
+                             });
+  return it != byId.end() && cs[*it].circuitId == id ? static_cast<int32_t>(*it) : -1;
+}
+
+std::optional<uint32_t> PlanView::findClass(uint64_t key) const {
+  auto it = std::lower_bound(classToCircuit.begin(), classToCircuit.end(), key,
+                             [](const auto& e, uint64_t k) { return e.first < k; });
+  if (it == classToCircuit.end() || it->first != key) {
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+const plan::LeafSpec* PlanView::downLeaf(size_t c) const {
+  if (plan->interfaces.empty()) {
+    return nullptr;
+  }
+  const plan::LeafSpec* found = nullptr;  // the last such class, as before
+  for (const plan::HtbQueuePlan& q : plan->interfaces[0].queues) {
+    if (q.direction != plan::Direction::Download) {
+      continue;
+    }
+    for (const plan::HtbClassPlan& cls : q.classes) {
+      if (cls.role == plan::ClassRole::Circuit && cls.modelIndex >= 0 &&
+          static_cast<size_t>(cls.modelIndex) == c && cls.leaf) {
+        found = &*cls.leaf;
+      }
+    }
+  }
+  return found;
+}
+
+namespace {
+
+// Whether `hay` contains the lowercase `needle`, ignoring the case of `hay`.
+bool containsLower(std::string_view hay, std::string_view needle) {
+  if (needle.size() > hay.size()) {
+    return false;
+  }
+  auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(),
+                        [](char h, char n) {
+                          return std::tolower(static_cast<unsigned char>(h)) == n;
+                        });
+  return it != hay.end();
+}
+
+// Whether `needle` can occur in an address's text (hex digits, '.', ':', '/').
+bool addressLike(std::string_view needle) {
+  return std::all_of(needle.begin(), needle.end(), [](char ch) {
+    return std::isxdigit(static_cast<unsigned char>(ch)) || ch == '.' || ch == ':' || ch == '/';
+  });
+}
+
+}  // namespace
+
+bool PlanView::matches(size_t c, std::string_view needle) const {
+  if (needle.empty()) {
+    return true;
+  }
+  const model::Circuit& mc = modelCircuit(c);
+  const int32_t p = plan->circuits[c].parentPlacement;
+  const std::string_view parent = p >= 0 && static_cast<size_t>(p) < plan->nodes.size()
+                                      ? std::string_view(plan->nodes[static_cast<size_t>(p)].name)
+                                      : std::string_view();
+  if (containsLower(mc.id, needle) || containsLower(mc.name, needle) ||
+      containsLower(parent, needle)) {
+    return true;
+  }
+  const bool addresses = addressLike(needle);
+  for (const model::Device& d : mc.devices) {
+    if (containsLower(d.id, needle) || containsLower(d.name, needle) ||
+        containsLower(d.mac, needle)) {
+      return true;
+    }
+    if (!addresses) {
+      continue;
+    }
+    for (const auto* list : {&d.ipv4, &d.ipv6}) {
+      for (const IpNet& a : *list) {
+        if (containsLower(a.toString(), needle)) {
+          return true;
+        }
+      }
+    }
+  }
+  return false;
 }
 
 std::shared_ptr<PlanView> buildView(std::shared_ptr<const model::Inputs> inputs,
@@ -102,53 +191,51 @@ std::shared_ptr<PlanView> buildView(std::shared_ptr<const model::Inputs> inputs,
 
   // Circuits.
   const size_t circuitCount = p.circuits.size();
-  v->searchText.resize(circuitCount);
-  v->downLeaf.assign(circuitCount, nullptr);
   v->nodeCircuits.assign(nodeCount, 0);
-  v->circuitById.reserve(circuitCount);
+  v->byId.resize(circuitCount);
   for (size_t c = 0; c < circuitCount; ++c) {
-    const plan::CircuitPlacement& cp = p.circuits[c];
-    v->circuitById.emplace(cp.circuitId, static_cast<int32_t>(c));
-    const model::Circuit& mc = v->modelCircuit(c);
-    std::string text = mc.id + '\n' + mc.name + '\n' + v->parentName(c);
-    for (const model::Device& d : mc.devices) {
-      text += '\n' + d.id + '\n' + d.name + '\n' + d.mac;
-      for (const IpNet& a : d.ipv4) {
-        text += '\n' + a.toString();
-      }
-      for (const IpNet& a : d.ipv6) {
-        text += '\n' + a.toString();
-      }
-    }
-    v->searchText[c] = lower(std::move(text));
-    for (int32_t n = cp.parentPlacement; n >= 0 && static_cast<size_t>(n) < nodeCount;
+    v->byId[c] = static_cast<uint32_t>(c);
+    for (int32_t n = p.circuits[c].parentPlacement; n >= 0 && static_cast<size_t>(n) < nodeCount;
          n = v->nodeParent[static_cast<size_t>(n)]) {
       ++v->nodeCircuits[static_cast<size_t>(n)];
     }
   }
+  // Of equal IDs (not in a valid plan) the first counts, as lookups find the first.
+  std::stable_sort(v->byId.begin(), v->byId.end(), [&](uint32_t a, uint32_t b) {
+    return p.circuits[a].circuitId < p.circuits[b].circuitId;
+  });
 
   // tc classes: the download tree is on interfaces[0]; upload on interfaces[1] (bridge) or on
-  // the same interface with its own HTB majors (on a stick).
+  // the same interface with its own HTB majors (on a stick). Of equal keys the last counts.
   const uint64_t upIface = p.onAStick || p.interfaces.size() < 2 ? 0 : 1;
+  size_t classes = 0;
+  for (const plan::CircuitPlacement& cp : p.circuits) {
+    classes += (cp.downClass.raw() != 0) + (cp.upClass.raw() != 0);
+  }
+  v->classToCircuit.reserve(classes);
   for (size_t c = 0; c < circuitCount; ++c) {
     const plan::CircuitPlacement& cp = p.circuits[c];
-    v->classToCircuit[cp.downClass.raw()] = static_cast<uint32_t>(c << 1 | SLUICE_DIR_DOWN);
-    v->classToCircuit[upIface << 32 | cp.upClass.raw()] =
-        static_cast<uint32_t>(c << 1 | SLUICE_DIR_UP);
-  }
-  if (!p.interfaces.empty()) {
-    for (const plan::HtbQueuePlan& q : p.interfaces[0].queues) {
-      if (q.direction != plan::Direction::Download) {
-        continue;
-      }
-      for (const plan::HtbClassPlan& cls : q.classes) {
-        if (cls.role == plan::ClassRole::Circuit && cls.modelIndex >= 0 &&
-            static_cast<size_t>(cls.modelIndex) < circuitCount && cls.leaf) {
-          v->downLeaf[static_cast<size_t>(cls.modelIndex)] = &*cls.leaf;
-        }
-      }
+    if (cp.downClass.raw() != 0) {
+      v->classToCircuit.emplace_back(cp.downClass.raw(),
+                                     static_cast<uint32_t>(c << 1 | SLUICE_DIR_DOWN));
+    }
+    if (cp.upClass.raw() != 0) {
+      v->classToCircuit.emplace_back(upIface << 32 | cp.upClass.raw(),
+                                     static_cast<uint32_t>(c << 1 | SLUICE_DIR_UP));
     }
   }
+  std::stable_sort(v->classToCircuit.begin(), v->classToCircuit.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  // Keep the last of equal keys (as the map's assignment did).
+  auto& ctc = v->classToCircuit;
+  size_t out = 0;
+  for (size_t i = 0; i < ctc.size(); ++i) {
+    if (i + 1 < ctc.size() && ctc[i + 1].first == ctc[i].first) {
+      continue;
+    }
+    ctc[out++] = ctc[i];
+  }
+  ctc.resize(out);
   return v;
 }
 

@@ -192,7 +192,7 @@ std::string Collector::prometheus() const {
     }
     if (impl_->options.perCircuitMetrics) {
       const auto& circuits = v->plan->circuits;
-      auto cs = [&](size_t c) -> const CircuitState& { return *impl_->circuits[v->circuitSlot[c]]; };
+      auto cs = [&](size_t c) -> const CircuitState& { return impl_->circuitState(*v, c); };
       w.family("sluice_circuit_bytes_total", "counter", "Bytes of each circuit");
       for (size_t c = 0; c < circuits.size(); ++c) {
         for (int d = 0; d < 2; ++d) {

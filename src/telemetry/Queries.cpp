@@ -257,13 +257,11 @@ Result<Json> Collector::circuits(std::string_view search, size_t offset, size_t 
   std::vector<uint32_t> match;
   match.reserve(v->plan->circuits.size());
   for (size_t c = 0; c < v->plan->circuits.size(); ++c) {
-    if (needle.empty() || v->searchText[c].find(needle) != std::string::npos) {
+    if (v->matches(c, needle)) {
       match.push_back(static_cast<uint32_t>(c));
     }
   }
-  auto state = [&](uint32_t c) -> const CircuitState& {
-    return *impl_->circuits[v->circuitSlot[c]];
-  };
+  auto state = [&](uint32_t c) -> const CircuitState& { return impl_->circuitState(*v, c); };
   auto key = [&](uint32_t c) {
     const Rollup& r = state(c).live;
     switch (by) {
@@ -306,16 +304,16 @@ std::optional<Json> Collector::circuit(std::string_view id, uint32_t minutes) co
   if (v == nullptr) {
     return std::nullopt;
   }
-  auto it = v->circuitById.find(std::string(id));
-  if (it == v->circuitById.end()) {
+  const int32_t found = v->findCircuit(id);
+  if (found < 0) {
     return std::nullopt;
   }
-  const size_t c = static_cast<size_t>(it->second);
+  const size_t c = static_cast<size_t>(found);
   const plan::CircuitPlacement& cp = v->plan->circuits[c];
   const model::Circuit& mc = v->modelCircuit(c);
-  const CircuitState& cs = *impl_->circuits[v->circuitSlot[c]];
+  const CircuitState& cs = impl_->circuitState(*v, c);
   Json leaf = nullptr;
-  if (const plan::LeafSpec* l = v->downLeaf[c]) {
+  if (const plan::LeafSpec* l = v->downLeaf(c)) {
     leaf = Json{{"kind", leafKindName(l->kind)},
                 {"diffserv", l->kind == plan::LeafKind::Cake
                                  ? Json(plan::cakeDiffservName(l->cake.diffserv))
@@ -368,7 +366,9 @@ std::optional<Json> Collector::circuit(std::string_view id, uint32_t minutes) co
       }
     }
   }
-  fromDb = byMinute && cs.series.minuteBlocks && impl_->history != nullptr;
+  // (every circuit's minutes are in the database when there is one, also a circuit that has no
+  // state since a restart)
+  fromDb = byMinute && impl_->history != nullptr;
   circuitId = cp.circuitId;
   Json out{
       {"id", cp.circuitId},
@@ -455,6 +455,9 @@ Result<Json> Collector::top(std::string_view metric, size_t n) const {
   }
   std::vector<std::pair<double, uint32_t>> ranked;
   for (size_t c = 0; c < v->plan->circuits.size(); ++c) {
+    if (v->circuitSlot[c] == kNoSlot) {
+      continue;  // idle: no throughput, RTT or retransmits
+    }
     const Rollup& r = impl_->circuits[v->circuitSlot[c]]->live;
     double k = by == M::Throughput ? r.bps[0] + r.bps[1]
                : by == M::Rtt      ? r.rttP50Ms
@@ -471,7 +474,7 @@ Result<Json> Collector::top(std::string_view metric, size_t n) const {
                     });
   for (size_t i = 0; i < take; ++i) {
     uint32_t c = ranked[i].second;
-    out["circuits"].push_back(circuitListEntry(*v, c, *impl_->circuits[v->circuitSlot[c]]));
+    out["circuits"].push_back(circuitListEntry(*v, c, impl_->circuitState(*v, c)));
   }
   return out;
 }

@@ -195,7 +195,7 @@ std::unique_ptr<MinuteBlock> Series::record(int64_t t, double downBps, double up
   if (nonZero) {
     lastActive = t;
   }
-  if (nonZero || !releaseIdle) {
+  if (nonZero || (!releaseIdle && !allocateOnTraffic)) {
     allocate();
   }
   std::unique_ptr<MinuteBlock> done;
@@ -211,6 +211,9 @@ std::unique_ptr<MinuteBlock> Series::record(int64_t t, double downBps, double up
     if (!minuteBlocks) {
       persist.add(downBps, upBps, rttUs);
     }
+  } else if (allocateOnTraffic) {
+    minute.add(downBps, upBps, rttUs);  // zeros (no rings yet) that the averages count
+    persist.add(downBps, upBps, rttUs);
   }
   if (releaseIdle && seconds && t - lastActive >= kIdleReleaseSeconds) {
     // Ten minutes of zeros: every second of the ring reads as 0 without it.

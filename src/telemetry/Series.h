@@ -105,6 +105,8 @@ struct MinuteBlock {
 /// One series (the totals, a node or a circuit): 600 s at 1 s, `minuteSlots` min at 1 min
 /// (default 2880 = 48 h), 6 bytes per point.
 ///
+/// Nodes (`allocateOnTraffic`) allocate their rings with their first non-zero sample.
+///
 /// Circuits (`releaseIdle`) are lazy: their rings are allocated by the first non-zero sample
 /// (rate or RTT) and released again after kIdleReleaseSeconds without one, so memory follows the
 /// circuits active in the last 10 min; a second or minute a circuit has no point for reads as 0
@@ -122,6 +124,10 @@ struct Series {
   std::unique_ptr<MinuteBlock> block;  ///< the open hour (minuteBlocks only)
   uint32_t minuteSlots = kMinuteSlots;
   bool releaseIdle = false;   ///< circuits: rings follow activity (see above)
+  /// Nodes: rings allocated by the first non-zero sample and then kept (a node that never
+  /// carried traffic holds none: 21 KB less each); its minute and persistence averages count
+  /// the zero seconds before as they would with rings.
+  bool allocateOnTraffic = false;
   bool minuteBlocks = false;  ///< circuits with a history database: minutes go to SQLite
   int64_t lastActive = -1;    ///< unix second of the newest non-zero sample
   Accumulator minute;   ///< the current minute

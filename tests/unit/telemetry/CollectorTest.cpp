@@ -300,6 +300,17 @@ TEST_F(TelemetryCollectorTest, ListsSearchesSortsAndRanksCircuits) {
   EXPECT_EQ((*two)["circuits"][0]["devices"], 2);
   auto byAddr = c->circuits("100.64.0.8/29", 0, 10, "name");
   EXPECT_EQ((*byAddr)["total"], 1);
+  // Every field of the search, case-insensitive: device name, device id, parent, IPv6 text.
+  auto byDevice = c->circuits("router 7", 0, 10, "name");
+  ASSERT_EQ((*byDevice)["total"], 1);
+  EXPECT_EQ((*byDevice)["circuits"][0]["id"], "c7");
+  EXPECT_EQ((*c->circuits("D8", 0, 10, "name"))["total"], 1);
+  auto byParent = c->circuits("ap_a1", 0, 10, "name");
+  EXPECT_GE((*byParent)["total"].get<size_t>(), 2u);
+  auto byV6 = c->circuits("2001:DB8:7::/56", 0, 10, "name");
+  ASSERT_EQ((*byV6)["total"], 1);
+  EXPECT_EQ((*byV6)["circuits"][0]["id"], "c7");
+  EXPECT_EQ((*c->circuits("no such text", 0, 10, "name"))["total"], 0);
   auto page = c->circuits("", 1, 2, "down");
   ASSERT_TRUE(page);
   EXPECT_EQ((*page)["circuits"].size(), 2u);
@@ -345,6 +356,24 @@ TEST_F(TelemetryCollectorTest, ReloadKeepsSeriesByCircuitId) {
   Json c1 = *c->circuit("c1");
   EXPECT_DOUBLE_EQ(c1["live"]["down_bps"], 2e6);
   EXPECT_EQ(c1["history"].size(), 1u);
+}
+
+// Circuits without traffic hold no state (they read as idle); one that gets traffic after a
+// reload gets its state then, and a reload keeps the states of the others by circuit ID.
+TEST_F(TelemetryCollectorTest, IdleCircuitsHoldNoStateAcrossReloads) {
+  auto c = make();
+  twoTicks(*c);
+  const size_t states = c->seriesMemory().circuits;
+  EXPECT_GE(states, 1u);
+  EXPECT_LT(states, plan_->circuits.size());
+  Json c3 = *c->circuit("c3");
+  EXPECT_EQ(c3["live"]["down_bps"], 0.0);
+  EXPECT_TRUE(c3["live"]["rtt_p50_ms"].is_null());
+  EXPECT_TRUE(c3["flows"].empty());
+  EXPECT_TRUE(c3["queue"]["down"].is_null());
+  c->setPlan(inputs_, plan_);
+  EXPECT_EQ(c->seriesMemory().circuits, states);
+  EXPECT_DOUBLE_EQ((*c->circuit("c1"))["live"]["down_bps"], 2e6);
 }
 
 // Prometheus text: every line is a comment or a valid sample, every sample's family was

@@ -109,6 +109,19 @@ class TelemetryLazySeriesTest : public ::testing::Test {
     }
   }
 
+  // Nodes that carried traffic in the last tick (their rings are allocated, the others hold
+  // none).
+  static size_t busyNodes(const Json& nodes) {
+    size_t n = 0;
+    for (const Json& node : nodes) {
+      n += (node["down_bps"].get<double>() > 0 ? 1 : 0) + busyNodes(node["children"]);
+    }
+    return n;
+  }
+  static size_t nodeRingBytes() {
+    return Ring(Series::kSecondSlots, 1).heapBytes() + Ring(Series::kMinuteSlots, 60).heapBytes();
+  }
+
   std::filesystem::path dir_;
   std::shared_ptr<const model::Inputs> inputs_;
   std::shared_ptr<const plan::QueuePlan> plan_;
@@ -118,11 +131,12 @@ class TelemetryLazySeriesTest : public ::testing::Test {
 TEST_F(TelemetryLazySeriesTest, NeverActiveCircuitHoldsNothingAndReadsAsZeros) {
   auto c = make();
   const SeriesMemory idle = c->seriesMemory();
-  EXPECT_EQ(idle.circuits, plan_->circuits.size());
+  EXPECT_EQ(idle.circuits, 0u);  // no circuit state before a circuit has traffic
   EXPECT_EQ(idle.circuitsWithRings, 0u);
   run(*c, 0, 30, 250'000, [](int) { return true; });
   const SeriesMemory busy = c->seriesMemory();
-  EXPECT_EQ(busy.circuitsWithRings, 1u);  // c1 only
+  EXPECT_EQ(busy.circuits, 1u);  // c1 only: the idle circuits have no state at all
+  EXPECT_EQ(busy.circuitsWithRings, 1u);
   // c1's 1 s ring (600 points of 6 bytes) is the only circuit memory; nodes and totals hold
   // theirs from the first tick with rates.
   Json c3 = *c->circuit("c3");
@@ -152,10 +166,16 @@ TEST_F(TelemetryLazySeriesTest, FirstTrafficAllocatesAndIdleReleases) {
   run(*c, 20, 30, 250'000, [](int) { return true; });
   const SeriesMemory during = c->seriesMemory();
   EXPECT_EQ(during.circuitsWithRings, 1u);
-  // Its compact 1 s ring and its 48 h minute ring (no history database: in memory).
+  // Its compact 1 s ring and its 48 h minute ring (no history database: in memory), and the
+  // rings of the nodes above it (nodes allocate theirs with their first traffic too).
+  const size_t nodes = busyNodes(c->tree()["nodes"]);
+  EXPECT_GE(nodes, 1u);
+  EXPECT_LT(nodes, plan_->nodes.size());
+  EXPECT_EQ(before.bytes, Ring(Series::kSecondSlots, 1).heapBytes() +
+                              Ring(Series::kMinuteSlots, 60).heapBytes());  // the totals only
   EXPECT_EQ(during.bytes - before.bytes,
             Ring(Series::kSecondSlots, 1, true).heapBytes() +
-                Ring(Series::kMinuteSlots, 60).heapBytes());
+                Ring(Series::kMinuteSlots, 60).heapBytes() + nodes * nodeRingBytes());
   EXPECT_LT(Ring(Series::kSecondSlots, 1, true).heapBytes(), 2100u);  // vs 3.6 KB full
   Json c1 = *c->circuit("c1");
   ASSERT_EQ(c1["history"].size(), 29u);
@@ -193,10 +213,10 @@ TEST_F(TelemetryLazySeriesTest, CircuitMinutesOfFinishedHoursComeFromSqlite) {
     SeriesMemory m = c->seriesMemory();
     EXPECT_EQ(m.circuitBlocks, 1u);  // c1's open hour
     EXPECT_EQ(m.circuitsWithRings, 1u);
-    // Memory: nodes and totals hold both rings; c1 only its 1 s ring and the hour block (no
-    // 48 h ring); node names longer than 15 characters add their heap.
-    const size_t fixed = (1 + plan_->nodes.size()) * (Ring(Series::kSecondSlots, 1).heapBytes() +
-                                                      Ring(Series::kMinuteSlots, 60).heapBytes());
+    // Memory: the totals and the nodes above c1 hold both rings (the other nodes never carried
+    // traffic: none); c1 only its 1 s ring and the hour block (no 48 h ring); node names longer
+    // than 15 characters add their heap.
+    const size_t fixed = (1 + busyNodes(c->tree()["nodes"])) * nodeRingBytes();
     const size_t c1 = Ring(Series::kSecondSlots, 1, true).heapBytes() + sizeof(MinuteBlock);
     EXPECT_GE(m.bytes, fixed + c1);
     EXPECT_LT(m.bytes, fixed + c1 + 64 * (1 + plan_->nodes.size()));
