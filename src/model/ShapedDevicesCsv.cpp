@@ -540,8 +540,8 @@ auto readDecoded(std::string_view bytes, const std::string& fileName, Diagnostic
                   fmt::format("ill-formed {} at byte offset {}; replaced with U+FFFD",
                               encodingName(decoded.encoding), decoded.firstProblem));
   }
-  const TextIndex index(decoded.utf8);
-  return fn(std::string_view(decoded.utf8), index);
+  const TextIndex index(decoded.text());
+  return fn(decoded.text(), index);
 }
 
 }  // namespace

@@ -164,7 +164,8 @@ DecodedText decodeToUtf8(std::string_view bytes) {
   }
   size_t bad = 0;
   if (isValidUtf8(bytes, bad)) {
-    result.utf8.assign(bytes);
+    result.borrowed = bytes;
+    result.isBorrowed = true;
     return result;
   }
   result.encoding = SourceEncoding::Windows1252;

@@ -11,7 +11,14 @@ namespace sluice::model {
 enum class SourceEncoding { Utf8, Utf8Bom, Utf16Le, Utf16Be, Windows1252 };
 
 struct DecodedText {
+  /// The text converted (UTF-16, Windows-1252). Empty when the input was valid UTF-8: that is
+  /// not copied (a 100k-circuit ShapedDevices.csv is ~30 MB) and text() views the input.
   std::string utf8;
+  /// Valid UTF-8 input without its BOM (a view of the input bytes); unused otherwise.
+  std::string_view borrowed;
+  bool isBorrowed = false;
+  /// The UTF-8 text: valid as long as this object and (when borrowed) the input bytes are.
+  std::string_view text() const { return isBorrowed ? borrowed : std::string_view(utf8); }
   SourceEncoding encoding = SourceEncoding::Utf8;
   /// Byte offset in the input (BOM included) of the first byte that made the input invalid UTF-8,
   /// for the Windows-1252 fallback; of the first unpaired surrogate or odd trailing byte for
