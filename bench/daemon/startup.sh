@@ -28,6 +28,7 @@ work=$(mktemp -d /var/tmp/sluice-startup.XXXXXX)
 pid=
 cleanup() {
   [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+  pkill -KILL -f -- "--config $work/" 2>/dev/null || true
   ip netns del "$ns" 2>/dev/null || true
   umount "$work/bpffs" 2>/dev/null || true
   rm -rf "$work"
@@ -82,7 +83,10 @@ PY
   readyRss=$(hwm)
   sleep "$hold"
   rss=$(hwm)
-  kill -TERM "$pid"; wait "$pid" || true; pid=
+  kill -TERM "$pid"
+  # Under heaptrack, $pid is heaptrack's script and sluiced its child: stop sluiced itself too.
+  pkill -TERM -f -- "--config $dir/lqos.conf" 2>/dev/null || true
+  wait "$pid" || true; pid=
   apply=- ratio=- ready=$(echo "$t3 - $t2" | bc)
   if [ -n "$t1" ]; then
     apply=$(echo "$t1 - $t0" | bc)
