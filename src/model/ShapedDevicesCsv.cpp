@@ -253,7 +253,7 @@ void Reader::readAddresses(const CsvField* f, bool wantV4, Device& device) {
       const auto net = IpNet::parse(token);
       if (net && net->isV4 == wantV4) {
         (wantV4 ? device.ipv4 : device.ipv6).push_back(*net);
-        (wantV4 ? device.ipv4Where : device.ipv6Where).push_back(where);
+        device.addressPositions.push_back(TextPosition{where.line, where.column});
       } else {
         reportBadAddress(token, wantV4, where);
       }
@@ -639,6 +639,14 @@ ShapedDevices loadShapedDevices(const std::string& path, Diagnostics& diags) {
     return {};
   }
   return parseShapedDevices(*bytes, path, diags);
+}
+
+SourceLocation Device::addressWhere(bool v6, size_t index) const {
+  const size_t at = v6 ? ipv4.size() + index : index;
+  if (addressPositions.size() != ipv4.size() + ipv6.size() || at >= addressPositions.size()) {
+    return where;
+  }
+  return SourceLocation{where.file, addressPositions[at].line, addressPositions[at].column};
 }
 
 size_t ShapedDevices::deviceCount() const {

@@ -17,12 +17,16 @@ struct AddressRef {
   IpNet net;
   uint32_t circuit = 0;
   uint32_t seq = 0;  ///< position in model order (circuits, devices, IPv4 then IPv6)
-  const SourceLocation* where = nullptr;
+  const Device* device = nullptr;
   uint32_t fileRank = 0;  ///< index into ShapedDevices::sourceFiles (0 when not listed)
   uint64_t position =
       0;  ///< line and column; circuits group rows, so model order is not file order
 
   auto fileOrder() const { return std::tie(fileRank, position, seq); }
+  SourceLocation where() const {
+    return SourceLocation{device->where.file, static_cast<uint32_t>(position >> 32),
+                          static_cast<uint32_t>(position)};
+  }
 };
 
 std::vector<AddressRef> collectAddresses(const ShapedDevices& shaped) {
@@ -37,17 +41,17 @@ std::vector<AddressRef> collectAddresses(const ShapedDevices& shaped) {
     return 0;
   };  for (size_t c = 0; c < shaped.circuits.size(); ++c) {
     for (const auto& device : shaped.circuits[c].devices) {
-      auto add = [&](const std::vector<IpNet>& nets, const std::vector<SourceLocation>& wheres) {
+      auto add = [&](const std::vector<IpNet>& nets, bool v6) {
         for (size_t k = 0; k < nets.size(); ++k) {
-          const auto* where = k < wheres.size() ? &wheres[k] : &device.where;
+          const SourceLocation where = device.addressWhere(v6, k);
           out.push_back(AddressRef{nets[k], static_cast<uint32_t>(c),
-                                   static_cast<uint32_t>(out.size()), where,
-                                   rankOf(where->file),
-                                   (uint64_t{where->line} << 32) | where->column});
+                                   static_cast<uint32_t>(out.size()), &device,
+                                   rankOf(where.file),
+                                   (uint64_t{where.line} << 32) | where.column});
         }
       };
-      add(device.ipv4, device.ipv4Where);
-      add(device.ipv6, device.ipv6Where);
+      add(device.ipv4, false);
+      add(device.ipv6, true);
     }
   }
   return out;
@@ -77,14 +81,14 @@ void checkAddresses(const ShapedDevices& shaped, Diagnostics& diags) {
       const auto& first = refs[open.back()];
       const auto text = cur.net.toString();
       if (first.circuit == cur.circuit) {
-        diags.warning(*cur.where, "duplicate-address",
+        diags.warning(cur.where(), "duplicate-address",
                       fmt::format("{} is listed twice in circuit '{}' (also at {})", text,
-                                  circuitId(cur), first.where->toString()),
+                                  circuitId(cur), first.where().toString()),
                       text);
       } else {
-        diags.error(*cur.where, "duplicate-address",
+        diags.error(cur.where(), "duplicate-address",
                     fmt::format("{} of circuit '{}' is also assigned to circuit '{}' at {}", text,
-                                circuitId(cur), circuitId(first), first.where->toString()),
+                                circuitId(cur), circuitId(first), first.where().toString()),
                     text);
       }
       continue;
@@ -97,10 +101,10 @@ void checkAddresses(const ShapedDevices& shaped, Diagnostics& diags) {
       const bool curIsLater = cur.fileOrder() > outer.fileOrder();
       const auto& here = curIsLater ? cur : outer;
       const auto& other = curIsLater ? outer : cur;
-      diags.error(*here.where, "overlapping-cidr",
+      diags.error(here.where(), "overlapping-cidr",
                   fmt::format("{} of circuit '{}' overlaps {} of circuit '{}' at {}",
                               here.net.toString(), circuitId(here), other.net.toString(),
-                              circuitId(other), other.where->toString()),
+                              circuitId(other), other.where().toString()),
                   here.net.toString());
       break;
     }
@@ -204,7 +208,7 @@ void checkIpRanges(const ShapedDevices& shaped, const config::IpRangesConfig& ra
     const auto& id = shaped.circuits[ref.circuit].id;
     if (inAny(ignore)) {
       if (++ignoredCount <= kMaxIpRangeWarnings) {
-        diags.warning(*ref.where, "address-ignored",
+        diags.warning(ref.where(), "address-ignored",
                       fmt::format("{} of circuit '{}' lies in [ip_ranges] ignore_subnets; it is "
                                   "shaped as listed",
                                   text, id),
@@ -214,7 +218,7 @@ void checkIpRanges(const ShapedDevices& shaped, const config::IpRangesConfig& ra
                !std::any_of(allow.begin(), allow.end(),
                             [&](const IpNet& p) { return p.contains(ref.net); })) {
       if (++notAllowedCount <= kMaxIpRangeWarnings) {
-        diags.warning(*ref.where, "address-not-allowed",
+        diags.warning(ref.where(), "address-not-allowed",
                       fmt::format("{} of circuit '{}' is outside every [ip_ranges] "
                                   "allow_subnets prefix; it is shaped as listed",
                                   text, id),
@@ -224,7 +228,7 @@ void checkIpRanges(const ShapedDevices& shaped, const config::IpRangesConfig& ra
   }
   auto summary = [&](size_t count, const char* category, const char* what) {
     if (count > kMaxIpRangeWarnings) {
-      diags.warning(SourceLocation{refs.empty() ? SourceFile() : refs.front().where->file},
+      diags.warning(SourceLocation{refs.empty() ? SourceFile() : refs.front().device->where.file},
                     category,
                     fmt::format("{} more addresses {} (only the first {} are listed)",
                                 count - kMaxIpRangeWarnings, what, kMaxIpRangeWarnings));

@@ -144,74 +144,82 @@ Result<void> readFlowTable(int flowsFd, std::vector<sluice_flow_key>& keys,
   return {};
 }
 
-void AddressIndex::build(std::span<const IpNet> prefixes, std::span<const int32_t> circuits) {
+void AddressIndex::build(std::span<const plan::AddressMapping> mappings) {
   levels_.clear();
   count_ = 0;
-  // (level, masked address, input order, circuit), sorted by level, address and order: of
-  // equal prefixes the first counts.
-  struct Entry {
-    uint32_t level;
-    Addr a;
-    uint32_t order;
-    int32_t circuit;
-  };
-  std::vector<Entry> entries;
-  entries.reserve(std::min(prefixes.size(), circuits.size()));
-  for (size_t i = 0; i < prefixes.size() && i < circuits.size(); ++i) {
-    const IpNet& p = prefixes[i];
-    auto it = std::find_if(levels_.begin(), levels_.end(),
-                           [&](const Level& l) { return l.prefixLen == p.prefixLen; });
-    if (it == levels_.end()) {
+  // Indices of the mappings with a circuit, sorted by level, masked address and input order (of
+  // equal prefixes the first counts). Sorting 4-byte indices instead of (level, address, order,
+  // circuit) entries keeps the build transient at 4 bytes a prefix: the view is rebuilt on every
+  // plan, at the daemon's peak (issue 5's RSS budget).
+  std::array<int16_t, 129> levelOfLength;
+  levelOfLength.fill(-1);
+  std::vector<uint32_t> order;
+  order.reserve(mappings.size());
+  for (size_t i = 0; i < mappings.size(); ++i) {
+    const plan::AddressMapping& m = mappings[i];
+    if (m.circuit < 0 || m.prefix.prefixLen > 128) {
+      continue;
+    }
+    int16_t& level = levelOfLength[m.prefix.prefixLen];
+    if (level < 0) {
       Level l;
-      l.prefixLen = p.prefixLen;
+      l.prefixLen = m.prefix.prefixLen;
       uint8_t mask[16] = {};
-      for (int b = 0; b < p.prefixLen; ++b) {
+      for (int b = 0; b < l.prefixLen; ++b) {
         mask[b / 8] |= static_cast<uint8_t>(0x80 >> (b % 8));
       }
       l.mask = Addr::fromBytes(mask);
+      level = static_cast<int16_t>(levels_.size());
       levels_.push_back(std::move(l));
-      it = levels_.end() - 1;
     }
-    uint8_t bytes[16];
-    std::memcpy(bytes, p.addr.data(), 16);
-    Addr a = Addr::fromBytes(bytes);
-    a.hi &= it->mask.hi;
-    a.lo &= it->mask.lo;
-    entries.push_back(Entry{static_cast<uint32_t>(it - levels_.begin()), a,
-                            static_cast<uint32_t>(i), circuits[i]});
+    order.push_back(static_cast<uint32_t>(i));
   }
-  std::sort(entries.begin(), entries.end(), [](const Entry& x, const Entry& y) {
-    if (x.level != y.level) return x.level < y.level;
-    if (x.a.hi != y.a.hi) return x.a.hi < y.a.hi;
-    if (x.a.lo != y.a.lo) return x.a.lo < y.a.lo;
-    return x.order < y.order;
+  const auto levelOf = [&](uint32_t i) { return levelOfLength[mappings[i].prefix.prefixLen]; };
+  const auto keyOf = [&](uint32_t i) {
+    uint8_t bytes[16];
+    std::memcpy(bytes, mappings[i].prefix.addr.data(), 16);
+    Addr a = Addr::fromBytes(bytes);
+    const Level& l = levels_[static_cast<size_t>(levelOf(i))];
+    return Addr{a.hi & l.mask.hi, a.lo & l.mask.lo};
+  };
+  std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
+    if (levelOf(x) != levelOf(y)) return levelOf(x) < levelOf(y);
+    const Addr ax = keyOf(x), ay = keyOf(y);
+    if (ax.hi != ay.hi) return ax.hi < ay.hi;
+    if (ax.lo != ay.lo) return ax.lo < ay.lo;
+    return x < y;
   });
-  for (size_t i = 0; i < entries.size();) {
-    Level& l = levels_[entries[i].level];
+  for (size_t i = 0; i < order.size();) {
+    Level& l = levels_[static_cast<size_t>(levelOf(order[i]))];
     size_t end = i;
-    while (end < entries.size() && entries[end].level == entries[i].level) {
+    while (end < order.size() && levelOf(order[end]) == levelOf(order[i])) {
       ++end;
     }
-    l.hi = entries[i].a.hi;
-    l.oneHi = std::all_of(entries.begin() + static_cast<ptrdiff_t>(i),
-                          entries.begin() + static_cast<ptrdiff_t>(end),
-                          [&](const Entry& e) { return e.a.hi == l.hi; });
+    l.hi = keyOf(order[i]).hi;
+    l.oneHi = std::all_of(order.begin() + static_cast<ptrdiff_t>(i),
+                          order.begin() + static_cast<ptrdiff_t>(end),
+                          [&](uint32_t j) { return keyOf(j).hi == l.hi; });
+    size_t kept = 0;
     for (size_t j = i; j < end; ++j) {
-      const Entry& e = entries[j];
-      if (!l.los.empty() && e.a.lo == l.los.back() &&
-          (l.oneHi || e.a.hi == l.his.back())) {
+      kept += j == i || keyOf(order[j]) != keyOf(order[j - 1]) ? 1 : 0;
+    }
+    if (!l.oneHi) {
+      l.his.reserve(kept);
+    }
+    l.los.reserve(kept);
+    l.circuits.reserve(kept);
+    for (size_t j = i; j < end; ++j) {
+      const Addr a = keyOf(order[j]);
+      if (j > i && a == keyOf(order[j - 1])) {
         continue;  // a later duplicate
       }
       if (!l.oneHi) {
-        l.his.push_back(e.a.hi);
+        l.his.push_back(a.hi);
       }
-      l.los.push_back(e.a.lo);
-      l.circuits.push_back(e.circuit);
+      l.los.push_back(a.lo);
+      l.circuits.push_back(mappings[order[j]].circuit);
       ++count_;
     }
-    l.his.shrink_to_fit();
-    l.los.shrink_to_fit();
-    l.circuits.shrink_to_fit();
     i = end;
   }
   std::sort(levels_.begin(), levels_.end(),

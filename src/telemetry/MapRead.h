@@ -11,6 +11,7 @@
 #include "abi/sluice_abi.h"
 #include "common/Error.h"
 #include "common/IpNet.h"
+#include "planner/QueuePlan.h"
 
 namespace sluice::telemetry {
 
@@ -50,8 +51,9 @@ Result<void> readFlowTable(int flowsFd, std::vector<sluice_flow_key>& keys,
 /// present, probed from the longest length down (a plan has few distinct lengths).
 class AddressIndex {
  public:
-  /// `prefixes[i]` maps to `circuits[i]`; of equal prefixes the first counts.
-  void build(std::span<const IpNet> prefixes, std::span<const int32_t> circuits);
+  /// Indexes the mappings that have a circuit (`circuit >= 0`); of equal prefixes the first
+  /// counts. Needs 4 bytes a mapping beyond the index while it builds.
+  void build(std::span<const plan::AddressMapping> mappings);
   /// The circuit of the longest prefix containing `addr`, or -1 (a binary search per prefix
   /// length in use).
   int32_t find(const Addr& addr) const;

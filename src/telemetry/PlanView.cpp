@@ -137,18 +137,7 @@ std::shared_ptr<PlanView> buildView(std::shared_ptr<const model::Inputs> inputs,
   const plan::QueuePlan& p = *v->plan;
   const model::Network& net = v->inputs->model.network;
 
-  // Address index.
-  std::vector<IpNet> prefixes;
-  std::vector<int32_t> owners;
-  prefixes.reserve(p.addresses.size());
-  owners.reserve(p.addresses.size());
-  for (const auto& a : p.addresses) {
-    if (a.circuit >= 0) {
-      prefixes.push_back(a.prefix);
-      owners.push_back(a.circuit);
-    }
-  }
-  v->addresses.build(prefixes, owners);
+  v->addresses.build(p.addresses);
 
   // Nodes: parent = the nearest ancestor in network.json that has a placement.
   const size_t nodeCount = p.nodes.size();

@@ -38,7 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check(c.where.line >= 1);
     check(c.devices.capacity() == c.devices.size());
     for (const auto& d : c.devices) {
-      check(d.ipv4.size() == d.ipv4Where.size() && d.ipv6.size() == d.ipv6Where.size());
+      check(d.ipv4.size() + d.ipv6.size() == d.addressPositions.size());
       for (const auto& net : d.ipv4) {
         check(net.isV4);
       }

@@ -48,11 +48,13 @@ TEST(ShapedDevicesCsv, ReadsFixtureWithMultiDeviceCircuitCommentsAndQuotes) {
   ASSERT_EQ(d1.ipv4.size(), 2u);
   EXPECT_EQ(d1.ipv4[0].toString(), "100.64.0.1");
   EXPECT_EQ(d1.ipv4[1].toString(), "100.64.1.0/24");
-  ASSERT_EQ(d1.ipv4Where.size(), 2u);
-  EXPECT_EQ(d1.ipv4Where[0].toString(), path + ":3:52");
-  EXPECT_EQ(d1.ipv4Where[1].toString(), path + ":3:64");
+  EXPECT_EQ(d1.addressWhere(false, 0).toString(), path + ":3:52");
+  EXPECT_EQ(d1.addressWhere(false, 1).toString(), path + ":3:64");
   ASSERT_EQ(d1.ipv6.size(), 1u);
   EXPECT_EQ(d1.ipv6[0].toString(), "2001:db8::/64");
+  EXPECT_EQ(d1.addressPositions.size(), 3u) << "IPv4's positions, then IPv6's";
+  EXPECT_EQ(d1.addressWhere(true, 0).toString(), path + ":3:79");
+  EXPECT_EQ(d1.addressWhere(true, 1).toString(), path + ":3") << "past the end: the row";
   EXPECT_EQ(c1.devices[1].name, "Phone");
   EXPECT_EQ(c1.devices[1].comment, "second device");
   EXPECT_EQ(c1.devices[1].where.line, 4u);
@@ -368,12 +370,12 @@ TEST(ShapedDevicesCsv, CircuitsAndDevicesAreSizedExactlyAndShareTheFileName) {
   EXPECT_EQ(one.devices[2].id, "1c");
 
   const auto& tv = one.devices[1];
-  ASSERT_EQ(tv.ipv6Where.size(), 1u);
-  EXPECT_EQ(tv.ipv6Where[0].toString(), path + ":3:24");
-  EXPECT_EQ(tv.ipv6Where[0].file, path);
+  ASSERT_EQ(tv.ipv6.size(), 1u);
+  EXPECT_EQ(tv.addressWhere(true, 0).toString(), path + ":3:24");
+  EXPECT_EQ(tv.addressWhere(true, 0).file, path);
   EXPECT_EQ(tv.where.file, one.where.file);
   // One heap copy of the path for the whole file.
-  EXPECT_EQ(tv.ipv6Where[0].file.c_str(), one.where.file.c_str());
+  EXPECT_EQ(tv.addressWhere(true, 0).file.c_str(), one.where.file.c_str());
   EXPECT_EQ(one.parentWhere.file.c_str(), shaped.circuits[2].where.file.c_str());
   EXPECT_EQ(diags.errors()[0].where.toString(), path + ":5:1");
 }

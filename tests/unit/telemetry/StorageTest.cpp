@@ -116,9 +116,15 @@ TEST(TelemetryAddressIndex, LongestPrefixWins) {
   std::vector<IpNet> prefixes{*IpNet::parse("100.64.0.0/24"), *IpNet::parse("100.64.0.8/29"),
                               *IpNet::parse("100.64.0.9"), *IpNet::parse("2001:db8:1::/64"),
                               *IpNet::parse("2001:db8::/32")};
-  std::vector<int32_t> circuits{1, 2, 3, 4, 5};
+  std::vector<plan::AddressMapping> mappings;
+  for (size_t i = 0; i < prefixes.size(); ++i) {
+    mappings.push_back(plan::AddressMapping{.prefix = prefixes[i], .circuit = int32_t(i + 1)});
+  }
+  // A later duplicate and an address without a circuit (the default class) are not indexed.
+  mappings.push_back(plan::AddressMapping{.prefix = prefixes[2], .circuit = 9});
+  mappings.push_back(plan::AddressMapping{.prefix = *IpNet::parse("100.64.1.1"), .circuit = -1});
   AddressIndex idx;
-  idx.build(prefixes, circuits);
+  idx.build(mappings);
   EXPECT_EQ(idx.size(), 5u);
   EXPECT_EQ(idx.find(addr("100.64.0.9")), 3);
   EXPECT_EQ(idx.find(addr("100.64.0.10")), 2);
