@@ -115,38 +115,51 @@ Result<std::vector<sluice_lpm_key>> BpfMapWriter::keys() const {
 }
 
 Result<uint32_t> BpfMapWriter::publish(std::span<const plan::AddressMapping> mappings) {
-  std::vector<sluice_lpm_key> keys;
-  std::vector<sluice_mapping> values;
-  keys.reserve(mappings.size());
-  values.reserve(mappings.size());
-  for (const auto& m : mappings) {
-    keys.push_back(toLpmKey(m.prefix));
-    values.push_back(toLpmValue(m));
-  }
-  // A sorted copy of the keys (20 bytes each) finds duplicates and, below, the stale keys: a
-  // std::set of 200k keys took ~12 MB at once (issue 5's RSS budget).
-  std::vector<sluice_lpm_key> wanted = keys;
-  std::sort(wanted.begin(), wanted.end(), KeyLess{});
+  // The mappings in key order as 4-byte indices, keys made on the fly: they find duplicates now
+  // and the stale keys below. The keys and values themselves go to the kernel in chunks. At 335k
+  // prefixes whole key and value arrays beside a sorted copy took ~13 MB at sluiced's peak, a
+  // std::set before that more (issue 5's RSS budget).
   const KeyLess less;
-  for (size_t i = 1; i < wanted.size(); ++i) {
-    if (!less(wanted[i - 1], wanted[i])) {
-      const auto dup = std::find_if(keys.begin(), keys.end(), [&](const sluice_lpm_key& k) {
-        return !less(k, wanted[i]) && !less(wanted[i], k);
-      });
-      return makeError(EINVAL, "publish: duplicate prefix " +
-                                   mappings[static_cast<size_t>(dup - keys.begin())].prefix.toString());
+  const auto keyAt = [&](uint32_t i) { return toLpmKey(mappings[i].prefix); };
+  std::vector<uint32_t> order(mappings.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    order[i] = static_cast<uint32_t>(i);
+  }
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    const sluice_lpm_key ka = keyAt(a), kb = keyAt(b);
+    return less(ka, kb) || (!less(kb, ka) && a < b);
+  });
+  for (size_t i = 1; i < order.size(); ++i) {
+    if (!less(keyAt(order[i - 1]), keyAt(order[i]))) {
+      return makeError(EINVAL, "publish: duplicate prefix " + mappings[order[i]].prefix.toString());
     }
   }
   auto existing = this->keys();
   if (!existing) {
     return std::unexpected(existing.error());
   }
-  if (auto ok = writeAll(keys, values); !ok) {
-    return std::unexpected(ok.error());
+  constexpr size_t kChunk = 16384;
+  std::vector<sluice_lpm_key> keys;
+  std::vector<sluice_mapping> values;
+  keys.reserve(std::min(kChunk, mappings.size()));
+  values.reserve(keys.capacity());
+  for (size_t at = 0; at < mappings.size(); at += kChunk) {
+    keys.clear();
+    values.clear();
+    for (const auto& m : mappings.subspan(at, std::min(kChunk, mappings.size() - at))) {
+      keys.push_back(toLpmKey(m.prefix));
+      values.push_back(toLpmValue(m));
+    }
+    if (auto ok = writeAll(keys, values); !ok) {
+      return std::unexpected(ok.error());
+    }
   }
   std::vector<sluice_lpm_key> stale;
   for (const auto& k : *existing) {
-    if (!std::binary_search(wanted.begin(), wanted.end(), k, less)) {
+    const auto it = std::lower_bound(order.begin(), order.end(), k, [&](uint32_t i, const sluice_lpm_key& key) {
+      return less(keyAt(i), key);
+    });
+    if (it == order.end() || less(k, keyAt(*it))) {
       stale.push_back(k);
     }
   }

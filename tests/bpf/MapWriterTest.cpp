@@ -92,6 +92,28 @@ TEST_F(MapWriterTest, UpdateUpsertsRemovesAndBumpsOnce) {
   EXPECT_EQ(v.classid_down, (1u << 16) | 9u);
 }
 
+TEST_F(MapWriterTest, PublishKeepsEveryPrefixWithItsOwnValueInAnyInputOrder) {
+  // publish sorts indices by key and writes in chunks (kChunk 16384, batches of 256 here); a
+  // scattered input with one class per host shows each prefix gets its own value.
+  BpfMapWriter writer(dp_->lpmMapFd(), dp_->epochMapFd(), 256);
+  std::vector<plan::AddressMapping> in;
+  for (uint32_t i = 0; i < 20000; ++i) {
+    in.push_back(host((i * 35761u) % 50000, static_cast<uint16_t>(3 + i)));  // distinct hosts, classes
+  }
+  plan::AddressMapping wide = host(4, 7);
+  wide.prefix = *IpNet::parse("10.0.0.0/24");
+  in.push_back(wide);
+  auto epoch = writer.publish(in);
+  ASSERT_TRUE(epoch) << epoch.error().message();
+  EXPECT_EQ(writer.keys()->size(), in.size());
+  for (const auto& m : in) {
+    sluice_lpm_key k = toLpmKey(m.prefix);
+    sluice_mapping v{};
+    ASSERT_EQ(bpf_map_lookup_elem(dp_->lpmMapFd(), &k, &v), 0) << m.prefix.toString();
+    EXPECT_EQ(v.classid_down, m.downClass.raw()) << m.prefix.toString();
+  }
+}
+
 TEST_F(MapWriterTest, DuplicatePrefixRefusedWithoutWrites) {
   BpfMapWriter writer(dp_->lpmMapFd(), dp_->epochMapFd());
   std::vector<plan::AddressMapping> dup{host(5, 3), host(5, 4)};
