@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Live heap of a heaptrack recording at its end, by owner (the Sluice call chain that allocated).
+"""Heap of a heaptrack recording by owner (the Sluice call chain that allocated).
 
-  bench/daemon/heap-owners.py FILE.zst [DEPTH]
+  bench/daemon/heap-owners.py FILE.zst [DEPTH] [peak|end]
 
 Prints MB per chain of the first DEPTH (default 4) sluice:: frames below the thread's entry,
-largest first, then the total. Uses heaptrack_print's "leaked" flame graph: for a daemon stopped
-with SIGTERM that is what was alive when it stopped.
+largest first, then the total. "peak" (the default) is the heap at the moment it was largest,
+which is what the RSS target is about (heaptrack_print's "peak" flame graph); "end" is what was
+still allocated when the program ended ("leaked"): for a daemon stopped with SIGKILL, its live
+heap.
 """
 import collections
 import re
@@ -15,9 +17,13 @@ import tempfile
 
 path = sys.argv[1]
 depth = int(sys.argv[2]) if len(sys.argv) > 2 else 4
+when = sys.argv[3] if len(sys.argv) > 3 else "peak"
+if when not in ("peak", "end"):
+    sys.exit(f"heap-owners.py: expected 'peak' or 'end', got '{when}'")
+cost = "peak" if when == "peak" else "leaked"
 with tempfile.NamedTemporaryFile(suffix=".stacks") as out:
     subprocess.run(["heaptrack_print", "-f", path, "-p", "0", "-a", "0", "-T", "0", "-l", "0",
-                    "--flamegraph-cost-type", "leaked", "-F", out.name],
+                    "--flamegraph-cost-type", cost, "-F", out.name],
                    check=True, stdout=subprocess.DEVNULL)
     owners = collections.Counter()
     total = 0
@@ -29,4 +35,4 @@ with tempfile.NamedTemporaryFile(suffix=".stacks") as out:
         total += int(size)
 for owner, size in owners.most_common(25):
     print(f"{size / 1e6:8.1f} MB  {owner}")
-print(f"{total / 1e6:8.1f} MB  total live heap")
+print(f"{total / 1e6:8.1f} MB  total heap at the {when}")

@@ -11,8 +11,8 @@
 #
 # After ready, sluiced runs HOLD seconds more (default 10: telemetry ticks, the lazy tracker) and
 # rss_mb is its peak RSS (VmHWM) over the whole run; ready_rss_mb is VmHWM at ready.
-# With HEAPTRACK=FILE sluiced runs under heaptrack, FILE.zst is kept, and the live heap at the
-# end is printed by owner (bench/daemon/heap-owners.py); the RSS columns are then "-".
+# With HEAPTRACK=FILE sluiced runs under heaptrack, FILE.zst is kept, and the heap at its peak is
+# printed by owner (bench/daemon/heap-owners.py); the RSS columns are then "-".
 #
 #   bench/daemon/startup.sh BUILD_DIR [CIRCUITS ...]      (default 10000; root)
 #   LAZY=Full bench/daemon/startup.sh BUILD_DIR 100000
