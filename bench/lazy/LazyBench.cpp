@@ -111,6 +111,15 @@ int main(int argc, char** argv) {
   for (uint32_t n : sizes) {
     const plan::QueuePlan full = makePlan(n);
     const auto hosts = hostsOf(full);
+    // The daemon keeps the full plan compact (lazy::FullPlan); its classes as plan::HtbClassPlan
+    // for comparison.
+    size_t planBytes = full.nodes.capacity() * sizeof(plan::NodePlacement) +
+                       full.circuits.capacity() * sizeof(plan::CircuitPlacement) +
+                       full.addresses.capacity() * sizeof(plan::AddressMapping);
+    for (const auto& iface : full.interfaces) {
+      for (const auto& q : iface.queues) planBytes += q.classes.capacity() * sizeof(plan::HtbClassPlan);
+    }
+    const lazy::FullPlan compact(full);
     dataplane::DataplaneOptions opts;
     opts.lpmCapacity = 1024;
     opts.hostCapacity = static_cast<uint32_t>(hosts.size() * 2 + 1024);
@@ -156,7 +165,7 @@ int main(int argc, char** argv) {
       }
       auto d = tracker.observe(*read, now);
       const double c2 = cpuSeconds();
-      auto m = lazy::materialize(full, tracker.active(), config::LazyQueues::Full);
+      auto m = lazy::materialize(compact, tracker.active(), config::LazyQueues::Full);
       const double c3 = cpuSeconds();
       if (t > 0) {
         readCpu.push_back((c1 - c0) * 1e3);
@@ -166,6 +175,10 @@ int main(int argc, char** argv) {
         activated += d.activated.size();
       }
     }
+    std::printf("circuits=%-7u full plan held as lazy::FullPlan %.1f MB, as plan::QueuePlan "
+                "%.1f MB (%zu classes, %zu distinct leaf specs)\n",
+                n, compact.heapBytes() / 1e6, planBytes / 1e6, compact.classCount(),
+                compact.leafSpecCount());
     std::printf("circuits=%-7u hosts=%-7zu moving/tick=%-6zu setPlan %.1f ms | per tick (median "
                 "of %d): read cpu %.1f ms (wall %.1f), observe cpu %.2f ms, materialize cpu "
                 "%.1f ms | activated %zu, active %zu\n",

@@ -604,14 +604,14 @@ api::Response Shaper::reload(ReloadTrigger trigger) {
       return {500, {{"outcome", "failed"}, {"message", ok.error().message()}}};
     }
     // Lazy queues: the new full plan, with the active circuits carried over by circuit ID.
-    std::optional<plan::QueuePlan> previousFull = std::move(fullPlan_);
+    std::optional<lazy::FullPlan> previousFull = std::move(fullPlan_);
     const bool lazy = lazyOn(inputs.config);
     setLazyPlan(inputs.config, lazy ? std::move(*plan) : plan::QueuePlan{});
     auto applied = bakery_->apply(desiredPlan(lazy ? plan::QueuePlan{} : std::move(*plan)));
     if (!applied) {
       // The running shaper keeps the old inputs: so does the tracker.
       setLazyPlan(active_->config,
-                  previousFull ? std::move(*previousFull) : plan::QueuePlan{});
+                  previousFull ? std::move(*previousFull) : lazy::FullPlan{});
       record(trigger, "failed", elapsed(), applied.error().message());
       spdlog::error("reload failed: {}", applied.error().message());
       return {500,
@@ -899,7 +899,7 @@ plan::QueuePlan Shaper::desiredPlan(plan::QueuePlan full) {
   return lazy::materialize(*fullPlan_, tracker_.active(), lazyMode_);
 }
 
-void Shaper::setLazyPlan(const config::Config& config, plan::QueuePlan full) {
+void Shaper::setLazyPlan(const config::Config& config, lazy::FullPlan full) {
   const auto previous = lazyMode_;
   const auto now = std::chrono::steady_clock::now();
   lazyMode_ = config.queues.lazyQueues;
@@ -912,7 +912,7 @@ void Shaper::setLazyPlan(const config::Config& config, plan::QueuePlan full) {
     return;
   }
   fullPlan_ = std::move(full);
-  tracker_.setPlan(*fullPlan_, now);
+  tracker_.setPlan(fullPlan_->skeleton(), now);
   if (previous == config::LazyQueues::No && bakery_ && bakery_->active()) {
     // Lazy queues switched on by a reload: what exists stays until it idles out.
     tracker_.setActive(lazy::activeIn(*bakery_->active(), lazyMode_), now);

@@ -162,7 +162,7 @@ class Shaper final : public api::ControlHandler {
   plan::QueuePlan desiredPlan(plan::QueuePlan full);
   /// Takes the lazy settings of `config` and the new full plan (start, reload).
   /// `full` is kept only with lazy queues on (pass an empty plan otherwise).
-  void setLazyPlan(const config::Config& config, plan::QueuePlan full);
+  void setLazyPlan(const config::Config& config, lazy::FullPlan full);
   void lazyLoop();
   /// One tracker tick: reads the host counters (without the mutex), then decides and applies.
   void lazyTick();
@@ -224,7 +224,7 @@ class Shaper final : public api::ControlHandler {
   std::condition_variable driftWake_;
   bool driftStop_ = false;
   config::LazyQueues lazyMode_ = config::LazyQueues::No;
-  std::optional<plan::QueuePlan> fullPlan_;  ///< the planner's plan (lazy modes only)
+  std::optional<lazy::FullPlan> fullPlan_;  ///< the planner's plan (lazy modes only)
   lazy::LazyTracker tracker_;
   uint64_t lazyActivations_ = 0;
   uint64_t lazyExpirations_ = 0;

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include "BakeryTestUtil.h"
 #include "lazy/Materialize.h"
 
@@ -42,6 +44,72 @@ int32_t indexOf(const plan::QueuePlan& p, const std::string& id) {
     if (p.circuits[i].circuitId == id) return static_cast<int32_t>(i);
   }
   return -1;
+}
+
+/// Every class of every queue, in order, and the rest of the plan, equal.
+void expectSamePlan(const plan::QueuePlan& a, const plan::QueuePlan& b) {
+  EXPECT_EQ(a.queueCount, b.queueCount);
+  EXPECT_EQ(a.queueCpu, b.queueCpu);
+  EXPECT_EQ(a.onAStick, b.onAStick);
+  EXPECT_EQ(a.circuits.size(), b.circuits.size());
+  EXPECT_EQ(a.nodes.size(), b.nodes.size());
+  EXPECT_EQ(a.addresses, b.addresses);
+  ASSERT_EQ(a.interfaces.size(), b.interfaces.size());
+  for (size_t i = 0; i < a.interfaces.size(); ++i) {
+    EXPECT_EQ(a.interfaces[i].ifname, b.interfaces[i].ifname);
+    ASSERT_EQ(a.interfaces[i].queues.size(), b.interfaces[i].queues.size());
+    for (size_t q = 0; q < a.interfaces[i].queues.size(); ++q) {
+      const auto& qa = a.interfaces[i].queues[q];
+      const auto& qb = b.interfaces[i].queues[q];
+      EXPECT_EQ(std::tie(qa.direction, qa.txQueue, qa.major, qa.r2q, qa.defaultMinor),
+                std::tie(qb.direction, qb.txQueue, qb.major, qb.r2q, qb.defaultMinor));
+      EXPECT_EQ(qa.classes, qb.classes) << a.interfaces[i].ifname << " queue " << q;
+    }
+  }
+}
+
+TEST(FullPlan, ExpandGivesBackThePlanWithEveryLeafKind) {
+  auto full = planOf(smallIsp(12));
+  size_t classes = 0, circuitLeaves = 0;
+  for (auto& iface : full.interfaces) {
+    for (auto& q : iface.queues) {
+      classes += q.classes.size();
+      for (auto& c : q.classes) {
+        if (c.role != ClassRole::Circuit || !c.leaf) continue;
+        switch (circuitLeaves++ % 5) {
+          case 1:
+            c.leaf->kind = plan::LeafKind::FqCodel;
+            c.leaf->fqCodel.targetUs = 2500;
+            break;
+          case 2:
+            c.leaf->kind = plan::LeafKind::None;
+            break;
+          case 3:
+            c.leaf->cake.rttUs = 300'000;
+            c.leaf->cake.overheadBytes = 18;
+            break;
+          case 4:
+            c.leaf.reset();
+            break;
+        }
+      }
+    }
+  }
+  ASSERT_GE(circuitLeaves, 10u);
+  const FullPlan compact(full);
+  EXPECT_EQ(compact.classCount(), classes);
+  EXPECT_GE(compact.leafSpecCount(), 4u);
+  EXPECT_LT(compact.leafSpecCount(), circuitLeaves) << "equal specs share one entry";
+  for (const auto& iface : compact.skeleton().interfaces) {
+    for (const auto& q : iface.queues) EXPECT_TRUE(q.classes.empty());
+  }
+  expectSamePlan(compact.expand(), full);
+  expectSamePlan(materialize(compact, {}, LazyQueues::No), full);
+  // Every circuit active: Full and Htb materialize the whole tree, leaf handles included.
+  ActiveCircuits all;
+  for (const auto& c : full.circuits) all.insert(c.circuitId);
+  expectSamePlan(materialize(compact, all, LazyQueues::Full), full);
+  expectSamePlan(materialize(compact, all, LazyQueues::Htb), full);
 }
 
 TEST(Materialize, NoIsTheFullPlan) {
