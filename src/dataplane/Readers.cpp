@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dataplane/BatchLookup.h"
+
 namespace sluice::dataplane {
 
 Result<std::array<uint64_t, SLUICE_STAT_COUNT>> readStats(int statsFd) {
@@ -44,14 +46,18 @@ sluice_addr addressToBytes(const IpNet& address) {
 
 namespace {
 
-Result<HostCounters> sumHost(int hostsFd, const sluice_addr& key,
-                             std::vector<sluice_host_counters>& perCpu) {
-  if (bpf_map_lookup_elem(hostsFd, &key, perCpu.data()) != 0) {
-    return makeError(errno, "read host counters");
-  }
+// Per-CPU values of the host map are laid out at 8-byte strides (kernel
+// kernel/bpf/hashtab.c: round_up(value_size, 8) per possible CPU).
+constexpr size_t kHostStride = (sizeof(sluice_host_counters) + 7) / 8 * 8;
+
+/// The host at `key` with its `cpus` per-CPU values at `values` summed; the circuit is that of
+/// the CPU that saw the host last.
+HostCounters sumHost(const sluice_addr& key, const uint8_t* values, int cpus) {
   HostCounters h;
   h.address = addressFromBytes(key.addr);
-  for (const auto& c : perCpu) {
+  for (int i = 0; i < cpus; ++i) {
+    sluice_host_counters c;
+    std::memcpy(&c, values + static_cast<size_t>(i) * kHostStride, sizeof(c));
     for (int d = 0; d < SLUICE_DIR_COUNT; ++d) {
       h.bytes[d] += c.bytes[d];
       h.packets[d] += c.packets[d];
@@ -67,30 +73,56 @@ Result<HostCounters> sumHost(int hostsFd, const sluice_addr& key,
   return h;
 }
 
+Result<HostCounters> lookupHost(int hostsFd, const sluice_addr& key, int cpus,
+                                std::vector<uint8_t>& perCpu) {
+  if (bpf_map_lookup_elem(hostsFd, &key, perCpu.data()) != 0) {
+    return makeError(errno, "read host counters");
+  }
+  return sumHost(key, perCpu.data(), cpus);
+}
+
 }  // namespace
 
-Result<std::vector<HostCounters>> readHostCounters(int hostsFd) {
-  int cpus = libbpf_num_possible_cpus();
+Result<void> forEachHost(int hostsFd, const std::function<void(const HostCounters&)>& onHost) {
+  const int cpus = libbpf_num_possible_cpus();
   if (cpus <= 0) {
     return makeError(-cpus, "libbpf_num_possible_cpus");
   }
-  std::vector<sluice_host_counters> perCpu(static_cast<size_t>(cpus));
-  std::vector<HostCounters> out;
+  const size_t valueBytes = kHostStride * static_cast<size_t>(cpus);
+  auto batched = lookupBatchWalk<sluice_addr>(
+      hostsFd, valueBytes, "the host map",
+      [&](const sluice_addr* keys, const uint8_t* values, uint32_t count) {
+        for (uint32_t i = 0; i < count; ++i) {
+          onHost(sumHost(keys[i], values + i * valueBytes, cpus));
+        }
+      });
+  if (batched || batched.error().errnum != EOPNOTSUPP) {
+    return batched;
+  }
+  std::vector<uint8_t> perCpu(valueBytes);
   sluice_addr key{};
   sluice_addr next{};
   const void* prev = nullptr;
   while (bpf_map_get_next_key(hostsFd, prev, &next) == 0) {
     key = next;
     prev = &key;
-    auto h = sumHost(hostsFd, key, perCpu);
+    auto h = lookupHost(hostsFd, key, cpus, perCpu);
     if (h) {
-      out.push_back(*h);
+      onHost(*h);
     } else if (h.error().errnum != ENOENT) {
       return std::unexpected(h.error());
     }
   }
   if (errno != ENOENT) {
     return makeError(errno, "host map walk");
+  }
+  return {};
+}
+
+Result<std::vector<HostCounters>> readHostCounters(int hostsFd) {
+  std::vector<HostCounters> out;
+  if (auto ok = forEachHost(hostsFd, [&](const HostCounters& h) { out.push_back(h); }); !ok) {
+    return std::unexpected(ok.error());
   }
   return out;
 }
@@ -100,8 +132,8 @@ Result<HostCounters> readHostCounters(int hostsFd, const IpNet& address) {
   if (cpus <= 0) {
     return makeError(-cpus, "libbpf_num_possible_cpus");
   }
-  std::vector<sluice_host_counters> perCpu(static_cast<size_t>(cpus));
-  return sumHost(hostsFd, addressToBytes(address), perCpu);
+  std::vector<uint8_t> perCpu(kHostStride * static_cast<size_t>(cpus));
+  return lookupHost(hostsFd, addressToBytes(address), cpus, perCpu);
 }
 
 Result<std::vector<FlowRecord>> readFlows(int flowsFd) {

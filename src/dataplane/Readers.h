@@ -33,8 +33,13 @@ struct HostCounters {
   uint32_t circuit = SLUICE_CIRCUIT_NONE;
 };
 
-/// Every host in the host map with its counters summed over the possible CPUs. Errors: bpf()
-/// errno of the walk or of a lookup (entries evicted during the walk are skipped).
+/// Calls `onHost` for every host in the host map with its counters summed over the possible
+/// CPUs: one BPF_MAP_LOOKUP_BATCH call per 4096 hosts (dataplane/BatchLookup.h); on kernels
+/// without batch lookups for the map, a get_next_key walk with one lookup per host. At 100k hosts
+/// the walk cost ~200 ms of CPU a second, read by both telemetry and the lazy-queue tracker.
+/// Errors: bpf() errno of the walk or of a lookup (entries evicted during the walk are skipped).
+Result<void> forEachHost(int hostsFd, const std::function<void(const HostCounters&)>& onHost);
+/// forEachHost into a vector.
 Result<std::vector<HostCounters>> readHostCounters(int hostsFd);
 /// One host; std::nullopt-like empty result is ENOENT.
 Result<HostCounters> readHostCounters(int hostsFd, const IpNet& address);

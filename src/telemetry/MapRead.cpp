@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dataplane/BatchLookup.h"
 #include "dataplane/Readers.h"
 
 namespace sluice::telemetry {
@@ -21,108 +22,33 @@ Addr Addr::fromBytes(const uint8_t (&bytes)[16]) {
 
 namespace {
 
-constexpr uint32_t kBatch = 4096;
-
 void toBytes(const Addr& a, uint8_t (&out)[16]) {
   std::memcpy(out, &a.hi, 8);
   std::memcpy(out + 8, &a.lo, 8);
-}
-
-// Runs BPF_MAP_LOOKUP_BATCH over a whole hash map, calling onBatch(keys, values, count) for
-// every returned chunk. A bucket with more entries than the chunk (ENOSPC) doubles the chunk.
-// Returns EOPNOTSUPP when the kernel has no batch operation for this map (caller falls back).
-template <typename Key, typename OnBatch>
-Result<void> batchWalk(int fd, size_t valueBytes, const char* what, OnBatch onBatch) {
-  uint32_t chunk = kBatch;
-  std::vector<Key> keys(chunk);
-  std::vector<uint8_t> values(chunk * valueBytes);
-  uint32_t inBatch = 0;
-  uint32_t outBatch = 0;
-  bool first = true;
-  LIBBPF_OPTS(bpf_map_batch_opts, opts);
-  for (;;) {
-    uint32_t count = chunk;
-    int rc = bpf_map_lookup_batch(fd, first ? nullptr : &inBatch, &outBatch, keys.data(),
-                                  values.data(), &count, &opts);
-    int err = rc < 0 ? errno : 0;
-    if (rc < 0 && err == ENOSPC && count == 0) {
-      chunk *= 2;
-      keys.resize(chunk);
-      values.resize(chunk * valueBytes);
-      continue;
-    }
-    if (rc < 0 && err != ENOENT) {
-      if (first && (err == EINVAL || err == ENOTSUP || err == EOPNOTSUPP)) {
-        return makeError(EOPNOTSUPP, std::string("batch lookup of ") + what);
-      }
-      return makeError(err, std::string("batch lookup of ") + what);
-    }
-    onBatch(keys.data(), values.data(), count);
-    if (rc < 0) {  // ENOENT: that was the last chunk
-      return {};
-    }
-    inBatch = outBatch;
-    first = false;
-  }
 }
 
 }  // namespace
 
 Result<void> readHosts(int hostsFd, std::vector<HostSample>& out) {
   out.clear();
-  int cpus = libbpf_num_possible_cpus();
-  if (cpus <= 0) {
-    return makeError(-cpus, "libbpf_num_possible_cpus");
-  }
-  static_assert(sizeof(sluice_host_counters) % 8 == 0);
-  const size_t stride = sizeof(sluice_host_counters);
-  auto r = batchWalk<sluice_addr>(
-      hostsFd, stride * static_cast<size_t>(cpus), "the host map",
-      [&](const sluice_addr* keys, const uint8_t* values, uint32_t count) {
-        for (uint32_t i = 0; i < count; ++i) {
-          HostSample h;
-          h.addr = Addr::fromBytes(keys[i].addr);
-          const uint8_t* base = values + static_cast<size_t>(i) * stride * cpus;
-          for (int c = 0; c < cpus; ++c) {
-            sluice_host_counters v;
-            std::memcpy(&v, base + static_cast<size_t>(c) * stride, sizeof(v));
-            for (int d = 0; d < SLUICE_DIR_COUNT; ++d) {
-              h.bytes[d] += v.bytes[d];
-              h.packets[d] += v.packets[d];
-              for (int p = 0; p < SLUICE_PROTO_COUNT; ++p) {
-                h.protoPackets[p][d] += v.proto_packets[p][d];
-              }
-            }
-            h.lastSeenNs = std::max<uint64_t>(h.lastSeenNs, v.last_seen_ns);
-          }
-          out.push_back(h);
-        }
-      });
-  if (r || r.error().errnum != EOPNOTSUPP) {
-    return r;
-  }
-  auto all = dataplane::readHostCounters(hostsFd);
-  if (!all) {
-    return std::unexpected(all.error());
-  }
-  for (const auto& hc : *all) {
+  return dataplane::forEachHost(hostsFd, [&](const dataplane::HostCounters& hc) {
     HostSample h;
-    sluice_addr key = dataplane::addressToBytes(hc.address);
-    h.addr = Addr::fromBytes(key.addr);
+    uint8_t bytes[16];
+    std::memcpy(bytes, hc.address.addr.data(), 16);
+    h.addr = Addr::fromBytes(bytes);
     h.bytes = hc.bytes;
     h.packets = hc.packets;
     h.protoPackets = hc.protoPackets;
     h.lastSeenNs = hc.lastSeenNs;
     out.push_back(h);
-  }
-  return {};
+  });
 }
 
 Result<void> readFlowTable(int flowsFd, std::vector<sluice_flow_key>& keys,
                            std::vector<sluice_flow>& flows) {
   keys.clear();
   flows.clear();
-  auto r = batchWalk<sluice_flow_key>(
+  auto r = dataplane::lookupBatchWalk<sluice_flow_key>(
       flowsFd, sizeof(sluice_flow), "the flow table",
       [&](const sluice_flow_key* k, const uint8_t* values, uint32_t count) {
         keys.insert(keys.end(), k, k + count);
