@@ -14,11 +14,15 @@
 # With HEAPTRACK=FILE sluiced runs under heaptrack, FILE.zst is kept, and the heap at its peak is
 # printed by owner (bench/daemon/heap-owners.py); the RSS columns are then "-".
 #
+# With ROUNDS=N each size is measured N times, bare apply and sluiced alternating (the kernel's
+# per-class time drifts over minutes on a shared machine), and a last line gives the medians.
+#
 #   bench/daemon/startup.sh BUILD_DIR [CIRCUITS ...]      (default 10000; root)
+#   ROUNDS=3 bench/daemon/startup.sh BUILD_DIR 10000
 #   LAZY=Full bench/daemon/startup.sh BUILD_DIR 100000
 #   HEAPTRACK=/var/tmp/sluiced-heap LAZY=Full bench/daemon/startup.sh BUILD_DIR 100000
 set -euo pipefail
-lazy=${LAZY:-No} hold=${HOLD:-10} heap=${HEAPTRACK:-}
+lazy=${LAZY:-No} hold=${HOLD:-10} heap=${HEAPTRACK:-} rounds=${ROUNDS:-1}
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:?build dir}" && pwd); shift || true
 sizes=("${@:-10000}")
@@ -61,6 +65,9 @@ if lazy != 'No':
         text + '\n[queues]\n' + line
 open(path, 'w').write(text)
 PY
+  applies=() readies=()
+  for round in $(seq 1 "$rounds"); do
+  rm -rf "$dir/state"
   t0=$(now) t1=
   if [ "$lazy" = No ]; then
     "$sluice" apply --config "$dir/lqos.conf" --netns "$ns" --no-verify >/dev/null
@@ -72,7 +79,7 @@ PY
   wrap=()
   [ -n "$heap" ] && wrap=(heaptrack -o "$heap")
   ip netns exec "$ns" "${wrap[@]}" "$sluiced" --config "$dir/lqos.conf" --foreground \
-    --pin-dir "$work/bpffs/p$n" >"$dir/sluiced.log" 2>&1 &
+    --pin-dir "$work/bpffs/p$n-$round" >"$dir/sluiced.log" 2>&1 &
   pid=$!
   until grep -q '"state": *"ready"' <<<"$("$sluice" status --socket "$dir/sluiced.sock" --json 2>/dev/null)"; do
     kill -0 "$pid" 2>/dev/null || { cat "$dir/sluiced.log"; exit 1; }
@@ -94,8 +101,23 @@ PY
   fi
   printf '%-9d %-12s %-12.2f %-8s %-13s %-10s lazy_queues=%s\n' "$n" "$apply" "$ready" "$ratio" \
     "$readyRss" "$rss" "$lazy"
+  applies+=("$apply") readies+=("$ready")
   if [ -n "$heap" ]; then
     sleep 1
     python3 "$here/heap-owners.py" "$heap.zst"
+  fi
+  done
+  if [ "$rounds" -gt 1 ]; then
+    python3 - "$n" "${applies[*]}" "${readies[*]}" <<'PY'
+import statistics, sys
+n, applies, readies = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
+ready = statistics.median(float(r) for r in readies)
+if "-" in applies:
+    print(f"{n:<9} median of {len(readies)}: ready {ready:.2f} s")
+else:
+    apply = statistics.median(float(a) for a in applies)
+    print(f"{n:<9} median of {len(readies)}: bare apply {apply:.2f} s, ready {ready:.2f} s, "
+          f"ratio {ready / apply:.2f}")
+PY
   fi
 done
