@@ -539,59 +539,6 @@ PlannedChange planCircuitChange(const model::InputPaths& paths, ChangeKind kind,
   return plan;
 }
 
-Result<void> writeFileAtomically(const std::string& path, std::string_view text) {
-  const std::filesystem::path target(path);
-  const std::string dir = target.parent_path().empty() ? "." : target.parent_path().string();
-  const std::string tmp = fmt::format("{}/.{}.sluice-tmp.{}", dir, target.filename().string(),
-                                      ::getpid());
-  mode_t mode = 0644;
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0) {
-    mode = st.st_mode & 07777;
-  }
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) {
-    return makeError(errno, fmt::format("create {}", tmp));
-  }
-  auto fail = [&](const char* what) {
-    const int err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return makeError(err, fmt::format("{} {}", what, tmp));
-  };
-  ::fchmod(fd, mode);
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return fail("write");
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    return fail("fsync");
-  }
-  if (::close(fd) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    return makeError(err, fmt::format("close {}", tmp));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    return makeError(err, fmt::format("rename {} to {}", tmp, path));
-  }
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return {};
-}
-
 json diagnosticsToErrors(const Diagnostics& diags) {
   json errors = json::array();
   for (const Diagnostic& d : diags.errors()) {

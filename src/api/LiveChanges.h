@@ -4,7 +4,7 @@
 // rendered as ShapedDevices.csv text and validated exactly as that file would be (the CSV
 // parser's row checks, then model::validateModel against network.json and lqos.conf), and every
 // diagnostic on the changed circuit's rows is mapped back to the request field it came from.
-// Nothing here writes or reloads: the daemon persists PlannedChange::text (writeFileAtomically)
+// Nothing here writes or reloads: the daemon persists PlannedChange::text (common/AtomicFile.h)
 // and reloads.
 
 #include <string>
@@ -47,11 +47,6 @@ PlannedChange planCircuitChange(const model::InputPaths& paths, ChangeKind kind,
 /// Download Min Mbps, Upload Min Mbps, Download Max Mbps, Upload Max Mbps, Comment, sqm). Reading
 /// the text back with model::parseShapedDevices gives the same circuits.
 std::string renderShapedDevices(const model::ShapedDevices& shaped);
-
-/// Writes `text` to `path` atomically: a temporary file in the same directory (mode of the
-/// existing file, else 0644), fsync, rename over `path`, fsync of the directory. A reader sees
-/// the old or the new content, never a mix. Errors: the failing call's errno, naming the file.
-Result<void> writeFileAtomically(const std::string& path, std::string_view text);
 
 /// Maps diagnostics of config text to field errors ({"field": "[section] key" or "lqos.conf",
 /// "message", "value", "category", "line"}).

@@ -13,6 +13,7 @@
 
 #include "auth/Password.h"
 #include "auth/UsersStore.h"
+#include "common/AtomicFile.h"
 #include "config/Config.h"
 
 namespace sluice::auth {
@@ -422,51 +423,7 @@ Result<void> writeUsersFile(const std::string& path, const UsersDb& db) {
     }
     ::chmod(dir.c_str(), 0700);
   }
-  std::string tmp = (dir / ("." + target.filename().string() + ".XXXXXX")).string();
-  const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) {
-    return makeError(errno, fmt::format("cannot create a temporary file next to {}", path));
-  }
-  const auto fail = [&](std::string what) {
-    const int err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return makeError(err, std::move(what));
-  };
-  if (::fchmod(fd, 0600) != 0) {
-    return fail(fmt::format("chmod 0600 {}", tmp));
-  }
-  const std::string text = usersJson(db);
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return fail(fmt::format("cannot write {}", tmp));
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    return fail(fmt::format("fsync {}", tmp));
-  }
-  if (::close(fd) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    return makeError(err, fmt::format("close {}", tmp));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    return makeError(err, fmt::format("cannot replace {}", path));
-  }
-  const int dirFd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dirFd >= 0) {
-    ::fsync(dirFd);
-    ::close(dirFd);
-  }
-  return {};
+  return writeFileAtomically(path, usersJson(db), {.mode = 0600});
 }
 
 }  // namespace sluice::auth

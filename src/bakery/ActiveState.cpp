@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bakery/Bakery.h"
+#include "common/AtomicFile.h"
 #include <fmt/ranges.h>
 
 namespace sluice::bakery {
@@ -493,22 +494,8 @@ Result<void> saveActiveState(const std::string& stateDir, const ActiveState& sta
   if (ec) {
     return makeError(ec.value(), "create directory " + dir);
   }
-  const std::string path = activePath(stateDir);
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return makeError(errno, "write bakery active state " + tmp);
-  }
-  if (const int err = render(state, fd); err != 0) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return makeError(err, "write bakery active state " + tmp);
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return makeError(errno, "rename " + tmp + " to " + path);
-  }
-  return {};
+  return writeFileAtomically(activePath(stateDir), [&](int fd) { return render(state, fd); },
+                             {.sync = false});
 }
 
 }  // namespace sluice::bakery

@@ -13,6 +13,7 @@
 #include "api/LiveChanges.h"
 #include "api/WebServer.h"
 #include "auth/Authenticator.h"
+#include "common/AtomicFile.h"
 #include "config/ConfigLoader.h"
 #include "dataplane/Dataplane.h"
 #include "netlink/Socket.h"
@@ -402,7 +403,7 @@ HttpResponse OperatorServices::metrics(const HttpRequest&, const std::string&) {
 }
 
 HttpResponse OperatorServices::persistAndReload(const std::string& path, const std::string& text) {
-  if (auto w = api::writeFileAtomically(path, text); !w) {
+  if (auto w = writeFileAtomically(path, text, {.keepExistingMode = true}); !w) {
     return HttpResponse::error(500, w.error().message());
   }
   spdlog::info("operator API: wrote {}; reloading", path);

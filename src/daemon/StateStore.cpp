@@ -7,59 +7,49 @@
 #include <filesystem>
 #include <vector>
 
+#include "common/AtomicFile.h"
+
 namespace sluice::daemon {
 
 namespace fs = std::filesystem;
 
 namespace {
 
-/// Copies `from` to `to` atomically (temporary file, fsync, rename) through a 1 MiB buffer: a
-/// 100k-circuit ShapedDevices.csv is ~30 MB, which reading it whole held twice at start-up.
+/// Copies `from` to `to` atomically (common/AtomicFile.h) through a 1 MiB buffer: a 100k-circuit
+/// ShapedDevices.csv is ~30 MB, which reading it whole held twice at start-up.
 Result<void> copyAtomically(const std::string& from, const std::string& to) {
   const int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) {
     return makeError(errno, "read " + from);
   }
-  const std::string tmp = to + ".tmp";
-  const int out = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (out < 0) {
-    const int err = errno;
-    ::close(in);
-    return makeError(err, "create " + tmp);
-  }
-  const auto fail = [&](int err, const std::string& what) -> Result<void> {
-    ::close(in);
-    ::close(out);
-    ::unlink(tmp.c_str());
-    return makeError(err, what);
-  };
   std::vector<char> buffer(1 << 20);
-  for (;;) {
-    const ssize_t n = ::read(in, buffer.data(), buffer.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail(errno, "read " + from);
-    }
-    if (n == 0) {
-      break;
-    }
-    for (ssize_t done = 0; done < n;) {
-      const ssize_t w = ::write(out, buffer.data() + done, static_cast<size_t>(n - done));
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        return fail(errno, "write " + tmp);
-      }
-      done += w;
-    }
-  }
+  int readErr = 0;
+  auto copied = writeFileAtomically(
+      to,
+      [&](int out) {
+        for (;;) {
+          const ssize_t n = ::read(in, buffer.data(), buffer.size());
+          if (n < 0 && errno == EINTR) {
+            continue;
+          }
+          if (n < 0) {
+            readErr = errno;
+            return readErr;
+          }
+          if (n == 0) {
+            return 0;
+          }
+          if (const int err = writeAll(out, buffer.data(), static_cast<size_t>(n)); err != 0) {
+            return err;
+          }
+        }
+      },
+      {.mode = 0640});
   ::close(in);
-  if (::fsync(out) != 0 || ::close(out) != 0) {
-    return makeError(errno, "fsync " + tmp);
+  if (!copied && readErr != 0) {
+    return makeError(readErr, "read " + from);
   }
-  if (::rename(tmp.c_str(), to.c_str()) != 0) {
-    return makeError(errno, "rename " + tmp + " to " + to);
-  }
-  return {};
+  return copied;
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "api/LiveChanges.h"
+#include "common/AtomicFile.h"
 #include "model/ShapedDevicesCsv.h"
 #include "ApiTestSupport.h"
 
@@ -230,7 +231,7 @@ class LiveChangesOverridesTest : public LiveChangesTest {
   fs::path overrides() const { return fs::path(dir_.path()) / "overrides.csv"; }
   /// Persists `p` as the daemon does and checks the merged inputs are valid.
   model::Inputs persist(const PlannedChange& p) {
-    EXPECT_TRUE(writeFileAtomically(p.path, p.text));
+    EXPECT_TRUE(writeFileAtomically(p.path, p.text, {.keepExistingMode = true}));
     model::Inputs in = model::loadInputs(paths_);
     EXPECT_TRUE(in.ok()) << in.diagnostics.errors().front().toString();
     return in;
@@ -284,23 +285,6 @@ TEST_F(LiveChangesOverridesTest, InvalidChangesAreRefusedAndNothingIsPlanned) {
   EXPECT_TRUE(hasError(p, "devices[0].ipv4", "duplicate-address")) << p.error.dump();
   EXPECT_TRUE(p.text.empty());
   EXPECT_FALSE(fs::exists(overrides()));
-}
-
-TEST(WriteFileAtomically, ReplacesContentAndKeepsTheMode) {
-  test::TempDir dir;
-  const std::string path = dir.path() + "/f.csv";
-  std::ofstream(path) << "old";
-  ASSERT_EQ(::chmod(path.c_str(), 0640), 0);
-  ASSERT_TRUE(writeFileAtomically(path, "new content\n"));
-  EXPECT_EQ(readFile(path), "new content\n");
-  struct stat st {};
-  ASSERT_EQ(::stat(path.c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0640u);
-  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator{}), 1)
-      << "no temporary file left behind";
-  auto missingDir = writeFileAtomically(dir.path() + "/no/such/dir/f", "x");
-  ASSERT_FALSE(missingDir);
-  EXPECT_EQ(missingDir.error().errnum, ENOENT);
 }
 
 }  // namespace
