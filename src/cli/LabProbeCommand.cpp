@@ -27,17 +27,9 @@ void runProbe(const ProbeCliOptions& options, const std::string& stateDir) {
     setExitCode(1);
     return;
   }
-  auto target = lab::probeTarget(*state, options.circuit);
-  if (!target) {
-    fmt::print(stderr, "sluice lab probe: {}\n", target.error().message());
-    setExitCode(1);
-    return;
-  }
-  lab::ProbeOptions probeOptions;
-  probeOptions.target = *target;
-  probeOptions.pps = options.pps;
-  probeOptions.duration = std::chrono::milliseconds(static_cast<int64_t>(options.seconds * 1000));
-  auto probe = lab::Probe::start(probeOptions);
+  auto probe = lab::startCircuitProbe(
+      *state, options.circuit, options.pps,
+      std::chrono::milliseconds(static_cast<int64_t>(options.seconds * 1000)));
   if (!probe) {
     fmt::print(stderr, "sluice lab probe: {}\n", probe.error().message());
     setExitCode(1);
@@ -48,12 +40,13 @@ void runProbe(const ProbeCliOptions& options, const std::string& stateDir) {
   if (options.json) {
     nlohmann::json j = report.toJson();
     j["circuit"] = options.circuit;
-    j["target"] = target->toString();
+    j["target"] = (*probe)->options().target.toString();
     fmt::print("{}\n", j.dump(2));
   } else {
     fmt::print("{}", lab::renderProbeReport(
                          report, fmt::format("probe {} -> circuit {} ({})", lab::kIspNs,
-                                             options.circuit, target->toString())));
+                                             options.circuit,
+                                             (*probe)->options().target.toString())));
   }
   setExitCode(report.lost == 0 ? 0 : 1);
 }

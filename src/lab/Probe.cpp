@@ -339,4 +339,17 @@ Result<IpNet> probeTarget(const LabState& state, const std::string& circuit) {
   return targets->front().source;
 }
 
+Result<std::unique_ptr<Probe>> startCircuitProbe(const LabState& state, const std::string& circuit,
+                                                 uint32_t pps, std::chrono::milliseconds duration) {
+  auto target = probeTarget(state, circuit);
+  if (!target) {
+    return std::unexpected(target.error());
+  }
+  ProbeOptions options;
+  options.target = *target;
+  options.pps = pps;
+  options.duration = duration;
+  return Probe::start(options);
+}
+
 }  // namespace sluice::lab

@@ -79,6 +79,9 @@ class Probe {
   Probe(const Probe&) = delete;
   Probe& operator=(const Probe&) = delete;
 
+  /// What it was started with (the target address among them).
+  const ProbeOptions& options() const { return options_; }
+
   /// The sequence number the next packet will carry: marks a window boundary while running.
   uint64_t nextSeq() const { return nextSeq_.load(std::memory_order_relaxed); }
 
@@ -120,5 +123,12 @@ class Probe {
 /// The address `sluice lab probe CIRCUIT` sends to: the circuit's first IPv4 host address in the
 /// subs namespace (IPv6 when it has none), from the lab's inputs. Errors as resolveTargets().
 Result<IpNet> probeTarget(const LabState& state, const std::string& circuit);
+
+/// Starts a probe at probeTarget(state, circuit) with `pps` packets per second for `duration`
+/// (0 = until stop()), the other options at their defaults: what `sluice lab probe CIRCUIT` and
+/// the lab tests run. Errors as probeTarget() and Probe::start().
+Result<std::unique_ptr<Probe>> startCircuitProbe(const LabState& state, const std::string& circuit,
+                                                 uint32_t pps,
+                                                 std::chrono::milliseconds duration = {});
 
 }  // namespace sluice::lab

@@ -383,12 +383,7 @@ const char* kChangeNames[] = {"speed_change",    "address_added",   "address_rem
 const size_t kMaxOps[] = {2, 0, 0, 0, 4, 4, 4, 8, 2};
 
 TEST_F(BakeryLab, EveryChangeLiveWithoutProbeLoss) {
-  auto target = lab::probeTarget(state_, "probe");
-  ASSERT_TRUE(target) << target.error().message();
-  lab::ProbeOptions probeOptions;
-  probeOptions.target = *target;
-  probeOptions.pps = 2000;
-  auto probe = lab::Probe::start(probeOptions);
+  auto probe = lab::startCircuitProbe(state_, "probe", 2000);
   ASSERT_TRUE(probe) << probe.error().message();
   startLoad();
   std::this_thread::sleep_for(seconds(2));

@@ -278,12 +278,7 @@ TEST_F(LazyLab, FullModeCreatesOnTrafficAndExpiresWhenIdle) {
   }
 
   // 2. Traffic through "hot": its classes and leaves appear, no probe packet is lost.
-  auto target = lab::probeTarget(state_, "hot");
-  ASSERT_TRUE(target) << target.error().message();
-  lab::ProbeOptions po;
-  po.target = *target;
-  po.pps = 1000;
-  auto probe = lab::Probe::start(po);
+  auto probe = lab::startCircuitProbe(state_, "hot", 1000);
   ASSERT_TRUE(probe) << probe.error().message();
   const auto appeared = waitFor("hot", true, seconds(10));
   ASSERT_TRUE(appeared) << "hot's classes did not appear within 10 s: " << lazyStatus().dump();
@@ -339,8 +334,7 @@ TEST_F(LazyLab, FullModeCreatesOnTrafficAndExpiresWhenIdle) {
   EXPECT_GE(lazy.value("expirations", 0), 1);
 
   // 5. Traffic to the expired circuit still arrives (default class, then activated again).
-  po.duration = milliseconds(1500);
-  auto again = lab::Probe::start(po);
+  auto again = lab::startCircuitProbe(state_, "hot", 1000, milliseconds(1500));
   ASSERT_TRUE(again) << again.error().message();
   again->get()->waitSent();
   const auto second = again->get()->stop();
@@ -370,12 +364,7 @@ TEST_F(LazyLabHtb, HtbModeGraftsTheLeafOnTrafficAndRemovesItWhenIdle) {
   EXPECT_NE(mapping(*active, "hot")->downClass.minor, plan::kDefaultMinor);
 
   // 2. Traffic: the leaf is grafted under the existing class, no probe packet is lost.
-  auto target = lab::probeTarget(state_, "hot");
-  ASSERT_TRUE(target) << target.error().message();
-  lab::ProbeOptions po;
-  po.target = *target;
-  po.pps = 1000;
-  auto probe = lab::Probe::start(po);
+  auto probe = lab::startCircuitProbe(state_, "hot", 1000);
   ASSERT_TRUE(probe) << probe.error().message();
   const auto grafted = waitForLeaf("hot", true, seconds(10));
   ASSERT_TRUE(grafted) << "hot's leaf did not appear within 10 s: " << lazyStatus().dump();
