@@ -362,20 +362,6 @@ void leafJson(fmt::memory_buffer& out, const std::optional<plan::LeafSpec>& leaf
   }
 }
 
-/// Writes all of `data` to `fd`. Returns errno, 0 on success.
-int writeAll(int fd, const char* data, size_t size) {
-  size_t done = 0;
-  while (done < size) {
-    const ssize_t n = ::write(fd, data + done, size - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    done += static_cast<size_t>(n);
-  }
-  return 0;
-}
-
 /// Bytes of rendered JSON kept before they go to the file: the text of a 100k-circuit state is
 /// ~40 MB, which the writer no longer holds (with the buffer's growth, ~2x that) at once.
 constexpr size_t kSpillBytes = 1 << 20;
