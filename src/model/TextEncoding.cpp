@@ -165,7 +165,6 @@ DecodedText decodeToUtf8(std::string_view bytes) {
   size_t bad = 0;
   if (isValidUtf8(bytes, bad)) {
     result.borrowed = bytes;
-    result.isBorrowed = true;
     return result;
   }
   result.encoding = SourceEncoding::Windows1252;

@@ -16,9 +16,13 @@ struct DecodedText {
   std::string utf8;
   /// Valid UTF-8 input without its BOM (a view of the input bytes); unused otherwise.
   std::string_view borrowed;
-  bool isBorrowed = false;
-  /// The UTF-8 text: valid as long as this object and (when borrowed) the input bytes are.
-  std::string_view text() const { return isBorrowed ? borrowed : std::string_view(utf8); }
+  /// The UTF-8 text: valid as long as this object and (for UTF-8 input, which is borrowed) the
+  /// input bytes are.
+  std::string_view text() const {
+    return encoding == SourceEncoding::Utf8 || encoding == SourceEncoding::Utf8Bom
+               ? borrowed
+               : std::string_view(utf8);
+  }
   SourceEncoding encoding = SourceEncoding::Utf8;
   /// Byte offset in the input (BOM included) of the first byte that made the input invalid UTF-8,
   /// for the Windows-1252 fallback; of the first unpaired surrogate or odd trailing byte for
