@@ -156,9 +156,9 @@ Result<uint32_t> BpfMapWriter::publish(std::span<const plan::AddressMapping> map
   }
   std::vector<sluice_lpm_key> stale;
   for (const auto& k : *existing) {
-    const auto it = std::lower_bound(order.begin(), order.end(), k, [&](uint32_t i, const sluice_lpm_key& key) {
-      return less(keyAt(i), key);
-    });
+    const auto it = std::lower_bound(
+        order.begin(), order.end(), k,
+        [&](uint32_t i, const sluice_lpm_key& key) { return less(keyAt(i), key); });
     if (it == order.end() || less(k, keyAt(*it))) {
       stale.push_back(k);
     }
