@@ -51,14 +51,9 @@ void LazyTracker::setPlan(const plan::QueuePlan& full, Clock::time_point now) {
   std::sort(byId.begin(), byId.end(), [&](int32_t a, int32_t b) { return ids[a] < ids[b]; });
   std::vector<char> on(ids.size(), 0);
   std::vector<Clock::time_point> last(ids.size(), now);
-  const auto find = [&](const std::string& id) {
-    auto it = std::lower_bound(byId.begin(), byId.end(), id,
-                               [&](int32_t i, const std::string& v) { return ids[i] < v; });
-    return it != byId.end() && ids[*it] == id ? *it : -1;
-  };
   ActiveCircuits active;
   for (const auto& id : active_) {
-    const int32_t i = find(id);
+    const int32_t i = find(ids, byId, id);
     if (i < 0) {
       continue;
     }
@@ -68,33 +63,7 @@ void LazyTracker::setPlan(const plan::QueuePlan& full, Clock::time_point now) {
     }
     active.insert(id);
   }
-  prefixes_.clear();
-  prefixes_.reserve(full.addresses.size());
-  std::vector<bool> seenLen(129, false);
-  for (const auto& a : full.addresses) {
-    if (a.circuit < 0 || static_cast<size_t>(a.circuit) >= ids.size()) {
-      continue;
-    }
-    prefixes_.emplace_back(keyOf(a.prefix, a.prefix.prefixLen), a.circuit);
-    seenLen[a.prefix.prefixLen] = true;
-  }
-  // The last entry of a prefix wins, as the data plane's map would have it.
-  std::stable_sort(prefixes_.begin(), prefixes_.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
-  auto keep = prefixes_.begin();
-  for (auto it = prefixes_.begin(); it != prefixes_.end(); ++it) {
-    if (std::next(it) == prefixes_.end() || std::next(it)->first != it->first) {
-      *keep++ = *it;
-    }
-  }
-  prefixes_.erase(keep, prefixes_.end());
-  prefixes_.shrink_to_fit();
-  prefixLens_.clear();
-  for (int len = 128; len >= 0; --len) {
-    if (seenLen[len]) {
-      prefixLens_.push_back(static_cast<uint8_t>(len));
-    }
-  }
+  index_.build(full.addresses);
   ids_ = std::move(ids);
   byId_ = std::move(byId);
   on_ = std::move(on);
@@ -104,11 +73,14 @@ void LazyTracker::setPlan(const plan::QueuePlan& full, Clock::time_point now) {
   ++planGeneration_;  // cached host -> circuit lookups are stale
 }
 
-int32_t LazyTracker::indexOf(std::string_view id) const {
-  auto it = std::lower_bound(byId_.begin(), byId_.end(), id,
-                             [&](int32_t i, std::string_view v) { return ids_[i] < v; });
-  return it != byId_.end() && ids_[*it] == id ? *it : -1;
+int32_t LazyTracker::find(const std::vector<std::string>& ids, const std::vector<int32_t>& byId,
+                          std::string_view id) {
+  auto it = std::lower_bound(byId.begin(), byId.end(), id,
+                             [&](int32_t i, std::string_view v) { return ids[i] < v; });
+  return it != byId.end() && ids[*it] == id ? *it : -1;
 }
+
+int32_t LazyTracker::indexOf(std::string_view id) const { return find(ids_, byId_, id); }
 
 void LazyTracker::setActive(const ActiveCircuits& active, Clock::time_point now) {
   std::fill(on_.begin(), on_.end(), 0);
@@ -125,15 +97,8 @@ void LazyTracker::setActive(const ActiveCircuits& active, Clock::time_point now)
 }
 
 int32_t LazyTracker::circuitOf(const IpNet& address) const {
-  for (uint8_t len : prefixLens_) {
-    const Key key = keyOf(address, len);
-    auto it = std::lower_bound(prefixes_.begin(), prefixes_.end(), key,
-                               [](const auto& entry, const Key& k) { return entry.first < k; });
-    if (it != prefixes_.end() && it->first == key) {
-      return it->second;
-    }
-  }
-  return -1;
+  const int32_t c = index_.find(address);
+  return c >= 0 && static_cast<size_t>(c) < ids_.size() ? c : -1;
 }
 
 void LazyTracker::activate(size_t index, Clock::time_point now) {

@@ -25,6 +25,7 @@
 #include "config/Config.h"
 #include "dataplane/Readers.h"
 #include "lazy/Materialize.h"
+#include "planner/AddressIndex.h"
 #include "planner/QueuePlan.h"
 
 namespace sluice::lazy {
@@ -87,7 +88,7 @@ class LazyTracker {
     uint64_t hi = 0;
     uint64_t lo = 0;
     uint8_t len = 0;
-    auto operator<=>(const Key&) const = default;
+    bool operator==(const Key&) const = default;
   };
   struct KeyHash {
     size_t operator()(const Key& k) const noexcept;
@@ -100,17 +101,17 @@ class LazyTracker {
   };
   static Key keyOf(const IpNet& address, uint8_t len);
   void activate(size_t index, Clock::time_point now);
-  /// Index of the circuit with ID `id`, or -1 (binary search over byId_).
+  /// Index of the circuit with ID `id` in `ids`, or -1 (binary search; `byId` sorts `ids`).
+  static int32_t find(const std::vector<std::string>& ids, const std::vector<int32_t>& byId,
+                      std::string_view id);
+  /// find() over this plan's ids_ / byId_.
   int32_t indexOf(std::string_view id) const;
 
   TrackerOptions options_;
   std::vector<std::string> ids_;                       ///< circuit index -> ID
   /// Circuit indices sorted by ID (4 bytes per circuit; a hash map of ID strings took ~60).
   std::vector<int32_t> byId_;
-  std::vector<uint8_t> prefixLens_;                    ///< distinct lengths, longest first
-  /// (prefix, circuit index) sorted by prefix: looked up only for a host not seen under this
-  /// plan, so a sorted table (32 bytes per prefix) serves instead of a hash map (~60).
-  std::vector<std::pair<Key, int32_t>> prefixes_;
+  plan::AddressIndex index_;  ///< prefix -> circuit index (full.addresses)
   std::vector<char> on_;                               ///< per circuit: queues exist
   std::vector<Clock::time_point> lastActivity_;        ///< per circuit
   std::vector<uint64_t> growth_;                       ///< per circuit, this tick

@@ -541,7 +541,7 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
       auto [it, inserted] = m.hosts.try_emplace(h.addr);
       HostState& s = it->second;
       if (inserted || s.generation != view->generation) {
-        s.circuit = view->addresses.find(h.addr);
+        s.circuit = view->addresses.find(h.addr.hi, h.addr.lo);
         s.generation = view->generation;
       }
       s.seenTick = tickNo;
@@ -605,7 +605,7 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
     auto h = m.hosts.find(local);
     int32_t c = h != m.hosts.end() && h->second.generation == view->generation
                     ? h->second.circuit
-                    : view->addresses.find(local);
+                    : view->addresses.find(local.hi, local.lo);
     if (auto f = m.flowStates.find(ev.key); f != m.flowStates.end()) {
       f->second.rttMs = static_cast<double>(ev.rtt_ns) / 1e6;
     }
@@ -634,7 +634,7 @@ void Collector::Impl::process(const PlanView& viewRef, ReadState& rs,
         auto h = m.hosts.find(local);
         s.circuit = h != m.hosts.end() && h->second.generation == view->generation
                         ? h->second.circuit
-                        : view->addresses.find(local);
+                        : view->addresses.find(local.hi, local.lo);
         s.generation = view->generation;
       }
       const int32_t c = s.circuit;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "model/Inputs.h"
+#include "planner/AddressIndex.h"
 #include "planner/QueuePlan.h"
 #include "telemetry/Collector.h"
 #include "telemetry/CpuStat.h"
@@ -50,7 +51,7 @@ struct PlanView {
   std::shared_ptr<const model::Inputs> inputs;
   std::shared_ptr<const plan::QueuePlan> plan;
   uint64_t generation = 0;
-  AddressIndex addresses;                 ///< prefix -> circuit index
+  plan::AddressIndex addresses;           ///< prefix -> circuit index
   /// circuit index -> CircuitState slot, kNoSlot while the circuit has none (it never carried
   /// traffic nor had queue statistics: it reads as idle). Written under Impl::mutex (exclusive)
   /// when a circuit gets its state; read under it (or by the tick thread).

@@ -11,7 +11,6 @@
 #include "abi/sluice_abi.h"
 #include "common/Error.h"
 #include "common/IpNet.h"
-#include "planner/QueuePlan.h"
 
 namespace sluice::telemetry {
 
@@ -46,36 +45,6 @@ Result<void> readHosts(int hostsFd, std::vector<HostSample>& out);
 /// Reads every entry of the flow table into `keys`/`flows` (cleared first), as readHosts.
 Result<void> readFlowTable(int flowsFd, std::vector<sluice_flow_key>& keys,
                            std::vector<sluice_flow>& flows);
-
-/// Longest-prefix match of addresses to circuit indices: one hash table per prefix length
-/// present, probed from the longest length down (a plan has few distinct lengths).
-class AddressIndex {
- public:
-  /// Indexes the mappings that have a circuit (`circuit >= 0`); of equal prefixes the first
-  /// counts. Needs 4 bytes a mapping beyond the index while it builds.
-  void build(std::span<const plan::AddressMapping> mappings);
-  /// The circuit of the longest prefix containing `addr`, or -1 (a binary search per prefix
-  /// length in use).
-  int32_t find(const Addr& addr) const;
-  size_t size() const { return count_; }
-  /// Heap bytes of the index.
-  size_t heapBytes() const;
-
- private:
-  /// The prefixes of one length as sorted keys: 12 bytes a prefix when all of them share the
-  /// upper 64 bits (IPv4 prefixes, stored IPv4-mapped), else 20.
-  struct Level {
-    uint8_t prefixLen = 0;
-    Addr mask;
-    bool oneHi = true;               ///< every key has hi == `hi` (his is empty)
-    uint64_t hi = 0;
-    std::vector<uint64_t> his;       ///< parallel to los when !oneHi
-    std::vector<uint64_t> los;       ///< sorted by (hi, lo)
-    std::vector<int32_t> circuits;   ///< parallel to los
-  };
-  std::vector<Level> levels_;  ///< longest first
-  size_t count_ = 0;
-};
 
 /// Text of an address as the operator writes it ("10.0.0.1", "2001:db8::1").
 std::string addrToString(const Addr& addr);

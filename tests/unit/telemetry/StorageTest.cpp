@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <random>
 
+#include "planner/AddressIndex.h"
 #include "telemetry/CpuStat.h"
 #include "telemetry/History.h"
 #include "telemetry/MapRead.h"
@@ -112,7 +113,16 @@ TEST(TelemetryRttBuckets, UpperBoundsInclusive) {
   EXPECT_EQ(rttBucket(1e6), kRttBucketsMs.size() - 1);
 }
 
-TEST(TelemetryAddressIndex, LongestPrefixWins) {
+/// The circuit of `text` by the index's word form (as telemetry keeps hosts), checked against
+/// its IpNet form.
+int32_t circuitAt(const plan::AddressIndex& idx, const char* text) {
+  const Addr a = addr(text);
+  const int32_t byWords = idx.find(a.hi, a.lo);
+  EXPECT_EQ(byWords, idx.find(*IpNet::parse(text))) << text;
+  return byWords;
+}
+
+TEST(PlanAddressIndex, LongestPrefixWins) {
   std::vector<IpNet> prefixes{*IpNet::parse("100.64.0.0/24"), *IpNet::parse("100.64.0.8/29"),
                               *IpNet::parse("100.64.0.9"), *IpNet::parse("2001:db8:1::/64"),
                               *IpNet::parse("2001:db8::/32")};
@@ -123,16 +133,16 @@ TEST(TelemetryAddressIndex, LongestPrefixWins) {
   // A later duplicate and an address without a circuit (the default class) are not indexed.
   mappings.push_back(plan::AddressMapping{.prefix = prefixes[2], .circuit = 9});
   mappings.push_back(plan::AddressMapping{.prefix = *IpNet::parse("100.64.1.1"), .circuit = -1});
-  AddressIndex idx;
+  plan::AddressIndex idx;
   idx.build(mappings);
   EXPECT_EQ(idx.size(), 5u);
-  EXPECT_EQ(idx.find(addr("100.64.0.9")), 3);
-  EXPECT_EQ(idx.find(addr("100.64.0.10")), 2);
-  EXPECT_EQ(idx.find(addr("100.64.0.200")), 1);
-  EXPECT_EQ(idx.find(addr("100.64.1.1")), -1);
-  EXPECT_EQ(idx.find(addr("2001:db8:1::42")), 4);
-  EXPECT_EQ(idx.find(addr("2001:db8:2::42")), 5);
-  EXPECT_EQ(idx.find(addr("2001:db9::1")), -1);
+  EXPECT_EQ(circuitAt(idx, "100.64.0.9"), 3);
+  EXPECT_EQ(circuitAt(idx, "100.64.0.10"), 2);
+  EXPECT_EQ(circuitAt(idx, "100.64.0.200"), 1);
+  EXPECT_EQ(circuitAt(idx, "100.64.1.1"), -1);
+  EXPECT_EQ(circuitAt(idx, "2001:db8:1::42"), 4);
+  EXPECT_EQ(circuitAt(idx, "2001:db8:2::42"), 5);
+  EXPECT_EQ(circuitAt(idx, "2001:db9::1"), -1);
   EXPECT_EQ(addrToString(addr("100.64.0.9")), "100.64.0.9");
   EXPECT_EQ(addrToString(addr("2001:db8::1")), "2001:db8::1");
 }
