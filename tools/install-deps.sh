@@ -17,6 +17,8 @@ packages=(
   irtt gnuplot-nox wrk                   # QoE measurement and plots, API load test
   # telemetry history and API authentication
   libsqlite3-dev libargon2-dev libssl-dev   # libssl: built-in TLS of the operator API
+  # CRM/NMS integrations: HTTP(S) client, Sonar's AP-to-CPE SNMP walk, and a real agent for its tests
+  libcurl4-openssl-dev libsnmp-dev snmpd
   # web UI build and its browser end-to-end test (Debian's chromium, never a downloaded one)
   nodejs chromium
 )
