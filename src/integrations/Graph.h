@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/Error.h"
@@ -167,6 +168,7 @@ class Graph {
  private:
   GraphOptions options_;
   std::vector<GraphNode> nodes_;
+  std::unordered_map<std::string, int32_t> index_;  ///< id -> index into nodes_
   std::vector<int32_t> parents_;
   std::vector<std::string> warnings_;
   bool prepared_ = false;
