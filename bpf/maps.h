@@ -22,6 +22,14 @@ const volatile __u32 cfg_internet_vlan = 0;
 const volatile __u32 cfg_network_vlan = 0;
 const volatile __u32 cfg_cpu_redirect = 1;     /* 0: XDP_PASS instead of the cpumap */
 const volatile __u32 cfg_xdp_bridge = 0;       /* 1: sluice_tc_bridge forwards between the ports */
+/*
+ * 1: XDP writes struct sluice_xdp_meta for tc. 0 where the kernel or driver refuses
+ * bpf_xdp_adjust_meta: the verifier then prunes the call (this rodata is frozen before the load),
+ * and tc repeats the lookup for every packet.
+ */
+const volatile __u32 cfg_xdp_meta = 1;
+/* 1: XDP also records its decision in sluice_xdp_trace (tests of the metadata-less mode only). */
+const volatile __u32 cfg_xdp_trace = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -87,6 +95,17 @@ struct {
 	__uint(max_entries, 1); /* userspace: libbpf_num_possible_cpus() */
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sluice_cpus SEC(".maps");
+
+/*
+ * The last XDP decision (classid, CPU, flags) when cfg_xdp_trace is set, so that a test can check
+ * it without metadata. Not pinned, and never written in production (the verifier prunes it).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct sluice_xdp_meta);
+	__uint(max_entries, 1);
+} sluice_xdp_trace SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

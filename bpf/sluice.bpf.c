@@ -4,7 +4,8 @@
  *
  * sluice_xdp (XDP, every shaped interface): dissect, find the subscriber's mapping through
  * flow table -> hot cache -> LPM (each step epoch-checked), count, write struct
- * sluice_xdp_meta in front of the packet and redirect it through the cpumap to its queue's CPU.
+ * sluice_xdp_meta in front of the packet (where the kernel allows bpf_xdp_adjust_meta,
+ * cfg_xdp_meta) and redirect it through the cpumap to its queue's CPU.
  *
  * sluice_tc (cls_bpf direct action, egress of every shaped interface): skb->priority = classid
  * and skb->queue_mapping = HTB major, from the metadata when XDP left it, else by repeating the
@@ -45,6 +46,19 @@ static __always_inline struct sluice_xdp_meta *xdp_meta(struct xdp_md *ctx)
 	if ((void *)(m + 1) > data)
 		return NULL;
 	return m;
+}
+
+static __always_inline void trace_decision(const struct sluice_class *cls)
+{
+	__u32 zero = 0;
+	struct sluice_xdp_meta *t = bpf_map_lookup_elem(&sluice_xdp_trace, &zero);
+
+	if (t) {
+		t->magic = SLUICE_META_MAGIC;
+		t->classid = cls->classid;
+		t->cpu = cls->cpu;
+		t->flags = cls->flags;
+	}
 }
 
 SEC("xdp")
@@ -127,15 +141,19 @@ int sluice_xdp(struct xdp_md *ctx)
 	if (flow)
 		account_flow(flow, &fkey, &pkt, dir, len, now);
 
-	meta = xdp_meta(ctx);
-	if (meta) {
-		meta->magic = SLUICE_META_MAGIC;
-		meta->classid = cls.classid;
-		meta->cpu = cls.cpu;
-		meta->flags = cls.flags;
-	} else {
-		stat_inc(SLUICE_STAT_META_FAILED);
+	if (cfg_xdp_meta) {
+		meta = xdp_meta(ctx);
+		if (meta) {
+			meta->magic = SLUICE_META_MAGIC;
+			meta->classid = cls.classid;
+			meta->cpu = cls.cpu;
+			meta->flags = cls.flags;
+		} else {
+			stat_inc(SLUICE_STAT_META_FAILED);
+		}
 	}
+	if (cfg_xdp_trace)
+		trace_decision(&cls);
 	if (!cfg_cpu_redirect)
 		return XDP_PASS;
 	stat_inc(SLUICE_STAT_REDIRECT);
@@ -206,7 +224,6 @@ int sluice_tc(struct __sk_buff *skb)
 	return TC_ACT_OK;
 }
 
-/* Trivial program: the baseline of the ns/packet benchmark, loaded from the same object. */
 /*
  * The bridge without a Linux bridge (lqos.conf use_xdp_bridge = true): attached to the ingress of
  * both ports, it sends every frame that arrives on one port (after the XDP classifier and the
@@ -224,6 +241,7 @@ int sluice_tc_bridge(struct __sk_buff *skb)
 	return TC_ACT_OK;
 }
 
+/* Trivial program: the baseline of the ns/packet benchmark, loaded from the same object. */
 SEC("xdp")
 int sluice_xdp_pass(struct xdp_md *ctx __attribute__((unused)))
 {

@@ -12,6 +12,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <string_view>
 #include <system_error>
 #include <utility>
 
@@ -128,7 +129,73 @@ Result<void> populateCpumap(sluice_bpf* s, uint32_t possible, uint32_t qsize) {
   return {};
 }
 
+// Chooses the metadata mode for `options`: the probe decides unless the options say Off.
+Result<DataplaneMode> chooseMode(const DataplaneOptions& options) {
+  constexpr const char* kLookup = "tc repeats the lookup for every packet";
+  if (options.xdpMetadata == XdpMetadata::Off) {
+    return DataplaneMode{false, fmt::format("XDP metadata off by configuration: {}", kLookup)};
+  }
+  std::string refusal;
+  auto allowed = probeXdpAdjustMeta(&refusal);
+  if (!allowed) {
+    return std::unexpected(allowed.error());
+  }
+  if (*allowed) {
+    return DataplaneMode{true, "XDP metadata: tc classifies from XDP's decision"};
+  }
+  return DataplaneMode{
+      false, fmt::format("XDP metadata unavailable on this kernel: {} ({})", kLookup, refusal)};
+}
+
 }  // namespace
+
+Result<bool> probeHelper(bpf_prog_type type, bpf_func_id helper, std::string* refusal) {
+  // r1 = ctx (on entry); r2 = -16; call helper; r0 = 0; exit. The program's verdict does not
+  // matter: only whether the verifier accepts the call.
+  const bpf_insn insns[] = {
+      {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_2, .imm = -16},
+      {.code = BPF_JMP | BPF_CALL, .imm = helper},
+      {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+      {.code = BPF_JMP | BPF_EXIT},
+  };
+  char log[4096] = {};
+  LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_level = 1, .log_size = sizeof(log), .log_buf = log);
+  int fd = bpf_prog_load(type, "sluice_probe", "GPL", insns, sizeof(insns) / sizeof(insns[0]),
+                         &opts);
+  if (fd >= 0) {
+    close(fd);
+    return true;
+  }
+  const int err = -fd;
+  if (err != EINVAL && err != EACCES) {  // EINVAL/EACCES: the verifier said no; else no BPF at all
+    return makeError(err, fmt::format("probe: load a program of type {}", static_cast<int>(type)));
+  }
+  if (refusal) {
+    // The verifier's reason is its last line before its statistics ("processed N insns ...").
+    std::string_view text(log);
+    refusal->clear();
+    while (!text.empty()) {
+      while (!text.empty() && text.back() == '\n') {
+        text.remove_suffix(1);
+      }
+      const size_t nl = text.rfind('\n');
+      const std::string_view line = nl == std::string_view::npos ? text : text.substr(nl + 1);
+      if (!line.starts_with("processed ") && !line.starts_with("verification time")) {
+        *refusal = std::string(line);
+        break;
+      }
+      text = nl == std::string_view::npos ? std::string_view() : text.substr(0, nl);
+    }
+    if (refusal->empty()) {
+      *refusal = std::strerror(err);
+    }
+  }
+  return false;
+}
+
+Result<bool> probeXdpAdjustMeta(std::string* refusal) {
+  return probeHelper(BPF_PROG_TYPE_XDP, BPF_FUNC_xdp_adjust_meta, refusal);
+}
 
 Result<void> ensureBpffsDir(const std::string& dir) {
   namespace fs = std::filesystem;
@@ -180,6 +247,15 @@ Result<std::unique_ptr<Dataplane>> Dataplane::open(const DataplaneOptions& optio
   s->rodata->cfg_network_vlan = options.networkVlan;
   s->rodata->cfg_xdp_bridge = options.xdpBridge ? 1 : 0;
   s->rodata->cfg_cpu_redirect = options.cpuRedirect ? 1 : 0;
+  auto mode = chooseMode(options);
+  if (!mode) {
+    return std::unexpected(mode.error());
+  }
+  s->rodata->cfg_xdp_meta = mode->xdpMetadata ? 1 : 0;
+  s->rodata->cfg_xdp_trace = options.traceXdpDecisions ? 1 : 0;
+  if (!mode->xdpMetadata) {
+    spdlog::warn("dataplane: {}", mode->reason);
+  }
 
   // A cpumap may not be larger than the possible CPUs (E2BIG), DESIGN §5.
   bpf_map__set_max_entries(s->maps.sluice_cpus, static_cast<uint32_t>(possible));
@@ -213,7 +289,7 @@ Result<std::unique_ptr<Dataplane>> Dataplane::open(const DataplaneOptions& optio
       !ok) {
     return std::unexpected(ok.error());
   }
-  std::unique_ptr<Dataplane> dp(new Dataplane(skel.release(), options));
+  std::unique_ptr<Dataplane> dp(new Dataplane(skel.release(), options, std::move(*mode)));
   auto current = dp->runtimeConfig();
   if (!current) {
     return std::unexpected(current.error());
@@ -226,8 +302,8 @@ Result<std::unique_ptr<Dataplane>> Dataplane::open(const DataplaneOptions& optio
   return dp;
 }
 
-Dataplane::Dataplane(sluice_bpf* skel, DataplaneOptions options)
-    : skel_(skel), options_(std::move(options)) {}
+Dataplane::Dataplane(sluice_bpf* skel, DataplaneOptions options, DataplaneMode mode)
+    : skel_(skel), options_(std::move(options)), mode_(std::move(mode)) {}
 
 Dataplane::~Dataplane() { sluice_bpf__destroy(skel_); }
 
@@ -246,6 +322,23 @@ int Dataplane::hostMapFd() const { return bpf_map__fd(skel_->maps.sluice_hosts);
 int Dataplane::statsMapFd() const { return bpf_map__fd(skel_->maps.sluice_stats); }
 int Dataplane::cpuMapFd() const { return bpf_map__fd(skel_->maps.sluice_cpus); }
 int Dataplane::rttRingFd() const { return bpf_map__fd(skel_->maps.sluice_rtt); }
+
+Result<sluice_xdp_meta> Dataplane::takeXdpDecision() {
+  if (!options_.traceXdpDecisions) {
+    return makeError(EINVAL, "XDP decisions are traced only with traceXdpDecisions");
+  }
+  const int fd = bpf_map__fd(skel_->maps.sluice_xdp_trace);
+  uint32_t zero = 0;
+  sluice_xdp_meta decision{};
+  if (bpf_map_lookup_elem(fd, &zero, &decision) != 0) {
+    return makeError(errno, "read sluice_xdp_trace");
+  }
+  const sluice_xdp_meta cleared{};
+  if (bpf_map_update_elem(fd, &zero, &cleared, BPF_ANY) != 0) {
+    return makeError(errno, "clear sluice_xdp_trace");
+  }
+  return decision;
+}
 
 Result<void> Dataplane::setRuntimeConfig(const RuntimeConfig& config) {
   if (config.queueCpu.empty() || config.queueCpu.size() > SLUICE_MAX_QUEUES) {

@@ -14,12 +14,20 @@
 #include <string>
 #include <vector>
 
+#include <linux/bpf.h>
+
 #include "abi/sluice_abi.h"
 #include "common/Error.h"
 
 struct sluice_bpf;
 
 namespace sluice::dataplane {
+
+/// Whether sluice_xdp hands its decision to sluice_tc in a metadata block in front of the packet.
+enum class XdpMetadata {
+  Auto,  ///< where probeXdpAdjustMeta() says the kernel allows it
+  Off,   ///< never ([sluice] xdp_metadata = "off", tests): tc repeats the lookup for every packet
+};
 
 struct DataplaneOptions {
   /// Pin directory, e.g. "/sys/fs/bpf/sluice/<instance>"; empty = no pinning (tests, benches).
@@ -38,7 +46,30 @@ struct DataplaneOptions {
   uint32_t hotCacheCapacity = 65'536;  ///< addresses (LRU)
   uint32_t hostCapacity = 65'536;      ///< hosts with counters (LRU, per CPU)
   uint32_t cpumapQueueSize = 2048;     ///< frames queued per CPU in the cpumap
+  XdpMetadata xdpMetadata = XdpMetadata::Auto;
+  /// Tests only: XDP records its last decision in a map (Dataplane::takeXdpDecision()).
+  bool traceXdpDecisions = false;
 };
+
+/// How the loaded data plane passes XDP's classification to tc.
+struct DataplaneMode {
+  bool xdpMetadata = false;  ///< true: tc reads XDP's metadata block; false: tc repeats the lookup
+  /// One sentence for operators, e.g. "XDP metadata unavailable on this kernel: tc repeats the
+  /// lookup (program of this type cannot use helper bpf_xdp_adjust_meta#54)".
+  std::string reason;
+};
+
+/// Whether programs of `type` may call `helper`: a trial load of a four-instruction program that
+/// calls it with (ctx, -16). true = accepted; false = the verifier refused the program
+/// (`refusal`, if given, receives the verifier's last line, e.g. "program of this type cannot
+/// use helper bpf_xdp_adjust_meta#54"). libbpf_probe_bpf_helper() is not used because libbpf 1.1
+/// (Debian 12) only knows the older "unknown func" wording and reports such a helper as
+/// available. Errors: the bpf(2) errno when nothing can be loaded at all (EPERM without
+/// CAP_BPF).
+Result<bool> probeHelper(bpf_prog_type type, bpf_func_id helper, std::string* refusal = nullptr);
+
+/// probeHelper(BPF_PROG_TYPE_XDP, BPF_FUNC_xdp_adjust_meta): whether XDP may write metadata.
+Result<bool> probeXdpAdjustMeta(std::string* refusal = nullptr);
 
 /// Run-time settings of the config map.
 struct RuntimeConfig {
@@ -82,11 +113,19 @@ class Dataplane {
   Result<RuntimeConfig> runtimeConfig() const;
 
   const DataplaneOptions& options() const { return options_; }
+  /// The mode chosen at open() (probe result or options.xdpMetadata = Off).
+  const DataplaneMode& mode() const { return mode_; }
+
+  /// Takes the last XDP decision as {magic, classid, cpu, flags} when traceXdpDecisions is set,
+  /// and clears it: magic is 0 when no packet reached a decision since the last take. EINVAL
+  /// when tracing is off, else the map call's errno.
+  Result<sluice_xdp_meta> takeXdpDecision();
 
  private:
-  Dataplane(sluice_bpf* skel, DataplaneOptions options);
+  Dataplane(sluice_bpf* skel, DataplaneOptions options, DataplaneMode mode);
   sluice_bpf* skel_;
   DataplaneOptions options_;
+  DataplaneMode mode_;
 };
 
 /// Makes sure `dir` exists on a bpf filesystem: a directory already on a bpffs mount (for example

@@ -5,6 +5,9 @@
 #include <linux/bpf.h>
 
 #include <cstdlib>
+#include <optional>
+#include <string>
+#include <tuple>
 
 #include "Fixture.h"
 #include "PacketBuilder.h"
@@ -37,11 +40,45 @@ int ifindexFor(Port port) {
   return 1;  // lo: an interface the direction config does not name
 }
 
-class FixtureTest : public ::testing::TestWithParam<Fixture> {};
+// Auto: the mode the kernel allows, metadata asserted (skipped with the probe's reason where the
+// kernel refuses bpf_xdp_adjust_meta, failed instead with SLUICE_REQUIRE_XDP_METADATA=1). Off:
+// metadata forced off on every kernel; XDP's decision is read from the trace map instead.
+using dataplane::XdpMetadata;
+
+bool metadataRequired() {
+  const char* v = std::getenv("SLUICE_REQUIRE_XDP_METADATA");
+  return v != nullptr && std::string(v) == "1";
+}
+
+class FixtureTest : public ::testing::TestWithParam<std::tuple<Fixture, XdpMetadata>> {};
+
+// Checks one XDP step's classification: from the metadata block, or from the trace without it.
+void expectXdpDecision(const Step& step, const XdpRun& run, dataplane::Dataplane& dp) {
+  std::optional<sluice_xdp_meta> decision = run.meta;
+  if (!dp.mode().xdpMetadata) {
+    EXPECT_FALSE(run.meta.has_value()) << "metadata written with the metadata path off";
+    auto traced = dp.takeXdpDecision();
+    ASSERT_TRUE(traced) << traced.error().message();
+    decision = traced->magic == 0 ? std::nullopt : std::optional(*traced);
+  }
+  if (!step.classid) {
+    EXPECT_FALSE(decision.has_value()) << "unexpected classification";
+    return;
+  }
+  ASSERT_TRUE(decision.has_value()) << "no classification";
+  EXPECT_EQ(decision->magic, SLUICE_META_MAGIC);
+  EXPECT_EQ(decision->classid, *step.classid)
+      << std::hex << decision->classid << " != " << *step.classid;
+  if (step.cpu) {
+    EXPECT_EQ(decision->cpu, *step.cpu);
+  }
+}
 
 TEST_P(FixtureTest, Run) {
-  const Fixture& fx = GetParam();
+  const auto& [fx, metadata] = GetParam();
   dataplane::DataplaneOptions opts;
+  opts.xdpMetadata = metadata;
+  opts.traceXdpDecisions = metadata == XdpMetadata::Off;
   opts.internetIfindex = static_cast<uint32_t>(lab().internetIfindex);
   opts.networkIfindex = static_cast<uint32_t>(lab().networkIfindex);
   opts.onAStick = fx.mode == Mode::Stick;
@@ -53,6 +90,12 @@ TEST_P(FixtureTest, Run) {
   opts.hostCapacity = 1024;
   auto dp = dataplane::Dataplane::open(opts);
   ASSERT_TRUE(dp) << dp.error().message();
+  if (metadata == XdpMetadata::Auto && !(*dp)->mode().xdpMetadata) {
+    if (metadataRequired()) {
+      FAIL() << "SLUICE_REQUIRE_XDP_METADATA=1 but " << (*dp)->mode().reason;
+    }
+    GTEST_SKIP() << (*dp)->mode().reason << "; the metadata-off variant of this fixture runs";
+  }
   ASSERT_TRUE((*dp)->setRuntimeConfig({0, {0, 1}}));
   dataplane::BpfMapWriter writer((*dp)->lpmMapFd(), (*dp)->epochMapFd());
   auto base = baseMappings();
@@ -73,17 +116,7 @@ TEST_P(FixtureTest, Run) {
       auto run = runXdp((*dp)->xdpProgramFd(), step.packet, ifindex);
       ASSERT_TRUE(run) << run.error().message();
       EXPECT_EQ(run->verdict, step.verdict);
-      if (step.classid) {
-        ASSERT_TRUE(run->meta.has_value()) << "no metadata";
-        EXPECT_EQ(run->meta->magic, SLUICE_META_MAGIC);
-        EXPECT_EQ(run->meta->classid, *step.classid)
-            << std::hex << run->meta->classid << " != " << *step.classid;
-        if (step.cpu) {
-          EXPECT_EQ(run->meta->cpu, *step.cpu);
-        }
-      } else {
-        EXPECT_FALSE(run->meta.has_value()) << "unexpected metadata";
-      }
+      expectXdpDecision(step, *run, **dp);
     } else {
       auto run = runTc((*dp)->tcProgramFd(), step.packet, ifindex);
       ASSERT_TRUE(run) << run.error().message();
@@ -102,10 +135,14 @@ TEST_P(FixtureTest, Run) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Bpf, FixtureTest, ::testing::ValuesIn(allFixtures()),
-                         [](const ::testing::TestParamInfo<Fixture>& info) {
-                           return info.param.name;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Bpf, FixtureTest,
+    ::testing::Combine(::testing::ValuesIn(allFixtures()),
+                       ::testing::Values(XdpMetadata::Auto, XdpMetadata::Off)),
+    [](const ::testing::TestParamInfo<std::tuple<Fixture, XdpMetadata>>& info) {
+      return std::get<0>(info.param).name +
+             (std::get<1>(info.param) == XdpMetadata::Auto ? "_Metadata" : "_NoMetadata");
+    });
 
 TEST(FixtureTable, HasAtLeastThirtyFixtures) { EXPECT_GE(allFixtures().size(), 30u); }
 

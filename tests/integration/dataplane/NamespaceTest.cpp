@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cstdlib>
 #include <cstdio>
 #include <memory>
 #include <regex>
@@ -132,7 +133,16 @@ bool receive(int fd) {
   return recv(fd, buf, sizeof(buf), 0) > 0;
 }
 
-TEST(DataplaneNamespace, ClassifiesRealTrafficIntoHtbClasses) {
+bool metadataRequired() {
+  const char* v = std::getenv("SLUICE_REQUIRE_XDP_METADATA");
+  return v != nullptr && std::string(v) == "1";
+}
+
+// Auto: the mode the kernel allows (tc must then classify from XDP's metadata); Off: metadata
+// forced off on every kernel (tc must classify every packet by its own lookup).
+class DataplaneNamespace : public ::testing::TestWithParam<XdpMetadata> {};
+
+TEST_P(DataplaneNamespace, ClassifiesRealTrafficIntoHtbClasses) {
   NetnsGuard ns;
   const std::string I = ns.inet, S = ns.shaper, B = ns.sub;
   for (const auto& n : {I, S, B}) {
@@ -171,8 +181,16 @@ TEST(DataplaneNamespace, ClassifiesRealTrafficIntoHtbClasses) {
   opts.internetIfindex = static_cast<uint32_t>(i1);
   opts.networkIfindex = static_cast<uint32_t>(s1);
   opts.lpmCapacity = 1024;
+  opts.xdpMetadata = GetParam();
   auto dp = Dataplane::open(opts);
   ASSERT_TRUE(dp) << dp.error().message();
+  const bool metadata = (*dp)->mode().xdpMetadata;
+  if (GetParam() == XdpMetadata::Auto && !metadata) {
+    if (metadataRequired()) {
+      FAIL() << "SLUICE_REQUIRE_XDP_METADATA=1 but " << (*dp)->mode().reason;
+    }
+    GTEST_SKIP() << (*dp)->mode().reason << "; the metadata-off variant runs";
+  }
   ASSERT_TRUE((*dp)->setRuntimeConfig({0, {0, 1}}));
   BpfMapWriter writer((*dp)->lpmMapFd(), (*dp)->epochMapFd());
   plan::AddressMapping m;
@@ -244,11 +262,18 @@ TEST(DataplaneNamespace, ClassifiesRealTrafficIntoHtbClasses) {
   ASSERT_TRUE(stats);
   EXPECT_GE((*stats)[SLUICE_STAT_REDIRECT], 2u * kPackets);
   EXPECT_GE((*stats)[SLUICE_STAT_NOT_IP], 1u);  // ARP passed untouched
-  EXPECT_GE((*stats)[SLUICE_STAT_TC_FROM_META] + (*stats)[SLUICE_STAT_TC_FROM_LOOKUP],
-            3u * kPackets);
-  std::fprintf(stderr, "tc classified from metadata: %llu, by lookup: %llu\n",
+  std::fprintf(stderr, "tc classified from metadata: %llu, by lookup: %llu (%s)\n",
                static_cast<unsigned long long>((*stats)[SLUICE_STAT_TC_FROM_META]),
-               static_cast<unsigned long long>((*stats)[SLUICE_STAT_TC_FROM_LOOKUP]));
+               static_cast<unsigned long long>((*stats)[SLUICE_STAT_TC_FROM_LOOKUP]),
+               (*dp)->mode().reason.c_str());
+  EXPECT_EQ((*stats)[SLUICE_STAT_META_FAILED], 0u);
+  // Every UDP packet above was forwarded from another namespace, so it crossed XDP first.
+  if (metadata) {
+    EXPECT_GE((*stats)[SLUICE_STAT_TC_FROM_META], 3u * kPackets);
+  } else {
+    EXPECT_EQ((*stats)[SLUICE_STAT_TC_FROM_META], 0u);
+    EXPECT_GE((*stats)[SLUICE_STAT_TC_FROM_LOOKUP], 3u * kPackets);
+  }
 
   inNetns(S, [&] {
     EXPECT_TRUE(xi->detach());
@@ -260,6 +285,12 @@ TEST(DataplaneNamespace, ClassifiesRealTrafficIntoHtbClasses) {
   std::string link = run("ip netns exec " + S + " ip link show i1");
   EXPECT_EQ(link.find("prog/xdp"), std::string::npos) << link;
 }
+
+INSTANTIATE_TEST_SUITE_P(Modes, DataplaneNamespace,
+                         ::testing::Values(XdpMetadata::Auto, XdpMetadata::Off),
+                         [](const ::testing::TestParamInfo<XdpMetadata>& info) {
+                           return info.param == XdpMetadata::Auto ? "Metadata" : "NoMetadata";
+                         });
 
 TEST(DataplaneAttach, GenericFallbackAndCleanDetach) {
   std::string ns = "sl4g-" + std::to_string(getpid());
