@@ -1,4 +1,4 @@
-#include "lab/Command.h"
+#include "common/Process.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -18,7 +18,7 @@
 
 extern char** environ;
 
-namespace sluice::lab {
+namespace sluice::process {
 
 namespace {
 
@@ -72,8 +72,10 @@ int decodeStatus(int status) {
   return -1;
 }
 
-/// posix_spawnp with stdin/stdout/stderr replaced by the given fds (-1: /dev/null).
-Result<pid_t> spawn(const Argv& argv, int inFd, int outFd, int errFd, bool newSession) {
+/// posix_spawnp with stdin/stdout/stderr replaced by the given fds (-1: /dev/null); a new
+/// session (detached daemons) or a new process group (children killed as a group).
+Result<pid_t> spawn(const Argv& argv, int inFd, int outFd, int errFd, bool newSession,
+                    bool newGroup = false) {
   if (argv.empty()) {
     return makeError(EINVAL, "spawn: empty argv");
   }
@@ -98,6 +100,9 @@ Result<pid_t> spawn(const Argv& argv, int inFd, int outFd, int errFd, bool newSe
   short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
   if (newSession) {
     flags |= POSIX_SPAWN_SETSID;
+  } else if (newGroup) {
+    flags |= POSIX_SPAWN_SETPGROUP;
+    posix_spawnattr_setpgroup(&attr, 0);
   }
   posix_spawnattr_setflags(&attr, flags);
   std::vector<char*> args = cArgv(argv);
@@ -126,9 +131,10 @@ std::string describe(const Argv& argv) {
   return out;
 }
 
-Result<Child> Child::start(const Argv& argv, const std::string& input) {
+Result<Child> Child::start(const Argv& argv, const std::string& input, bool ownProcessGroup) {
   Child child;
   child.argv_ = argv;
+  child.group_ = ownProcessGroup;
   auto out = makeMemfd("stdout");
   if (!out) {
     return std::unexpected(out.error());
@@ -153,7 +159,7 @@ Result<Child> Child::start(const Argv& argv, const std::string& input) {
       return makeError(saved, "writing the stdin of " + describe(argv));
     }
   }
-  auto pid = spawn(argv, inFd, child.outFd_, child.errFd_, false);
+  auto pid = spawn(argv, inFd, child.outFd_, child.errFd_, false, ownProcessGroup);
   if (inFd >= 0) {
     close(inFd);
   }
@@ -167,6 +173,7 @@ Result<Child> Child::start(const Argv& argv, const std::string& input) {
 Child::Child(Child&& other) noexcept
     : argv_(std::move(other.argv_)),
       pid_(std::exchange(other.pid_, -1)),
+      group_(other.group_),
       outFd_(std::exchange(other.outFd_, -1)),
       errFd_(std::exchange(other.errFd_, -1)) {}
 
@@ -175,6 +182,7 @@ Child& Child::operator=(Child&& other) noexcept {
     reset();
     argv_ = std::move(other.argv_);
     pid_ = std::exchange(other.pid_, -1);
+    group_ = other.group_;
     outFd_ = std::exchange(other.outFd_, -1);
     errFd_ = std::exchange(other.errFd_, -1);
   }
@@ -183,11 +191,18 @@ Child& Child::operator=(Child&& other) noexcept {
 
 Child::~Child() { reset(); }
 
+void Child::killChild() {
+  if (group_) {
+    kill(-pid_, SIGKILL);  // the group it leads (POSIX_SPAWN_SETPGROUP)
+  }
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
 void Child::reset() {
   if (pid_ > 0) {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
+    killChild();
   }
   for (int* fd : {&outFd_, &errFd_}) {
     if (*fd >= 0) {
@@ -219,14 +234,12 @@ Result<CommandOutput> Child::wait(std::chrono::milliseconds timeout) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-      pid_ = -1;
+      killChild();
       if (pidfd >= 0) {
         close(pidfd);
       }
-      return makeError(ETIMEDOUT, fmt::format("{} did not finish within {} s", describe(argv_),
-                                              timeout.count() / 1000),
+      return makeError(ETIMEDOUT, fmt::format("{} did not finish within {:g} s", describe(argv_),
+                                              static_cast<double>(timeout.count()) / 1000),
                        trim(readAll(errFd_)));
     }
     if (pidfd >= 0) {
@@ -312,4 +325,4 @@ bool stopProcess(pid_t pid, int signal, std::chrono::milliseconds grace) {
   return false;
 }
 
-}  // namespace sluice::lab
+}  // namespace sluice::process
