@@ -3,7 +3,8 @@
 # machine's kernel lacks) inside Debian's stock kernel under qemu, via the shared run-guest.sh
 # harness (../shared/tools/guest-kernel/run-guest.sh; it installs qemu and friends itself on a
 # fresh machine). The test binaries come from BUILD_DIR and run chrooted into the host's root.
-# One boot runs tools/guest/suite.sh: the tc leaf-kinds test (tc-leaf-kinds.sh), then the lab's
+# One boot runs tools/guest/suite.sh: the data plane with XDP metadata (dataplane-modes.sh), the
+# tc leaf-kinds test (tc-leaf-kinds.sh), then the lab's
 # QoE and on-a-stick/bridge rate suites (lab-e2e.sh; 10-12 minutes under emulation).
 #
 #   tools/guest-tests.sh BUILD_DIR      # exit 0 only when every guest test passed
@@ -21,7 +22,9 @@ case "$build" in
   /tmp/*) echo "guest-tests: $build is under /tmp, which the guest cannot see" >&2; exit 1 ;;
 esac
 binaries=("$build/tests/integration/tc/tc_leaf_kinds_test")
-others=("$build/tests/e2e/lab_e2e_test" "$build/src/cli/sluice" "$build/src/daemon/sluiced")
+others=("$build/tests/e2e/lab_e2e_test" "$build/src/cli/sluice" "$build/src/daemon/sluiced"
+        "$build/tests/bpf/bpf_fixtures_test"
+        "$build/tests/integration/dataplane/dataplane_namespace_test")
 for b in "${binaries[@]}" "${others[@]}"; do
   if [ ! -x "$b" ]; then
     echo "guest-tests: missing $b (build the project first)" >&2

@@ -6,6 +6,10 @@
 // Repeats reuse one packet buffer (DESIGN §5); the XDP program reuses a metadata block that is
 // already there, so every repeat after the first takes the same path. META_FAILED is checked.
 //
+// The path table is printed for each XDP metadata mode the kernel allows: with metadata (where
+// bpf_xdp_adjust_meta loads) and always without, where tc repeats the lookup; that mode's rows
+// add the tc program's own cost on the same packet (leaving through the subscriber-facing port).
+//
 // Usage: bench_dataplane [--rounds N] [--repeat N] [--quick]
 
 #include <arpa/inet.h>
@@ -37,6 +41,7 @@ namespace {
 using dataplane::BpfMapWriter;
 using dataplane::Dataplane;
 using dataplane::DataplaneOptions;
+using dataplane::XdpMetadata;
 
 [[noreturn]] void die(const std::string& what) {
   std::fprintf(stderr, "bench_dataplane: %s\n", what.c_str());
@@ -97,8 +102,10 @@ std::vector<plan::AddressMapping> makeMappings(size_t n, uint32_t seed) {
   return out;
 }
 
-std::unique_ptr<Dataplane> openDataplane(const Lab& lab, uint32_t lpmCapacity) {
+std::unique_ptr<Dataplane> openDataplane(const Lab& lab, uint32_t lpmCapacity,
+                                         XdpMetadata metadata = XdpMetadata::Auto) {
   DataplaneOptions o;
+  o.xdpMetadata = metadata;
   o.internetIfindex = static_cast<uint32_t>(lab.internetIfindex);
   o.networkIfindex = static_cast<uint32_t>(lab.networkIfindex);
   o.lpmCapacity = lpmCapacity;
@@ -124,10 +131,16 @@ double nsPerPacket(int prog, const std::vector<uint8_t>& pkt, int ifindex, uint3
   return v[v.size() / 2];
 }
 
+// ns/packet of the tc program over one run of `repeat` repeats, as the kernel measured it.
+double tcNsPerPacket(int prog, const std::vector<uint8_t>& pkt, int ifindex, uint32_t repeat) {
+  return must(runTc(prog, pkt, ifindex, repeat), "tc test run").durationNs;
+}
+
 struct PathResult {
   std::string name;
   double ns;
   double baseline;
+  double tcNs = 0;  ///< tc's own lookup (metadata-less mode only), 0 when not measured
 };
 
 void checkNoMetaFailures(Dataplane& dp) {
@@ -137,19 +150,23 @@ void checkNoMetaFailures(Dataplane& dp) {
   }
 }
 
-void pathBenchmarks(const Lab& lab, uint32_t repeat, int rounds, bool quick) {
+void pathBenchmarks(const Lab& lab, uint32_t repeat, int rounds, bool quick,
+                    XdpMetadata metadata) {
   const auto down4 = PacketBuilder().ip("203.0.113.5", "10.1.2.3").tcp(443, 50000).payload(64);
   const auto pkt4 = down4.build();
   const auto pkt6 =
       PacketBuilder().ip("2001:db8:ffff::1", "2001:db8:1::9").tcp(443, 50000).payload(64).build();
   const auto pktQinqPppoe = PacketBuilder(down4).vlan(10, 0x88a8).vlan(20).pppoe().build();
   int in = lab.internetIfindex;
+  bool tcLookup = false;  // the mode the data plane loaded in: tc repeats the lookup
 
   std::vector<PathResult> results;
   std::vector<size_t> sizes = quick ? std::vector<size_t>{1000, 100'000}
                                     : std::vector<size_t>{1000, 100'000, 1'000'000};
   for (size_t n : sizes) {
-    auto dp = openDataplane(lab, static_cast<uint32_t>(std::max<size_t>(n + 16, 1024)));
+    auto dp = openDataplane(lab, static_cast<uint32_t>(std::max<size_t>(n + 16, 1024)),
+                            metadata);
+    tcLookup = !dp->mode().xdpMetadata;
     BpfMapWriter w(dp->lpmMapFd(), dp->epochMapFd());
     auto maps = makeMappings(n, 7);
     plan::AddressMapping v6;
@@ -166,14 +183,19 @@ void pathBenchmarks(const Lab& lab, uint32_t repeat, int rounds, bool quick) {
                 w.perElementFallback() ? "per element: LPM has no batch ops" : "batched");
     auto measure = [&](const std::string& name, const std::vector<uint8_t>& pkt, uint32_t flags) {
       setFlags(*dp, flags);
-      std::vector<double> ns, base;
+      std::vector<double> ns, base, tc;
       for (int r = 0; r < rounds; ++r) {  // interleave with the baseline to share the noise
         base.push_back(nsPerPacket(dp->xdpPassProgramFd(), pkt, in, repeat, 1));
         ns.push_back(nsPerPacket(dp->xdpProgramFd(), pkt, in, repeat, 1));
+        if (tcLookup) {
+          tc.push_back(tcNsPerPacket(dp->tcProgramFd(), pkt, lab.networkIfindex, repeat));
+        }
       }
       std::sort(ns.begin(), ns.end());
       std::sort(base.begin(), base.end());
-      results.push_back({name, ns[ns.size() / 2], base[base.size() / 2]});
+      std::sort(tc.begin(), tc.end());
+      results.push_back(
+          {name, ns[ns.size() / 2], base[base.size() / 2], tc.empty() ? 0 : tc[tc.size() / 2]});
     };
     std::string tag = fmt::format(" ({} prefixes)", n);
     if (n == sizes.front()) {
@@ -189,9 +211,21 @@ void pathBenchmarks(const Lab& lab, uint32_t repeat, int rounds, bool quick) {
     measure("LPM path, IPv6" + tag, pkt6, SLUICE_CFG_NO_FLOWS | SLUICE_CFG_NO_HOT_CACHE);
     checkNoMetaFailures(*dp);
   }
-  std::printf("\n%-45s %10s %12s %8s\n", "path", "ns/packet", "XDP_PASS ns", "ratio");
+  if (!tcLookup) {
+    std::printf("\nmode: XDP metadata (tc reads XDP's decision)\n");
+    std::printf("%-45s %10s %12s %8s\n", "path", "ns/packet", "XDP_PASS ns", "ratio");
+    for (const auto& r : results) {
+      std::printf("%-45s %10.1f %12.1f %8.2f\n", r.name.c_str(), r.ns, r.baseline,
+                  r.ns / r.baseline);
+    }
+    return;
+  }
+  std::printf("\nmode: no XDP metadata (tc repeats the lookup)\n");
+  std::printf("%-45s %10s %10s %10s %12s %8s %8s\n", "path", "XDP ns", "tc ns", "XDP+tc",
+              "XDP_PASS ns", "ratio", "+tc");
   for (const auto& r : results) {
-    std::printf("%-45s %10.1f %12.1f %8.2f\n", r.name.c_str(), r.ns, r.baseline, r.ns / r.baseline);
+    std::printf("%-45s %10.1f %10.1f %10.1f %12.1f %8.2f %8.2f\n", r.name.c_str(), r.ns, r.tcNs,
+                r.ns + r.tcNs, r.baseline, r.ns / r.baseline, (r.ns + r.tcNs) / r.baseline);
   }
 }
 
@@ -347,7 +381,15 @@ int main(int argc, char** argv) {
   auto lab = must(enterPrivateLab(), "namespace");
   std::printf("# bench_dataplane: repeat %u, %d rounds (median), kernel-measured test-run time\n",
               repeat, rounds);
-  pathBenchmarks(lab, repeat, rounds, quick);
+  std::string refusal;
+  const bool metadataAllowed = must(sluice::dataplane::probeXdpAdjustMeta(&refusal), "probe");
+  if (metadataAllowed) {
+    pathBenchmarks(lab, repeat, rounds, quick, XdpMetadata::Auto);
+  } else {
+    std::printf("# XDP metadata mode not measured: this kernel refuses bpf_xdp_adjust_meta (%s)\n",
+                refusal.c_str());
+  }
+  pathBenchmarks(lab, repeat, rounds, quick, XdpMetadata::Off);
   reloadPenalty(lab, 1000, seconds);
   return 0;
 }
