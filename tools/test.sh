@@ -16,8 +16,14 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build "$build" -j"$(nproc)"
 
 # Unit and BPF tests run in parallel; tests that build namespaces and trees run one at a time.
-ctest --test-dir "$build" --output-on-failure -j"$(nproc)" -LE integration
-ctest --test-dir "$build" --output-on-failure -L integration
+# Each run leaves a JUnit report; at the end (also after a failure) tools/skip-report.py prints how
+# many tests were skipped and why, so a skip is never silent.
+build_abs=$(cd "$build" && pwd)
+reports=("$build_abs/ctest-unit.xml" "$build_abs/ctest-integration.xml")
+rm -f "${reports[@]}"
+trap 'python3 tools/skip-report.py "${reports[@]}"' EXIT
+ctest --test-dir "$build" --output-on-failure -j"$(nproc)" -LE integration --output-junit "${reports[0]}"
+ctest --test-dir "$build" --output-on-failure -L integration --output-junit "${reports[1]}"
 
 tools/fuzz-smoke.sh
 
