@@ -15,6 +15,7 @@ packages=(
   # kernel tooling, lab and guest-kernel tests
   bpftool iproute2 iperf3 ethtool procps python3 bc iputils-ping curl openssl jq
   irtt gnuplot-nox wrk                   # QoE measurement and plots, API load test
+  frr                                    # the HA lab's routers (zebra, ospfd, vtysh): sluice lab ha
   # telemetry history and API authentication
   libsqlite3-dev libargon2-dev libssl-dev   # libssl: built-in TLS of the operator API
   # CRM/NMS integrations: HTTP(S) client, Sonar's AP-to-CPE SNMP walk, and a real agent for its tests
