@@ -46,6 +46,16 @@ class OperatorBackend {
   virtual HttpResponse putConfig(const HttpRequest& req, const std::string& param) = 0;
   virtual HttpResponse queueMode(const HttpRequest& req, const std::string& param) = 0;
   virtual HttpResponse metrics(const HttpRequest& req, const std::string& param) = 0;
+  /// The integrations sync (daemon/SyncService.h); 404 in backends without one.
+  virtual HttpResponse integration(const HttpRequest&, const std::string&) {
+    return HttpResponse::error(404, "no integration sync here");
+  }
+  virtual HttpResponse integrationRun(const HttpRequest&, const std::string&) {
+    return HttpResponse::error(404, "no integration sync here");
+  }
+  virtual HttpResponse integrationApprove(const HttpRequest&, const std::string&) {
+    return HttpResponse::error(404, "no integration sync here");
+  }
   /// WebSocket channel data (the JSON text of the matching GET body), or {false, error}.
   virtual std::pair<bool, std::string> channel(const std::string& name) = 0;
 };

@@ -20,6 +20,7 @@ void addStatusCommand(CLI::App& app);  ///< sluice status (StatusCommand.cpp)
 void addReloadCommand(CLI::App& app);  ///< sluice reload (StatusCommand.cpp)
 void addLabCommand(CLI::App& app);     ///< sluice lab    (LabCommand.cpp)
 void addUserCommands(CLI::App& app);   ///< sluice user / sluice apikey (UserCommand.cpp)
+void addIntegrationCommand(CLI::App& app);  ///< sluice integration (IntegrationCommand.cpp)
 /// sluice lab qoe (LabQoeCommand.cpp); `stateDir` is lab's --state-dir, read when the callback runs.
 void addLabQoeCommand(CLI::App& lab, const std::string& stateDir);
 /// sluice lab probe (LabProbeCommand.cpp); `stateDir` as for addLabQoeCommand.

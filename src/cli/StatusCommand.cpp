@@ -91,6 +91,14 @@ void printLeaf(const json& status) {
              text(*leaf, "configured"), text(*leaf, "active"), text(*leaf, "reason", "no reason"));
 }
 
+void printDataplane(const json& status) {
+  const json* dp = field(status, "dataplane");
+  if (dp == nullptr) {
+    return;
+  }
+  fmt::print("classification: {}: {}\n", text(*dp, "classification"), text(*dp, "reason"));
+}
+
 void printLastReload(const json& status) {
   const json* last = field(status, "last_reload");
   if (last == nullptr) {
@@ -177,12 +185,18 @@ void printStatus(const json& s) {
   fmt::print("sluiced: {} (pid {}, version {})\n", text(s, "state"), text(s, "pid"),
              text(s, "version"));
   fmt::print("config: {}\n", text(s, "config"));
+  if (const json* inputs = field(s, "input_mode")) {
+    const std::string integration = text(*inputs, "integration", "");
+    fmt::print("inputs: {}{}\n", text(*inputs, "mode"),
+               integration.empty() ? "" : " (" + integration + ", `sluice integration status`)");
+  }
   fmt::print("mode: {}, queue mode: {}\n", text(s, "mode"), text(s, "queue_mode"));
   printInterfaces(s);
   fmt::print("queues: {}\n", text(s, "queues"));
   fmt::print("shaped: {} circuits ({} devices, {} addresses) under {} nodes\n",
              text(s, "circuits"), text(s, "devices"), text(s, "addresses"), text(s, "nodes"));
   printLeaf(s);
+  printDataplane(s);
   printLines(s, "notices", "NOTICE: ");
   if (flag(s, "adopted")) {
     fmt::print("adopted: this start took over the tree a previous sluiced left behind\n");

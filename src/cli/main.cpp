@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   sluice::cli::addReloadCommand(app);
   sluice::cli::addLabCommand(app);
   sluice::cli::addUserCommands(app);
+  sluice::cli::addIntegrationCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -92,6 +92,10 @@ struct SluiceConfig {
   /// Built-in TLS for webserver_listen (PEM files); both empty = plain HTTP (use a reverse proxy).
   std::string tlsCertificate;
   std::string tlsPrivateKey;
+  /// XDP hands its decision to tc in a metadata block (bpf_xdp_adjust_meta) where the kernel
+  /// allows it ("auto"); "off" never tries (a driver that mishandles metadata) and tc repeats the
+  /// lookup for every packet.
+  bool xdpMetadataOff = false;
 };
 
 struct Config {

@@ -98,6 +98,7 @@ class Builder {
     checkStormguard();
     checkSubnetList(top_.sub("flows"), "do_not_track_subnets");
     storeOtherSections();
+    defaultOverridesWhenSynced();
     return config_;
   }
 
@@ -311,6 +312,7 @@ class Builder {
     out.devicesOverrides = s.string("devices_overrides").value_or(out.devicesOverrides);
     out.tlsCertificate = s.string("tls_certificate").value_or(out.tlsCertificate);
     out.tlsPrivateKey = s.string("tls_private_key").value_or(out.tlsPrivateKey);
+    out.xdpMetadataOff = s.string("xdp_metadata").value_or("auto") == "off";
     if (out.tlsCertificate.empty() != out.tlsPrivateKey.empty()) {
       error(s.where(out.tlsCertificate.empty() ? "tls_private_key" : "tls_certificate"),
             "tls-incomplete", "sluice.tls_certificate and sluice.tls_private_key go together",
@@ -322,6 +324,33 @@ class Builder {
         parseSqmText(*fallback, s.where("leaf_fallback"), s.qualified("leaf_fallback"),
                      *ctx_.diags);
       }
+    }
+  }
+
+  /// When a sync owns ShapedDevices.csv ([sync] mode integration/custom, or an enabled
+  /// integration without [sync] mode) it rewrites that file on every run, so live API edits
+  /// default to an overrides file in the state directory that survives syncs
+  /// (<state_directory>/ShapedDevices.overrides.csv) unless devices_overrides names one.
+  void defaultOverridesWhenSynced() {
+    SluiceConfig& s = config_.sluice;
+    if (!s.devicesOverrides.empty()) {
+      return;
+    }
+    auto value = [&](const char* section, const char* key) -> std::string {
+      auto sec = config_.otherSections.find(section);
+      if (sec == config_.otherSections.end()) {
+        return {};
+      }
+      auto k = sec->second.find(key);
+      return k == sec->second.end() ? std::string() : k->second;
+    };
+    const std::string mode = value("sync", "mode");
+    const bool enabled = value("uisp_integration", "enable_uisp") == "true" ||
+                         value("splynx_integration", "enable_splynx") == "true" ||
+                         value("sonar_integration", "enable_sonar") == "true";
+    const bool synced = mode.empty() ? enabled : mode != "\"manual\"";
+    if (synced) {
+      s.devicesOverrides = s.stateDirectory + "/ShapedDevices.overrides.csv";
     }
   }
 

@@ -68,6 +68,7 @@ constexpr KeySpec bandwidth(std::string_view name) {
 
 constexpr std::array<std::string_view, 2> kQueueModes{"shape", "observe"};
 constexpr std::array<std::string_view, 3> kLazyQueues{"No", "Htb", "Full"};
+constexpr std::array<std::string_view, 2> kXdpMetadata{"auto", "off"};
 constexpr std::array<std::string_view, 2> kStormguardStrategies{"legacy_score", "delay_probe"};
 constexpr std::array<std::string_view, 2> kTreeguardCpuModes{"cpu_aware", "traffic_rtt_only"};
 
@@ -150,6 +151,7 @@ constexpr std::array kSplynx{
     text("api_key"),
     text("api_secret"),
     text("url"),
+    text("strategy"),  // compile mode; checked by integrations/IntegrationConfig.cpp
 };
 
 constexpr std::array kNetzur{
@@ -192,6 +194,10 @@ constexpr std::array kUisp{
     boolean("enable_squashing"),
     texts("do_not_squash_sites"),
 };
+
+// [topology]: the compile mode every integration's output is projected to (LibreQoS
+// lqos_config topology.rs); the value is checked by integrations/IntegrationConfig.cpp.
+constexpr std::array kTopology{text("compile_mode")};
 
 constexpr std::array kPowercode{
     boolean("enable_powercode"),
@@ -314,12 +320,22 @@ constexpr std::array kTreeguard{
     table("qoo", kTreeguardQoo),
 };
 
+// [sync]: Sluice's own section: where network.json and ShapedDevices.csv come from.
+constexpr std::array<std::string_view, 3> kSyncModes{"manual", "integration", "custom"};
+constexpr std::array kSync{
+    choice("mode", kSyncModes),
+    texts("custom_command"),
+    unsignedInt("timeout_seconds", kU32Max, 1),
+    number("mass_change_threshold_percent", 0, 100),
+};
+
 constexpr std::array kSluice{
     text("network_json"),  text("shaped_devices_csv"), text("state_directory"),
     text("leaf_fallback"), text("control_socket"),     text("webserver_listen"),
     text("web_root"),      text("users_file"),         text("history_db"),
     unsignedInt("history_max_bytes"), boolean("metrics_per_circuit"),
     text("devices_overrides"), text("tls_certificate"), text("tls_private_key"),
+    choice("xdp_metadata", kXdpMetadata),
 };
 
 constexpr std::array kRoot{
@@ -349,6 +365,7 @@ constexpr std::array kRoot{
     table("netzur_integration", kNetzur),
     table("visp_integration", kVisp),
     table("uisp_integration", kUisp),
+    table("topology", kTopology),
     table("powercode_integration", kPowercode),
     table("sonar_integration", kSonar),
     table("influxdb", kInfluxDb),
@@ -357,6 +374,7 @@ constexpr std::array kRoot{
     table("stormguard", kStormguard),
     table("treeguard", kTreeguard),
     table("sluice", kSluice),
+    table("sync", kSync),
 };
 
 }  // namespace

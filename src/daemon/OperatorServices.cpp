@@ -1,5 +1,7 @@
 #include "daemon/OperatorServices.h"
 
+#include "daemon/SyncService.h"
+
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -18,6 +20,7 @@
 #include "dataplane/Dataplane.h"
 #include "netlink/Socket.h"
 #include "telemetry/Collector.h"
+#include "telemetry/Prometheus.h"
 
 #ifndef SLUICE_DEFAULT_WEB_ROOT
 #define SLUICE_DEFAULT_WEB_ROOT ""
@@ -182,6 +185,8 @@ Result<void> OperatorServices::start() {
   api_ = std::make_unique<api::OperatorApi>(*this, auth_.get(), options);
 
   tickThread_ = std::thread([this] { tickLoop(); });
+  sync_ = std::make_unique<SyncService>(shaper_, configPath_, shaper_.stateDirectory());
+  sync_->start();
 
   if (!config.sluice.webserverListen.empty()) {
     api::WebServerOptions wopts;
@@ -208,6 +213,9 @@ void OperatorServices::stop() {
   stopped_ = true;
   if (web_) {
     web_->stop();
+  }
+  if (sync_) {
+    sync_->stop();
   }
   {
     std::lock_guard lock(tickMutex_);
@@ -324,7 +332,12 @@ std::string OperatorServices::cached(const std::string& key) {
 }
 
 HttpResponse OperatorServices::status(const HttpRequest&, const std::string&) {
-  return fromControl(shaper_.status());
+  api::Response r = shaper_.status();
+  if (sync_ && r.body.is_object()) {
+    const auto [mode, integration] = sync_->mode();
+    r.body["input_mode"] = {{"mode", mode}, {"integration", integration}};
+  }
+  return fromControl(std::move(r));
 }
 
 HttpResponse OperatorServices::reload(const HttpRequest&, const std::string&) {
@@ -366,6 +379,12 @@ HttpResponse OperatorServices::circuits(const HttpRequest& req, const std::strin
   if (!body) {
     return HttpResponse::error(400, body.error().message());
   }
+  if (const auto inputs = shaper_.snapshot().inputs; inputs && sync_) {
+    const auto mode = sync_->mode();
+    for (json& c : (*body)["circuits"]) {
+      c["owner"] = SyncService::owner(*inputs, c.value("id", ""), mode);
+    }
+  }
   return HttpResponse::json(200, *body);
 }
 
@@ -378,6 +397,9 @@ HttpResponse OperatorServices::circuit(const HttpRequest& req, const std::string
   auto body = collector_->circuit(id, static_cast<uint32_t>(minutes));
   if (!body) {
     return HttpResponse::error(404, fmt::format("no circuit with id \"{}\"", id));
+  }
+  if (const auto inputs = shaper_.snapshot().inputs; inputs && sync_) {
+    (*body)["owner"] = SyncService::owner(*inputs, id, sync_->mode());
   }
   return HttpResponse::json(200, *body);
 }
@@ -399,7 +421,29 @@ HttpResponse OperatorServices::metrics(const HttpRequest&, const std::string&) {
   HttpResponse r;
   r.contentType = "text/plain; version=0.0.4; charset=utf-8";
   r.body = collector_->prometheus();
+  const json status = shaper_.status().body;
+  if (status.contains("dataplane")) {
+    telemetry::PromWriter w;
+    w.family("sluice_dataplane_xdp_metadata", "gauge",
+             "1: tc classifies from XDP's metadata; 0: tc repeats the lookup (reason label)");
+    const json& dp = status["dataplane"];
+    w.sample("sluice_dataplane_xdp_metadata", {{"reason", dp.value("reason", "")}},
+             dp.value("xdp_metadata", false) ? 1 : 0);
+    r.body += w.take();
+  }
   return r;
+}
+
+HttpResponse OperatorServices::integration(const HttpRequest& req, const std::string&) {
+  return sync_->status(req);
+}
+
+HttpResponse OperatorServices::integrationRun(const HttpRequest& req, const std::string&) {
+  return sync_->run(req);
+}
+
+HttpResponse OperatorServices::integrationApprove(const HttpRequest& req, const std::string&) {
+  return sync_->approve(req);
 }
 
 HttpResponse OperatorServices::persistAndReload(const std::string& path, const std::string& text) {
@@ -611,6 +655,14 @@ json OperatorServices::urgentJson() {
       add("warning", "drift", text);
     } else {
       add("warning", "notice", text);
+    }
+  }
+  if (status.contains("dataplane") && !status["dataplane"].value("xdp_metadata", true)) {
+    add("warning", "dataplane-mode", status["dataplane"].value("reason", ""));
+  }
+  if (sync_) {
+    for (json& issue : sync_->urgentIssues()) {
+      issues.push_back(std::move(issue));
     }
   }
   if (status.value("queue_mode", "") == "observe") {

@@ -35,6 +35,8 @@ class Collector;
 
 namespace sluice::daemon {
 
+class SyncService;
+
 /// One kernel or data-plane capacity that a plan uses more than `threshold` of.
 struct CapacityUse {
   std::string what;   ///< "qdiscs", "class-minors", "lpm-entries", "kernel-memory"
@@ -94,6 +96,9 @@ class OperatorServices final : public api::OperatorBackend {
   api::HttpResponse putConfig(const api::HttpRequest&, const std::string&) override;
   api::HttpResponse queueMode(const api::HttpRequest&, const std::string&) override;
   api::HttpResponse metrics(const api::HttpRequest&, const std::string&) override;
+  api::HttpResponse integration(const api::HttpRequest&, const std::string&) override;
+  api::HttpResponse integrationRun(const api::HttpRequest&, const std::string&) override;
+  api::HttpResponse integrationApprove(const api::HttpRequest&, const std::string&) override;
   std::pair<bool, std::string> channel(const std::string& name) override;
 
  private:
@@ -115,6 +120,7 @@ class OperatorServices final : public api::OperatorBackend {
   std::unique_ptr<auth::Authenticator> auth_;
   std::unique_ptr<api::OperatorApi> api_;
   std::unique_ptr<api::WebServer> web_;
+  std::unique_ptr<SyncService> sync_;
 
   std::mutex changeMutex_;  ///< serializes live changes, config writes and queue mode
 

@@ -59,6 +59,8 @@ const char* triggerName(ReloadTrigger t) {
       return "api";
     case ReloadTrigger::Inotify:
       return "inotify";
+    case ReloadTrigger::Sync:
+      return "sync";
   }
   return "?";
 }
@@ -188,6 +190,8 @@ Result<void> Shaper::openDataplane() {
     opts.networkIfindex = if_nametoindex(config.bridge->toNetwork.c_str());
     opts.xdpBridge = config.bridge->useXdpBridge;
   }
+  opts.xdpMetadata =
+      config.sluice.xdpMetadataOff ? dataplane::XdpMetadata::Off : dataplane::XdpMetadata::Auto;
   if (opts.internetIfindex == 0 || opts.networkIfindex == 0) {
     return makeError(ENODEV, "shaping interfaces " + pinName + " not found");
   }
@@ -741,6 +745,11 @@ std::string Shaper::controlSocket() const {
   return active_ ? active_->config.sluice.controlSocket : config::SluiceConfig{}.controlSocket;
 }
 
+std::string Shaper::stateDirectory() const {
+  std::lock_guard lock(mutex_);
+  return store_ ? store_->dir() : std::string();
+}
+
 void Shaper::record(ReloadTrigger trigger, std::string outcome, double ms, std::string message) {
   lastReload_ = ReloadRecord{std::chrono::system_clock::now(), trigger, std::move(outcome), ms,
                              std::move(message)};
@@ -780,6 +789,12 @@ nlohmann::json Shaper::statusJson() const {
                {"active", leafActive_},
                {"fallback", !fallbackReason_.empty()},
                {"reason", fallbackReason_}};
+  if (dataplane_) {
+    const dataplane::DataplaneMode& mode = dataplane_->mode();
+    j["dataplane"] = {{"xdp_metadata", mode.xdpMetadata},
+                      {"classification", mode.xdpMetadata ? "xdp-metadata" : "tc-lookup"},
+                      {"reason", mode.reason}};
+  }
   j["adopted"] = adopted_;
   auto notices = nlohmann::json(notices_);
   auto applyJson = [](const ApplyRecord& a) {

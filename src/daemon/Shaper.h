@@ -73,7 +73,7 @@ struct DaemonOptions {
   std::chrono::seconds driftInterval{60};  ///< periodic drift check; 0 = after applies only
 };
 
-enum class ReloadTrigger : uint8_t { Startup, Sighup, Api, Inotify };
+enum class ReloadTrigger : uint8_t { Startup, Sighup, Api, Inotify, Sync };
 
 class Shaper final : public api::ControlHandler {
  public:
@@ -97,6 +97,10 @@ class Shaper final : public api::ControlHandler {
 
   /// The control socket path ([sluice] control_socket of the active config).
   std::string controlSocket() const;
+
+  /// The state directory in use (DaemonOptions::stateDir, else [sluice] state_directory); "" before
+  /// start().
+  std::string stateDirectory() const;
 
   /// What the running shaper implements, shared read-only with telemetry and the operator API.
   /// Replaced (never mutated) whenever a start or reload applies new inputs; `version` counts
