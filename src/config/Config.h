@@ -98,6 +98,27 @@ struct SluiceConfig {
   bool xdpMetadataOff = false;
 };
 
+/// `[ha]`: one shaper of an active/backup pair steered by routing (docs/ha.md). Sluice's own.
+enum class FailMode : uint8_t {
+  Open,    ///< a broken data plane passes traffic unshaped (bypass) and drops readiness
+  Closed,  ///< a broken data plane stops forwarding
+};
+struct HaConfig {
+  std::string role;  ///< "primary" | "backup" | "" (shown by `sluice ha compare|check`)
+  FailMode failMode = FailMode::Open;
+  /// Routing hook: argv vectors run in order without a shell (ha/RoutingHook.h). In the file
+  /// either one argv (["vtysh", "-c", "..."]) or an array of argvs.
+  std::vector<std::vector<std::string>> drainCommand;
+  std::vector<std::vector<std::string>> restoreCommand;
+  uint32_t hookTimeoutSeconds = 10;  ///< per command; the command's process group is killed then
+  uint32_t holdDownSeconds = 30;     ///< ready this long without a break before restore runs
+  uint32_t startGraceSeconds = 60;   ///< a starting daemon's unreadiness is not acted on this long
+  uint32_t maxInputAgeSeconds = 0;   ///< readiness needs inputs at most this old (0 = any age)
+  std::string peer;  ///< the peer's operator API URL (`sluice ha compare|check` default)
+  /// Where the last failover drill is recorded ("" = <state_directory>/ha-drill.json).
+  std::string drillRecord;
+};
+
 struct Config {
   std::string version = "1.5";
   std::string lqosDirectory = "/opt/libreqos/src";
@@ -113,6 +134,7 @@ struct Config {
   plan::LeafSpec defaultLeaf;
   IpRangesConfig ipRanges;
   SluiceConfig sluice;
+  HaConfig ha;
   /// Sections Sluice parses and validates but does not act on yet ([integration_common],
   /// [stormguard], [treeguard], [*_integration], ...), kept as flat "key = value" text.
   /// Keys of nested tables are joined with '.' (`[treeguard.cpu] mode` is stored as

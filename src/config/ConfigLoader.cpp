@@ -27,7 +27,7 @@ constexpr size_t kMaxIfnameLength = 15;  // IFNAMSIZ - 1
 
 // Sections the loader turns into typed fields; every other section goes to otherSections.
 constexpr std::string_view kTypedSections[] = {"bridge", "single_interface", "queues", "ip_ranges",
-                                               "sluice"};
+                                               "sluice", "ha"};
 // Top-level keys with a Config field; the other known top-level keys go to otherSections[""].
 constexpr std::string_view kTypedTopKeys[] = {
     "version",   "lqos_directory",      "node_id",
@@ -95,6 +95,7 @@ class Builder {
     readQueues();
     readIpRanges();
     readSluice();
+    readHa();
     checkStormguard();
     checkSubnetList(top_.sub("flows"), "do_not_track_subnets");
     storeOtherSections();
@@ -351,6 +352,78 @@ class Builder {
     const bool synced = mode.empty() ? enabled : mode != "\"manual\"";
     if (synced) {
       s.devicesOverrides = s.stateDirectory + "/ShapedDevices.overrides.csv";
+    }
+  }
+
+  /// One argv (an array of strings) or an array of argvs; every argv non-empty.
+  std::vector<std::vector<std::string>> commands(const TableView& view, std::string_view key) {
+    const toml::node* node = view.node(key);
+    if (node == nullptr || !node->is_array()) {
+      return {};
+    }
+    const toml::array& list = *node->as_array();
+    std::vector<std::vector<std::string>> out;
+    const auto argv = [](const toml::array& words) -> std::optional<std::vector<std::string>> {
+      std::vector<std::string> argv;
+      for (const toml::node& word : words) {
+        if (!word.is_string()) {
+          return std::nullopt;
+        }
+        argv.push_back(*word.value<std::string>());
+      }
+      return argv.empty() || argv.front().empty() ? std::nullopt : std::optional(argv);
+    };
+    bool ok = !list.empty();
+    if (ok && list.front().is_string()) {
+      auto one = argv(list);
+      ok = one.has_value();
+      if (ok) {
+        out.push_back(std::move(*one));
+      }
+    } else {
+      for (const toml::node& element : list) {
+        auto one = element.is_array() ? argv(*element.as_array()) : std::nullopt;
+        if (!one) {
+          ok = false;
+          break;
+        }
+        out.push_back(std::move(*one));
+      }
+    }
+    if (!ok) {
+      std::ostringstream text;
+      text << list;
+      error(view.where(key), "invalid-command",
+            fmt::format("{} must be an argv (a non-empty array of strings, run without a shell) "
+                        "or an array of argvs",
+                        view.qualified(key)),
+            text.str());
+      return {};
+    }
+    return out;
+  }
+
+  void readHa() {
+    TableView h = top_.sub("ha");
+    HaConfig& out = config_.ha;
+    out.role = h.string("role").value_or(out.role);
+    out.failMode = h.string("fail_mode").value_or("open") == "closed" ? FailMode::Closed
+                                                                       : FailMode::Open;
+    out.drainCommand = commands(h, "drain_command");
+    out.restoreCommand = commands(h, "restore_command");
+    const auto seconds = [&](std::string_view key, uint32_t fallback) {
+      auto v = h.integer(key);
+      return v ? static_cast<uint32_t>(*v) : fallback;
+    };
+    out.hookTimeoutSeconds = seconds("hook_timeout_seconds", out.hookTimeoutSeconds);
+    out.holdDownSeconds = seconds("hold_down_seconds", out.holdDownSeconds);
+    out.startGraceSeconds = seconds("start_grace_seconds", out.startGraceSeconds);
+    out.maxInputAgeSeconds = seconds("max_input_age_seconds", out.maxInputAgeSeconds);
+    out.peer = h.string("peer").value_or(out.peer);
+    out.drillRecord = h.string("drill_record").value_or(out.drillRecord);
+    if (!out.restoreCommand.empty() && out.drainCommand.empty()) {
+      error(h.where("restore_command"), "ha-hook-incomplete",
+            "ha.restore_command without ha.drain_command: nothing would ever drain", "");
     }
   }
 

@@ -338,6 +338,22 @@ constexpr std::array kSluice{
     choice("xdp_metadata", kXdpMetadata),
 };
 
+// [ha]: Sluice's own section (docs/ha.md).
+constexpr std::array<std::string_view, 2> kHaRoles{"primary", "backup"};
+constexpr std::array<std::string_view, 2> kFailModes{"open", "closed"};
+constexpr std::array kHa{
+    choice("role", kHaRoles),
+    choice("fail_mode", kFailModes),
+    anyArray("drain_command"),
+    anyArray("restore_command"),
+    unsignedInt("hook_timeout_seconds", kU32Max, 1),
+    unsignedInt("hold_down_seconds", kU32Max),
+    unsignedInt("start_grace_seconds", kU32Max),
+    unsignedInt("max_input_age_seconds", kU32Max),
+    text("peer"),
+    text("drill_record"),
+};
+
 constexpr std::array kRoot{
     text("version"),
     text("lqos_directory"),
@@ -374,6 +390,7 @@ constexpr std::array kRoot{
     table("stormguard", kStormguard),
     table("treeguard", kTreeguard),
     table("sluice", kSluice),
+    table("ha", kHa),
     table("sync", kSync),
 };
 
