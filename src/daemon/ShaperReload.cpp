@@ -1,0 +1,201 @@
+// The Shaper (daemon/Shaper.h): reload, the records of applies and reloads, and check.
+
+#include "daemon/Shaper.h"
+#include "daemon/ShaperSupport.h"
+
+#include <net/if.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "bakery/Bakery.h"
+#include "bakery/NetlinkOpRunner.h"
+#include "dataplane/Attach.h"
+#include "dataplane/BpfMapWriter.h"
+#include "dataplane/Dataplane.h"
+#include "dataplane/Readers.h"
+#include "lazy/Materialize.h"
+#include "planner/Pipeline.h"
+#include "planner/QueueProbe.h"
+#include "planner/TcBatch.h"
+#include "tc/LiveTree.h"
+#include "tc/Verify.h"
+
+namespace sluice::daemon {
+
+namespace fs = std::filesystem;
+using namespace detail;
+
+void Shaper::recordApply(const bakery::ApplyReport& report) {
+  ApplyRecord a;
+  a.time = std::chrono::system_clock::now();
+  a.mode = report.mode;
+  for (const auto& [kind, n] : report.counts) {
+    a.counts[bakery::changeKindName(kind)] = n;
+  }
+  a.tcOps = report.tcOps;
+  a.mapUpserts = report.mapUpserts;
+  a.mapRemovals = report.mapRemovals;
+  a.durationMs = report.durationMs;
+  a.reason = report.reason;
+  a.sequence = ++applies_;
+  lastApply_ = std::move(a);
+}
+
+api::Response Shaper::reload(ReloadTrigger trigger) {
+  std::lock_guard lock(mutex_);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&] {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+        .count();
+  };
+  if (state_ != "ready") {
+    return {503, {{"outcome", "failed"}, {"message", "sluiced is " + state_}}};
+  }
+  auto run = runPipeline(model::InputPaths{options_.configPath, {}, {}});
+  auto& inputs = run.inputs;
+  std::optional<plan::QueuePlan> plan;
+  if (run.ok()) {
+    if (shapingInterfaces(inputs.config) != shapingInterfaces(active_->config) ||
+        inputs.config.onAStick() != active_->config.onAStick()) {
+      inputs.diagnostics.error(SourceLocation{options_.configPath}, "restart-required",
+                               "changing the shaping interfaces needs a restart of sluiced");
+    } else if (auto ok = applyLeafFallback(*run.plan, inputs.config); !ok) {
+      inputs.diagnostics.error(SourceLocation{options_.configPath}, "leaf-unsupported",
+                               ok.error().message());
+    } else {
+      plan = std::move(*run.plan);
+    }
+  }
+  if (!plan) {
+    if (!inputs.diagnostics.hasErrors()) {
+      inputs.diagnostics.error(SourceLocation{options_.configPath}, "plan-refused",
+                               "the planner produced no plan");
+    }
+    for (const auto& d : inputs.diagnostics.errors()) {
+      spdlog::error("reload refused: {}", d.toString());
+    }
+    refused_ = Refusal{std::chrono::system_clock::now(), inputs.diagnostics};
+    record(trigger, "refused", elapsed(),
+           fmt::format("{} errors; the running shaper is unchanged",
+                       inputs.diagnostics.errorCount()));
+    return {422, {{"outcome", "refused"}, {"errors", errorLines(inputs.diagnostics)}}};
+  }
+  refused_.reset();
+  const bool wantObserve = inputs.config.queues.queueMode == config::QueueMode::Observe;
+  bakery::ApplyReport report;
+  if (wantObserve) {
+    if (queueMode_ == "observe") {
+      active_ = std::make_shared<const model::Inputs>(std::move(inputs));
+      setLazyPlan(active_->config, lazyOn(active_->config) ? *plan : plan::QueuePlan{});
+      plan_ = std::make_shared<const plan::QueuePlan>(std::move(*plan));
+      ++planVersion_;
+      record(trigger, "unchanged", elapsed(), "queue_mode = observe: no tree to change");
+      return {200, {{"outcome", "unchanged"}, {"queue_mode", "observe"}}};
+    }
+    auto observed = bakery_->enterObserve(shapingInterfaces(inputs.config));
+    if (!observed) {
+      record(trigger, "failed", elapsed(), observed.error().message());
+      spdlog::error("entering observe failed: {}", observed.error().message());
+      return {500, {{"outcome", "failed"}, {"message", observed.error().message()}}};
+    }
+    report = *observed;
+    queueMode_ = "observe";
+    recordApply(report);
+    lastTransition_ = lastApply_;
+    lastTransition_->reason = "shape -> observe";
+    setLazyPlan(inputs.config, lazyOn(inputs.config) ? *plan : plan::QueuePlan{});
+    plan_ = std::make_shared<const plan::QueuePlan>(std::move(*plan));
+  } else {
+    const bool fromObserve = queueMode_ == "observe";
+    if (auto ok = dataplane_->setRuntimeConfig(dataplane::RuntimeConfig{.queueCpu = plan->queueCpu}); !ok) {
+      record(trigger, "failed", elapsed(), ok.error().message());
+      return {500, {{"outcome", "failed"}, {"message", ok.error().message()}}};
+    }
+    // Lazy queues: the new full plan, with the active circuits carried over by circuit ID.
+    std::optional<lazy::FullPlan> previousFull = std::move(fullPlan_);
+    const bool lazy = lazyOn(inputs.config);
+    setLazyPlan(inputs.config, lazy ? std::move(*plan) : plan::QueuePlan{});
+    auto applied = bakery_->apply(desiredPlan(lazy ? plan::QueuePlan{} : std::move(*plan)));
+    if (!applied) {
+      // The running shaper keeps the old inputs: so does the tracker.
+      setLazyPlan(active_->config,
+                  previousFull ? std::move(*previousFull) : lazy::FullPlan{});
+      record(trigger, "failed", elapsed(), applied.error().message());
+      spdlog::error("reload failed: {}", applied.error().message());
+      return {500,
+              {{"outcome", "failed"},
+               {"message", applied.error().message()},
+               {"reload_required", bakery_->reloadRequired().value_or("")}}};
+    }
+    report = *applied;
+    queueMode_ = "shape";
+    if (report.mode != "noop") {
+      recordApply(report);
+    }
+    if (fromObserve) {
+      lastTransition_ = lastApply_;
+      lastTransition_->reason = "observe -> shape";
+    }
+    plan_ = bakery_->activeShared();
+  }
+  active_ = std::make_shared<const model::Inputs>(std::move(inputs));
+  ++planVersion_;
+  watched_ = inputFiles(options_.configPath, *active_);
+  if (auto saved = store_->saveLastGood(resolvedPaths(options_.configPath, *active_));
+      !saved) {
+    spdlog::warn("could not save the last-good inputs: {}", saved.error().message());
+  }
+  if (queueMode_ == "shape") {
+    checkDriftLocked();
+  }
+  const double ms = elapsed();
+  const bool noop = report.mode == "noop";
+  record(trigger, noop ? "unchanged" : "applied", ms,
+         fmt::format("{}: {} tc ops, {} map upserts, {} map removals", report.mode, report.tcOps,
+                     report.mapUpserts, report.mapRemovals));
+  spdlog::info("reload ({}) {}: {} ({} tc ops, {} map upserts, {} removals) in {:.1f} ms{}",
+               triggerName(trigger), noop ? "unchanged" : "applied", report.mode, report.tcOps,
+               report.mapUpserts, report.mapRemovals, ms,
+               report.reason.empty() ? "" : "; " + report.reason);
+  nlohmann::json counts = nlohmann::json::object();
+  for (const auto& [kind, n] : report.counts) {
+    counts[bakery::changeKindName(kind)] = n;
+  }
+  return {200,
+          {{"outcome", noop ? "unchanged" : "applied"},
+           {"circuits", plan_->circuits.size()},
+           {"duration_ms", ms},
+           {"apply_mode", report.mode},
+           {"apply_ms", report.durationMs},
+           {"tc_ops", report.tcOps},
+           {"map_upserts", report.mapUpserts},
+           {"map_removals", report.mapRemovals},
+           {"changes", counts},
+           {"queue_mode", queueMode_}}};
+}
+
+void Shaper::record(ReloadTrigger trigger, std::string outcome, double ms, std::string message) {
+  lastReload_ = ReloadRecord{std::chrono::system_clock::now(), trigger, std::move(outcome), ms,
+                             std::move(message)};
+}
+
+api::Response Shaper::check() {
+  const auto run = runPipeline(model::InputPaths{options_.configPath, {}, {}});
+  const auto& diags = run.inputs.diagnostics;
+  nlohmann::json body{{"valid", run.ok()},
+                      {"errors", errorLines(diags)},
+                      {"diagnostics", diagnosticsJson(diags, Severity::Error)},
+                      {"warnings", diagnosticsJson(diags, Severity::Warning)},
+                      {"circuits", run.inputs.model.shaped.circuits.size()},
+                      {"devices", run.inputs.model.shaped.deviceCount()},
+                      {"nodes", run.inputs.model.network.nodes.size()}};
+  return {run.ok() ? 200 : 422, std::move(body)};
+}
+
+}  // namespace sluice::daemon
