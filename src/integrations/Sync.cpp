@@ -199,7 +199,7 @@ Result<model::Inputs> SyncRunner::validate(const std::string& dir) const {
   paths.devices = dir + "/" + kDevices;
   model::Inputs produced = model::loadInputs(paths);
   if (!produced.ok()) {
-    return makeError(EINVAL, "the produced inputs are invalid", firstErrors(produced.diagnostics));
+    return makeError(0, "the produced inputs are invalid", firstErrors(produced.diagnostics));
   }
   return produced;
 }

@@ -10,14 +10,32 @@
 namespace sluice::integrations {
 namespace {
 
-// The TOML value `text` of one key, parsed on its own.
-toml::table parseValue(const std::string& text) {
-  try {
-    return toml::parse("v = " + text);
-  } catch (const toml::parse_error&) {
-    return {};
+// One key's TOML text parsed on its own (as "v = TEXT"); the table stays alive while in use.
+class Value {
+ public:
+  explicit Value(const std::string* text) {
+    if (text == nullptr) {
+      return;
+    }
+    try {
+      table_ = toml::parse("v = " + *text);
+    } catch (const toml::parse_error&) {
+      table_ = toml::table{};  // the loader rendered it, so this does not happen
+    }
   }
-}
+  template <typename T>
+  T value_or(T fallback) const {
+    const toml::node* n = table_.get("v");
+    return n == nullptr ? fallback : n->value_or(fallback);
+  }
+  const toml::array* array() const {
+    const toml::node* n = table_.get("v");
+    return n == nullptr ? nullptr : n->as_array();
+  }
+
+ private:
+  toml::table table_;
+};
 
 const std::string* rawValue(const config::Config& config, const char* section, const char* key) {
   auto s = config.otherSections.find(section);
@@ -29,8 +47,7 @@ const std::string* rawValue(const config::Config& config, const char* section, c
 }
 
 bool enabled(const config::Config& config, const char* section, const char* key) {
-  const std::string* raw = rawValue(config, section, key);
-  return raw != nullptr && parseValue(*raw)["v"].value_or(false);
+  return Value(rawValue(config, section, key)).value_or(false);
 }
 
 }  // namespace
@@ -59,28 +76,24 @@ Result<SyncSettings> syncSettings(const config::Config& config) {
   }
   out.mode = out.integration.empty() ? InputMode::Manual : InputMode::Integration;
   if (const std::string* raw = rawValue(config, "sync", "mode")) {
-    const std::string mode = parseValue(*raw)["v"].value_or(std::string());
+    const std::string mode = Value(raw).value_or(std::string());
     out.mode = mode == "integration" ? InputMode::Integration
                : mode == "custom"    ? InputMode::Custom
                                      : InputMode::Manual;
   }
-  if (const std::string* raw = rawValue(config, "sync", "custom_command")) {
-    if (const toml::array* argv = parseValue(*raw)["v"].as_array()) {
-      for (const auto& arg : *argv) {
-        out.customCommand.push_back(arg.value_or(std::string()));
-      }
+  const Value command(rawValue(config, "sync", "custom_command"));
+  if (const toml::array* argv = command.array()) {
+    for (const auto& arg : *argv) {
+      out.customCommand.push_back(arg.value_or(std::string()));
     }
   }
-  if (const std::string* raw = rawValue(config, "sync", "timeout_seconds")) {
-    out.timeout = std::chrono::seconds(parseValue(*raw)["v"].value_or(int64_t{300}));
-  }
-  if (const std::string* raw = rawValue(config, "sync", "mass_change_threshold_percent")) {
-    out.massChangeShare = parseValue(*raw)["v"].value_or(10.0) / 100.0;
-  }
-  if (const std::string* raw =
-          rawValue(config, "integration_common", "queue_refresh_interval_mins")) {
-    out.interval = std::chrono::minutes(parseValue(*raw)["v"].value_or(int64_t{30}));
-  }
+  out.timeout = std::chrono::seconds(
+      Value(rawValue(config, "sync", "timeout_seconds")).value_or(int64_t{300}));
+  out.massChangeShare =
+      Value(rawValue(config, "sync", "mass_change_threshold_percent")).value_or(10.0) / 100.0;
+  out.interval = std::chrono::minutes(
+      Value(rawValue(config, "integration_common", "queue_refresh_interval_mins"))
+          .value_or(int64_t{30}));
   if (out.mode == InputMode::Integration && out.integration.empty()) {
     return makeError(EINVAL, "[sync] mode = \"integration\"",
                      "no integration is enabled (enable_uisp, enable_splynx or enable_sonar)");

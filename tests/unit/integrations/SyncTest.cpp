@@ -169,7 +169,7 @@ TEST_F(SyncTest, InvalidProducedFilesAreRefusedWithTheirLocation) {
   setSource(kNetwork, bad);
   auto out = runner_->run(false);
   EXPECT_EQ(out.kind, SyncOutcome::Kind::Failed);
-  EXPECT_NE(out.message.find("ShapedDevices.csv:23"), std::string::npos) << out.message;
+  EXPECT_NE(out.message.find("ShapedDevices.csv:22:36"), std::string::npos) << out.message;
   EXPECT_NE(out.message.find("ten"), std::string::npos) << out.message;
   EXPECT_EQ(operatorCsv(), devices(20));
   EXPECT_EQ(reloads_, 0);
