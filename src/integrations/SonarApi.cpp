@@ -1,5 +1,6 @@
 #include "integrations/SonarApi.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <set>
 
@@ -177,6 +178,16 @@ std::optional<std::string> formatAddress(const nlohmann::json& address) {
   return out;
 }
 
+// A Sonar id as GraphQL wants it in a search: an Int when it is one, else the text.
+nlohmann::json searchValue(const std::string& id) {
+  if (!id.empty() && id.size() < 18 && std::ranges::all_of(id, [](char c) {
+        return c >= '0' && c <= '9';
+      })) {
+    return std::stoll(id);
+  }
+  return id;
+}
+
 }  // namespace
 
 std::string sonarEndpoint(std::string url) {
@@ -327,7 +338,7 @@ Result<SonarData> fetchSonarData(HttpClient& http, const SonarFetchOptions& opti
   nlohmann::json models = nlohmann::json::array();
   for (const auto& id : apModelIds) {
     models.push_back({{"attribute", "inventory_model_id"}, {"operator", "EQ"},
-                      {"search_value", jsonNumber({{"v", id}}, "v").value_or(0)}});
+                      {"search_value", searchValue(id)}});
   }
   nlohmann::json siteVariables = {
       {"rr_ap_models", {{"relation", "inventory_items"}, {"search", {{{"integer_fields", models}}}}}},
@@ -363,7 +374,7 @@ Result<SonarData> fetchSonarData(HttpClient& http, const SonarFetchOptions& opti
     nlohmann::json search = nlohmann::json::array();
     search.push_back({{"integer_fields",
                        {{{"attribute", "account_status_id"}, {"operator", "EQ"},
-                         {"search_value", jsonNumber({{"v", status}}, "v").value_or(0)}}}}});
+                         {"search_value", searchValue(status)}}}}});
     auto accounts =
         sonarQueryAll(http, options, "accounts", expand(kAccountsQuery), {{"search", search}});
     if (!accounts) {

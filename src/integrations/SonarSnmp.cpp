@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <mutex>
 #include <thread>
 
@@ -154,17 +155,11 @@ Result<std::vector<SnmpVar>> NetSnmpWalker::walk(const std::string& agent,
 
 std::string normalizeMac(std::string_view text) {
   std::string hex;
-  if (text.size() == 6) {
-    for (unsigned char c : text) {
-      hex += fmt::format("{:02x}", c);
-    }
-  } else {
-    for (char c : text) {
-      if (std::isxdigit(static_cast<unsigned char>(c))) {
-        hex += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      } else if (c != ':' && c != '-' && c != ' ' && c != '.') {
-        return {};
-      }
+  for (char c : text) {
+    if (std::isxdigit(static_cast<unsigned char>(c))) {
+      hex += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    } else if (c != ':' && c != '-' && c != ' ' && c != '.') {
+      return {};
     }
   }
   if (hex.size() != 12) {
@@ -180,7 +175,15 @@ std::string normalizeMac(std::string_view text) {
 std::vector<std::string> stationMacs(const std::vector<SnmpVar>& walk) {
   std::vector<std::string> out;
   for (const auto& var : walk) {
-    if (auto mac = normalizeMac(var.value); !mac.empty()) {
+    std::string mac;
+    if (var.octets && var.value.size() == 6) {  // a MacAddress (RFC 2579): six raw bytes
+      for (unsigned char c : var.value) {
+        mac += fmt::format("{}{:02x}", mac.empty() ? "" : ":", c);
+      }
+    } else {
+      mac = normalizeMac(var.value);
+    }
+    if (!mac.empty()) {
       out.push_back(std::move(mac));
     }
   }
@@ -204,7 +207,11 @@ ApPoll pollOne(SnmpWalker& walker, const SonarAccessPoint& ap, const std::string
   }
   auto stations = walker.walk(ap.ip, community, table);
   if (!stations) {
-    poll.error = stations.error().message();
+    const Error& e = stations.error();
+    poll.error = fmt::format("SNMP walk of {}: {}", table, std::strerror(e.errnum));
+    if (!e.detail.empty()) {
+      poll.error += " (" + e.detail + ")";
+    }
     return poll;
   }
   poll.cpeMacs = stationMacs(*stations);

@@ -63,12 +63,13 @@ class NetSnmpWalker : public SnmpWalker {
   SnmpOptions options_;
 };
 
-/// "aa:bb:cc:dd:ee:ff" from a MAC as devices and CRMs write it: 6 raw bytes, or text with ':',
-/// '-', ' ' or '.' separators or none ("AABB.CCDD.EEFF", "aabbccddeeff"); "" if it is not one.
+/// "aa:bb:cc:dd:ee:ff" from a MAC as devices and CRMs write it in text: with ':', '-', ' ' or
+/// '.' separators or none ("AA-BB-CC-DD-EE-FF", "aabb.ccdd.eeff", "aabbccddeeff"); "" if it is
+/// not one.
 std::string normalizeMac(std::string_view text);
 
-/// The normalised MACs among the values of a station-table walk (values that are no MAC are
-/// skipped).
+/// The normalised MACs among the values of a station-table walk: a 6-byte OCTET STRING (SNMP's
+/// MacAddress) or a MAC in text; other values are skipped.
 std::vector<std::string> stationMacs(const std::vector<SnmpVar>& walk);
 
 /// What one AP told us.
