@@ -3,6 +3,8 @@
 
 #include "integrations/Integration.h"
 #include "integrations/IntegrationConfig.h"
+#include "integrations/SonarIntegration.h"
+#include "integrations/SplynxIntegration.h"
 #include "integrations/UispIntegration.h"
 
 namespace sluice::integrations {
@@ -15,6 +17,12 @@ Result<std::unique_ptr<Integration>> makeEnabledIntegration(const config::Config
   }
   if (integrations->uisp.enabled) {
     return makeUispIntegration(config, *integrations, std::move(http));
+  }
+  if (integrations->splynx.enabled) {
+    return makeSplynxIntegration(config, *integrations, std::move(http));
+  }
+  if (integrations->sonar.enabled) {
+    return makeSonarIntegration(config, *integrations, std::move(http));
   }
   return std::unique_ptr<Integration>();
 }

@@ -12,17 +12,39 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 namespace sluice::integrations {
 namespace {
 
+// net-snmp's own log (at start-up it reports every default MIB module it cannot find; Sluice
+// uses numeric OIDs only) goes to the project's logger at debug level: every failure that
+// matters comes back from walk() as an Error.
+int forwardLog(int /*major*/, int /*minor*/, void* serverArg, void* /*clientArg*/) {
+  const auto* message = static_cast<const snmp_log_message*>(serverArg);
+  if (message != nullptr && message->msg != nullptr) {
+    std::string_view text(message->msg);
+    while (!text.empty() && text.back() == '\n') {
+      text.remove_suffix(1);
+    }
+    spdlog::debug("net-snmp: {}", text);
+  }
+  return 0;
+}
+
 void initNetSnmpOnce() {
   static std::once_flag once;
   std::call_once(once, [] {
+    snmp_disable_log();
+    netsnmp_register_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING, &forwardLog, nullptr,
+                              NETSNMP_CALLBACK_DEFAULT_PRIORITY);
+    netsnmp_register_loghandler(NETSNMP_LOGHANDLER_CALLBACK, LOG_DEBUG);
     // No snmp.conf files and no MIB parsing: every OID here is numeric.
     netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_READ_CONFIGS, 1);
     netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_LOAD, 1);
     netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_SAVE, 1);
+    netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_MIB_ERRORS, 0);
+    netsnmp_ds_set_int(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_MIB_WARNINGS, 0);
     netsnmp_set_mib_directory("");
     init_snmp("sluice");
   });

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <chrono>
 #include <thread>
 
@@ -70,6 +71,10 @@ class SnmpdTest : public ::testing::Test {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       setenv("SNMP_PERSISTENT_DIR", persistent.c_str(), 1);
       setenv("MIBS", "", 1);
+      // snmpd's own start-up chatter (MIB modules Debian does not ship) goes to its log file.
+      if (FILE* log = std::fopen((persistent + ".stderr").c_str(), "w"); log != nullptr) {
+        dup2(fileno(log), STDERR_FILENO);
+      }
       std::vector<char*> argv;
       for (auto& a : args) {
         argv.push_back(a.data());

@@ -203,6 +203,13 @@ TEST(SonarTest, TheFactoryRefusesAnApSiteCompileMode) {
   EXPECT_NE(made.error().message().find("sonar_integration.sonar_api_key"), std::string::npos);
 }
 
+TEST(SonarTest, IsTheEnabledIntegrationWhenEnableSonarIsSet) {
+  auto made = makeEnabledIntegration(loadTestConfig(), std::make_shared<HttpClient>());
+  ASSERT_TRUE(made) << made.error().message();
+  ASSERT_NE(*made, nullptr);
+  EXPECT_EQ((*made)->name(), "sonar");
+}
+
 TEST(SonarTest, EndpointGetsTheGraphqlPathOnce) {
   EXPECT_EQ(sonarEndpoint("https://isp.sonar.software"), "https://isp.sonar.software/api/graphql");
   EXPECT_EQ(sonarEndpoint("https://isp.sonar.software/api/graphql/"),

@@ -260,12 +260,10 @@ TEST(SplynxTest, TheFactoryNamesAMissingKey) {
   EXPECT_NE(made.error().message().find("splynx_integration.api_secret"), std::string::npos);
 }
 
-TEST(SplynxTest, TheFactoryBuildsFromACompleteSection) {
-  config::Config config = loadTestConfig();
-  auto integrations = parseIntegrationConfig(config);
-  ASSERT_TRUE(integrations);
-  auto made = makeSplynxIntegration(config, *integrations, std::make_shared<HttpClient>());
+TEST(SplynxTest, IsTheEnabledIntegrationWhenEnableSplynxIsSet) {
+  auto made = makeEnabledIntegration(loadTestConfig(), std::make_shared<HttpClient>());
   ASSERT_TRUE(made) << made.error().message();
+  ASSERT_NE(*made, nullptr);
   EXPECT_EQ((*made)->name(), "splynx");
 }
 
