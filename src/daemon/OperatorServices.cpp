@@ -40,6 +40,21 @@ constexpr int kRttWaitMs = 200;
 /// Input warnings listed in /api/urgent at most (the rest are summarized in one issue).
 constexpr size_t kMaxInputWarnings = 20;
 
+// The sync's additions to a status body (input_mode) and to a circuit's body (owner), the same on
+// the GET routes and their WebSocket channels (the UI reads either).
+void addInputMode(json& status, const SyncService* sync) {
+  if (sync != nullptr && status.is_object()) {
+    const auto [mode, integration] = sync->mode();
+    status["input_mode"] = {{"mode", mode}, {"integration", integration}};
+  }
+}
+
+void addOwner(json& circuit, const Shaper& shaper, const SyncService* sync, const std::string& id) {
+  if (const auto inputs = shaper.snapshot().inputs; inputs && sync != nullptr) {
+    circuit["owner"] = SyncService::owner(*inputs, id, sync->mode());
+  }
+}
+
 std::string webRootFor(const config::Config& config) {
   if (!config.sluice.webRoot.empty()) {
     return config.sluice.webRoot;
@@ -333,10 +348,7 @@ std::string OperatorServices::cached(const std::string& key) {
 
 HttpResponse OperatorServices::status(const HttpRequest&, const std::string&) {
   api::Response r = shaper_.status();
-  if (sync_ && r.body.is_object()) {
-    const auto [mode, integration] = sync_->mode();
-    r.body["input_mode"] = {{"mode", mode}, {"integration", integration}};
-  }
+  addInputMode(r.body, sync_.get());
   return fromControl(std::move(r));
 }
 
@@ -398,9 +410,7 @@ HttpResponse OperatorServices::circuit(const HttpRequest& req, const std::string
   if (!body) {
     return HttpResponse::error(404, fmt::format("no circuit with id \"{}\"", id));
   }
-  if (const auto inputs = shaper_.snapshot().inputs; inputs && sync_) {
-    (*body)["owner"] = SyncService::owner(*inputs, id, sync_->mode());
-  }
+  addOwner(*body, shaper_, sync_.get(), id);
   return HttpResponse::json(200, *body);
 }
 
@@ -734,13 +744,16 @@ std::pair<bool, std::string> OperatorServices::channel(const std::string& name) 
     return {true, dump(urgentJson())};
   }
   if (name == "status") {
-    return {true, dump(shaper_.status().body)};
+    json body = shaper_.status().body;
+    addInputMode(body, sync_.get());
+    return {true, dump(body)};
   }
   if (name.starts_with("circuit:")) {
     auto body = collector_->circuit(name.substr(8));
     if (!body) {
       return {false, fmt::format("no circuit with id \"{}\"", name.substr(8))};
     }
+    addOwner(*body, shaper_, sync_.get(), name.substr(8));
     return {true, dump(*body)};
   }
   return {false, fmt::format("no such channel: {} (summary, tree, urgent, status, circuit:<id>)",
