@@ -489,8 +489,10 @@ PlannedChange planCircuitChange(const model::InputPaths& paths, ChangeKind kind,
       errors.push_back(diagnosticError(d, std::move(field)));
     }
     plan.status = 422;
+    // Counted first: the by-value errors argument may be moved from before the message is built.
+    const size_t count = errors.size();
     plan.error = refusal(fmt::format("the change is invalid ({} error{}); nothing was applied",
-                                          errors.size(), errors.size() == 1 ? "" : "s"),
+                                     count, count == 1 ? "" : "s"),
                          std::move(errors));
     return plan;
   }
