@@ -25,7 +25,7 @@ for (let i = 1; i <= 12; i++) {
 const rate = (c) => c.plan.max_down_mbps * 1e6 * (0.3 + 0.6 * Math.abs(Math.sin(Date.now() / 7000 + c.plan.max_down_mbps)));
 const row = (c) => ({ id: c.id, name: c.name, parent: c.parent, max_down_mbps: c.plan.max_down_mbps,
   max_up_mbps: c.plan.max_up_mbps, down_bps: rate(c), up_bps: rate(c) / 5, rtt_p50_ms: 10 + c.plan.max_down_mbps / 3,
-  retransmit_pct: 0.4, devices: c.devices.length });
+  retransmit_pct: 0.4, devices: c.devices.length, owner: "file" });
 const now = () => Math.floor(Date.now() / 1000);
 const history = (f) => Array.from({ length: 120 }, (_, k) => ({ t: now() - 120 + k, ...f(k) }));
 
@@ -88,7 +88,11 @@ http.createServer(async (req, res) => {
   if (p === "/api/me") return send(res, 200, { user: "admin", role: "admin", csrf_token: csrf });
   if (p === "/api/logout") { session = null; return send(res, 200, {}); }
   if (p === "/api/status") return send(res, 200, { state: "ready", queue_mode: "shape", mode: "bridge", circuits: circuits.size,
-    leaf: { configured: "cake", active: "pfifo", fallback: true }, last_reload: { outcome: "applied" } });
+    leaf: { configured: "cake", active: "pfifo", fallback: true }, last_reload: { outcome: "applied" },
+    input_mode: { mode: "manual", integration: "" } });
+  // Manual mode: the page's schedule and buttons are idle (the real runs need sluiced).
+  if (p === "/api/integration") return send(res, 200, { mode: "manual", integration: "", interval_s: 1800,
+    mass_change_threshold_percent: 10, runs: 0, last: null, pending: null });
   if (p === "/api/summary") {
     const down = [...circuits.values()].reduce((a, c) => a + rate(c), 0);
     return send(res, 200, { t: now(), down_bps: down, up_bps: down / 5, shaped: { down_bps: down * 0.95, up_bps: down / 5 },
@@ -121,7 +125,7 @@ http.createServer(async (req, res) => {
       return send(res, 200, { outcome: "applied", reload: { outcome: "applied" } });
     }
     const r = row(c);
-    return send(res, 200, { ...c, live: { down_bps: r.down_bps, up_bps: r.up_bps, down_pps: r.down_bps / 12000, up_pps: 300,
+    return send(res, 200, { ...c, owner: r.owner, live: { down_bps: r.down_bps, up_bps: r.up_bps, down_pps: r.down_bps / 12000, up_pps: 300,
       rtt_p50_ms: r.rtt_p50_ms, rtt_p90_ms: r.rtt_p50_ms * 2, retransmit_pct: 0.4 },
       history: history((k) => ({ down_bps: r.down_bps * (0.9 + 0.1 * Math.sin(k / 5)), up_bps: r.up_bps, rtt_p50_ms: r.rtt_p50_ms + (k % 7) })),
       flows: [{ src: "198.51.100.1", dst: c.devices[0]?.ipv4?.[0] ?? "", sport: 5201, dport: 40000, proto: "tcp",

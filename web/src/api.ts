@@ -150,6 +150,8 @@ export interface CircuitRow {
   rtt_p50_ms?: number | null;
   retransmit_pct?: number | null;
   devices?: number | unknown[];
+  /** Where the circuit comes from (GET /api/circuits; absent from /api/top). */
+  owner?: Owner;
 }
 
 export interface Device {
@@ -176,6 +178,7 @@ export interface CircuitDetail {
   name: string;
   parent?: string;
   sqm?: string;
+  owner?: Owner;
   plan?: {
     min_down_mbps?: number;
     min_up_mbps?: number;
@@ -209,4 +212,93 @@ export interface CircuitDetail {
     retransmits?: number;
   }[];
   queue?: { down?: QueueStats; up?: QueueStats };
+}
+
+// ---- sync: integrations, custom pipeline, ownership (GET/POST /api/integration*) ----
+
+/** Where network.json and ShapedDevices.csv come from ([sync] mode); "invalid": unusable [sync]. */
+export type InputMode = "manual" | "integration" | "custom" | "invalid";
+
+/**
+ * Where a circuit comes from: "overrides" (the devices overrides file, where live edits of a
+ * synced circuit persist), the integration ("uisp", "splynx", "sonar"), "custom" (the custom
+ * pipeline) or "file" (a hand-written ShapedDevices.csv).
+ */
+export type Owner = "overrides" | "uisp" | "splynx" | "sonar" | "custom" | "file";
+
+/** A list the server caps (200 entries) with its full count alongside. */
+export interface Counted<T> {
+  count: number;
+  items: T[];
+}
+
+/** [before, after] in Mbps. */
+export type MbpsPair = [number, number];
+
+export interface SpeedChange {
+  circuit_id: string;
+  download_min_mbps: MbpsPair;
+  upload_min_mbps: MbpsPair;
+  download_max_mbps: MbpsPair;
+  upload_max_mbps: MbpsPair;
+}
+
+export interface Reparent {
+  circuit_id: string;
+  from: string;
+  to: string;
+}
+
+/** What a sync changes against the inputs in force (integrations/ChangeSummary.h). */
+export interface SyncChanges {
+  circuits_before: number;
+  circuits_after: number;
+  /** Share (0..1) of the circuits in force removed or re-parented: what the guard compares. */
+  disruptive_share: number;
+  summary: string;
+  circuits_added: Counted<string>;
+  circuits_removed: Counted<string>;
+  circuits_reparented: Counted<Reparent>;
+  speed_changes: Counted<SpeedChange>;
+  circuits_otherwise_changed: Counted<string>;
+  nodes_added: Counted<string>;
+  nodes_removed: Counted<string>;
+  nodes_changed: Counted<string>;
+}
+
+export type SyncOutcomeKind = "applied" | "unchanged" | "held" | "failed" | "dry-run";
+
+/**
+ * One sync (POST /api/integration/run|approve; "last" and "pending" of GET /api/integration).
+ * The run answers 200 applied/unchanged/dry-run, 409 held, 502 failed, each with this body.
+ */
+export interface SyncOutcome {
+  outcome: SyncOutcomeKind;
+  source: string;
+  message: string;
+  started_unix: number;
+  duration_ms: number;
+  warnings: string[];
+  changes: SyncChanges;
+}
+
+export interface IntegrationStatus {
+  mode: InputMode;
+  integration: "uisp" | "splynx" | "sonar" | "";
+  interval_s?: number;
+  mass_change_threshold_percent?: number;
+  runs: number;
+  /** Seconds until the scheduler's next run; absent in manual mode. */
+  next_run_in_s?: number;
+  /** Why the [sync] settings are unusable (mode "invalid"). */
+  error?: string;
+  last: SyncOutcome | null;
+  /** A sync held by the mass-change guard, waiting for approval. */
+  pending: SyncOutcome | null;
+}
+
+/** GET /api/status's input_mode. */
+export interface StatusInputMode {
+  mode: InputMode;
+  integration: string;
 }

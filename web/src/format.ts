@@ -66,3 +66,32 @@ export function rttClass(v: number | null | undefined): string {
   if (v >= 50) return "rtt-fair";
   return "rtt-good";
 }
+
+/** A span of seconds, two units at most: "45 s", "12 min 5 s", "3 h 20 min", "2 d 4 h". */
+export function duration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "–";
+  const s = Math.max(0, Math.round(seconds));
+  const units: [string, number][] = [["d", 86400], ["h", 3600], ["min", 60], ["s", 1]];
+  const i = units.findIndex(([, n]) => s >= n);
+  if (i < 0) return "0 s";
+  const [u1, n1] = units[i];
+  const first = `${Math.floor(s / n1)} ${u1}`;
+  if (i === units.length - 1) return first;
+  const [u2, n2] = units[i + 1];
+  const rest = Math.floor((s % n1) / n2);
+  return rest ? `${first} ${rest} ${u2}` : first;
+}
+
+/** Unix seconds as local "YYYY-MM-DD HH:MM:SS". */
+export function dateTime(unix: number | null | undefined): string {
+  if (unix === null || unix === undefined || !Number.isFinite(unix) || unix <= 0) return "–";
+  const d = new Date(unix * 1000);
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/** How long ago unix seconds were: "12 s ago", "3 min 4 s ago". */
+export function ago(unix: number | null | undefined): string {
+  if (unix === null || unix === undefined || !Number.isFinite(unix) || unix <= 0) return "–";
+  return `${duration(Date.now() / 1000 - unix)} ago`;
+}

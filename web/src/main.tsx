@@ -10,6 +10,7 @@ import { Circuit } from "./pages/Circuit";
 import { Editor } from "./pages/Editor";
 import { ConfigPage } from "./pages/Config";
 import { Users } from "./pages/Users";
+import { IntegrationPage } from "./pages/Integration";
 import "./style.css";
 
 function useHash(): string {
@@ -89,6 +90,9 @@ function App() {
     case "devices":
       page = <Editor id={parts[1] ?? null} admin={admin} />;
       break;
+    case "integration":
+      page = <IntegrationPage admin={admin} />;
+      break;
     case "config":
       page = <ConfigPage admin={admin} />;
       break;
@@ -102,6 +106,7 @@ function App() {
     ["#/", "Dashboard", ""],
     ["#/tree", "Network", "tree"],
     ["#/devices", "Shaped devices", "devices"],
+    ["#/integration", "Integration", "integration"],
     ["#/config", "Config", "config"],
     ...(admin ? [["#/users", "Users", "users"]] : []),
   ];
