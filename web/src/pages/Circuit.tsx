@@ -2,6 +2,7 @@
 // addresses, queue statistics.
 import { CircuitDetail, QueueStats } from "../api";
 import { TimeChart } from "../components/Chart";
+import { isSynced, OwnerTag } from "../components/Owner";
 import { bps, bytes, mbps, ms, num, pct, rttClass } from "../format";
 import { columns, useSeries } from "../history";
 import { useLive } from "../live";
@@ -50,9 +51,12 @@ export function Circuit({ id, admin }: { id: string; admin: boolean }) {
     <div class="page circuit" data-testid="circuit-page" data-circuit={c.id}>
       <div class="toolbar">
         <h1>{c.name || c.id}</h1>
-        <span class="muted">id {c.id} · parent {c.parent || "–"}</span>
+        <span class="muted">id {c.id} · parent {c.parent || "–"}{c.owner && <> · from<OwnerTag owner={c.owner} testid="circuit-owner" /></>}</span>
         <span class="spacer" />
-        {admin && <a class="button" href={`#/devices/${encodeURIComponent(c.id)}`} data-testid="edit-circuit">Edit</a>}
+        {admin && (
+          <a class="button" href={`#/devices/${encodeURIComponent(c.id)}`} data-testid="edit-circuit"
+            title={isSynced(c.owner) ? "edits go to the overrides layer and persist across syncs" : undefined}>Edit</a>
+        )}
       </div>
       <section class="kpis">
         <div class="kpi"><span>Down</span><b data-testid="circuit-down" data-bps={c.live?.down_bps ?? 0}>{bps(c.live?.down_bps)}</b></div>

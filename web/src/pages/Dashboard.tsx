@@ -2,6 +2,7 @@
 // per-queue CPU and urgent issues.
 import { CircuitRow, Summary } from "../api";
 import { Bars, TimeChart } from "../components/Chart";
+import { OwnerTag } from "../components/Owner";
 import { bps, ms, num, pct, rttClass } from "../format";
 import { columns, useSeries } from "../history";
 import { useLive, usePoll } from "../live";
@@ -21,12 +22,14 @@ interface Status {
 export function CircuitTable({ rows, testid, compact }: { rows: CircuitRow[] | undefined; testid?: string; compact?: boolean }) {
   if (!rows) return <div class="muted">loading…</div>;
   if (!rows.length) return <div class="muted">no circuits</div>;
+  const owners = !compact && rows.some((c) => c.owner);
   return (
     <table class="grid" data-testid={testid}>
       <thead>
         <tr>
           <th>Circuit</th>
           {!compact && <th>Parent</th>}
+          {owners && <th>Owner</th>}
           <th class="r">Down</th>
           <th class="r">Up</th>
           <th class="r">RTT p50</th>
@@ -38,6 +41,7 @@ export function CircuitTable({ rows, testid, compact }: { rows: CircuitRow[] | u
           <tr>
             <td><a href={`#/circuit/${encodeURIComponent(c.id)}`}>{c.name || c.id}</a></td>
             {!compact && <td class="muted">{c.parent}</td>}
+            {owners && <td><OwnerTag owner={c.owner} /></td>}
             <td class="r">{bps(c.down_bps)}</td>
             <td class="r">{bps(c.up_bps)}</td>
             <td class={`r ${rttClass(c.rtt_p50_ms)}`}>{ms(c.rtt_p50_ms)}</td>

@@ -1,8 +1,11 @@
 // Shaped devices editor: add, change and remove circuits with their devices through
 // POST/PATCH/DELETE /api/circuits. A 422's field-level errors are shown next to their inputs;
-// errors that name no known field are listed above the form.
+// errors that name no known field are listed above the form. The circuit's owner is shown; for a
+// synced circuit (or a new one while a sync owns ShapedDevices.csv) the form says that the edit
+// goes to the devices overrides layer and persists across syncs.
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, CircuitDetail, CircuitRow, del, FieldError, get, patch, post } from "../api";
+import { ApiError, CircuitDetail, CircuitRow, del, FieldError, get, Owner, patch, post, StatusInputMode } from "../api";
+import { OverridesNote, OwnerTag } from "../components/Owner";
 import { bps, mbps } from "../format";
 import { usePoll } from "../live";
 
@@ -117,11 +120,14 @@ export function Editor({ id, admin }: { id: string | null; admin: boolean }) {
   const [errors, setErrors] = useState<FieldError[]>([]);
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
+  const [owner, setOwner] = useState<Owner | undefined>(undefined);
+  const inputMode = usePoll<{ input_mode?: StatusInputMode }>("/api/status", 0).data?.input_mode;
   const isNew = id === null || id === "new";
 
   useEffect(() => {
     setErrors([]);
     setMessage(null);
+    setOwner(undefined);
     if (isNew) {
       setForm(emptyForm());
       setOriginal(null);
@@ -132,6 +138,7 @@ export function Editor({ id, admin }: { id: string | null; admin: boolean }) {
         const f = fromDetail(c);
         setForm(f);
         setOriginal(f);
+        setOwner(c.owner);
       })
       .catch((e: ApiError) => setMessage({ ok: false, text: e.message }));
   }, [id]);
@@ -153,7 +160,7 @@ export function Editor({ id, admin }: { id: string | null; admin: boolean }) {
     setMessage(null);
     try {
       const body = bodyOf(form);
-      let res: { outcome?: string; reload?: { outcome?: string; message?: string } };
+      let res: { outcome?: string; reload?: { outcome?: string; message?: string }; persisted?: string };
       if (isNew) {
         res = await post(`/api/circuits`, body);
       } else {
@@ -168,8 +175,11 @@ export function Editor({ id, admin }: { id: string | null; admin: boolean }) {
         }
         res = await patch(`/api/circuits/${encodeURIComponent(original!.id)}`, changes);
       }
-      setMessage({ ok: true, text: `Saved: ${res.outcome ?? "ok"}${res.reload?.outcome ? ` (reload ${res.reload.outcome})` : ""}` });
+      setMessage({ ok: true, text: `Saved: ${res.outcome ?? "ok"}${res.reload?.outcome ? ` (reload ${res.reload.outcome})` : ""}`
+        + (res.persisted ? ` · written to ${res.persisted}` : "") });
       setOriginal(form);
+      // A synced circuit's edit lands in the overrides file, which then owns it.
+      if (!isNew) get<CircuitDetail>(`/api/circuits/${encodeURIComponent(form.id.trim())}`).then((c) => setOwner(c.owner)).catch(() => {});
       listing.refresh();
       if (isNew || form.id !== original?.id) location.hash = `#/devices/${encodeURIComponent(form.id.trim())}`;
     } catch (err) {
@@ -218,7 +228,7 @@ export function Editor({ id, admin }: { id: string | null; admin: boolean }) {
           <tbody>
             {(listing.data?.circuits ?? []).map((c) => (
               <tr class={c.id === id ? "selected" : ""}>
-                <td><a href={`#/devices/${encodeURIComponent(c.id)}`}>{c.name || c.id}</a></td>
+                <td><a href={`#/devices/${encodeURIComponent(c.id)}`}>{c.name || c.id}</a><OwnerTag owner={c.owner} /></td>
                 <td class="r muted">{mbps(c.max_down_mbps)}/{mbps(c.max_up_mbps)}</td>
                 <td class="r">{bps(c.down_bps)}</td>
               </tr>
@@ -232,10 +242,12 @@ export function Editor({ id, admin }: { id: string | null; admin: boolean }) {
       <form class="panel main" onSubmit={save} data-testid="circuit-form">
         <div class="toolbar">
           <h2>{isNew ? "New circuit" : `Circuit ${original?.id ?? id}`}</h2>
+          {!isNew && <OwnerTag owner={owner} testid="editor-owner" />}
           <span class="spacer" />
           {!isNew && <a href={`#/circuit/${encodeURIComponent(id!)}`}>live view</a>}
         </div>
         {!admin && <div class="muted">Read-only role: changes need an admin.</div>}
+        <OverridesNote owner={owner} mode={inputMode?.mode} isNew={isNew} />
         {message && <div class={message.ok ? "ok-text" : "error"} data-testid="save-message">{message.text}</div>}
         {general.length > 0 && (
           <ul class="issues" data-testid="general-errors">
