@@ -47,6 +47,16 @@ trap cleanup EXIT INT TERM
 sed -e "/^\[sluice\]\s*$/a webserver_listen = \"127.0.0.1:$PORT\"\nweb_root = \"$WEB_ROOT\"\nusers_file = \"$STATE/users.json\"" \
   "$EXAMPLES/lqos.conf" > "$STATE/lqos.conf"
 grep -q "^webserver_listen = \"127.0.0.1:$PORT\"" "$STATE/lqos.conf" || { echo "FAIL: could not set webserver_listen in the lab config"; exit 1; }
+# Custom-pipeline mode: custom-sync.sh writes the demo ISP's inputs (changed as e2e.mjs asks
+# through $SYNC_VARIANT) into the staging directory; live edits then go to the overrides file.
+SYNC_VARIANT="$STATE/sync-variant"
+cat >> "$STATE/lqos.conf" <<EOF
+
+[sync]
+mode = "custom"
+custom_command = ["$HERE/custom-sync.sh", "$EXAMPLES", "$SYNC_VARIANT", "{staging}"]
+timeout_seconds = 20
+EOF
 
 echo "== lab up"
 if ! "$SLUICE" lab --state-dir "$STATE/lab" up --config "$STATE/lqos.conf" \
@@ -67,6 +77,7 @@ fi
 echo "== browser (in netns shaper, http://127.0.0.1:$PORT/)"
 ip netns exec shaper env \
   SLUICE_URL="http://127.0.0.1:$PORT/" SLUICE_USER="$USER_NAME" SLUICE_PASSWORD="$PASSWORD" \
+  SLUICE_SYNC_VARIANT="$SYNC_VARIANT" \
   NODE_MODULES="$NODE_MODULES" CHROMIUM="$CHROMIUM" ARTIFACTS="$ARTIFACTS" \
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 HOME="$STATE" \
   node "$HERE/e2e.mjs" 2>&1 | tee "$ARTIFACTS/e2e.log"
