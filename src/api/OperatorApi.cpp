@@ -54,6 +54,7 @@ constexpr std::array kRoutes{
     Route{"POST", "/api/integration/run", false, Access::Admin, &OperatorBackend::integrationRun},
     Route{"POST", "/api/integration/approve", false, Access::Admin,
           &OperatorBackend::integrationApprove},
+    Route{"GET", "/api/ha", false, Access::Any, &OperatorBackend::ha},
     Route{"GET", "/api/me", false, Access::Any, nullptr, Special::Me},
     Route{"POST", "/api/logout", false, Access::Any, nullptr, Special::Logout},
     Route{"GET", "/api/users", false, Access::Admin, nullptr, Special::Users},
@@ -125,7 +126,28 @@ OperatorApi::OperatorApi(OperatorBackend& backend, auth::Authenticator* auth,
 
 std::string_view OperatorApi::openApiDocument() { return kOpenApiJson; }
 
+HttpResponse OperatorBackend::health(const HttpRequest&, const std::string&) {
+  return HttpResponse::error(404, "no health endpoint on this server");
+}
+
+HttpResponse OperatorBackend::ready(const HttpRequest&, const std::string&) {
+  return HttpResponse::error(404, "no readiness endpoint on this server");
+}
+
+HttpResponse OperatorBackend::ha(const HttpRequest&, const std::string&) {
+  return HttpResponse::error(404, "no HA identity on this server");
+}
+
 HttpResponse OperatorApi::handle(const HttpRequest& req) {
+  if (req.path == "/health" || req.path == "/ready") {
+    // Public: the routers' health checks and load balancers probe without credentials.
+    if (req.method != "GET" && req.method != "HEAD") {
+      HttpResponse r = HttpResponse::error(405, "method not allowed on " + req.path);
+      r.headers.emplace_back("Allow", "GET");
+      return r;
+    }
+    return req.path == "/health" ? backend_.health(req, "") : backend_.ready(req, "");
+  }
   const bool api = req.path.starts_with("/api/") || req.path == "/metrics";
   if (!api) {
     return staticFile(req);

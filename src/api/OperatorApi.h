@@ -1,7 +1,8 @@
 #pragma once
 // The operator API's request pipeline (docs/api.md), shared by the control socket and TCP:
 //
-//   request ─► public? (POST /api/login, GET /api/openapi.json, static web UI files)
+//   request ─► public? (POST /api/login, GET /api/openapi.json, GET /health, GET /ready,
+//                       static web UI files)
 //           ─► trusted (control socket)? skip auth : auth::Authenticator::authorize
 //              (session cookie + X-CSRF-Token on state-changing methods, or Bearer API key;
 //               401 / 403 / 429)
@@ -56,6 +57,11 @@ class OperatorBackend {
   virtual HttpResponse integrationApprove(const HttpRequest&, const std::string&) {
     return HttpResponse::error(404, "no integration sync here");
   }
+  /// GET /health and GET /ready (docs/ha.md): public, like a load balancer's probe (no auth on
+  /// TCP either); and GET /api/ha, the HA identity. A backend without HA answers 404.
+  virtual HttpResponse health(const HttpRequest& req, const std::string& param);
+  virtual HttpResponse ready(const HttpRequest& req, const std::string& param);
+  virtual HttpResponse ha(const HttpRequest& req, const std::string& param);
   /// WebSocket channel data (the JSON text of the matching GET body), or {false, error}.
   virtual std::pair<bool, std::string> channel(const std::string& name) = 0;
 };

@@ -1,4 +1,5 @@
 #include "daemon/OperatorServices.h"
+#include "daemon/HaService.h"
 
 #include "daemon/SyncService.h"
 
@@ -758,6 +759,47 @@ std::pair<bool, std::string> OperatorServices::channel(const std::string& name) 
   }
   return {false, fmt::format("no such channel: {} (summary, tree, urgent, status, circuit:<id>)",
                              name)};
+}
+
+// HA (daemon/HaService.h). /health and /ready are public (OperatorApi) and answer from the HA
+// owner's last verdict without waiting for the shaper; /api/ha adds telemetry's peak.
+
+HttpResponse OperatorServices::health(const HttpRequest&, const std::string&) {
+  if (ha_ == nullptr) {
+    return HttpResponse::json(200, {{"status", "alive"}});
+  }
+  return HttpResponse::json(200, ha_->liveness());
+}
+
+HttpResponse OperatorServices::ready(const HttpRequest&, const std::string&) {
+  if (ha_ == nullptr) {
+    return HttpResponse::error(404, "HA is not running in this sluiced");
+  }
+  json body = ha_->readiness();
+  return HttpResponse::json(body.value("ready", false) ? 200 : 503, body);
+}
+
+HttpResponse OperatorServices::ha(const HttpRequest&, const std::string&) {
+  if (ha_ == nullptr) {
+    return HttpResponse::error(404, "HA is not running in this sluiced");
+  }
+  json body = ha_->identity();
+  // The busiest second of the summary's history (the last 10 minutes at 1 s).
+  const json summary = json::parse(cached("summary"), nullptr, false);
+  body["peak"] = nullptr;
+  if (summary.is_object() && summary.contains("history") && summary["history"].is_array() &&
+      !summary["history"].empty()) {
+    double down = 0;
+    double up = 0;
+    for (const json& point : summary["history"]) {
+      down = std::max(down, point.value("down_bps", 0.0));
+      up = std::max(up, point.value("up_bps", 0.0));
+    }
+    body["peak"] = {{"down_mbps", down / 1e6},
+                    {"up_mbps", up / 1e6},
+                    {"window_s", summary["history"].size()}};
+  }
+  return HttpResponse::json(200, body);
 }
 
 }  // namespace sluice::daemon

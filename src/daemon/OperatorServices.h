@@ -36,6 +36,7 @@ class Collector;
 namespace sluice::daemon {
 
 class SyncService;
+class HaService;
 
 /// One kernel or data-plane capacity that a plan uses more than `threshold` of.
 struct CapacityUse {
@@ -97,6 +98,13 @@ class OperatorServices final : public api::OperatorBackend {
   api::HttpResponse queueMode(const api::HttpRequest&, const std::string&) override;
   api::HttpResponse metrics(const api::HttpRequest&, const std::string&) override;
   api::HttpResponse integration(const api::HttpRequest&, const std::string&) override;
+  /// The HA owner whose answers GET /health, /ready and /api/ha serve (main.cpp sets it before
+  /// start(); null: those routes answer 404). Must outlive this object.
+  void setHa(HaService* ha) { ha_ = ha; }
+  api::HttpResponse health(const api::HttpRequest&, const std::string&) override;
+  api::HttpResponse ready(const api::HttpRequest&, const std::string&) override;
+  api::HttpResponse ha(const api::HttpRequest&, const std::string&) override;
+
   api::HttpResponse integrationRun(const api::HttpRequest&, const std::string&) override;
   api::HttpResponse integrationApprove(const api::HttpRequest&, const std::string&) override;
   std::pair<bool, std::string> channel(const std::string& name) override;
@@ -121,6 +129,7 @@ class OperatorServices final : public api::OperatorBackend {
   std::unique_ptr<api::OperatorApi> api_;
   std::unique_ptr<api::WebServer> web_;
   std::unique_ptr<SyncService> sync_;
+  HaService* ha_ = nullptr;
 
   std::mutex changeMutex_;  ///< serializes live changes, config writes and queue mode
 

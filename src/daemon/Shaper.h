@@ -43,6 +43,7 @@
 #include "common/Error.h"
 #include "config/Config.h"
 #include "daemon/StateStore.h"
+#include "ha/Readiness.h"
 #include "lazy/LazyTracker.h"
 #include "model/Inputs.h"
 #include "planner/Pipeline.h"
@@ -126,6 +127,27 @@ class Shaper final : public api::ControlHandler {
   /// driftInterval by the shaper's own thread). Real drift is logged, shown in status (drift,
   /// notices) and marks reload required. Returns the differences (empty = in sync).
   std::vector<std::string> checkDrift();
+
+  // HA (ShaperHealth.cpp): the facts readiness is decided from and the fail-mode actions; the
+  // rules are ha/Readiness.h, their owner daemon/HaService.h.
+
+  /// Reads now, from the kernel and the shaper's records: phase, queue mode, whether our XDP
+  /// program and tc classifiers are still attached on each shaping interface, whether the pin
+  /// directory holds the maps, the bypass flag, the last drift check, the last reload's outcome
+  /// and the newest input file's mtime. `urgent` and `now` are left for the caller.
+  ha::HealthSnapshot healthSnapshot() const;
+  /// Sets (fail-open) or clears the data plane's SLUICE_CFG_BYPASS flag: XDP and tc pass every
+  /// packet unclassified. Errors: ENODEV before start; else the config map's errno.
+  Result<void> setBypass(bool on);
+  /// Fail-closed: sets every shaping interface administratively down, so nothing forwards and
+  /// the routers see the links go. Errors: netlink, naming the interface.
+  Result<void> setInterfacesDown();
+  /// What this shaper contributes to its HA identity (ha/Parity.h): "version", "node_name",
+  /// "queue_mode", "leaf", "queues", "interfaces" (role, name, speed_mbps from sysfs or null,
+  /// tx_queues), "inputs" (SHA-256 of the active network.json, ShapedDevices.csv and overrides
+  /// file as they are on disk now; "" when unreadable) and "plan_sha256" (ha::planFingerprint of
+  /// the active plan). Hashes the files outside the shaper's mutex.
+  nlohmann::json haIdentity() const;
 
   api::Response status() override;
   api::Response reload() override { return reload(ReloadTrigger::Api); }

@@ -24,6 +24,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/ControlServer.h"
+#include "daemon/HaService.h"
 #include "daemon/InputWatcher.h"
 #include "daemon/OperatorServices.h"
 #include "daemon/Shaper.h"
@@ -127,9 +128,18 @@ int main(int argc, char** argv) {
   if (socketPath.empty()) {
     socketPath = shaper.controlSocket();
   }
+  // HA (docs/ha.md): readiness, fail mode and the routing hook, on the [ha] section the shaper
+  // started with ([ha] changes take a restart).
+  const auto startedWith = shaper.snapshot();
+  sluice::daemon::HaService ha(shaper, startedWith.inputs ? startedWith.inputs->config.ha
+                                                      : sluice::config::HaConfig{},
+                               shaper.stateDirectory());
+  ha.start();
   sluice::daemon::OperatorServices services(shaper, options.configPath);
+  services.setHa(&ha);
   if (auto started = services.start(); !started) {
     spdlog::error("operator services: {}", started.error().message());
+    ha.stop();
     shaper.stop();
     reportReady(readyFd, false);
     return 1;
@@ -138,6 +148,7 @@ int main(int argc, char** argv) {
   if (!server) {
     spdlog::error("control socket: {}", server.error().message());
     services.stop();
+    ha.stop();
     shaper.stop();
     reportReady(readyFd, false);
     return 1;
@@ -204,6 +215,7 @@ int main(int argc, char** argv) {
   }
   (*server)->stop();
   services.stop();
+  ha.stop();  // runs the drain command (if any) while the tree still shapes
   shaper.stop();
   return 0;
 }

@@ -62,6 +62,15 @@ XdpAttachment::~XdpAttachment() {
   }
 }
 
+bool XdpAttachment::attached() const {
+  if (ifindex_ == 0) {
+    return false;
+  }
+  const uint32_t flags = mode_ == XdpMode::Native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+  uint32_t id = 0;
+  return bpf_xdp_query_id(ifindex_, static_cast<int>(flags), &id) == 0 && id == progId_;
+}
+
 Result<void> XdpAttachment::detach() {
   if (ifindex_ == 0) {
     return {};
@@ -102,17 +111,18 @@ Result<TcAttachment> TcAttachment::attach(int ifindex, int progFd, bool ingress)
     return makeError(-rc, std::string("attach cls_bpf ") + where + " on ifindex " +
                               std::to_string(ifindex));
   }
-  return TcAttachment(ifindex, ingress);
+  return TcAttachment(ifindex, ingress, progIdOf(progFd));
 }
 
 TcAttachment::TcAttachment(TcAttachment&& other) noexcept
-    : ifindex_(std::exchange(other.ifindex_, 0)), ingress_(other.ingress_) {}
+    : ifindex_(std::exchange(other.ifindex_, 0)), ingress_(other.ingress_), progId_(other.progId_) {}
 
 TcAttachment& TcAttachment::operator=(TcAttachment&& other) noexcept {
   if (this != &other) {
     (void)detach();
     ifindex_ = std::exchange(other.ifindex_, 0);
     ingress_ = other.ingress_;
+    progId_ = other.progId_;
   }
   return *this;
 }
@@ -121,6 +131,16 @@ TcAttachment::~TcAttachment() {
   if (auto ok = detach(); !ok) {
     spdlog::warn("dataplane: {}", ok.error().message());
   }
+}
+
+bool TcAttachment::attached() const {
+  if (ifindex_ == 0) {
+    return false;
+  }
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex_,
+              .attach_point = ingress_ ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
+  return bpf_tc_query(&hook, &opts) == 0 && opts.prog_id == progId_;
 }
 
 Result<void> TcAttachment::detach() {

@@ -27,6 +27,9 @@ class XdpAttachment {
 
   XdpMode mode() const { return mode_; }
   int ifindex() const { return ifindex_; }
+  /// Asks the kernel whether this program is still the one attached to the interface (false when
+  /// detached, replaced, the interface is gone, or after detach()/persist()).
+  bool attached() const;
   /// Removes the program if it is still the one attached. Idempotent.
   Result<void> detach();
   /// Leaves the program attached when this object is destroyed.
@@ -55,15 +58,20 @@ class TcAttachment {
   ~TcAttachment();
 
   int ifindex() const { return ifindex_; }
+  /// Asks the kernel whether this filter (handle, priority) still runs this program on the hook
+  /// (false when removed, replaced, the interface or clsact is gone, or after detach()/persist()).
+  bool attached() const;
   /// Removes the filter (the clsact qdisc stays). Idempotent.
   Result<void> detach();
   void persist() { ifindex_ = 0; }
 
  private:
-  TcAttachment(int ifindex, bool ingress) : ifindex_(ifindex), ingress_(ingress) {}
+  TcAttachment(int ifindex, bool ingress, uint32_t progId)
+      : ifindex_(ifindex), ingress_(ingress), progId_(progId) {}
   static Result<TcAttachment> attach(int ifindex, int progFd, bool ingress);
   int ifindex_ = 0;
   bool ingress_ = false;
+  uint32_t progId_ = 0;
 };
 
 }  // namespace sluice::dataplane

@@ -16,7 +16,7 @@
 //                     "speed_mbps": 10000 | null, "tx_queues": 8}],
 //     "ready": {"ready": bool, "reason": "...", ...},          // ha/Readiness.h
 //     "hook": {...},                                          // ha/RoutingHook.h
-//     "peak": {"down_mbps": x, "up_mbps": y, "hours": h} | null,  // telemetry's busiest second
+//     "peak": {"down_mbps": x, "up_mbps": y, "window_s": n} | null,  // telemetry's busiest second
 //     "last_failover": "2026-12-01T10:00:00Z" | null,          // the hook's last drain
 //     "last_drill": "2026-12-01T10:00:00Z" | null }            // [ha] drill_record's date
 

@@ -34,6 +34,9 @@ Check dataplane(const HealthSnapshot& s) {
     add("no shaping interface attached");
   }
   for (const InterfaceHealth& i : s.interfaces) {
+    if (!i.linkUp) {
+      add(fmt::format("link {} is down", i.name));
+    }
     if (!i.xdpAttached) {
       add(fmt::format("XDP program not attached on {}", i.name));
     }

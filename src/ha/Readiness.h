@@ -10,8 +10,9 @@
 //   running    the daemon finished starting and is not stopping
 //   shaping    queue_mode = shape (observe builds no tree: the path would carry traffic
 //              unshaped)
-//   dataplane  on every shaping interface the XDP program and the tc egress classifier are
-//              attached, the pinned maps are present, and the fail-open bypass is off
+//   dataplane  on every shaping interface the link is up and the XDP program and the tc egress
+//              classifier are attached, the pinned maps are present, and the fail-open bypass
+//              is off
 //   tree       the live tc tree matches the bakery's active plan (the last drift check found no
 //              difference and could read the tree)
 //   apply      the last apply (start or reload) succeeded; a refused reload (invalid inputs,
@@ -41,6 +42,7 @@ struct InterfaceHealth {
   std::string name;
   bool xdpAttached = false;  ///< our XDP program is the one attached to the link
   bool tcAttached = false;   ///< our tc egress classifier is attached (clsact egress)
+  bool linkUp = true;        ///< operstate up (carrier): a port that is down carries nothing
 };
 
 /// What readiness is decided from. Filled by the daemon; times are wall-clock.

@@ -49,18 +49,31 @@ Result<void> addVethPair(Socket& socket, const std::string& name, const std::str
   return socket.execute(b);
 }
 
-Result<void> setLinkUp(Socket& socket, const std::string& name) {
+namespace {
+
+Result<void> setLinkState(Socket& socket, const std::string& name, bool up) {
   auto index = socket.linkIndex(name);
   if (!index) {
     return std::unexpected(index.error());
   }
   Batch b;
-  nlmsghdr* nlh = b.begin(RTM_NEWLINK, 0, fmt::format("link set {} up", name));
+  nlmsghdr* nlh =
+      b.begin(RTM_NEWLINK, 0, fmt::format("link set {} {}", name, up ? "up" : "down"));
   ifinfomsg* ifm = putIfinfo(nlh);
   ifm->ifi_index = *index;
-  ifm->ifi_flags = IFF_UP;
+  ifm->ifi_flags = up ? IFF_UP : 0;
   ifm->ifi_change = IFF_UP;
   return socket.execute(b);
+}
+
+}  // namespace
+
+Result<void> setLinkUp(Socket& socket, const std::string& name) {
+  return setLinkState(socket, name, true);
+}
+
+Result<void> setLinkDown(Socket& socket, const std::string& name) {
+  return setLinkState(socket, name, false);
 }
 
 Result<void> deleteLink(Socket& socket, const std::string& name) {

@@ -25,6 +25,10 @@ Result<void> addVethPair(Socket& socket, const std::string& name, const std::str
 /// Sets `name` administratively up. Errors: ENODEV naming it.
 Result<void> setLinkUp(Socket& socket, const std::string& name);
 
+/// Sets `name` administratively down (the HA fail-closed mode: nothing forwards, and the peer
+/// sees its carrier go). Errors: ENODEV naming it.
+Result<void> setLinkDown(Socket& socket, const std::string& name);
+
 /// Deletes link `name` (a veth's peer goes with it). Errors: ENODEV naming it.
 Result<void> deleteLink(Socket& socket, const std::string& name);
 

@@ -57,6 +57,9 @@ class FakeBackend : public OperatorBackend {
   SLUICE_FAKE(putConfig)
   SLUICE_FAKE(queueMode)
   SLUICE_FAKE(metrics)
+  SLUICE_FAKE(health)
+  SLUICE_FAKE(ready)
+  SLUICE_FAKE(ha)
 #undef SLUICE_FAKE
   std::pair<bool, std::string> channel(const std::string& name) override {
     if (name == "tree") {
@@ -141,6 +144,19 @@ TEST_F(OperatorApiTest, OpenApiDocumentIsPublicAndListsEveryRoute) {
     EXPECT_TRUE(doc["paths"].contains(path)) << path;
   }
   EXPECT_EQ(backend_.calls, 0);
+}
+
+TEST_F(OperatorApiTest, HealthAndReadyArePublicTheHaIdentityIsNot) {
+  // Routers' health checks and load balancers probe without credentials (docs/ha.md).
+  for (const char* path : {"/health", "/ready"}) {
+    HttpResponse r = api_->handle(request("GET", path));
+    ASSERT_EQ(r.status, 200) << path;
+    EXPECT_EQ(json::parse(r.body)["route"], std::string(path).substr(1)) << path;
+    EXPECT_EQ(api_->handle(request("POST", path)).status, 405) << path;
+  }
+  EXPECT_EQ(backend_.calls, 2);
+  EXPECT_EQ(api_->handle(request("GET", "/api/ha")).status, 401);
+  EXPECT_EQ(backend_.calls, 2);
 }
 
 TEST_F(OperatorApiTest, WithoutCredentialsEveryApiRouteIs401) {

@@ -72,6 +72,14 @@ TEST(Readiness, EveryDetachedProgramIsNamed) {
   EXPECT_NE(detail.find("tc classifier not attached on eth1"), std::string::npos) << detail;
 }
 
+TEST(Readiness, ALinkThatIsDownIsNotReady) {
+  HealthSnapshot s = healthy();
+  s.interfaces[1].linkUp = false;
+  const Readiness r = evaluateReadiness(s, {});
+  EXPECT_FALSE(r.ready);
+  EXPECT_EQ(check(r, "dataplane").detail, "link eth1 is down");
+}
+
 TEST(Readiness, MissingPinsNoInterfacesAndBypassFailTheDataPlane) {
   HealthSnapshot pins = healthy();
   pins.pinnedMapsPresent = false;
