@@ -21,6 +21,10 @@ void addReloadCommand(CLI::App& app);  ///< sluice reload (StatusCommand.cpp)
 void addLabCommand(CLI::App& app);     ///< sluice lab    (LabCommand.cpp)
 void addUserCommands(CLI::App& app);   ///< sluice user / sluice apikey (UserCommand.cpp)
 void addIntegrationCommand(CLI::App& app);  ///< sluice integration (IntegrationCommand.cpp)
+void addHealthCommand(CLI::App& app);  ///< sluice health (HaCommand.cpp)
+void addHaCommand(CLI::App& app);      ///< sluice ha compare|check (HaCommand.cpp)
+/// sluice lab ha up|drill|down (LabHaCommand.cpp); `stateDir` as for addLabQoeCommand.
+void addLabHaCommand(CLI::App& lab, const std::string& stateDir);
 /// sluice lab qoe (LabQoeCommand.cpp); `stateDir` is lab's --state-dir, read when the callback runs.
 void addLabQoeCommand(CLI::App& lab, const std::string& stateDir);
 /// sluice lab probe (LabProbeCommand.cpp); `stateDir` as for addLabQoeCommand.

@@ -191,6 +191,7 @@ void addLabCommand(CLI::App& app) {
 
   addLabQoeCommand(*lab, options->stateDir);
   addLabProbeCommand(*lab, options->stateDir);
+  addLabHaCommand(*lab, options->stateDir);
 }
 
 }  // namespace sluice::cli

@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   sluice::cli::addLabCommand(app);
   sluice::cli::addUserCommands(app);
   sluice::cli::addIntegrationCommand(app);
+  sluice::cli::addHealthCommand(app);
+  sluice::cli::addHaCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -149,6 +149,8 @@ Result<std::string> labBpffs(const std::string& stateDir) {
 
 }  // namespace
 
+std::string findSluiced(const std::string& given) { return sluicedPath(given); }
+
 nlohmann::json LabState::toJson() const {
   return {{"mode", mode == LabMode::Bridge ? "bridge" : "stick"},
           {"state_dir", stateDir},
@@ -163,7 +165,8 @@ nlohmann::json LabState::toJson() const {
           {"unknown_ipv4", unknownV4},
           {"unknown_ipv6", unknownV6},
           {"sluiced", sluiced},
-          {"sluiced_pid", sluicedPid}};
+          {"sluiced_pid", sluicedPid},
+          {"netns", netns}};
 }
 
 LabState LabState::fromJson(const nlohmann::json& json) {
@@ -183,6 +186,7 @@ LabState LabState::fromJson(const nlohmann::json& json) {
   state.unknownV6 = json.value("unknown_ipv6", std::string());
   state.sluiced = json.value("sluiced", std::string());
   state.sluicedPid = json.value("sluiced_pid", 0);
+  state.netns = json.value("netns", std::string());
   return state;
 }
 
@@ -343,7 +347,8 @@ Result<void> startSluiced(LabState& state, const StatusQuery& status, std::chron
   if (!bpffs) {
     return std::unexpected(bpffs.error());
   }
-  const Argv argv{"ip",          "netns",       "exec",        kShaperNs,    state.sluiced,
+  const std::string netns = state.netns.empty() ? kShaperNs : state.netns;
+  const Argv argv{"ip",          "netns",       "exec",        netns,        state.sluiced,
                   "--config",    state.config,  "--foreground", "--state-dir",
                   state.stateDir + "/state",    "--socket",    state.socket, "--pin-dir",
                   *bpffs + "/sluice"};

@@ -58,10 +58,15 @@ struct LabState {
   std::string unknownV6;
   std::string sluiced;  ///< the sluiced binary
   int sluicedPid = 0;   ///< 0 = not started by the lab
+  std::string netns;    ///< the namespace sluiced runs in ("" = kShaperNs; the HA lab's shapers)
 
   nlohmann::json toJson() const;
   static LabState fromJson(const nlohmann::json& json);
 };
+
+/// The sluiced binary to run: `given` when set, else next to this program, then in a build tree
+/// above it (src/daemon/sluiced), then "sluiced" (PATH).
+std::string findSluiced(const std::string& given);
 
 /// The demo ISP's lqos.conf: ./examples/lqos.conf, else the source tree's, else
 /// /usr/share/sluice/examples/lqos.conf. "" when none exists.

@@ -12,11 +12,8 @@
 
 namespace sluice::lab {
 
-namespace {
-
 using std::chrono::milliseconds;
 
-/// Runs each command in order; stops at the first failure.
 Result<void> runAll(const std::vector<Argv>& commands) {
   for (const Argv& argv : commands) {
     if (auto done = runChecked(argv); !done) {
@@ -32,14 +29,16 @@ Argv inNs(const std::string& ns, Argv argv) {
   return out;
 }
 
+namespace {
+
 Argv ipIn(const std::string& ns, std::initializer_list<std::string> args) {
   Argv out{"ip", "-n", ns};
   out.insert(out.end(), args.begin(), args.end());
   return out;
 }
 
-/// Quiet, deterministic namespaces: no IPv6 DAD delay on the endpoints; no IPv6 at all where
-/// frames are only switched (the shaper and the switch), so they send nothing of their own.
+}  // namespace
+
 Result<void> configureNamespace(const std::string& ns, bool switchOnly) {
   Argv sysctl{"sysctl", "-q", "-w"};
   if (switchOnly) {
@@ -52,21 +51,22 @@ Result<void> configureNamespace(const std::string& ns, bool switchOnly) {
   return runAll({{"ip", "netns", "add", ns}, inNs(ns, sysctl), ipIn(ns, {"link", "set", "lo", "up"})});
 }
 
-std::string queues(uint32_t n) { return std::to_string(n); }
-
-/// Clears XPS on every tx queue of `dev` (shaper namespace).
-Result<void> clearXps(const std::string& dev, uint32_t txQueues) {
+Result<void> clearXps(const std::string& ns, const std::string& dev, uint32_t txQueues) {
   Argv tee{"tee"};
   for (uint32_t q = 0; q < txQueues; ++q) {
     for (const char* file : {"xps_cpus", "xps_rxqs"}) {
       tee.push_back(fmt::format("/sys/class/net/{}/queues/tx-{}/{}", dev, q, file));
     }
   }
-  if (auto done = runChecked(inNs(kShaperNs, tee), "0\n"); !done) {
+  if (auto done = runChecked(inNs(ns, tee), "0\n"); !done) {
     return std::unexpected(done.error());
   }
   return {};
 }
+
+namespace {
+
+std::string queues(uint32_t n) { return std::to_string(n); }
 
 /// Addresses and onlink default routes of one endpoint namespace.
 Result<void> configureEndpoint(const std::string& ns, const std::string& dev,
@@ -210,7 +210,7 @@ Result<void> createNetwork(const NetworkSpec& spec) {
   }
   const uint32_t txQueues = spec.mode == LabMode::Bridge ? kShaperQueues : 2 * kShaperQueues;
   for (const std::string& dev : shaperInterfaces(spec.mode)) {
-    if (auto done = clearXps(dev, txQueues); !done) {
+    if (auto done = clearXps(kShaperNs, dev, txQueues); !done) {
       return done;
     }
   }
@@ -277,10 +277,11 @@ bool kernelHasQdisc(const std::string& kind, const std::string& dev) {
   return true;
 }
 
-Result<void> startIperfServers(const std::string& logDir) {
-  for (uint16_t i = 0; i < kServerPorts; ++i) {
+Result<void> startIperfServers(const std::string& logDir, const std::string& ns,
+                               uint16_t ports) {
+  for (uint16_t i = 0; i < ports; ++i) {
     const std::string port = std::to_string(kFirstPort + i);
-    auto pid = startDetached(inNs(kIspNs, {"iperf3", "--server", "--port", port}),
+    auto pid = startDetached(inNs(ns, {"iperf3", "--server", "--port", port}),
                              fmt::format("{}/iperf3-{}.log", logDir, port));
     if (!pid) {
       return std::unexpected(pid.error());
@@ -290,27 +291,27 @@ Result<void> startIperfServers(const std::string& logDir) {
   // qemu's emulation on a loaded machine 16 servers took more than 10 s: allow 60 s.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   for (;;) {
-    auto listening = runChecked(inNs(kIspNs, {"ss", "-H", "-l", "-t", "-n"}));
+    auto listening = runChecked(inNs(ns, {"ss", "-H", "-l", "-t", "-n"}));
     if (!listening) {
       return std::unexpected(listening.error());
     }
     uint16_t up = 0;
     std::string missing;
-    for (uint16_t i = 0; i < kServerPorts; ++i) {
+    for (uint16_t i = 0; i < ports; ++i) {
       if (listening->find(fmt::format(":{} ", kFirstPort + i)) != std::string::npos) {
         ++up;
       } else {
         missing += fmt::format(" {}", kFirstPort + i);
       }
     }
-    if (up == kServerPorts) {
+    if (up == ports) {
       return {};
     }
     if (std::chrono::steady_clock::now() > deadline) {
       return makeError(ETIMEDOUT,
                        fmt::format("only {} of {} iperf3 servers listen in namespace {} (not:{}; "
                                    "logs: {}/iperf3-*.log)",
-                                   up, kServerPorts, kIspNs, missing, logDir),
+                                   up, ports, ns, missing, logDir),
                        *listening);
     }
     std::this_thread::sleep_for(milliseconds(100));

@@ -11,6 +11,7 @@
 
 #include "common/Error.h"
 #include "common/IpNet.h"
+#include "lab/Command.h"
 #include "lab/Layout.h"
 
 namespace sluice::lab {
@@ -21,6 +22,21 @@ struct NetworkSpec {
   uint16_t networkVlan = 3;   ///< on a stick
   std::vector<IpNet> subscriberHosts;  ///< every host address the subs namespace gets
 };
+
+/// Runs each command in order; stops at the first failure (its error names the command).
+Result<void> runAll(const std::vector<Argv>& commands);
+
+/// `ip netns exec NS argv...`.
+Argv inNs(const std::string& ns, Argv argv);
+
+/// Creates namespace `ns` with lo up. Quiet and deterministic: no IPv6 DAD delay on endpoints;
+/// with `switchOnly` no IPv6 at all (a namespace that only switches frames sends nothing of its
+/// own). Errors name the failing command.
+Result<void> configureNamespace(const std::string& ns, bool switchOnly);
+
+/// Clears xps_cpus and xps_rxqs on every tx queue of `dev` in namespace `ns` (DESIGN §1: with
+/// XPS off a forwarded packet's queue_mapping picks its tx queue).
+Result<void> clearXps(const std::string& ns, const std::string& dev, uint32_t txQueues);
 
 /// Creates the namespaces, links, bridge(s), addresses and onlink routes of `spec`. Turns tx
 /// checksum offload off on the traffic endpoints (isp0, subs0: DESIGN §5, frames redirected by
@@ -53,8 +69,9 @@ std::vector<int> namespacePids(const std::string& ns);
 /// shaper namespace: adds it and removes it again. False on any failure.
 bool kernelHasQdisc(const std::string& kind, const std::string& dev);
 
-/// Starts one iperf3 server per port (kFirstPort.., kServerPorts) in the isp namespace, logging
-/// to `logDir`/iperf3-<port>.log, and waits until each one listens.
-Result<void> startIperfServers(const std::string& logDir);
+/// Starts one iperf3 server per port (kFirstPort.., `ports` of them) in namespace `ns` (the isp
+/// namespace), logging to `logDir`/iperf3-<port>.log, and waits until each one listens.
+Result<void> startIperfServers(const std::string& logDir, const std::string& ns = kIspNs,
+                               uint16_t ports = kServerPorts);
 
 }  // namespace sluice::lab

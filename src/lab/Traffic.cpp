@@ -155,9 +155,9 @@ Result<std::vector<TrafficTarget>> resolveTargets(const LabState& state,
 }
 
 std::vector<std::string> iperfArgv(const IpNet& source, uint16_t port, bool download,
-                                   int seconds) {
+                                   int seconds, const std::string& ns) {
   std::vector<std::string> argv{"ip",       "netns",
-                                "exec",     kSubsNs,
+                                "exec",     ns,
                                 "iperf3",   "--client",
                                 source.isV4 ? kServerV4 : kServerV6,
                                 "--port",   std::to_string(port),

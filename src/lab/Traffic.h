@@ -59,10 +59,11 @@ Result<plan::PipelineResult> planLab(const LabState& state);
 Result<std::vector<TrafficTarget>> resolveTargets(const LabState& state,
                                                   const TrafficOptions& options);
 
-/// The iperf3 argv for one test: the client in the subs namespace, bound to `source`, against the
-/// server of the same family on `port`; `download` adds --reverse (the server sends).
+/// The iperf3 argv for one test: the client in namespace `ns` (the subs namespace), bound to
+/// `source`, against the server of the same family on `port`; `download` adds --reverse (the
+/// server sends).
 std::vector<std::string> iperfArgv(const IpNet& source, uint16_t port, bool download,
-                                   int seconds);
+                                   int seconds, const std::string& ns = kSubsNs);
 
 /// Receiver-side throughput of an iperf3 --json report, in Mbit/s. Errors: EPROTO when the text
 /// is not an iperf3 report or reports an error (iperf3's message is the detail).
