@@ -242,7 +242,7 @@ SyncOutcome SyncRunner::install(const std::string& fromDir, const model::Inputs&
 }
 
 SyncOutcome SyncRunner::run(bool dryRun) {
-  std::lock_guard lock(mutex_);
+  std::lock_guard run(runMutex_);
   SyncOutcome outcome;
   outcome.started = std::chrono::system_clock::now();
   const auto t0 = std::chrono::steady_clock::now();
@@ -272,7 +272,7 @@ SyncOutcome SyncRunner::run(bool dryRun) {
     return done(SyncOutcome::Kind::DryRun, outcome.changes.summary());
   }
   if (outcome.changes.empty()) {
-    held_.reset();
+    setHeld(std::nullopt);
     return done(SyncOutcome::Kind::Unchanged, "the produced inputs equal the ones in force");
   }
   const double share = outcome.changes.disruptiveShare();
@@ -292,25 +292,30 @@ SyncOutcome SyncRunner::run(bool dryRun) {
                      outcome.changes.circuitsRemoved.size(),
                      outcome.changes.circuitsReparented.size(), outcome.changes.circuitsBefore,
                      share * 100, settings->massChangeShare * 100));
-    held_ = outcome;
+    setHeld(outcome);
     return outcome;
   }
-  held_.reset();
+  setHeld(std::nullopt);
   outcome = install(dir_ + "/staging", *inForce, std::move(outcome));
   return finish(outcome, t0);
 }
 
 SyncOutcome SyncRunner::approve() {
-  std::lock_guard lock(mutex_);
+  std::lock_guard run(runMutex_);
   const auto t0 = std::chrono::steady_clock::now();
   SyncOutcome outcome;
   outcome.started = std::chrono::system_clock::now();
-  if (!held_) {
+  std::optional<SyncOutcome> held;
+  {
+    std::lock_guard lock(stateMutex_);
+    held = held_;
+  }
+  if (!held) {
     outcome.message = "nothing is held for approval";
     return finish(outcome, t0);
   }
-  outcome.source = held_->source;
-  outcome.warnings = held_->warnings;
+  outcome.source = held->source;
+  outcome.warnings = held->warnings;
   auto inForce = host_.inputsInForce();
   auto produced = validate(dir_ + "/held");
   if (!inForce || !produced) {
@@ -318,7 +323,7 @@ SyncOutcome SyncRunner::approve() {
     return finish(outcome, t0);
   }
   outcome.changes = compareModels(inForce->model, produced->model);
-  held_.reset();
+  setHeld(std::nullopt);
   outcome = install(dir_ + "/held", *inForce, std::move(outcome));
   return finish(outcome, t0);
 }
@@ -328,9 +333,12 @@ SyncOutcome SyncRunner::finish(SyncOutcome& outcome,
   outcome.durationMs =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
           .count();
-  ++runs_;
-  if (outcome.kind != SyncOutcome::Kind::DryRun) {
-    last_ = outcome;
+  {
+    std::lock_guard lock(stateMutex_);
+    ++runs_;
+    if (outcome.kind != SyncOutcome::Kind::DryRun) {
+      last_ = outcome;
+    }
   }
   if (outcome.kind == SyncOutcome::Kind::Failed || outcome.kind == SyncOutcome::Kind::Held) {
     spdlog::warn("sync ({}): {}: {}", outcome.source, outcomeName(outcome.kind), outcome.message);
@@ -341,8 +349,12 @@ SyncOutcome SyncRunner::finish(SyncOutcome& outcome,
   return outcome;
 }
 
+void SyncRunner::setHeld(std::optional<SyncOutcome> held) {
+  std::lock_guard lock(stateMutex_);
+  held_ = std::move(held);
+}
+
 nlohmann::json SyncRunner::status() const {
-  std::lock_guard lock(mutex_);
   nlohmann::json j;
   auto inForce = host_.inputsInForce();
   auto settings = inForce ? syncSettings(inForce->config) : Result<SyncSettings>(SyncSettings{});
@@ -355,6 +367,7 @@ nlohmann::json SyncRunner::status() const {
     j["mode"] = "invalid";
     j["error"] = settings.error().message();
   }
+  std::lock_guard lock(stateMutex_);
   j["runs"] = runs_;
   j["last"] = last_ ? last_->toJson() : nlohmann::json();
   j["pending"] = held_ ? held_->toJson() : nlohmann::json();

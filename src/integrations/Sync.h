@@ -111,13 +111,17 @@ class SyncRunner {
   /// Replaces the operator's files by dir's pair and reloads (see the header comment).
   SyncOutcome install(const std::string& fromDir, const model::Inputs& inForce,
                       SyncOutcome outcome);
+  /// Replaces the held sync (under stateMutex_).
+  void setHeld(std::optional<SyncOutcome> held);
   /// Stamps the duration, records the outcome (dry runs aside) and logs it.
   SyncOutcome finish(SyncOutcome& outcome, std::chrono::steady_clock::time_point started);
 
   SyncHost host_;
   std::string dir_;
   std::shared_ptr<HttpClient> http_;
-  mutable std::mutex mutex_;  ///< serializes runs; guards the fields below
+  std::mutex runMutex_;  ///< serializes run() and approve() (held for a whole sync)
+  /// Guards the fields below; held only briefly, so status() never waits for a sync.
+  mutable std::mutex stateMutex_;
   std::optional<SyncOutcome> last_;
   std::optional<SyncOutcome> held_;
   uint64_t runs_ = 0;

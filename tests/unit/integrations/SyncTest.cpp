@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "integrations/Sync.h"
 
@@ -207,6 +208,20 @@ TEST_F(SyncTest, ARefusedReloadPutsThePreviousFilesBack) {
   EXPECT_EQ(reloads_, 1);
   EXPECT_EQ(operatorCsv(), devices(20));
   EXPECT_EQ(slurp(dir_ / "network.json"), kNetwork);
+}
+
+TEST_F(SyncTest, StatusAnswersWhileASyncRuns) {
+  writeConfig(10, 20);
+  reloadInForce();
+  spit(dir_ / "source" / "sleep", "");  // the command takes 5 s
+  std::thread sync([&] { runner_->run(false); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const auto t0 = std::chrono::steady_clock::now();
+  const nlohmann::json s = runner_->status();
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  sync.join();
+  EXPECT_EQ(s.value("mode", ""), "custom");
+  EXPECT_LT(waited, std::chrono::seconds(1));
 }
 
 TEST(SyncSettings, ModeFollowsTheEnabledIntegrationUnlessSet) {
