@@ -23,6 +23,7 @@ ExportNode fromGraph(const GraphNode& node, const std::string& name, int32_t par
   out.id = node.networkJsonId;
   out.downloadMbps = node.downloadMbps;
   out.uploadMbps = node.uploadMbps;
+  out.isVirtual = node.isVirtual;
   out.latitude = node.latitude;
   out.longitude = node.longitude;
   out.parent = parent;
@@ -103,6 +104,7 @@ Projection apProjection(const Graph& graph, const std::vector<std::string>& name
     }
     ExportNode generated = fromGraph(nodes[ap], "", -1);
     generated.type = "site";
+    generated.isVirtual = false;
     generated.id = fmt::format("sluice:generated:ap_site:{}", ++generatedSites);
     generated.name = "(Generated Site) " + names[ap];
     for (int n = 2; used.contains(generated.name); ++n) {

@@ -62,6 +62,10 @@ struct GraphNode {
   /// Site/Ap: network.json `id` and the circuits' `Parent Node ID` (e.g. "uisp:site:<uuid>");
   /// "" = none written. Generated nodes use ids starting "sluice:generated:".
   std::string networkJsonId;
+  /// Site/Ap: network.json `virtual`: a logical node with no HTB class of its own, which does
+  /// not limit its children (they are shaped as its parent's); its own rates are ignored. UISP's
+  /// root site (LibreQoS hides it and promotes its children).
+  bool isVirtual = false;
   std::optional<double> latitude;  ///< Site/Ap: network.json latitude/longitude when set
   std::optional<double> longitude;
   std::string address;  ///< Client: postal address (Circuit Name when circuit_name_as_address)
@@ -145,8 +149,9 @@ class Graph {
   /// The two files for `mode` (see CompileMode) from the prepared graph:
   ///   network.json  Site/Ap/ClientWithChildren nodes keyed by (unique) name, children sorted
   ///                 by name, `downloadBandwidthMbps`/`uploadBandwidthMbps` clamped to the
-  ///                 parent's (from downlink/uplinkBandwidthMbps at the top), `type`, `id` when
-  ///                 set, latitude/longitude when set, `children` when any;
+  ///                 parent's (from downlink/uplinkBandwidthMbps at the top; a virtual node
+  ///                 takes its parent's), `type`, `id` when set, `virtual` when true,
+  ///                 latitude/longitude when set, `children` when any;
   ///   ShapedDevices one row per (Client, Device), the 15-column header (ShapingFiles), every
   ///                 cell quoted; Parent Node = the exported parent's name ("" under the root),
   ///                 Parent Node ID its networkJsonId, Anchor Node ID = Parent Node ID in Full

@@ -28,6 +28,7 @@ struct ExportNode {
   std::string id;    ///< network.json `id` ("" = none)
   double downloadMbps = 0;  ///< before clamping to the parent
   double uploadMbps = 0;
+  bool isVirtual = false;
   std::optional<double> latitude;
   std::optional<double> longitude;
   int32_t parent = -1;  ///< index into Projection::nodes; -1 = top level

@@ -37,8 +37,8 @@ std::string networkJson(Projection& projection, const GraphOptions& options) {
     double parentDown =
         node.parent < 0 ? options.downlinkBandwidthMbps : nodes[node.parent].downloadMbps;
     double parentUp = node.parent < 0 ? options.uplinkBandwidthMbps : nodes[node.parent].uploadMbps;
-    node.downloadMbps = std::min(down, parentDown);
-    node.uploadMbps = std::min(up, parentUp);
+    node.downloadMbps = node.isVirtual ? parentDown : std::min(down, parentDown);
+    node.uploadMbps = node.isVirtual ? parentUp : std::min(up, parentUp);
   }
   std::vector<nlohmann::json> objects(nodes.size());
   for (size_t i = 0; i < nodes.size(); ++i) {
@@ -49,6 +49,9 @@ std::string networkJson(Projection& projection, const GraphOptions& options) {
     o["type"] = node.type;
     if (!node.id.empty()) {
       o["id"] = node.id;
+    }
+    if (node.isVirtual) {
+      o["virtual"] = true;
     }
     if (node.latitude && node.longitude) {
       o["latitude"] = *node.latitude;

@@ -163,6 +163,13 @@ Result<ShapingFiles> buildUispFiles(const Data& data, const UispConfig& uisp, Gr
       in.excludedSites.insert(s.id);
     }
   }
+  for (const Device& d : data.devices) {
+    for (const ParentException& rule : uisp.exceptionCpes) {
+      if (rule.node == d.hostname || rule.node == d.id) {
+        in.exceptionClients.insert(d.siteId);
+      }
+    }
+  }
   in.rootSiteName = uisp.site;
   in.ignoreCalculatedCapacity = uisp.ignoreCalculatedCapacity;
   in.capacity = CapacityRules{graph.generatedPnDownloadMbps,
@@ -204,7 +211,7 @@ Result<ShapingFiles> buildUispFiles(const Data& data, const UispConfig& uisp, Gr
     Rates rates = clientRates(s, uisp, g.options());
     if (rates.planMissing) {
       warnings.push_back(fmt::format("UISP client site '{}' has no plan speed (qos): shaped at "
-                                     "the generated rate × bandwidth_overhead_factor",
+                                     "the generated rate x bandwidth_overhead_factor",
                                      name));
     }
     GraphNode client;

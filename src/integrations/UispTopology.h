@@ -33,14 +33,17 @@ struct TopologyInput {
   std::unordered_set<std::string> excludedSites;
   std::unordered_map<std::string, std::string> siteNames;    ///< site id -> export name
   std::unordered_map<std::string, std::string> deviceNames;  ///< device id -> export name
+  /// Client sites that exception_cpes places (no "linked to no AP" warning for them).
+  std::unordered_set<std::string> exceptionClients;
   std::string rootSiteName;  ///< uisp_integration.site ("" = detect from the uplinks)
   bool ignoreCalculatedCapacity = false;  ///< APs at the generated rate
   CapacityRules capacity;
 };
 
 struct Topology {
-  /// Site and Ap nodes (and "Orphans" when used), parentId set ("" = top level: the root
-  /// itself is not exported, its children are), rates from the path.
+  /// Site and Ap nodes (and "Orphans" when used), parentId set, rates from the path. A root
+  /// site is a top-level virtual node (no HTB class: its children are shaped at the top, as
+  /// LibreQoS hides it); with a generated root, the uplink sites are top level themselves.
   std::vector<GraphNode> nodes;
   /// Endpoint (client) site id -> graph id of its parent: an AP's deviceNodeId or kOrphansId.
   std::unordered_map<std::string, std::string> clientParent;

@@ -68,11 +68,11 @@ void PathGraph::mapClients() {
         }
       }
     }
-    if (ap < 0) {
+    if (ap < 0 && !in_.exceptionClients.contains(client.id)) {
       out_.warnings.push_back(fmt::format("UISP client site '{}' is linked to no AP: under Orphans",
                                           in_.siteNames.at(client.id)));
-      ap = orphans_;
     }
+    ap = ap < 0 ? orphans_ : ap;
     ++clients_[ap];
     out_.clientParent[client.id] = nodeId(ap);
   }
@@ -98,19 +98,25 @@ void PathGraph::emit() {
   bool orphansUsed = clients_.contains(orphans_);
   for (size_t i = 0; i < vertices_.size(); ++i) {
     const auto v = static_cast<int32_t>(i);
-    if (v == root_ || v == orphans_ || culled_[v]) {
+    if (v == orphans_ || culled_[v] || (v == root_ && vertices_[v].kind == VertexKind::Root)) {
       continue;
     }
     GraphNode node;
     node.networkJsonId = node.id = nodeId(v);
     node.downloadMbps = down_[v];
     node.uploadMbps = up_[v];
-    if (parent_[v] < 0) {  // not reached: cannot happen once Orphans links every site
+    if (v == root_) {
+      // The root site stays as a virtual node: no HTB class, its children shaped at the top
+      // (LibreQoS hides it the same way), but still the site its APs belong to in ap_site.
+      node.isVirtual = true;
+      node.downloadMbps = 0;
+      node.uploadMbps = 0;
+    } else if (parent_[v] < 0) {  // not reached: cannot happen once Orphans links every site
       node.parentId = kOrphansId;
       node.downloadMbps = genDown;
       node.uploadMbps = genUp;
     } else {
-      node.parentId = parent_[v] == root_ ? std::string() : nodeId(parent_[v]);
+      node.parentId = nodeId(parent_[v]);  // "" under a generated root
     }
     orphansUsed = orphansUsed || node.parentId == kOrphansId;
     if (vertices_[v].kind == VertexKind::Site) {
@@ -129,8 +135,10 @@ void PathGraph::emit() {
       node.uploadMbps =
           std::min(node.uploadMbps, in_.ignoreCalculatedCapacity ? genUp : own.uploadMbps);
     }
-    node.downloadMbps = node.downloadMbps < 1 ? genDown : node.downloadMbps;
-    node.uploadMbps = node.uploadMbps < 1 ? genUp : node.uploadMbps;
+    if (!node.isVirtual) {
+      node.downloadMbps = node.downloadMbps < 1 ? genDown : node.downloadMbps;
+      node.uploadMbps = node.uploadMbps < 1 ? genUp : node.uploadMbps;
+    }
     out_.nodes.push_back(std::move(node));
   }
   if (orphansUsed) {
@@ -138,6 +146,7 @@ void PathGraph::emit() {
     orphans.id = orphans.networkJsonId = kOrphansId;
     orphans.name = "Orphans";
     orphans.kind = NodeKind::Site;
+    orphans.parentId = nodeId(root_);  // "" under a generated root
     orphans.downloadMbps = std::min(down_[orphans_], genDown);
     orphans.uploadMbps = std::min(up_[orphans_], genUp);
     out_.nodes.push_back(std::move(orphans));

@@ -146,6 +146,24 @@ TEST(Graph, ChildRatesAreClampedToTheParentsFromTheUplink) {
   EXPECT_EQ(a2["uploadBandwidthMbps"], 90);
 }
 
+TEST(Graph, AVirtualNodeIsWrittenAsSuchAndDoesNotLimitItsChildren) {
+  GraphOptions o = options();
+  o.generatedPnDownloadMbps = 500;
+  o.downlinkBandwidthMbps = 2000;
+  GraphNode root = site("root");
+  root.isVirtual = true;  // rates 0: would be the generated 500 if it counted
+  auto files = build({root, site("s1", "root", 1500, 300), client("c1", "root"),
+                      device("d1", "c1", {"100.64.1.1"})},
+                     o);
+  auto nj = json::parse(files.networkJson);
+  EXPECT_EQ(nj["Site root"]["virtual"], true);
+  EXPECT_EQ(nj["Site root"]["children"]["Site s1"]["downloadBandwidthMbps"], 1500);
+  auto back = readBack(files);
+  EXPECT_FALSE(back.diags.hasErrors()) << dump(back.diags);
+  EXPECT_TRUE(back.model.network.nodes[back.model.network.find("Site root")].isVirtual);
+  EXPECT_EQ(back.model.shaped.circuits[0].parentNode, "Site root");
+}
+
 TEST(Graph, ParentsResolvedByIdAndUnknownParentsGoToTheRoot) {
   auto files = build({client("c1", "a1"), ap("a1", "s1"), site("s1"), client("c2", "nowhere"),
                       device("d1", "c1", {"100.64.1.1"}), device("d2", "c2", {"100.64.1.2"})});
