@@ -9,11 +9,20 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-tools/install-deps.sh
+# Each stage prints how long it took (CI's budget is 90 minutes on 2 cores; keep under 60).
+stage() {
+  local name=$1 t0=$SECONDS
+  shift
+  echo "=== tools/test.sh: $name"
+  "$@"
+  echo "=== tools/test.sh: $name took $((SECONDS - t0)) s (total $SECONDS s)"
+}
+
+stage "install dependencies" tools/install-deps.sh
 
 build=${SLUICE_BUILD_DIR:-build}
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
-cmake --build "$build" -j"$(nproc)"
+stage "configure" cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+stage "build" cmake --build "$build" -j"$(nproc)"
 
 # Unit and BPF tests run in parallel; tests that build namespaces and trees run one at a time.
 # Each run leaves a JUnit report; at the end (also after a failure) tools/skip-report.py prints how
@@ -22,12 +31,14 @@ build_abs=$(cd "$build" && pwd)
 reports=("$build_abs/ctest-unit.xml" "$build_abs/ctest-integration.xml")
 rm -f "${reports[@]}"
 trap 'python3 tools/skip-report.py "${reports[@]}"' EXIT
-ctest --test-dir "$build" --output-on-failure -j"$(nproc)" -LE integration --output-junit "${reports[0]}"
-ctest --test-dir "$build" --output-on-failure -L integration --output-junit "${reports[1]}"
+stage "unit and BPF tests" ctest --test-dir "$build" --output-on-failure -j"$(nproc)" \
+  -LE integration --output-junit "${reports[0]}"
+stage "integration tests" ctest --test-dir "$build" --output-on-failure -L integration \
+  --output-junit "${reports[1]}"
 
-tools/fuzz-smoke.sh
+stage "fuzz smoke runs" tools/fuzz-smoke.sh
 
 if [ "${SLUICE_SKIP_GUEST:-0}" != 1 ] && [ -x tools/guest-tests.sh ]; then
-  tools/guest-tests.sh "$build"
+  stage "guest-kernel suite" tools/guest-tests.sh "$build"
 fi
 echo "tools/test.sh: all tests passed"
