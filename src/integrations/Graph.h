@@ -142,8 +142,10 @@ class Graph {
   /// Client again) and its non-device children; (4) sites and clients under a client (including
   /// a Device's client) move up to that client's parent; (5) nodes unreachable from the root
   /// (cycles) are re-attached to it; (6) device addresses in ignoreSubnets or outside
-  /// allowSubnets are dropped, then devices with no address, then clients with no device left
-  /// (each with a warning). Call once, after the last addNode().
+  /// allowSubnets are dropped, and so is an address listed twice or equal to / overlapping one
+  /// an earlier circuit holds (the model refuses both; integrations/AddressClaims.h), then
+  /// devices with no address, then clients with no device left (each with a warning). Call
+  /// once, after the last addNode().
   void prepare();
 
   /// The two files for `mode` (see CompileMode) from the prepared graph:

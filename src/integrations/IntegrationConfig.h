@@ -55,14 +55,14 @@ struct UispConfig {
   double airmaxFlexibleFrameDownloadRatio = 0.8;  ///< in (0, 1)
   double ltuCapacity = 1.0;
   std::vector<std::string> excludeSites;
-  std::vector<std::string> squashSites;
-  std::vector<std::string> doNotSquashSites;
-  bool ipv6WithMikrotik = false;
+  std::vector<std::string> squashSites;       ///< read; runtime squashing is not implemented
+  std::vector<std::string> doNotSquashSites;  ///< read; runtime squashing is not implemented
+  bool ipv6WithMikrotik = false;  ///< read; the Mikrotik IPv6 lookup is not implemented
   double bandwidthOverheadFactor = 1.0;
   double commitBandwidthMultiplier = 1.0;
   /// exception_cpes: `[{cpe = "..", parent = ".."}]`, `["cpe:parent"]` or `[{ "cpe" = "parent" }]`.
   std::vector<ParentException> exceptionCpes;
-  bool usePtmpAsParent = false;
+  bool usePtmpAsParent = false;  ///< read; LibreQoS's current (full2) build ignores it too
   bool ignoreCalculatedCapacity = false;
   bool infrastructureTransportCapsEnabled = true;
   bool insecureSsl = false;

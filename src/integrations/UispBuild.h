@@ -24,7 +24,10 @@ std::unordered_map<std::string, std::string> siteExportNames(const Data& data);
 std::unordered_map<std::string, std::string> deviceExportNames(
     const Data& data, const std::unordered_map<std::string, std::string>& siteNames);
 
-/// Builds the shaping files from UISP's three answers. `graph` comes from
+/// Builds the shaping files from UISP's three answers: the tree of buildTopology() (its root
+/// site a top-level virtual node), one Client per client site under its AP (or Orphans), one
+/// Device per UISP device of that site (ipAddress as a host, interface CIDRs as prefixes when
+/// they are network addresses, else hosts; the slowest wired port as its Ethernet speed). `graph` comes from
 /// commonGraphOptions(); the UISP-only rules are added here: exclude_sites (the sites, their
 /// devices, and graph nodes of those names), exception_cpes (a CPE's circuit moved under the
 /// named site or device, by id or name), rates floored at 0.1 Mbps.
