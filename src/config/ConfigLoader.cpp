@@ -1,5 +1,7 @@
 #include "config/ConfigLoader.h"
 
+#include "config/OtherSection.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -337,19 +339,9 @@ class Builder {
     if (!s.devicesOverrides.empty()) {
       return;
     }
-    auto value = [&](const char* section, const char* key) -> std::string {
-      auto sec = config_.otherSections.find(section);
-      if (sec == config_.otherSections.end()) {
-        return {};
-      }
-      auto k = sec->second.find(key);
-      return k == sec->second.end() ? std::string() : k->second;
-    };
-    const std::string mode = value("sync", "mode");
-    const bool enabled = value("uisp_integration", "enable_uisp") == "true" ||
-                         value("splynx_integration", "enable_splynx") == "true" ||
-                         value("sonar_integration", "enable_sonar") == "true";
-    const bool synced = mode.empty() ? enabled : mode != "\"manual\"";
+    std::string mode = enabledIntegration(config_).empty() ? "manual" : "integration";
+    OtherSection(config_, "sync").read("mode", mode);
+    const bool synced = mode != "manual";
     if (synced) {
       s.devicesOverrides = s.stateDirectory + "/ShapedDevices.overrides.csv";
     }

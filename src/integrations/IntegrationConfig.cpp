@@ -1,5 +1,7 @@
 #include "integrations/IntegrationConfig.h"
 
+#include "config/OtherSection.h"
+
 #include <cerrno>
 
 #include <fmt/format.h>
@@ -8,81 +10,7 @@
 namespace sluice::integrations {
 namespace {
 
-/// One section of Config::otherSections, read key by key (each value is TOML text).
-class Section {
- public:
-  Section(const config::Config& config, std::string name) : name_(std::move(name)) {
-    if (auto it = config.otherSections.find(name_); it != config.otherSections.end()) {
-      keys_ = &it->second;
-    }
-  }
-
-  /// The value of `key` as a TOML node in a one-key table, or nullptr when absent.
-  const toml::node* node(const std::string& key) {
-    if (keys_ == nullptr) {
-      return nullptr;
-    }
-    auto it = keys_->find(key);
-    if (it == keys_->end()) {
-      return nullptr;
-    }
-    try {
-      parsed_ = toml::parse("v = " + it->second);
-    } catch (const toml::parse_error&) {
-      return nullptr;  // the loader rendered it, so this does not happen
-    }
-    return parsed_.get("v");
-  }
-
-  void read(const std::string& key, bool& out) {
-    if (const toml::node* n = node(key)) {
-      out = n->value_or(out);
-    }
-  }
-  void read(const std::string& key, std::string& out) {
-    if (const toml::node* n = node(key)) {
-      out = n->value_or(out);
-    }
-  }
-  void read(const std::string& key, double& out) {
-    if (const toml::node* n = node(key)) {
-      out = n->value_or(out);  // integers convert too
-    }
-  }
-  void read(const std::string& key, uint32_t& out) {
-    if (const toml::node* n = node(key)) {
-      out = static_cast<uint32_t>(n->value_or(int64_t{out}));
-    }
-  }
-  void read(const std::string& key, std::vector<std::string>& out) {
-    const toml::node* n = node(key);
-    if (n == nullptr || !n->is_array()) {
-      return;
-    }
-    out.clear();
-    for (const toml::node& item : *n->as_array()) {
-      out.push_back(item.value_or(std::string()));
-    }
-  }
-
-  const std::string& name() const { return name_; }
-  std::string raw(const std::string& key) const {
-    if (keys_ == nullptr) {
-      return {};
-    }
-    auto it = keys_->find(key);
-    return it == keys_->end() ? std::string() : it->second;
-  }
-  std::unexpected<Error> invalid(const std::string& key, std::string_view expected) const {
-    return makeError(EINVAL, "lqos.conf",
-                     fmt::format("{}.{} = {}: {}", name_, key, raw(key), expected));
-  }
-
- private:
-  std::string name_;
-  const std::map<std::string, std::string>* keys_ = nullptr;
-  toml::table parsed_;
-};
+using Section = config::OtherSection;
 
 Result<IntegrationCommonConfig> readCommon(Section s) {
   IntegrationCommonConfig out;
