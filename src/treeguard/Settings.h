@@ -1,0 +1,81 @@
+#pragma once
+// The `[treeguard]` section of lqos.conf, typed. Key names and defaults are LibreQoS's
+// (lqos_config/src/etc/v15/treeguard.rs, shared/reference/libreqos-behaviour.md §3); the schema
+// (config/LqosSchema.cpp kTreeguard*) has already checked each key's type and range when the
+// config was loaded, so this only reads them and checks the rules that tie two keys together.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/Error.h"
+#include "config/Config.h"
+
+namespace sluice::treeguard {
+
+/// `[treeguard.cpu] mode`: "cpu_aware" gates CPU-saving actions on the busiest core's load;
+/// "traffic_rtt_only" ignores CPU (saving always allowed, never reverted for CPU).
+enum class CpuMode : uint8_t { CpuAware, TrafficRttOnly };
+
+struct CpuSettings {
+  CpuMode mode = CpuMode::CpuAware;
+  double cpuHighPct = 75;  ///< cpu_high_pct: saving allowed when the busiest core is >= this
+  double cpuLowPct = 55;   ///< cpu_low_pct: savings reverted when the busiest core is <= this
+};
+
+/// `[treeguard.links]`: virtualisation of idle nodes (off by default).
+struct LinkSettings {
+  bool enabled = false;
+  bool allNodes = true;
+  std::vector<std::string> nodes;  ///< the allowlist when all_nodes is false
+  double idleUtilPct = 2.0;
+  uint32_t idleMinMinutes = 15;
+  uint32_t rttMissingSeconds = 120;
+  double unvirtualizeUtilPct = 5.0;
+  uint32_t minStateDwellMinutes = 30;
+  uint32_t maxLinkChangesPerHour = 4;
+  uint32_t reloadCooldownMinutes = 10;  ///< typed, not used yet (docs/treeguard.md)
+  bool topLevelAutoVirtualize = false;  ///< typed, not used yet (docs/treeguard.md)
+  double topLevelSafeUtilPct = 85;      ///< typed, not used yet
+};
+
+/// `[treeguard.circuits]`: CAKE <-> fq_codel switching of idle circuits (on by default).
+struct CircuitSettings {
+  bool enabled = true;
+  bool allCircuits = true;
+  std::vector<std::string> circuits;  ///< the allowlist when all_circuits is false
+  bool switchingEnabled = true;
+  bool independentDirections = true;
+  double idleUtilPct = 2.0;
+  uint32_t idleMinMinutes = 15;
+  uint32_t rttMissingSeconds = 120;  ///< typed; a missing RTT never reverts a circuit
+  double upgradeUtilPct = 5.0;       ///< >= idle_util_pct
+  uint32_t minSwitchDwellMinutes = 30;
+  uint32_t maxSwitchesPerHour = 4;
+  bool persistSqmOverrides = true;  ///< typed, used by the daemon's persistence (not yet)
+};
+
+/// `[treeguard.qoo]`: the Quality of Outcome score gate.
+struct QooSettings {
+  bool enabled = true;
+  double minScore = 70;  ///< a score below this is "poor quality"
+};
+
+struct Settings {
+  bool enabled = true;
+  bool dryRun = false;
+  uint32_t tickSeconds = 1;
+  CpuSettings cpu;
+  LinkSettings links;
+  CircuitSettings circuits;
+  QooSettings qoo;
+};
+
+/// Reads config.otherSections["treeguard"] (absent keys keep the defaults above).
+/// Errors (EINVAL, context "[treeguard.SECTION] key"): a value of the wrong type or an unknown
+/// cpu mode (not possible after the schema check, kept for configs built in code),
+/// cpu_low_pct > cpu_high_pct, upgrade_util_pct < idle_util_pct,
+/// unvirtualize_util_pct < links idle_util_pct, tick_seconds 0.
+Result<Settings> readSettings(const config::Config& config);
+
+}  // namespace sluice::treeguard
