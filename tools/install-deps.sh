@@ -16,6 +16,7 @@ packages=(
   bpftool iproute2 iperf3 ethtool procps python3 bc iputils-ping curl openssl jq
   irtt gnuplot-nox wrk                   # QoE measurement and plots, API load test
   frr                                    # the HA lab's routers (zebra, ospfd, vtysh): sluice lab ha
+  freeradius-utils                       # radclient: RADIUS accounting/CoA requests in the radius tests
   # telemetry history and API authentication
   libsqlite3-dev libargon2-dev libssl-dev   # libssl: built-in TLS of the operator API
   # CRM/NMS integrations: HTTP(S) client, Sonar's AP-to-CPE SNMP walk, and a real agent for its tests
