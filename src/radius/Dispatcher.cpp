@@ -1,5 +1,6 @@
 #include "radius/Dispatcher.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 namespace sluice::radius {
@@ -21,7 +22,8 @@ Dispatcher::Dispatcher(DispatcherConfig config, std::vector<Client> clients, Eve
     : config_(std::move(config)), clients_(std::move(clients)), sink_(std::move(sink)), table_(config_.sessions) {}
 
 std::optional<std::vector<uint8_t>> Dispatcher::handle(std::span<const uint8_t> datagram, const IpNet& source,
-                                                       Role role, int64_t nowSec, int64_t unixNowSec) {
+                                                       Role role, int64_t nowSec, int64_t unixNowSec,
+                                                       uint16_t sourcePort) {
   std::vector<SessionEvent> events;
   std::optional<std::vector<uint8_t>> answer;
   {
@@ -57,6 +59,14 @@ std::optional<std::vector<uint8_t>> Dispatcher::handle(std::span<const uint8_t> 
                                 : "bad Request Authenticator (wrong shared secret?)");
       return std::nullopt;
     }
+    const std::string dupKey = fmt::format("{}|{}|{}|{}|", source.toString(), sourcePort,
+                                           static_cast<int>(packet->code), packet->identifier) +
+                               std::string(packet->authenticator.begin(), packet->authenticator.end());
+    if (const auto hit = answered_.find(dupKey); hit != answered_.end() && hit->second.expiresSec > nowSec) {
+      ++counters_.duplicates;
+      ++counters_.responses;
+      return hit->second.bytes;
+    }
     const auto info = decode(*packet, config_.decode);
     if (accounting) {
       events = table_.applyAccounting(info, nowSec);
@@ -70,6 +80,9 @@ std::optional<std::vector<uint8_t>> Dispatcher::handle(std::span<const uint8_t> 
     }
     if (answer) {
       ++counters_.responses;
+      if (config_.duplicateWindowSec > 0) {
+        answered_[dupKey] = CachedAnswer{*answer, nowSec + config_.duplicateWindowSec};
+      }
     }
   }
   if (!events.empty() && sink_) {
@@ -116,6 +129,7 @@ void Dispatcher::expire(int64_t nowSec) {
   {
     std::lock_guard lock(mutex_);
     events = table_.expire(nowSec);
+    std::erase_if(answered_, [nowSec](const auto& entry) { return entry.second.expiresSec <= nowSec; });
   }
   if (!events.empty() && sink_) {
     sink_(events);

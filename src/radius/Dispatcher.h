@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <string>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -26,13 +28,18 @@ struct DispatcherConfig {
   bool requireEventTimestamp = false;
   /// When set, requests without Message-Authenticator are dropped (RFC 3579 §3.2 attribute).
   bool requireMessageAuthenticator = false;
+  /// RFC 5080 §2.2.2 duplicate detection: a request with the same source address and port,
+  /// code, Identifier and Request Authenticator seen within this many seconds is answered with
+  /// the cached response and not applied again (a Disconnect retransmitted after a lost ACK gets
+  /// its ACK, not a NAK 503). 0 disables the cache.
+  int64_t duplicateWindowSec = 30;
   DecodeOptions decode;
   SessionTableConfig sessions;
 };
 
 struct DispatcherCounters {
   uint64_t received = 0, unknownClient = 0, badAuthenticator = 0, malformed = 0, wrongCode = 0,
-           replayDropped = 0, responses = 0;
+           replayDropped = 0, duplicates = 0, responses = 0;
 };
 
 class Dispatcher {
@@ -44,12 +51,13 @@ class Dispatcher {
   /// Handles one datagram from `source` arriving on a listener of `role`. Returns the response
   /// to send back, or nullopt when the datagram is dropped (counted): unknown client, malformed,
   /// a code the role does not take, bad Request Authenticator or Message-Authenticator, or an
-  /// Event-Timestamp outside the window. `nowSec` is monotonic (session TTLs), `unixNowSec` is
-  /// wall-clock (Event-Timestamp).
+  /// Event-Timestamp outside the window. `nowSec` is monotonic (session TTLs, duplicate cache),
+  /// `unixNowSec` is wall-clock (Event-Timestamp). `sourcePort` only keys the duplicate cache.
   std::optional<std::vector<uint8_t>> handle(std::span<const uint8_t> datagram, const IpNet& source,
-                                             Role role, int64_t nowSec, int64_t unixNowSec);
+                                             Role role, int64_t nowSec, int64_t unixNowSec,
+                                             uint16_t sourcePort = 0);
 
-  /// Runs the session table's expiry and delivers its events.
+  /// Runs the session table's expiry (delivering its events) and prunes the duplicate cache.
   void expire(int64_t nowSec);
 
   DispatcherCounters counters() const;
@@ -68,6 +76,12 @@ class Dispatcher {
   mutable std::mutex mutex_;
   SessionTable table_;
   DispatcherCounters counters_;
+  struct CachedAnswer {
+    std::vector<uint8_t> bytes;
+    int64_t expiresSec = 0;
+  };
+  /// Key: source address, port, code, Identifier, Request Authenticator (RFC 5080 §2.2.2).
+  std::map<std::string, CachedAnswer> answered_;
 };
 
 }  // namespace sluice::radius

@@ -114,8 +114,10 @@ void Server::loop(int fd, Role role) {
     if (n <= 0) {
       continue;
     }
+    const uint16_t port = ntohs(from.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&from)->sin_port
+                                                          : reinterpret_cast<sockaddr_in6*>(&from)->sin6_port);
     const auto answer = dispatcher_->handle(std::span(buf.data(), static_cast<size_t>(n)), sourceOf(from), role,
-                                            monoSec(), unixSec());
+                                            monoSec(), unixSec(), port);
     if (answer) {
       ::sendto(fd, answer->data(), answer->size(), 0, reinterpret_cast<sockaddr*>(&from), fromLen);
     }

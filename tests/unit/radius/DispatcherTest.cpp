@@ -110,6 +110,28 @@ TEST_F(RadiusDispatcher, ReplayOutsideTheEventTimestampWindowIsDropped) {
                    Role::DynamicAuthorization));
 }
 
+TEST_F(RadiusDispatcher, RetransmissionGetsTheCachedAnswerAndIsNotAppliedTwice) {
+  send(start(), Role::Accounting);
+  const auto disconnect = signedRequest(Code::DisconnectRequest, 8, {str(attr::kAcctSessionId, "S1")}, "secret");
+  const auto first = dispatcher_.handle(disconnect, *IpNet::parse("192.0.2.10"), Role::DynamicAuthorization, 10, kUnixNow, 5000);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(parse(*first).value().code, Code::DisconnectAck);
+  const size_t eventsAfterFirst = events_.size();
+  // The ACK was lost; the same request again within the window gets the same ACK, no NAK 503.
+  const auto again = dispatcher_.handle(disconnect, *IpNet::parse("192.0.2.10"), Role::DynamicAuthorization, 39, kUnixNow, 5000);
+  EXPECT_EQ(again, first);
+  EXPECT_EQ(events_.size(), eventsAfterFirst);
+  EXPECT_EQ(dispatcher_.counters().duplicates, 1u);
+  EXPECT_EQ(dispatcher_.sessionCounters().disconnectAck, 1u);
+  // From another source port it is a new request; after the window (and a prune) too.
+  auto other = dispatcher_.handle(disconnect, *IpNet::parse("192.0.2.10"), Role::DynamicAuthorization, 11, kUnixNow, 5001);
+  EXPECT_EQ(parse(*other).value().code, Code::DisconnectNak);
+  dispatcher_.expire(40);
+  other = dispatcher_.handle(disconnect, *IpNet::parse("192.0.2.10"), Role::DynamicAuthorization, 40, kUnixNow, 5000);
+  EXPECT_EQ(parse(*other).value().code, Code::DisconnectNak);
+  EXPECT_EQ(dispatcher_.counters().duplicates, 1u);
+}
+
 TEST(RadiusDispatcherPolicy, RequiredEventTimestampAndMessageAuthenticator) {
   DispatcherConfig config;
   config.requireEventTimestamp = true;
