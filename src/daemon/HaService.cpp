@@ -95,6 +95,18 @@ void HaService::start() {
     }
     std::error_code ec;
     fs::remove(marker, ec);
+    // Carrier comes a moment after the admin state: wait for it rather than see a down link.
+    const auto deadline = Clock::now() + std::chrono::seconds(3);
+    while (Clock::now() < deadline) {
+      bool up = true;
+      for (const ha::InterfaceHealth& i : shaper_.healthSnapshot().interfaces) {
+        up = up && i.linkUp;
+      }
+      if (up) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
   }
   tick();
   thread_ = std::thread([this] { loop(); });
@@ -166,7 +178,11 @@ void HaService::tick() {
     }
   }
   const Clock::time_point now = Clock::now();
-  if (auto run = hook_.update(verdict.ready, snapshot.phase == ha::Phase::Starting, now)) {
+  // "Starting" for the hook: this sluiced has not been ready yet (its start grace applies), so a
+  // restart that adopts a running data plane, or ports coming up, moves no traffic.
+  everReady_ = everReady_ || verdict.ready;
+  const bool starting = snapshot.phase == ha::Phase::Starting || !everReady_;
+  if (auto run = hook_.update(verdict.ready, starting, now)) {
     recordRun(*run);
   }
   std::lock_guard lock(mutex_);

@@ -15,6 +15,10 @@
 //           sets them up again.
 // Either stays engaged until sluiced restarts (the restart re-attaches and adopts the tree).
 //
+// The routing hook treats this sluiced as starting (its [ha] start_grace_seconds apply) until it
+// has been ready once: a restart that adopts a running data plane moves no traffic, while a start
+// that stays unready drains after the grace.
+//
 // Orderly stop (SIGTERM): the drain command runs before the shaper removes its tree, so
 // maintenance moves traffic first. A SIGKILL runs nothing: the pinned data plane keeps shaping.
 // Hook runs are recorded in <state_dir>/ha-events.json (last drain, last restore).
@@ -80,6 +84,7 @@ class HaService {
   /// Used by the tick thread only (and by stop() after joining it): hook commands never run
   /// under mutex_.
   ha::RoutingHook hook_;
+  bool everReady_ = false;  ///< readiness was seen since this sluiced started
 
   mutable std::mutex mutex_;  ///< guards everything below
   nlohmann::json hookJson_;   ///< hook_.toJson() after the last tick

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <thread>
 
 #include <fmt/chrono.h>
@@ -109,6 +110,12 @@ struct Drill {
                                   const std::function<Result<void>()>& during,
                                   const std::function<Result<void>()>& reset) {
     fmt::print(log, "drill: {}: {}\n", name, description);
+    if (expected != "a") {
+      // A failover is measured from the primary carrying.
+      if (auto ready = backOnPrimary(name.c_str()); !ready) {
+        return std::unexpected(ready.error());
+      }
+    }
     ScenarioResult r;
     r.scenario = name;
     r.description = description;
@@ -168,13 +175,24 @@ struct Drill {
       }
     }
     r.path = carryingPath(subscriber);
-    auto mbps = download();
-    if (!mbps) {
-      return std::unexpected(mbps.error());
-    }
-    r.measuredMbps = *mbps;
+    // A shaper can only be measured slow by a busy machine (two vCPUs shared with whatever else
+    // runs), never fast: a rate below the band is measured again (up to twice), a rate above it
+    // (unshaped) is final.
     const double target = r.ceilMbps * payloadShare(true);
-    r.shaped = std::abs(r.measuredMbps - target) <= target * options.tolerancePercent / 100;
+    const double band = target * options.tolerancePercent / 100;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      auto mbps = download();
+      if (!mbps) {
+        return std::unexpected(mbps.error());
+      }
+      r.measuredMbps = *mbps;
+      r.shaped = std::abs(r.measuredMbps - target) <= band;
+      if (r.shaped || r.measuredMbps > target + band) {
+        break;
+      }
+      fmt::print(log, "drill: {}: iperf3 {:.2f} Mbit/s, below the band: measuring again\n",
+                 name, r.measuredMbps);
+    }
     (*probeDown)->stop();
     (*probeUp)->stop();
     const ProbeReport a = (*probeDown)->report(fromDown, (*probeDown)->nextSeq());
@@ -209,6 +227,34 @@ struct Drill {
 };
 
 Result<void> nothing() { return {}; }
+
+/// Removes the shaper's XDP programs and tc classifiers behind sluiced's back.
+Result<void> detachPrograms(const std::string& ns) {
+  for (const char* dev : {kShaperInternetIf, kShaperNetworkIf}) {
+    (void)run({"ip", "-n", ns, "link", "set", "dev", dev, "xdp", "off"});
+    (void)run({"tc", "-n", ns, "filter", "del", "dev", dev, "egress"});
+  }
+  return {};
+}
+
+/// Rewrites the primary's [ha] fail_mode, restarts its sluiced (orderly: drain, then restore
+/// after the hold-down) and waits until path a carries again.
+Result<void> setFailMode(Drill& drill, const std::string& mode) {
+  const std::string path = drill.primary().config;
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const char* from : {"fail_mode = \"open\"", "fail_mode = \"closed\""}) {
+    if (const size_t at = text.find(from); at != std::string::npos) {
+      text.replace(at, std::string(from).size(), "fail_mode = \"" + mode + "\"");
+    }
+  }
+  std::ofstream(path, std::ios::trunc) << text;
+  fmt::print(drill.log, "drill: primary's fail_mode = {}; restarting its sluiced\n", mode);
+  if (auto restarted = drill.restartPrimary(false); !restarted) {
+    return restarted;
+  }
+  return drill.backOnPrimary(("fail_mode " + mode).c_str());
+}
 
 }  // namespace
 
@@ -293,14 +339,7 @@ Result<std::vector<ScenarioResult>> runHaDrill(const std::string& stateDir,
   if (step) {
     step = add(drill.scenario(
         "dataplane", "the primary's XDP programs and tc classifier are detached", "b",
-        [&]() -> Result<void> {
-          for (const char* dev : {kShaperInternetIf, kShaperNetworkIf}) {
-            (void)run({"ip", "-n", ns, "link", "set", "dev", dev, "xdp", "off"});
-            (void)run({"tc", "-n", ns, "filter", "del", "dev", dev, "egress"});
-          }
-          return {};
-        },
-        nothing, nothing));
+        [&] { return detachPrograms(ns); }, nothing, nothing));
   }
   if (step) {
     step = add(drill.scenario(
@@ -317,6 +356,16 @@ Result<std::vector<ScenarioResult>> runHaDrill(const std::string& stateDir,
           return {};
         },
         [&] { return drill.restartPrimary(true); }, nothing));
+  }
+  if (step) {
+    // The same broken data plane with fail_mode = closed: the shaping ports go down.
+    step = setFailMode(drill, "closed");
+  }
+  if (step) {
+    step = add(drill.scenario(
+        "fail-closed", "fail_mode = closed: the primary's data plane detached, its ports go down",
+        "b", [&] { return detachPrograms(ns); }, nothing,
+        [&]() -> Result<void> { return setFailMode(drill, "open"); }));
   }
   if (!step) {
     return std::unexpected(step.error());

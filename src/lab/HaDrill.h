@@ -11,14 +11,18 @@
 //                 readiness the restore hook lowers the cost again and traffic returns
 //   sigkill       the primary's sluiced is killed with SIGKILL and started again: the pinned data
 //                 plane keeps shaping and no failover may happen
+//   fail-closed   with the primary's fail_mode switched to closed (and sluiced restarted), its
+//                 data plane is detached again: sluiced sets its ports down; afterwards fail_mode
+//                 goes back to open and sluiced restarts (setting the ports up again)
 //
 // Measured for each: the time from the event until both routers' routes take the expected path
 // (polled every 50 ms: `ip route get` in ha-core and ha-dist), the longest silence and the packets
 // lost of two 1,000 packets/s UDP probes (lab/Probe.h; Internet -> a circuit's address and
 // subscriber -> Internet), which path carried traffic afterwards, and whether it was shaped: an
 // iperf3 download through another circuit, within ±tolerance of the circuit's ceil (as TCP
-// payload, lab/Traffic.h payloadShare). Between scenarios the primary is restored and the drill
-// waits until path a carries again (not measured).
+// payload, lab/Traffic.h payloadShare; a rate below the band, which only a busy machine causes, is
+// measured again up to twice, a rate above it is final). Between scenarios the primary is
+// restored and the drill waits until path a carries again (not measured).
 
 #include <cstdio>
 #include <string>

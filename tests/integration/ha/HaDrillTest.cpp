@@ -7,7 +7,8 @@
 //     the hook and SPF (also < 4 s), without loss (fail-open keeps forwarding meanwhile);
 //   - traffic after every failover shaped on the backup at the circuit's ceil (iperf3 ±10 %);
 //   - failback to the primary after the hold-down, without loss;
-//   - a SIGKILLed sluiced causes no failover and no loss (the pinned data plane keeps shaping).
+//   - a SIGKILLed sluiced causes no failover and no loss (the pinned data plane keeps shaping);
+//   - with fail_mode = closed a broken data plane takes the ports down and traffic fails over.
 // The lab comes up once (SetUpTestSuite) and always goes down (TearDownTestSuite), also after a
 // failure; a lab left by a crashed run is taken down first.
 
@@ -96,6 +97,13 @@ class HaDrill : public ::testing::Test {
   static void TearDownTestSuite() {
     if (!skip_.empty()) {
       return;
+    }
+    if (::testing::UnitTest::GetInstance()->failed_test_count() > 0) {
+      // The daemons' view of what went wrong, before `down` removes their logs.
+      for (const char* shaper : {"a", "b"}) {
+        std::fprintf(stderr, "--- last lines of %s's sluiced.log:\n%s", shaper,
+                     tailFile(kStateDir + "/" + shaper + "/sluiced.log", 60).c_str());
+      }
     }
     const CommandOutput down = sluice({"lab", "ha", "--state-dir", kStateDir, "down"});
     EXPECT_EQ(down.exitCode, 0) << down.err;
@@ -201,6 +209,11 @@ TEST_F(HaDrill, SigkillCausesNoFailoverAndTheDataPlaneKeepsShaping) {
   EXPECT_EQ(r["path"], "a") << r.dump();
   EXPECT_LE(r["lost"].get<double>(), 0.001 * r["sent"].get<double>()) << r.dump();
   EXPECT_TRUE(r["shaped"].get<bool>()) << r.dump();
+}
+
+TEST_F(HaDrill, FailClosedSetsThePortsDownAndTheRoutersFailOver) {
+  // The ports go down within a readiness tick; the routers see the carrier go.
+  expectFailover("fail-closed", kDeadIntervalMs + kMarginMs);
 }
 
 TEST_F(HaDrill, ThePairChecklistPassesAfterTheDrill) {
