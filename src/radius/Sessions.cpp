@@ -50,6 +50,9 @@ const char* pendingName(Pending p) {
 void SessionTable::fill(Session& s, const RequestInfo& req, int64_t nowSec) {
   if (req.userName) s.userName = req.userName;
   if (req.callingStationId) s.callingStationId = req.callingStationId;
+  if (req.nasIdentifier) s.nasIdentifier = req.nasIdentifier;
+  if (req.nasIpAddress) s.nasIpAddress = req.nasIpAddress;
+  if (req.nasIpv6Address) s.nasIpv6Address = req.nasIpv6Address;
   if (!req.addresses.empty()) s.addresses = req.addresses;
   if (req.rates) s.rates = req.rates;
   s.lastUpdateSec = nowSec;
@@ -117,12 +120,19 @@ std::vector<SessionEvent> SessionTable::applyAccounting(const RequestInfo& req, 
 }
 
 std::pair<Session*, std::optional<ErrorCause>> SessionTable::select(const RequestInfo& req) {
+  const auto sameNas = [&](const Session& s) {
+    const auto agrees = [](const auto& fromRequest, const auto& fromSession) {
+      return !fromRequest || !fromSession || *fromRequest == *fromSession;
+    };
+    return agrees(req.nasIdentifier, s.nasIdentifier) && agrees(req.nasIpAddress, s.nasIpAddress) &&
+           agrees(req.nasIpv6Address, s.nasIpv6Address);
+  };
   std::vector<Session*> hits;
-  const auto nas = req.nasIdentity();
+  bool otherNas = false;
   for (auto& [id, s] : sessions_) {
     bool match = false;
     if (req.acctSessionId) {
-      match = s.acctSessionId == *req.acctSessionId && (!nas || s.nas == *nas);
+      match = s.acctSessionId == *req.acctSessionId;
     } else if (!req.addresses.empty()) {
       match = std::ranges::any_of(req.addresses, [&](const IpNet& a) {
         return std::ranges::find(s.addresses, a) != s.addresses.end();
@@ -130,12 +140,14 @@ std::pair<Session*, std::optional<ErrorCause>> SessionTable::select(const Reques
     } else if (req.userName) {
       match = s.userName == req.userName;
     }
-    if (match) {
+    if (match && !sameNas(s)) {
+      otherNas = true;
+    } else if (match) {
       hits.push_back(&s);
     }
   }
   if (hits.empty()) {
-    return {nullptr, ErrorCause::SessionContextNotFound};
+    return {nullptr, otherNas ? ErrorCause::NasIdentificationMismatch : ErrorCause::SessionContextNotFound};
   }
   if (hits.size() > 1) {
     return {nullptr, ErrorCause::MultipleSessionSelectionUnsupported};

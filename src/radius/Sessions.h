@@ -23,6 +23,9 @@ enum class SessionState { Active, Stale };
 
 struct Session {
   std::string nas;            ///< NAS identity (RequestInfo::nasIdentity)
+  /// The NAS attributes the accounting carried, to match a CoA that names the NAS differently.
+  std::optional<std::string> nasIdentifier;
+  std::optional<IpNet> nasIpAddress, nasIpv6Address;
   std::string acctSessionId;
   std::string circuitId;      ///< "radius:<nas>:<acct-session-id>"
   std::optional<std::string> userName, callingStationId;
@@ -47,6 +50,7 @@ struct SessionEvent {
 enum class ErrorCause : uint32_t {
   UnsupportedAttribute = 401,
   MissingAttribute = 402,
+  NasIdentificationMismatch = 403,
   InvalidRequest = 404,
   InvalidAttributeValue = 407,
   SessionContextNotFound = 503,
@@ -83,11 +87,11 @@ class SessionTable {
 
   /// CoA-Request (RFC 5176 §3): selects one session (see select()) and sets its rates from the
   /// request; ACK with a RatesChanged event (or none when the rates were already those). NAK:
-  /// 503 no session, 508 several, 402 no rate attribute, 407 unreadable rate, 401 an attribute
+  /// 503 no session, 508 several, 403 another NAS's session, 402 no rate attribute, 407 unreadable rate, 401 an attribute
   /// we do not act on (Filter-Id, Session-Timeout, ...).
   DynAuthResult applyCoa(const Packet& packet, const RequestInfo& req, int64_t nowSec);
 
-  /// Disconnect-Request: selects one session and removes it (ACK, Removed event); NAK 503/508.
+  /// Disconnect-Request: selects one session and removes it (ACK, Removed event); NAK 503/508/403.
   DynAuthResult applyDisconnect(const RequestInfo& req);
 
   /// Removes sessions idle for ttlSec, and stale ones after staleGraceSec.
@@ -98,7 +102,10 @@ class SessionTable {
 
  private:
   /// Session identification (RFC 5176 §3): Acct-Session-Id (with the NAS when given), else
-  /// Framed-IP/IPv6 address, else User-Name. nullopt with the Error-Cause when not exactly one.
+  /// Framed-IP/IPv6 address, else User-Name; each NAS attribute the request carries
+  /// (NAS-Identifier, NAS-IP-Address, NAS-IPv6-Address) must equal the session's when the session
+  /// has it. nullptr with the Error-Cause when not exactly one: 503 none, 508 several, 403 the
+  /// identification matched only sessions of another NAS.
   std::pair<Session*, std::optional<ErrorCause>> select(const RequestInfo& req);
   void fill(Session& s, const RequestInfo& req, int64_t nowSec);
 

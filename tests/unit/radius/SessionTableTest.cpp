@@ -162,6 +162,21 @@ TEST(RadiusSessions, CoaNaksWithTheRightErrorCause) {
   EXPECT_EQ(t.sessions().at("radius:bng1:S1").rates->downloadBps, 50'000'000u);
 }
 
+TEST(RadiusSessions, CoaMayNameTheNasByAnotherAttribute) {
+  SessionTable t;
+  t.applyAccounting(decode(acct(AcctStatus::Start, "S1", {ipv4(attr::kNasIpAddress, 192, 0, 2, 1),
+                                                         ipv4(attr::kFramedIpAddress, 10, 0, 0, 1),
+                                                         vsa(kVendorMikrotik, kMikrotikRateLimit, fromString("1M/2M"))})), 0);
+  const auto rate = vsa(kVendorMikrotik, kMikrotikRateLimit, fromString("3M/4M"));
+  // Keyed by NAS-Identifier "bng1"; the CoA names the NAS by its address only.
+  auto p = coa({str(attr::kAcctSessionId, "S1"), ipv4(attr::kNasIpAddress, 192, 0, 2, 1), rate});
+  EXPECT_TRUE(t.applyCoa(p, decode(p), 1).ack);
+  p = coa({str(attr::kAcctSessionId, "S1"), ipv4(attr::kNasIpAddress, 192, 0, 2, 99), rate});
+  EXPECT_EQ(t.applyCoa(p, decode(p), 1).errorCause, ErrorCause::NasIdentificationMismatch);
+  p = coa({str(attr::kAcctSessionId, "S1"), str(attr::kNasIdentifier, "bng2"), rate});
+  EXPECT_EQ(t.applyCoa(p, decode(p), 1).errorCause, ErrorCause::NasIdentificationMismatch);
+}
+
 TEST(RadiusSessions, DisconnectRemovesOrNaks) {
   SessionTable t;
   t.applyAccounting(decode(acct(AcctStatus::Start, "S1", full())), 0);
