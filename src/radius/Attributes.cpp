@@ -11,7 +11,9 @@ namespace sluice::radius {
 
 namespace {
 
-std::string text(const std::vector<uint8_t>& v) { return {v.begin(), v.end()}; }
+std::string text(const std::vector<uint8_t>& v) {
+  return {v.begin(), v.end()};
+}
 
 void maskTo(IpNet& net) {
   for (int i = 0; i < 16; ++i) {
@@ -82,8 +84,9 @@ void wispr(const Packet& p, RequestInfo& info) {
   const uint32_t upBps = up ? asUint32(*up).value_or(0) : 0;
   const uint32_t downBps = down ? asUint32(*down).value_or(0) : 0;
   if (upBps == 0 || downBps == 0) {
-    info.problems.push_back(fmt::format("WISPr-Bandwidth-Max: need both Up and Down > 0 (up {}, down {})",
-                                        up ? hex(*up) : "absent", down ? hex(*down) : "absent"));
+    info.problems.push_back(
+        fmt::format("WISPr-Bandwidth-Max: need both Up and Down > 0 (up {}, down {})",
+                    up ? hex(*up) : "absent", down ? hex(*down) : "absent"));
     return;
   }
   info.rates = Rates{downBps, upBps, std::nullopt, std::nullopt, "WISPr-Bandwidth-Max"};
@@ -97,22 +100,53 @@ void one(const Attribute& a, RequestInfo& info) {
     n ? info.addresses.push_back(*n) : bad(name);
   };
   switch (a.type) {
-    case attr::kUserName: info.userName = text(a.value); break;
-    case attr::kNasIdentifier: info.nasIdentifier = text(a.value); break;
-    case attr::kAcctSessionId: info.acctSessionId = text(a.value); break;
-    case attr::kCallingStationId: info.callingStationId = text(a.value); break;
-    case attr::kClass: info.classes.push_back(a.value); break;
-    case attr::kNasIpAddress: (info.nasIpAddress = v4(a.value)) ? void() : bad("NAS-IP-Address"); break;
-    case attr::kNasIpv6Address: (info.nasIpv6Address = v6(a.value)) ? void() : bad("NAS-IPv6-Address"); break;
-    case attr::kFramedIpAddress: addAddr(v4(a.value), "Framed-IP-Address"); break;
-    case attr::kFramedIpv6Address: addAddr(v6(a.value), "Framed-IPv6-Address"); break;
-    case attr::kFramedIpv6Prefix: addAddr(v6Prefix(a.value), "Framed-IPv6-Prefix"); break;
-    case attr::kDelegatedIpv6Prefix: addAddr(v6Prefix(a.value), "Delegated-IPv6-Prefix"); break;
-    case attr::kFramedRoute: addAddr(framedRoute(text(a.value)), "Framed-Route"); break;
-    case attr::kAcctStatusType: (info.acctStatusType = asUint32(a.value)) ? void() : bad("Acct-Status-Type"); break;
-    case attr::kEventTimestamp: (info.eventTimestamp = asUint32(a.value)) ? void() : bad("Event-Timestamp"); break;
-    case attr::kErrorCause: (info.errorCause = asUint32(a.value)) ? void() : bad("Error-Cause"); break;
-    default: break;
+    case attr::kUserName:
+      info.userName = text(a.value);
+      break;
+    case attr::kNasIdentifier:
+      info.nasIdentifier = text(a.value);
+      break;
+    case attr::kAcctSessionId:
+      info.acctSessionId = text(a.value);
+      break;
+    case attr::kCallingStationId:
+      info.callingStationId = text(a.value);
+      break;
+    case attr::kClass:
+      info.classes.push_back(a.value);
+      break;
+    case attr::kNasIpAddress:
+      (info.nasIpAddress = v4(a.value)) ? void() : bad("NAS-IP-Address");
+      break;
+    case attr::kNasIpv6Address:
+      (info.nasIpv6Address = v6(a.value)) ? void() : bad("NAS-IPv6-Address");
+      break;
+    case attr::kFramedIpAddress:
+      addAddr(v4(a.value), "Framed-IP-Address");
+      break;
+    case attr::kFramedIpv6Address:
+      addAddr(v6(a.value), "Framed-IPv6-Address");
+      break;
+    case attr::kFramedIpv6Prefix:
+      addAddr(v6Prefix(a.value), "Framed-IPv6-Prefix");
+      break;
+    case attr::kDelegatedIpv6Prefix:
+      addAddr(v6Prefix(a.value), "Delegated-IPv6-Prefix");
+      break;
+    case attr::kFramedRoute:
+      addAddr(framedRoute(text(a.value)), "Framed-Route");
+      break;
+    case attr::kAcctStatusType:
+      (info.acctStatusType = asUint32(a.value)) ? void() : bad("Acct-Status-Type");
+      break;
+    case attr::kEventTimestamp:
+      (info.eventTimestamp = asUint32(a.value)) ? void() : bad("Event-Timestamp");
+      break;
+    case attr::kErrorCause:
+      (info.errorCause = asUint32(a.value)) ? void() : bad("Error-Cause");
+      break;
+    default:
+      break;
   }
 }
 
@@ -155,10 +189,20 @@ Result<uint64_t> parseMikrotikRate(std::string_view t) {
   std::string_view digits = t;
   if (!t.empty()) {
     switch (t.back()) {
-      case 'k': case 'K': mult = 1'000; break;
-      case 'M': case 'm': mult = 1'000'000; break;
-      case 'G': case 'g': mult = 1'000'000'000; break;
-      default: break;
+      case 'k':
+      case 'K':
+        mult = 1'000;
+        break;
+      case 'M':
+      case 'm':
+        mult = 1'000'000;
+        break;
+      case 'G':
+      case 'g':
+        mult = 1'000'000'000;
+        break;
+      default:
+        break;
     }
     if (mult != 1) {
       digits.remove_suffix(1);
@@ -166,7 +210,8 @@ Result<uint64_t> parseMikrotikRate(std::string_view t) {
   }
   uint64_t v = 0;
   const auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
-  if (digits.empty() || ec != std::errc{} || p != digits.data() + digits.size() || v > UINT64_MAX / mult) {
+  if (digits.empty() || ec != std::errc{} || p != digits.data() + digits.size() ||
+      v > UINT64_MAX / mult) {
     return makeError(EINVAL, "MikroTik rate", fmt::format("cannot read rate '{}'", t));
   }
   return v * mult;
@@ -184,12 +229,14 @@ Result<Rates> parseMikrotikRateLimit(std::string_view t, const DecodeOptions& op
   const auto pair = [&](std::string_view tok) -> Result<std::pair<uint64_t, uint64_t>> {
     const auto slash = tok.find('/');
     if (slash == std::string_view::npos) {
-      return makeError(EINVAL, "MikroTik-Rate-Limit", fmt::format("'{}' in '{}' is not an rx/tx pair", tok, t));
+      return makeError(EINVAL, "MikroTik-Rate-Limit",
+                       fmt::format("'{}' in '{}' is not an rx/tx pair", tok, t));
     }
     auto rx = parseMikrotikRate(tok.substr(0, slash));
     auto tx = parseMikrotikRate(tok.substr(slash + 1));
     if (!rx || !tx) {
-      return makeError(EINVAL, "MikroTik-Rate-Limit", fmt::format("'{}' in '{}': {}", tok, t, (!rx ? rx : tx).error().detail));
+      return makeError(EINVAL, "MikroTik-Rate-Limit",
+                       fmt::format("'{}' in '{}': {}", tok, t, (!rx ? rx : tx).error().detail));
     }
     return std::pair{*rx, *tx};
   };

@@ -18,14 +18,20 @@
 
 namespace sluice::radius {
 
-inline constexpr uint32_t kVendorMikrotik = 14988;   ///< IANA enterprise number, MikroTik
+inline constexpr uint32_t kVendorMikrotik = 14988;  ///< IANA enterprise number, MikroTik
 inline constexpr uint8_t kMikrotikRateLimit = 8;
-inline constexpr uint32_t kVendorWispr = 14122;      ///< IANA enterprise number, WISPr
+inline constexpr uint32_t kVendorWispr = 14122;  ///< IANA enterprise number, WISPr
 inline constexpr uint8_t kWisprBandwidthMaxUp = 7;
 inline constexpr uint8_t kWisprBandwidthMaxDown = 8;
 
 /// Acct-Status-Type values (RFC 2866 §5.1).
-enum class AcctStatus : uint32_t { Start = 1, Stop = 2, InterimUpdate = 3, AccountingOn = 7, AccountingOff = 8 };
+enum class AcctStatus : uint32_t {
+  Start = 1,
+  Stop = 2,
+  InterimUpdate = 3,
+  AccountingOn = 7,
+  AccountingOff = 8
+};
 
 /// Subscriber rates from the subscriber's side: download = towards the subscriber.
 struct Rates {

@@ -19,10 +19,14 @@ void copyProxyState(const Packet& req, Packet& resp) {
 }  // namespace
 
 Dispatcher::Dispatcher(DispatcherConfig config, std::vector<Client> clients, EventSink sink)
-    : config_(std::move(config)), clients_(std::move(clients)), sink_(std::move(sink)), table_(config_.sessions) {}
+    : config_(std::move(config)),
+      clients_(std::move(clients)),
+      sink_(std::move(sink)),
+      table_(config_.sessions) {}
 
-std::optional<std::vector<uint8_t>> Dispatcher::handle(std::span<const uint8_t> datagram, const IpNet& source,
-                                                       Role role, int64_t nowSec, int64_t unixNowSec,
+std::optional<std::vector<uint8_t>> Dispatcher::handle(std::span<const uint8_t> datagram,
+                                                       const IpNet& source, Role role,
+                                                       int64_t nowSec, int64_t unixNowSec,
                                                        uint16_t sourcePort) {
   std::vector<SessionEvent> events;
   std::optional<std::vector<uint8_t>> answer;
@@ -42,8 +46,10 @@ std::optional<std::vector<uint8_t>> Dispatcher::handle(std::span<const uint8_t> 
       return std::nullopt;
     }
     const bool accounting = packet->code == Code::AccountingRequest;
-    const bool dynauth = packet->code == Code::CoaRequest || packet->code == Code::DisconnectRequest;
-    if ((role == Role::Accounting && !accounting) || (role == Role::DynamicAuthorization && !dynauth)) {
+    const bool dynauth =
+        packet->code == Code::CoaRequest || packet->code == Code::DisconnectRequest;
+    if ((role == Role::Accounting && !accounting) ||
+        (role == Role::DynamicAuthorization && !dynauth)) {
       ++counters_.wrongCode;
       return std::nullopt;
     }
@@ -53,16 +59,19 @@ std::optional<std::vector<uint8_t>> Dispatcher::handle(std::span<const uint8_t> 
     if (!verifyRequestAuthenticator(exact, client->secret) || mac == false ||
         (config_.requireMessageAuthenticator && !mac)) {
       ++counters_.badAuthenticator;
-      spdlog::warn("radius: dropped request from client {} ({}): {}", client->name, source.toString(),
+      spdlog::warn("radius: dropped request from client {} ({}): {}", client->name,
+                   source.toString(),
                    mac == false ? "bad Message-Authenticator (wrong shared secret?)"
                    : !mac       ? "Message-Authenticator required but absent"
                                 : "bad Request Authenticator (wrong shared secret?)");
       return std::nullopt;
     }
-    const std::string dupKey = fmt::format("{}|{}|{}|{}|", source.toString(), sourcePort,
-                                           static_cast<int>(packet->code), packet->identifier) +
-                               std::string(packet->authenticator.begin(), packet->authenticator.end());
-    if (const auto hit = answered_.find(dupKey); hit != answered_.end() && hit->second.expiresSec > nowSec) {
+    const std::string dupKey =
+        fmt::format("{}|{}|{}|{}|", source.toString(), sourcePort, static_cast<int>(packet->code),
+                    packet->identifier) +
+        std::string(packet->authenticator.begin(), packet->authenticator.end());
+    if (const auto hit = answered_.find(dupKey);
+        hit != answered_.end() && hit->second.expiresSec > nowSec) {
       ++counters_.duplicates;
       ++counters_.responses;
       return hit->second.bytes;
@@ -91,10 +100,9 @@ std::optional<std::vector<uint8_t>> Dispatcher::handle(std::span<const uint8_t> 
   return answer;
 }
 
-std::optional<std::vector<uint8_t>> Dispatcher::dynamicAuthorization(const Packet& req, const RequestInfo& info,
-                                                                     const Client& client, int64_t nowSec,
-                                                                     int64_t unixNowSec,
-                                                                     std::vector<SessionEvent>& events) {
+std::optional<std::vector<uint8_t>> Dispatcher::dynamicAuthorization(
+    const Packet& req, const RequestInfo& info, const Client& client, int64_t nowSec,
+    int64_t unixNowSec, std::vector<SessionEvent>& events) {
   const bool coa = req.code == Code::CoaRequest;
   DynAuthResult result;
   if (info.eventTimestamp) {
@@ -115,9 +123,12 @@ std::optional<std::vector<uint8_t>> Dispatcher::dynamicAuthorization(const Packe
   events = result.events;
   Packet resp{coa ? (result.ack ? Code::CoaAck : Code::CoaNak)
                   : (result.ack ? Code::DisconnectAck : Code::DisconnectNak),
-              req.identifier, {}, {}};
+              req.identifier,
+              {},
+              {}};
   if (!result.ack && result.errorCause) {
-    resp.attributes.push_back({attr::kErrorCause, fromUint32(static_cast<uint32_t>(*result.errorCause))});
+    resp.attributes.push_back(
+        {attr::kErrorCause, fromUint32(static_cast<uint32_t>(*result.errorCause))});
   }
   copyProxyState(req, resp);
   auto bytes = encodeResponse(resp, req.authenticator, client.secret);
@@ -129,7 +140,8 @@ void Dispatcher::expire(int64_t nowSec) {
   {
     std::lock_guard lock(mutex_);
     events = table_.expire(nowSec);
-    std::erase_if(answered_, [nowSec](const auto& entry) { return entry.second.expiresSec <= nowSec; });
+    std::erase_if(answered_,
+                  [nowSec](const auto& entry) { return entry.second.expiresSec <= nowSec; });
   }
   if (!events.empty() && sink_) {
     sink_(events);

@@ -7,10 +7,10 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <string>
 #include <mutex>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "radius/Clients.h"
@@ -65,7 +65,8 @@ class Dispatcher {
   std::vector<Session> sessions() const;
 
  private:
-  std::optional<std::vector<uint8_t>> dynamicAuthorization(const Packet& req, const RequestInfo& info,
+  std::optional<std::vector<uint8_t>> dynamicAuthorization(const Packet& req,
+                                                           const RequestInfo& info,
                                                            const Client& client, int64_t nowSec,
                                                            int64_t unixNowSec,
                                                            std::vector<SessionEvent>& events);

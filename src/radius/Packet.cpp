@@ -71,13 +71,15 @@ const Attribute* Packet::find(uint8_t type) const {
   return nullptr;
 }
 
-std::optional<std::vector<uint8_t>> Packet::findVendor(uint32_t vendorId, uint8_t vendorType) const {
+std::optional<std::vector<uint8_t>> Packet::findVendor(uint32_t vendorId,
+                                                       uint8_t vendorType) const {
   for (const auto& a : attributes) {
     if (a.type != attr::kVendorSpecific || a.value.size() < 6) {
       continue;
     }
     const auto& v = a.value;
-    const uint32_t id = (uint32_t{v[0]} << 24) | (uint32_t{v[1]} << 16) | (uint32_t{v[2]} << 8) | v[3];
+    const uint32_t id =
+        (uint32_t{v[0]} << 24) | (uint32_t{v[1]} << 16) | (uint32_t{v[2]} << 8) | v[3];
     if (id != vendorId) {
       continue;
     }
@@ -99,7 +101,8 @@ std::optional<std::vector<uint8_t>> Packet::findVendor(uint32_t vendorId, uint8_
 
 Result<Packet> parse(std::span<const uint8_t> d) {
   if (d.size() < kHeaderBytes) {
-    return makeError(EBADMSG, "radius packet", fmt::format("{} octets, below the 20-octet header", d.size()));
+    return makeError(EBADMSG, "radius packet",
+                     fmt::format("{} octets, below the 20-octet header", d.size()));
   }
   const size_t length = lengthField(d);
   if (length < kHeaderBytes || length > kMaxPacketBytes || length > d.size()) {
@@ -112,11 +115,13 @@ Result<Packet> parse(std::span<const uint8_t> d) {
   std::copy_n(d.begin() + kAuthOffset, 16, p.authenticator.begin());
   for (size_t pos = kHeaderBytes; pos < length;) {
     if (pos + 2 > length || d[pos + 1] < 2 || pos + d[pos + 1] > length) {
-      return makeError(EBADMSG, "radius packet", fmt::format("malformed attribute at offset {}", pos));
+      return makeError(EBADMSG, "radius packet",
+                       fmt::format("malformed attribute at offset {}", pos));
     }
     const uint8_t len = d[pos + 1];
-    p.attributes.push_back(Attribute{d[pos], std::vector<uint8_t>(d.begin() + static_cast<long>(pos) + 2,
-                                                                  d.begin() + static_cast<long>(pos + len))});
+    p.attributes.push_back(
+        Attribute{d[pos], std::vector<uint8_t>(d.begin() + static_cast<long>(pos) + 2,
+                                               d.begin() + static_cast<long>(pos + len))});
     pos += len;
   }
   return p;
@@ -129,7 +134,8 @@ Result<std::vector<uint8_t>> encode(const Packet& p) {
   std::copy(p.authenticator.begin(), p.authenticator.end(), out.begin() + kAuthOffset);
   for (const auto& a : p.attributes) {
     if (a.value.size() > 253) {
-      return makeError(EMSGSIZE, "radius encode", fmt::format("attribute {} has {} octets (max 253)", a.type, a.value.size()));
+      return makeError(EMSGSIZE, "radius encode",
+                       fmt::format("attribute {} has {} octets (max 253)", a.type, a.value.size()));
     }
     out.push_back(a.type);
     out.push_back(static_cast<uint8_t>(a.value.size() + 2));
@@ -152,7 +158,8 @@ bool verifyRequestAuthenticator(std::span<const uint8_t> d, std::string_view sec
   return CRYPTO_memcmp(expect.data(), d.data() + kAuthOffset, 16) == 0;
 }
 
-std::optional<bool> verifyMessageAuthenticator(std::span<const uint8_t> d, std::string_view secret) {
+std::optional<bool> verifyMessageAuthenticator(std::span<const uint8_t> d,
+                                               std::string_view secret) {
   bool badLength = false;
   const auto off = messageAuthenticatorOffset(d, badLength);
   if (!off) {
@@ -212,10 +219,12 @@ std::optional<uint32_t> asUint32(const std::vector<uint8_t>& v) {
 }
 
 std::vector<uint8_t> fromUint32(uint32_t v) {
-  return {static_cast<uint8_t>(v >> 24), static_cast<uint8_t>(v >> 16), static_cast<uint8_t>(v >> 8),
-          static_cast<uint8_t>(v)};
+  return {static_cast<uint8_t>(v >> 24), static_cast<uint8_t>(v >> 16),
+          static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
 }
 
-std::vector<uint8_t> fromString(std::string_view s) { return {s.begin(), s.end()}; }
+std::vector<uint8_t> fromString(std::string_view s) {
+  return {s.begin(), s.end()};
+}
 
 }  // namespace sluice::radius

@@ -17,11 +17,15 @@ namespace sluice::radius {
 namespace {
 
 int64_t monoSec() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 int64_t unixSec() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 IpNet sourceOf(const sockaddr_storage& ss) {
@@ -56,7 +60,8 @@ Result<std::pair<int, uint16_t>> bindUdp(const std::string& address, uint16_t po
     v6->sin6_port = htons(port);
     len = sizeof(sockaddr_in6);
   } else {
-    return makeError(EINVAL, "radius bind", fmt::format("'{}' is not an IPv4 or IPv6 address", address));
+    return makeError(EINVAL, "radius bind",
+                     fmt::format("'{}' is not an IPv4 or IPv6 address", address));
   }
   const auto context = fmt::format("radius bind {}:{}", address, port);
   const int fd = ::socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -74,10 +79,12 @@ Result<std::pair<int, uint16_t>> bindUdp(const std::string& address, uint16_t po
 
 }  // namespace
 
-Result<std::unique_ptr<Server>> Server::start(const ServerConfig& config, std::vector<Client> clients,
+Result<std::unique_ptr<Server>> Server::start(const ServerConfig& config,
+                                              std::vector<Client> clients,
                                               Dispatcher::EventSink sink) {
   std::unique_ptr<Server> s(new Server());
-  s->dispatcher_ = std::make_unique<Dispatcher>(config.dispatcher, std::move(clients), std::move(sink));
+  s->dispatcher_ =
+      std::make_unique<Dispatcher>(config.dispatcher, std::move(clients), std::move(sink));
   auto acct = bindUdp(config.bindAddress, config.accountingPort);
   if (!acct) {
     return std::unexpected(acct.error());
@@ -91,7 +98,8 @@ Result<std::unique_ptr<Server>> Server::start(const ServerConfig& config, std::v
     std::tie(s->coaFd_, s->coaPort_) = *coa;
     s->coaThread_ = std::thread([p = s.get()] { p->loop(p->coaFd_, Role::DynamicAuthorization); });
   }
-  s->accountingThread_ = std::thread([p = s.get()] { p->loop(p->accountingFd_, Role::Accounting); });
+  s->accountingThread_ =
+      std::thread([p = s.get()] { p->loop(p->accountingFd_, Role::Accounting); });
   return s;
 }
 
@@ -110,14 +118,16 @@ void Server::loop(int fd, Role role) {
     }
     sockaddr_storage from{};
     socklen_t fromLen = sizeof(from);
-    const ssize_t n = ::recvfrom(fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &fromLen);
+    const ssize_t n =
+        ::recvfrom(fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &fromLen);
     if (n <= 0) {
       continue;
     }
-    const uint16_t port = ntohs(from.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&from)->sin_port
-                                                          : reinterpret_cast<sockaddr_in6*>(&from)->sin6_port);
-    const auto answer = dispatcher_->handle(std::span(buf.data(), static_cast<size_t>(n)), sourceOf(from), role,
-                                            monoSec(), unixSec(), port);
+    const uint16_t port =
+        ntohs(from.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&from)->sin_port
+                                        : reinterpret_cast<sockaddr_in6*>(&from)->sin6_port);
+    const auto answer = dispatcher_->handle(std::span(buf.data(), static_cast<size_t>(n)),
+                                            sourceOf(from), role, monoSec(), unixSec(), port);
     if (answer) {
       ::sendto(fd, answer->data(), answer->size(), 0, reinterpret_cast<sockaddr*>(&from), fromLen);
     }
@@ -139,6 +149,8 @@ void Server::stop() {
   }
 }
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
 }  // namespace sluice::radius

@@ -25,7 +25,8 @@ class Server {
  public:
   /// Binds both sockets and starts the threads. Errors: EINVAL for an unparsable bindAddress,
   /// the errno of socket()/bind() with context "radius bind <addr>:<port>".
-  static Result<std::unique_ptr<Server>> start(const ServerConfig& config, std::vector<Client> clients,
+  static Result<std::unique_ptr<Server>> start(const ServerConfig& config,
+                                               std::vector<Client> clients,
                                                Dispatcher::EventSink sink);
   ~Server();
   Server(const Server&) = delete;

@@ -21,14 +21,23 @@ std::string join(const std::vector<std::string>& v) {
 /// Proxy-State (33), Event-Timestamp, Message-Authenticator and the rate VSAs. Anything else is
 /// something we would silently not do, so it is NAKed with 401 (RFC 5176 §3.5).
 bool supported(const Attribute& a) {
-  constexpr std::array<uint8_t, 14> kAllowed{attr::kUserName, attr::kNasIpAddress, attr::kFramedIpAddress,
-                                             attr::kCallingStationId, attr::kNasIdentifier, 33,
-                                             attr::kAcctSessionId, attr::kEventTimestamp,
-                                             attr::kMessageAuthenticator, attr::kNasIpv6Address,
-                                             attr::kFramedIpv6Prefix, attr::kDelegatedIpv6Prefix,
-                                             attr::kFramedIpv6Address, attr::kClass};
+  constexpr std::array<uint8_t, 14> kAllowed{attr::kUserName,
+                                             attr::kNasIpAddress,
+                                             attr::kFramedIpAddress,
+                                             attr::kCallingStationId,
+                                             attr::kNasIdentifier,
+                                             33,
+                                             attr::kAcctSessionId,
+                                             attr::kEventTimestamp,
+                                             attr::kMessageAuthenticator,
+                                             attr::kNasIpv6Address,
+                                             attr::kFramedIpv6Prefix,
+                                             attr::kDelegatedIpv6Prefix,
+                                             attr::kFramedIpv6Address,
+                                             attr::kClass};
   if (a.type == attr::kVendorSpecific) {
-    const auto id = a.value.size() >= 4 ? asUint32({a.value.begin(), a.value.begin() + 4}) : std::nullopt;
+    const auto id =
+        a.value.size() >= 4 ? asUint32({a.value.begin(), a.value.begin() + 4}) : std::nullopt;
     return id == kVendorMikrotik || id == kVendorWispr;
   }
   return std::ranges::find(kAllowed, a.type) != kAllowed.end();
@@ -38,26 +47,40 @@ bool supported(const Attribute& a) {
 
 const char* pendingName(Pending p) {
   switch (p) {
-    case Pending::None: return "none";
-    case Pending::MissingSessionId: return "missing-session-id";
-    case Pending::MissingNasIdentity: return "missing-nas-identity";
-    case Pending::MissingAddress: return "missing-address";
-    case Pending::MissingRate: return "missing-rate";
+    case Pending::None:
+      return "none";
+    case Pending::MissingSessionId:
+      return "missing-session-id";
+    case Pending::MissingNasIdentity:
+      return "missing-nas-identity";
+    case Pending::MissingAddress:
+      return "missing-address";
+    case Pending::MissingRate:
+      return "missing-rate";
   }
   return "unknown";
 }
 
 void SessionTable::fill(Session& s, const RequestInfo& req, int64_t nowSec) {
-  if (req.userName) s.userName = req.userName;
-  if (req.callingStationId) s.callingStationId = req.callingStationId;
-  if (req.nasIdentifier) s.nasIdentifier = req.nasIdentifier;
-  if (req.nasIpAddress) s.nasIpAddress = req.nasIpAddress;
-  if (req.nasIpv6Address) s.nasIpv6Address = req.nasIpv6Address;
-  if (!req.addresses.empty()) s.addresses = req.addresses;
-  if (req.rates) s.rates = req.rates;
+  if (req.userName)
+    s.userName = req.userName;
+  if (req.callingStationId)
+    s.callingStationId = req.callingStationId;
+  if (req.nasIdentifier)
+    s.nasIdentifier = req.nasIdentifier;
+  if (req.nasIpAddress)
+    s.nasIpAddress = req.nasIpAddress;
+  if (req.nasIpv6Address)
+    s.nasIpv6Address = req.nasIpv6Address;
+  if (!req.addresses.empty())
+    s.addresses = req.addresses;
+  if (req.rates)
+    s.rates = req.rates;
   s.lastUpdateSec = nowSec;
   s.state = SessionState::Active;
-  s.pending = s.addresses.empty() ? Pending::MissingAddress : !s.rates ? Pending::MissingRate : Pending::None;
+  s.pending = s.addresses.empty() ? Pending::MissingAddress
+              : !s.rates          ? Pending::MissingRate
+                                  : Pending::None;
   s.pendingDetail = s.pending == Pending::None ? "" : join(req.problems);
 }
 
@@ -80,9 +103,11 @@ std::vector<SessionEvent> SessionTable::applyAccounting(const RequestInfo& req, 
   Session probe;
   probe.nas = nas.value_or("");
   probe.acctSessionId = req.acctSessionId.value_or("");
-  if (status != AcctStatus::Start && status != AcctStatus::InterimUpdate && status != AcctStatus::Stop) {
+  if (status != AcctStatus::Start && status != AcctStatus::InterimUpdate &&
+      status != AcctStatus::Stop) {
     ++counters_.refused;
-    return {{EventKind::Refused, probe, fmt::format("Acct-Status-Type {} not handled", req.acctStatusType.value_or(0))}};
+    return {{EventKind::Refused, probe,
+             fmt::format("Acct-Status-Type {} not handled", req.acctStatusType.value_or(0))}};
   }
   if (!req.acctSessionId || req.acctSessionId->empty() || !nas) {
     ++counters_.refused;
@@ -106,7 +131,8 @@ std::vector<SessionEvent> SessionTable::applyAccounting(const RequestInfo& req, 
     probe.startedSec = nowSec;
     fill(probe, req, nowSec);
     it = sessions_.emplace(probe.circuitId, probe).first;
-    return {{EventKind::Created, it->second, status == AcctStatus::Start ? "Start" : "Interim-Update"}};
+    return {
+        {EventKind::Created, it->second, status == AcctStatus::Start ? "Start" : "Interim-Update"}};
   }
   if (status == AcctStatus::Start) {
     ++counters_.duplicateStarts;
@@ -147,7 +173,8 @@ std::pair<Session*, std::optional<ErrorCause>> SessionTable::select(const Reques
     }
   }
   if (hits.empty()) {
-    return {nullptr, otherNas ? ErrorCause::NasIdentificationMismatch : ErrorCause::SessionContextNotFound};
+    return {nullptr,
+            otherNas ? ErrorCause::NasIdentificationMismatch : ErrorCause::SessionContextNotFound};
   }
   if (hits.size() > 1) {
     return {nullptr, ErrorCause::MultipleSessionSelectionUnsupported};
@@ -168,7 +195,8 @@ DynAuthResult SessionTable::applyCoa(const Packet& packet, const RequestInfo& re
     return nak(*cause);
   }
   if (!req.rates) {
-    return nak(req.problems.empty() ? ErrorCause::MissingAttribute : ErrorCause::InvalidAttributeValue);
+    return nak(req.problems.empty() ? ErrorCause::MissingAttribute
+                                    : ErrorCause::InvalidAttributeValue);
   }
   ++counters_.coaAck;
   DynAuthResult out{true, std::nullopt, {}};
@@ -197,7 +225,8 @@ std::vector<SessionEvent> SessionTable::expire(int64_t nowSec) {
   std::vector<SessionEvent> events;
   for (auto it = sessions_.begin(); it != sessions_.end();) {
     const auto& s = it->second;
-    const bool stale = s.state == SessionState::Stale && nowSec - s.staleSinceSec >= config_.staleGraceSec;
+    const bool stale =
+        s.state == SessionState::Stale && nowSec - s.staleSinceSec >= config_.staleGraceSec;
     const bool idle = nowSec - s.lastUpdateSec >= config_.ttlSec;
     if (stale || idle) {
       ++counters_.expired;

@@ -22,12 +22,12 @@ const char* pendingName(Pending p);
 enum class SessionState { Active, Stale };
 
 struct Session {
-  std::string nas;            ///< NAS identity (RequestInfo::nasIdentity)
+  std::string nas;  ///< NAS identity (RequestInfo::nasIdentity)
   /// The NAS attributes the accounting carried, to match a CoA that names the NAS differently.
   std::optional<std::string> nasIdentifier;
   std::optional<IpNet> nasIpAddress, nasIpv6Address;
   std::string acctSessionId;
-  std::string circuitId;      ///< "radius:<nas>:<acct-session-id>"
+  std::string circuitId;  ///< "radius:<nas>:<acct-session-id>"
   std::optional<std::string> userName, callingStationId;
   std::vector<IpNet> addresses;
   std::optional<Rates> rates;
@@ -87,8 +87,8 @@ class SessionTable {
 
   /// CoA-Request (RFC 5176 §3): selects one session (see select()) and sets its rates from the
   /// request; ACK with a RatesChanged event (or none when the rates were already those). NAK:
-  /// 503 no session, 508 several, 403 another NAS's session, 402 no rate attribute, 407 unreadable rate, 401 an attribute
-  /// we do not act on (Filter-Id, Session-Timeout, ...).
+  /// 503 no session, 508 several, 403 another NAS's session, 402 no rate attribute, 407 unreadable
+  /// rate, 401 an attribute we do not act on (Filter-Id, Session-Timeout, ...).
   DynAuthResult applyCoa(const Packet& packet, const RequestInfo& req, int64_t nowSec);
 
   /// Disconnect-Request: selects one session and removes it (ACK, Removed event); NAK 503/508/403.

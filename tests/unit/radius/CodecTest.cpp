@@ -9,8 +9,9 @@ namespace {
 using namespace test;
 
 TEST(RadiusCodec, RoundTripsHeaderAndAttributes) {
-  const auto bytes = signedRequest(Code::AccountingRequest, 7,
-                                   {str(attr::kUserName, "alice"), u32(attr::kAcctStatusType, 1)}, "s3cret");
+  const auto bytes =
+      signedRequest(Code::AccountingRequest, 7,
+                    {str(attr::kUserName, "alice"), u32(attr::kAcctStatusType, 1)}, "s3cret");
   ASSERT_EQ(bytes.size(), 20u + 7u + 6u);
   EXPECT_EQ(bytes[0], 4);
   EXPECT_EQ(bytes[1], 7);
@@ -50,12 +51,14 @@ TEST(RadiusCodec, WrongSecretOrTamperingFailsVerification) {
 }
 
 TEST(RadiusCodec, MessageAuthenticatorIsCheckedWhenPresent) {
-  const auto with = signedRequest(Code::DisconnectRequest, 1,
-                                  {str(attr::kAcctSessionId, "abc"), {attr::kMessageAuthenticator, {}}}, "k");
+  const auto with =
+      signedRequest(Code::DisconnectRequest, 1,
+                    {str(attr::kAcctSessionId, "abc"), {attr::kMessageAuthenticator, {}}}, "k");
   EXPECT_EQ(verifyMessageAuthenticator(with, "k"), std::optional<bool>(true));
   EXPECT_TRUE(verifyRequestAuthenticator(with, "k"));
   EXPECT_EQ(verifyMessageAuthenticator(with, "other"), std::optional<bool>(false));
-  const auto without = signedRequest(Code::DisconnectRequest, 1, {str(attr::kAcctSessionId, "abc")}, "k");
+  const auto without =
+      signedRequest(Code::DisconnectRequest, 1, {str(attr::kAcctSessionId, "abc")}, "k");
   EXPECT_EQ(verifyMessageAuthenticator(without, "k"), std::nullopt);
 }
 
@@ -68,7 +71,8 @@ TEST(RadiusCodec, ResponseAuthenticatorUsesTheRequestAuthenticator) {
   ASSERT_EQ(resp.size(), 20u);
   EXPECT_EQ(hex(std::span(resp).first(4)), "05030014");
   EXPECT_EQ(hex(std::span(resp).subspan(4, 16)), "b12df566ee7e0db6d16daa877e2dd7ba");
-  const auto otherSecret = encodeResponse({Code::AccountingResponse, 3, {}, {}}, reqAuth, "j").value();
+  const auto otherSecret =
+      encodeResponse({Code::AccountingResponse, 3, {}, {}}, reqAuth, "j").value();
   EXPECT_NE(otherSecret, resp);
 }
 
@@ -87,20 +91,29 @@ TEST(RadiusCodec, RejectsMalformedPackets) {
   auto padded = bytes;
   padded.push_back(0xAA);  // octets past Length are padding (RFC 2865 §3)
   EXPECT_EQ(parse(padded).value().attributes.size(), 1u);
-  EXPECT_FALSE(encode({Code::AccountingRequest, 0, {}, {{1, std::vector<uint8_t>(254, 'a')}}}).has_value());
+  EXPECT_FALSE(
+      encode({Code::AccountingRequest, 0, {}, {{1, std::vector<uint8_t>(254, 'a')}}}).has_value());
 }
 
 TEST(RadiusAttributes, DecodesIdentityAddressesAndStatus) {
-  Packet p{Code::AccountingRequest, 0, {}, {
-      str(attr::kUserName, "alice"), ipv4(attr::kNasIpAddress, 192, 0, 2, 1),
-      str(attr::kNasIdentifier, "bng1"), ipv4(attr::kFramedIpAddress, 100, 64, 0, 5),
-      str(attr::kFramedRoute, "10.9.0.0/24 0.0.0.0 1"),
-      {attr::kFramedIpv6Prefix, {0, 64, 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0}},
-      {attr::kDelegatedIpv6Prefix, {0, 56, 0x20, 0x01, 0x0d, 0xb8, 0xff, 0x00, 0, 0}},
-      {attr::kFramedIpv6Address, {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9}},
-      str(attr::kAcctSessionId, "S1"), u32(attr::kAcctStatusType, 3),
-      str(attr::kCallingStationId, "AA-BB-CC-00-11-22"), str(attr::kClass, "gold"),
-      u32(attr::kEventTimestamp, 1'800'000'000), u32(attr::kErrorCause, 503)}};
+  Packet p{
+      Code::AccountingRequest,
+      0,
+      {},
+      {str(attr::kUserName, "alice"),
+       ipv4(attr::kNasIpAddress, 192, 0, 2, 1),
+       str(attr::kNasIdentifier, "bng1"),
+       ipv4(attr::kFramedIpAddress, 100, 64, 0, 5),
+       str(attr::kFramedRoute, "10.9.0.0/24 0.0.0.0 1"),
+       {attr::kFramedIpv6Prefix, {0, 64, 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0}},
+       {attr::kDelegatedIpv6Prefix, {0, 56, 0x20, 0x01, 0x0d, 0xb8, 0xff, 0x00, 0, 0}},
+       {attr::kFramedIpv6Address, {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9}},
+       str(attr::kAcctSessionId, "S1"),
+       u32(attr::kAcctStatusType, 3),
+       str(attr::kCallingStationId, "AA-BB-CC-00-11-22"),
+       str(attr::kClass, "gold"),
+       u32(attr::kEventTimestamp, 1'800'000'000),
+       u32(attr::kErrorCause, 503)}};
   const auto info = decode(p);
   EXPECT_TRUE(info.problems.empty());
   EXPECT_EQ(info.userName, "alice");
@@ -126,7 +139,10 @@ TEST(RadiusAttributes, NasIdentityFallsBackToAddresses) {
 }
 
 TEST(RadiusAttributes, BadValuesAreReportedNotGuessed) {
-  Packet p{Code::AccountingRequest, 0, {}, {{attr::kFramedIpAddress, {1, 2, 3}}, str(attr::kFramedRoute, "nonsense")}};
+  Packet p{Code::AccountingRequest,
+           0,
+           {},
+           {{attr::kFramedIpAddress, {1, 2, 3}}, str(attr::kFramedRoute, "nonsense")}};
   const auto info = decode(p);
   EXPECT_TRUE(info.addresses.empty());
   ASSERT_EQ(info.problems.size(), 2u);
@@ -154,22 +170,34 @@ TEST(RadiusAttributes, MikrotikRateLimitForms) {
 }
 
 TEST(RadiusAttributes, RatesFromVendorAttributes) {
-  Packet mt{Code::AccountingRequest, 0, {}, {vsa(kVendorMikrotik, kMikrotikRateLimit, fromString("5M/50M"))}};
+  Packet mt{Code::AccountingRequest,
+            0,
+            {},
+            {vsa(kVendorMikrotik, kMikrotikRateLimit, fromString("5M/50M"))}};
   auto info = decode(mt);
   ASSERT_TRUE(info.rates);
   EXPECT_EQ(info.rates->downloadBps, 50'000'000u);
   EXPECT_EQ(info.rates->source, "MikroTik-Rate-Limit");
-  Packet wispr{Code::AccountingRequest, 0, {}, {vsa(kVendorWispr, kWisprBandwidthMaxDown, fromUint32(30'000'000)),
-                                               vsa(kVendorWispr, kWisprBandwidthMaxUp, fromUint32(3'000'000))}};
+  Packet wispr{Code::AccountingRequest,
+               0,
+               {},
+               {vsa(kVendorWispr, kWisprBandwidthMaxDown, fromUint32(30'000'000)),
+                vsa(kVendorWispr, kWisprBandwidthMaxUp, fromUint32(3'000'000))}};
   info = decode(wispr);
   ASSERT_TRUE(info.rates);
   EXPECT_EQ(info.rates->downloadBps, 30'000'000u);
   EXPECT_EQ(info.rates->uploadBps, 3'000'000u);
-  Packet half{Code::AccountingRequest, 0, {}, {vsa(kVendorWispr, kWisprBandwidthMaxDown, fromUint32(30'000'000))}};
+  Packet half{Code::AccountingRequest,
+              0,
+              {},
+              {vsa(kVendorWispr, kWisprBandwidthMaxDown, fromUint32(30'000'000))}};
   info = decode(half);
   EXPECT_FALSE(info.rates);
   EXPECT_EQ(info.problems.size(), 1u);
-  Packet badMt{Code::AccountingRequest, 0, {}, {vsa(kVendorMikrotik, kMikrotikRateLimit, fromString("fast"))}};
+  Packet badMt{Code::AccountingRequest,
+               0,
+               {},
+               {vsa(kVendorMikrotik, kMikrotikRateLimit, fromString("fast"))}};
   info = decode(badMt);
   EXPECT_FALSE(info.rates);
   EXPECT_NE(info.problems.at(0).find("fast"), std::string::npos);

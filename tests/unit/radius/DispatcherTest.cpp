@@ -17,9 +17,12 @@ class RadiusDispatcher : public ::testing::Test {
  protected:
   RadiusDispatcher()
       : dispatcher_(DispatcherConfig{}, {Client{"bng", {*IpNet::parse("192.0.2.0/24")}, "secret"}},
-                    [this](const std::vector<SessionEvent>& ev) { events_.insert(events_.end(), ev.begin(), ev.end()); }) {}
+                    [this](const std::vector<SessionEvent>& ev) {
+                      events_.insert(events_.end(), ev.begin(), ev.end());
+                    }) {}
 
-  std::optional<Packet> send(const std::vector<uint8_t>& bytes, Role role, const char* from = "192.0.2.10") {
+  std::optional<Packet> send(const std::vector<uint8_t>& bytes, Role role,
+                             const char* from = "192.0.2.10") {
     const auto answer = dispatcher_.handle(bytes, *IpNet::parse(from), role, 10, kUnixNow);
     if (!answer) {
       return std::nullopt;
@@ -28,11 +31,12 @@ class RadiusDispatcher : public ::testing::Test {
   }
 
   std::vector<uint8_t> start(const std::string& secret = "secret") {
-    return signedRequest(Code::AccountingRequest, 1,
-                         {u32(attr::kAcctStatusType, 1), str(attr::kNasIdentifier, "bng1"), str(attr::kAcctSessionId, "S1"),
-                          ipv4(attr::kFramedIpAddress, 100, 64, 0, 5),
-                          vsa(kVendorMikrotik, kMikrotikRateLimit, fromString("10M/50M")), str(33, "proxy")},
-                         secret);
+    return signedRequest(
+        Code::AccountingRequest, 1,
+        {u32(attr::kAcctStatusType, 1), str(attr::kNasIdentifier, "bng1"),
+         str(attr::kAcctSessionId, "S1"), ipv4(attr::kFramedIpAddress, 100, 64, 0, 5),
+         vsa(kVendorMikrotik, kMikrotikRateLimit, fromString("10M/50M")), str(33, "proxy")},
+        secret);
   }
 
   Dispatcher dispatcher_;
@@ -41,7 +45,8 @@ class RadiusDispatcher : public ::testing::Test {
 
 TEST_F(RadiusDispatcher, AnswersAccountingWithAValidResponse) {
   const auto req = start();
-  const auto resp = dispatcher_.handle(req, *IpNet::parse("192.0.2.10"), Role::Accounting, 10, kUnixNow);
+  const auto resp =
+      dispatcher_.handle(req, *IpNet::parse("192.0.2.10"), Role::Accounting, 10, kUnixNow);
   ASSERT_TRUE(resp);
   const auto p = parse(*resp).value();
   EXPECT_EQ(p.code, Code::AccountingResponse);
@@ -49,7 +54,10 @@ TEST_F(RadiusDispatcher, AnswersAccountingWithAValidResponse) {
   ASSERT_NE(p.find(33), nullptr);  // Proxy-State echoed
   // The response authenticator is what a NAS with the same secret expects.
   const auto reqAuth = parse(req).value().authenticator;
-  EXPECT_EQ(encodeResponse(Packet{Code::AccountingResponse, 1, {}, {str(33, "proxy")}}, reqAuth, "secret").value(), *resp);
+  EXPECT_EQ(
+      encodeResponse(Packet{Code::AccountingResponse, 1, {}, {str(33, "proxy")}}, reqAuth, "secret")
+          .value(),
+      *resp);
   ASSERT_EQ(events_.size(), 1u);
   EXPECT_EQ(events_[0].kind, EventKind::Created);
   EXPECT_EQ(dispatcher_.counters().responses, 1u);
@@ -74,11 +82,12 @@ TEST_F(RadiusDispatcher, DropsUnknownClientWrongSecretMalformedAndWrongRole) {
 TEST_F(RadiusDispatcher, CoaAckNakAndDisconnect) {
   send(start(), Role::Accounting);
   events_.clear();
-  auto r = send(signedRequest(Code::CoaRequest, 2,
-                              {str(attr::kAcctSessionId, "S1"), u32(attr::kEventTimestamp, kUnixNow - 5),
-                               vsa(kVendorMikrotik, kMikrotikRateLimit, fromString("5M/25M"))},
-                              "secret"),
-                Role::DynamicAuthorization);
+  auto r =
+      send(signedRequest(Code::CoaRequest, 2,
+                         {str(attr::kAcctSessionId, "S1"), u32(attr::kEventTimestamp, kUnixNow - 5),
+                          vsa(kVendorMikrotik, kMikrotikRateLimit, fromString("5M/25M"))},
+                         "secret"),
+           Role::DynamicAuthorization);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->code, Code::CoaAck);
   ASSERT_EQ(events_.size(), 1u);
@@ -100,34 +109,48 @@ TEST_F(RadiusDispatcher, CoaAckNakAndDisconnect) {
 TEST_F(RadiusDispatcher, ReplayOutsideTheEventTimestampWindowIsDropped) {
   send(start(), Role::Accounting);
   const auto rate = vsa(kVendorMikrotik, kMikrotikRateLimit, fromString("1M/1M"));
-  EXPECT_FALSE(send(signedRequest(Code::CoaRequest, 5, {str(attr::kAcctSessionId, "S1"), u32(attr::kEventTimestamp, kUnixNow - 301), rate}, "secret"),
+  EXPECT_FALSE(send(signedRequest(Code::CoaRequest, 5,
+                                  {str(attr::kAcctSessionId, "S1"),
+                                   u32(attr::kEventTimestamp, kUnixNow - 301), rate},
+                                  "secret"),
                     Role::DynamicAuthorization));
-  EXPECT_FALSE(send(signedRequest(Code::CoaRequest, 6, {str(attr::kAcctSessionId, "S1"), u32(attr::kEventTimestamp, kUnixNow + 301), rate}, "secret"),
+  EXPECT_FALSE(send(signedRequest(Code::CoaRequest, 6,
+                                  {str(attr::kAcctSessionId, "S1"),
+                                   u32(attr::kEventTimestamp, kUnixNow + 301), rate},
+                                  "secret"),
                     Role::DynamicAuthorization));
   EXPECT_EQ(dispatcher_.counters().replayDropped, 2u);
   EXPECT_EQ(dispatcher_.sessions().at(0).rates->downloadBps, 50'000'000u);
-  EXPECT_TRUE(send(signedRequest(Code::CoaRequest, 7, {str(attr::kAcctSessionId, "S1"), u32(attr::kEventTimestamp, kUnixNow - 300), rate}, "secret"),
+  EXPECT_TRUE(send(signedRequest(Code::CoaRequest, 7,
+                                 {str(attr::kAcctSessionId, "S1"),
+                                  u32(attr::kEventTimestamp, kUnixNow - 300), rate},
+                                 "secret"),
                    Role::DynamicAuthorization));
 }
 
 TEST_F(RadiusDispatcher, RetransmissionGetsTheCachedAnswerAndIsNotAppliedTwice) {
   send(start(), Role::Accounting);
-  const auto disconnect = signedRequest(Code::DisconnectRequest, 8, {str(attr::kAcctSessionId, "S1")}, "secret");
-  const auto first = dispatcher_.handle(disconnect, *IpNet::parse("192.0.2.10"), Role::DynamicAuthorization, 10, kUnixNow, 5000);
+  const auto disconnect =
+      signedRequest(Code::DisconnectRequest, 8, {str(attr::kAcctSessionId, "S1")}, "secret");
+  const auto first = dispatcher_.handle(disconnect, *IpNet::parse("192.0.2.10"),
+                                        Role::DynamicAuthorization, 10, kUnixNow, 5000);
   ASSERT_TRUE(first);
   EXPECT_EQ(parse(*first).value().code, Code::DisconnectAck);
   const size_t eventsAfterFirst = events_.size();
   // The ACK was lost; the same request again within the window gets the same ACK, no NAK 503.
-  const auto again = dispatcher_.handle(disconnect, *IpNet::parse("192.0.2.10"), Role::DynamicAuthorization, 39, kUnixNow, 5000);
+  const auto again = dispatcher_.handle(disconnect, *IpNet::parse("192.0.2.10"),
+                                        Role::DynamicAuthorization, 39, kUnixNow, 5000);
   EXPECT_EQ(again, first);
   EXPECT_EQ(events_.size(), eventsAfterFirst);
   EXPECT_EQ(dispatcher_.counters().duplicates, 1u);
   EXPECT_EQ(dispatcher_.sessionCounters().disconnectAck, 1u);
   // From another source port it is a new request; after the window (and a prune) too.
-  auto other = dispatcher_.handle(disconnect, *IpNet::parse("192.0.2.10"), Role::DynamicAuthorization, 11, kUnixNow, 5001);
+  auto other = dispatcher_.handle(disconnect, *IpNet::parse("192.0.2.10"),
+                                  Role::DynamicAuthorization, 11, kUnixNow, 5001);
   EXPECT_EQ(parse(*other).value().code, Code::DisconnectNak);
   dispatcher_.expire(40);
-  other = dispatcher_.handle(disconnect, *IpNet::parse("192.0.2.10"), Role::DynamicAuthorization, 40, kUnixNow, 5000);
+  other = dispatcher_.handle(disconnect, *IpNet::parse("192.0.2.10"), Role::DynamicAuthorization,
+                             40, kUnixNow, 5000);
   EXPECT_EQ(parse(*other).value().code, Code::DisconnectNak);
   EXPECT_EQ(dispatcher_.counters().duplicates, 1u);
 }
@@ -138,12 +161,14 @@ TEST(RadiusDispatcherPolicy, RequiredEventTimestampAndMessageAuthenticator) {
   config.requireMessageAuthenticator = true;
   Dispatcher d(config, {Client{"bng", {*IpNet::parse("192.0.2.1")}, "k"}}, nullptr);
   const auto from = *IpNet::parse("192.0.2.1");
-  EXPECT_FALSE(d.handle(signedRequest(Code::DisconnectRequest, 1, {str(attr::kAcctSessionId, "S")}, "k"), from,
-                        Role::DynamicAuthorization, 0, kUnixNow));
+  EXPECT_FALSE(
+      d.handle(signedRequest(Code::DisconnectRequest, 1, {str(attr::kAcctSessionId, "S")}, "k"),
+               from, Role::DynamicAuthorization, 0, kUnixNow));
   EXPECT_EQ(d.counters().badAuthenticator, 1u);
-  const auto answer = d.handle(signedRequest(Code::DisconnectRequest, 1,
-                                             {str(attr::kAcctSessionId, "S"), {attr::kMessageAuthenticator, {}}}, "k"),
-                               from, Role::DynamicAuthorization, 0, kUnixNow);
+  const auto answer = d.handle(
+      signedRequest(Code::DisconnectRequest, 1,
+                    {str(attr::kAcctSessionId, "S"), {attr::kMessageAuthenticator, {}}}, "k"),
+      from, Role::DynamicAuthorization, 0, kUnixNow);
   ASSERT_TRUE(answer);
   const auto p = parse(*answer).value();
   EXPECT_EQ(p.code, Code::DisconnectNak);

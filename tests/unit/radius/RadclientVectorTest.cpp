@@ -58,7 +58,8 @@ TEST(RadiusRadclientVectors, CoaRequestWithMessageAuthenticator) {
   const auto p = parse(bytes).value();
   EXPECT_EQ(p.code, Code::CoaRequest);
   EXPECT_EQ(decode(p).rates->downloadBps, 25'000'000u);
-  // Our encoder signs the same packet identically (Message-Authenticator, then Request Authenticator).
+  // Our encoder signs the same packet identically (Message-Authenticator, then Request
+  // Authenticator).
   EXPECT_EQ(encodeRequest(p, "testing123").value(), bytes);
 }
 

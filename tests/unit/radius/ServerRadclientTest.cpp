@@ -47,9 +47,11 @@ class RadiusServerRadclient : public ::testing::Test {
   }
 
   /// Sends one request; returns radclient's output (stdout and stderr) and exit code.
-  process::CommandOutput radclient(uint16_t port, const std::string& command, const std::string& attrs,
+  process::CommandOutput radclient(uint16_t port, const std::string& command,
+                                   const std::string& attrs,
                                    const std::string& secret = "testing123") {
-    auto out = process::run({"radclient", "-x", "-t", "1", "-r", "1", "127.0.0.1:" + std::to_string(port), command, secret},
+    auto out = process::run({"radclient", "-x", "-t", "1", "-r", "1",
+                             "127.0.0.1:" + std::to_string(port), command, secret},
                             attrs + "\n", std::chrono::seconds(10));
     EXPECT_TRUE(out) << out.error().message();
     return out ? *out : process::CommandOutput{};
@@ -68,7 +70,8 @@ class RadiusServerRadclient : public ::testing::Test {
 
 std::string now() {
   return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch()).count());
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count());
 }
 
 TEST_F(RadiusServerRadclient, AccountingCoaDisconnectAndWrongSecret) {
@@ -78,8 +81,10 @@ TEST_F(RadiusServerRadclient, AccountingCoaDisconnectAndWrongSecret) {
   ASSERT_NE(coa, 0);
   const std::string session = R"(NAS-Identifier = "bng1", Acct-Session-Id = "S1")";
 
-  auto r = radclient(acct, "acct", "Acct-Status-Type = Start, " + session +
-                                       R"(, User-Name = "alice", Framed-IP-Address = 100.64.0.5, Mikrotik-Rate-Limit = "10M/50M")");
+  auto r = radclient(
+      acct, "acct",
+      "Acct-Status-Type = Start, " + session +
+          R"(, User-Name = "alice", Framed-IP-Address = 100.64.0.5, Mikrotik-Rate-Limit = "10M/50M")");
   EXPECT_EQ(r.exitCode, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("Received Accounting-Response"), std::string::npos) << r.out;
   ASSERT_EQ(events().size(), 1u);
@@ -91,7 +96,9 @@ TEST_F(RadiusServerRadclient, AccountingCoaDisconnectAndWrongSecret) {
   EXPECT_NE(r.out.find("Received Accounting-Response"), std::string::npos) << r.out;
   EXPECT_EQ(events().back().kind, EventKind::Updated);
 
-  r = radclient(coa, "coa", R"(Acct-Session-Id = "S1", Mikrotik-Rate-Limit = "5M/25M", Event-Timestamp = )" + now());
+  r = radclient(
+      coa, "coa",
+      R"(Acct-Session-Id = "S1", Mikrotik-Rate-Limit = "5M/25M", Event-Timestamp = )" + now());
   EXPECT_NE(r.out.find("Received CoA-ACK"), std::string::npos) << r.out;
   EXPECT_EQ(events().back().kind, EventKind::RatesChanged);
   EXPECT_EQ(events().back().session.rates->downloadBps, 25'000'000u);
@@ -101,7 +108,8 @@ TEST_F(RadiusServerRadclient, AccountingCoaDisconnectAndWrongSecret) {
   EXPECT_NE(r.out.find("Session-Context-Not-Found"), std::string::npos) << r.out;
 
   const size_t before = events().size();
-  r = radclient(coa, "disconnect", R"(Acct-Session-Id = "S1", Message-Authenticator = 0x00)", "not-the-secret");
+  r = radclient(coa, "disconnect", R"(Acct-Session-Id = "S1", Message-Authenticator = 0x00)",
+                "not-the-secret");
   EXPECT_NE(r.exitCode, 0);
   EXPECT_NE(r.out.find("No reply from server"), std::string::npos) << r.out << r.err;
   EXPECT_EQ(events().size(), before);

@@ -10,9 +10,12 @@ using namespace test;
 
 Packet acct(AcctStatus status, const std::string& sessionId, std::vector<Attribute> extra = {},
             const std::string& nas = "bng1") {
-  Packet p{Code::AccountingRequest, 0, {}, {u32(attr::kAcctStatusType, static_cast<uint32_t>(status))}};
-  if (!nas.empty()) p.attributes.push_back(str(attr::kNasIdentifier, nas));
-  if (!sessionId.empty()) p.attributes.push_back(str(attr::kAcctSessionId, sessionId));
+  Packet p{
+      Code::AccountingRequest, 0, {}, {u32(attr::kAcctStatusType, static_cast<uint32_t>(status))}};
+  if (!nas.empty())
+    p.attributes.push_back(str(attr::kNasIdentifier, nas));
+  if (!sessionId.empty())
+    p.attributes.push_back(str(attr::kAcctSessionId, sessionId));
   p.attributes.insert(p.attributes.end(), extra.begin(), extra.end());
   return p;
 }
@@ -70,15 +73,22 @@ TEST(RadiusSessions, MissingAttributesRefuseOrLeavePending) {
   EXPECT_TRUE(t.sessions().empty());
   EXPECT_EQ(t.counters().refused, 2u);
 
-  ev = t.applyAccounting(decode(acct(AcctStatus::Start, "S2", {ipv4(attr::kFramedIpAddress, 10, 0, 0, 1)})), 1);
+  ev = t.applyAccounting(
+      decode(acct(AcctStatus::Start, "S2", {ipv4(attr::kFramedIpAddress, 10, 0, 0, 1)})), 1);
   EXPECT_EQ(ev.at(0).session.pending, Pending::MissingRate);
-  ev = t.applyAccounting(decode(acct(AcctStatus::Start, "S3", {vsa(kVendorMikrotik, kMikrotikRateLimit, fromString("1M/2M"))})), 1);
+  ev = t.applyAccounting(
+      decode(acct(AcctStatus::Start, "S3",
+                  {vsa(kVendorMikrotik, kMikrotikRateLimit, fromString("1M/2M"))})),
+      1);
   EXPECT_EQ(ev.at(0).session.pending, Pending::MissingAddress);
   ev = t.applyAccounting(decode(acct(AcctStatus::Start, "S4", full("bogus"))), 1);
   EXPECT_EQ(ev.at(0).session.pending, Pending::MissingRate);
   EXPECT_NE(ev.at(0).session.pendingDetail.find("bogus"), std::string::npos);
   // A later Interim carrying the rate completes the pending session.
-  ev = t.applyAccounting(decode(acct(AcctStatus::InterimUpdate, "S2", {vsa(kVendorMikrotik, kMikrotikRateLimit, fromString("1M/2M"))})), 2);
+  ev = t.applyAccounting(
+      decode(acct(AcctStatus::InterimUpdate, "S2",
+                  {vsa(kVendorMikrotik, kMikrotikRateLimit, fromString("1M/2M"))})),
+      2);
   EXPECT_EQ(ev.at(0).session.pending, Pending::None);
   EXPECT_EQ(ev.at(0).reason, "changed");
 }
@@ -99,7 +109,8 @@ TEST(RadiusSessions, AccountingOnMarksTheNasSessionsStaleThenExpires) {
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev[0].session.acctSessionId, "A");
   EXPECT_EQ(ev[0].reason, "stale-grace");
-  EXPECT_EQ(t.applyAccounting(decode(acct(AcctStatus::AccountingOff, "", {}, "bng2")), 131).size(), 1u);
+  EXPECT_EQ(t.applyAccounting(decode(acct(AcctStatus::AccountingOff, "", {}, "bng2")), 131).size(),
+            1u);
 }
 
 TEST(RadiusSessions, TtlExpiresSessionsWithoutAccounting) {
@@ -114,12 +125,15 @@ TEST(RadiusSessions, TtlExpiresSessionsWithoutAccounting) {
   EXPECT_EQ(t.counters().expired, 1u);
 }
 
-Packet coa(std::vector<Attribute> attrs) { return {Code::CoaRequest, 0, {}, std::move(attrs)}; }
+Packet coa(std::vector<Attribute> attrs) {
+  return {Code::CoaRequest, 0, {}, std::move(attrs)};
+}
 
 TEST(RadiusSessions, CoaChangesRates) {
   SessionTable t;
   t.applyAccounting(decode(acct(AcctStatus::Start, "S1", full("10M/50M"))), 0);
-  const auto req = coa({str(attr::kAcctSessionId, "S1"), vsa(kVendorMikrotik, kMikrotikRateLimit, fromString("5M/25M"))});
+  const auto req = coa({str(attr::kAcctSessionId, "S1"),
+                        vsa(kVendorMikrotik, kMikrotikRateLimit, fromString("5M/25M"))});
   auto r = t.applyCoa(req, decode(req), 5);
   EXPECT_TRUE(r.ack);
   ASSERT_EQ(r.events.size(), 1u);
@@ -130,7 +144,8 @@ TEST(RadiusSessions, CoaChangesRates) {
   EXPECT_TRUE(r.ack);
   EXPECT_TRUE(r.events.empty());
   // Selection by address also works.
-  const auto byIp = coa({ipv4(attr::kFramedIpAddress, 100, 64, 0, 5), vsa(kVendorWispr, kWisprBandwidthMaxDown, fromUint32(8'000'000)),
+  const auto byIp = coa({ipv4(attr::kFramedIpAddress, 100, 64, 0, 5),
+                         vsa(kVendorWispr, kWisprBandwidthMaxDown, fromUint32(8'000'000)),
                          vsa(kVendorWispr, kWisprBandwidthMaxUp, fromUint32(1'000'000))});
   r = t.applyCoa(byIp, decode(byIp), 7);
   EXPECT_TRUE(r.ack);
@@ -151,11 +166,14 @@ TEST(RadiusSessions, CoaNaksWithTheRightErrorCause) {
     return r.errorCause;
   };
   EXPECT_EQ(nakWith({str(attr::kAcctSessionId, "nope"), rate}), ErrorCause::SessionContextNotFound);
-  EXPECT_EQ(nakWith({str(attr::kUserName, "alice"), rate}), ErrorCause::MultipleSessionSelectionUnsupported);
+  EXPECT_EQ(nakWith({str(attr::kUserName, "alice"), rate}),
+            ErrorCause::MultipleSessionSelectionUnsupported);
   EXPECT_EQ(nakWith({str(attr::kAcctSessionId, "S1")}), ErrorCause::MissingAttribute);
-  EXPECT_EQ(nakWith({str(attr::kAcctSessionId, "S1"), vsa(kVendorMikrotik, kMikrotikRateLimit, fromString("x"))}),
+  EXPECT_EQ(nakWith({str(attr::kAcctSessionId, "S1"),
+                     vsa(kVendorMikrotik, kMikrotikRateLimit, fromString("x"))}),
             ErrorCause::InvalidAttributeValue);
-  EXPECT_EQ(nakWith({str(attr::kAcctSessionId, "S1"), rate, str(11, "filter-a")}), ErrorCause::UnsupportedAttribute);
+  EXPECT_EQ(nakWith({str(attr::kAcctSessionId, "S1"), rate, str(11, "filter-a")}),
+            ErrorCause::UnsupportedAttribute);
   EXPECT_EQ(nakWith({str(attr::kAcctSessionId, "S1"), vsa(9, 1, fromString("cisco-avpair"))}),
             ErrorCause::UnsupportedAttribute);
   EXPECT_EQ(t.counters().coaNak, 6u);
@@ -164,9 +182,11 @@ TEST(RadiusSessions, CoaNaksWithTheRightErrorCause) {
 
 TEST(RadiusSessions, CoaMayNameTheNasByAnotherAttribute) {
   SessionTable t;
-  t.applyAccounting(decode(acct(AcctStatus::Start, "S1", {ipv4(attr::kNasIpAddress, 192, 0, 2, 1),
-                                                         ipv4(attr::kFramedIpAddress, 10, 0, 0, 1),
-                                                         vsa(kVendorMikrotik, kMikrotikRateLimit, fromString("1M/2M"))})), 0);
+  t.applyAccounting(decode(acct(AcctStatus::Start, "S1",
+                                {ipv4(attr::kNasIpAddress, 192, 0, 2, 1),
+                                 ipv4(attr::kFramedIpAddress, 10, 0, 0, 1),
+                                 vsa(kVendorMikrotik, kMikrotikRateLimit, fromString("1M/2M"))})),
+                    0);
   const auto rate = vsa(kVendorMikrotik, kMikrotikRateLimit, fromString("3M/4M"));
   // Keyed by NAS-Identifier "bng1"; the CoA names the NAS by its address only.
   auto p = coa({str(attr::kAcctSessionId, "S1"), ipv4(attr::kNasIpAddress, 192, 0, 2, 1), rate});
@@ -183,7 +203,8 @@ TEST(RadiusSessions, DisconnectRemovesOrNaks) {
   auto r = t.applyDisconnect(decode(coa({str(attr::kAcctSessionId, "S9")})));
   EXPECT_FALSE(r.ack);
   EXPECT_EQ(r.errorCause, ErrorCause::SessionContextNotFound);
-  r = t.applyDisconnect(decode(coa({str(attr::kAcctSessionId, "S1"), str(attr::kNasIdentifier, "bng1")})));
+  r = t.applyDisconnect(
+      decode(coa({str(attr::kAcctSessionId, "S1"), str(attr::kNasIdentifier, "bng1")})));
   EXPECT_TRUE(r.ack);
   ASSERT_EQ(r.events.size(), 1u);
   EXPECT_EQ(r.events[0].kind, EventKind::Removed);

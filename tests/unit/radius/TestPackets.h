@@ -8,9 +8,15 @@
 
 namespace sluice::radius::test {
 
-inline Attribute str(uint8_t type, const std::string& s) { return {type, fromString(s)}; }
-inline Attribute u32(uint8_t type, uint32_t v) { return {type, fromUint32(v)}; }
-inline Attribute ipv4(uint8_t type, uint8_t a, uint8_t b, uint8_t c, uint8_t d) { return {type, {a, b, c, d}}; }
+inline Attribute str(uint8_t type, const std::string& s) {
+  return {type, fromString(s)};
+}
+inline Attribute u32(uint8_t type, uint32_t v) {
+  return {type, fromUint32(v)};
+}
+inline Attribute ipv4(uint8_t type, uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+  return {type, {a, b, c, d}};
+}
 
 /// Vendor-Specific attribute: Vendor-Id | Vendor-Type | Vendor-Length | value (RFC 2865 §5.26).
 inline Attribute vsa(uint32_t vendor, uint8_t type, std::vector<uint8_t> value) {
