@@ -30,19 +30,10 @@ bool CircuitGuard::allowlisted(const std::string& id) const {
 }
 
 void CircuitGuard::decide(CircuitState& circuit, const std::vector<Direction>& group,
-                          const CircuitSignal& signal, std::optional<double> cpuMaxPct,
-                          double nowSeconds, std::vector<Candidate>& out) const {
+                          const std::vector<Direction>& measured, const CircuitSignal& signal,
+                          std::optional<double> cpuMaxPct, double nowSeconds,
+                          std::vector<Candidate>& out) const {
   const CircuitSettings& c = s_.circuits;
-  // The directions whose signals count: the group itself, or both measured directions (C5).
-  std::vector<Direction> measured = group;
-  if (!c.independentDirections) {
-    measured.clear();
-    for (Direction d : {Direction::Down, Direction::Up}) {
-      if (circuit.spec.capacityMbps[static_cast<size_t>(d)] > 0) {
-        measured.push_back(d);
-      }
-    }
-  }
   bool sustainedIdle = true, held = false, allFqCodel = true;
   double maxUtil = 0, minIdleSeconds = 1e300;
   std::optional<double> worstQoo;
@@ -112,7 +103,7 @@ std::vector<SqmChange> CircuitGuard::tick(const std::map<std::string, CircuitSig
   for (auto& [id, circuit] : circuits_) {
     auto found = signals.find(id);
     const CircuitSignal& signal = found == signals.end() ? kSilent : found->second;
-    std::vector<Direction> switchable;
+    std::vector<Direction> switchable, measured;
     for (Direction d : {Direction::Down, Direction::Up}) {
       const size_t i = static_cast<size_t>(d);
       DirectionState& st = circuit.dirs[i];
@@ -121,6 +112,7 @@ std::vector<SqmChange> CircuitGuard::tick(const std::map<std::string, CircuitSig
       }
       st.util.update(signal.mbps[i], circuit.spec.capacityMbps[i], c.idleUtilPct, nowSeconds);
       st.history.prune(nowSeconds);
+      measured.push_back(d);
       if (circuit.spec.base[i] == Sqm::Cake) {
         switchable.push_back(d);
       }
@@ -130,10 +122,10 @@ std::vector<SqmChange> CircuitGuard::tick(const std::map<std::string, CircuitSig
     }
     if (c.independentDirections) {
       for (Direction d : switchable) {
-        decide(circuit, {d}, signal, cpuMaxPct, nowSeconds, candidates);
+        decide(circuit, {d}, {d}, signal, cpuMaxPct, nowSeconds, candidates);
       }
-    } else {
-      decide(circuit, switchable, signal, cpuMaxPct, nowSeconds, candidates);
+    } else {  // C5: every measured direction's signals count, both switch together
+      decide(circuit, switchable, measured, signal, cpuMaxPct, nowSeconds, candidates);
     }
   }
   // C6: reverts first, then saves; within each, the larger rank first (stable: id order).

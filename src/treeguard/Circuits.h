@@ -118,8 +118,10 @@ class CircuitGuard {
   };
 
   bool allowlisted(const std::string& id) const;
+  /// Appends the change of the directions in `group` (if any) decided from the signals of the
+  /// directions in `measured`.
   void decide(CircuitState& circuit, const std::vector<Direction>& group,
-              const CircuitSignal& signal, std::optional<double> cpuMaxPct, double nowSeconds,
+              const std::vector<Direction>& measured, const CircuitSignal& signal, std::optional<double> cpuMaxPct, double nowSeconds,
               std::vector<Candidate>& out) const;
 
   Settings s_;

@@ -254,6 +254,13 @@ TEST(CircuitGuard, JointDirectionsNeedBothIdleAndRevertTogether) {
   EXPECT_EQ(events[2].t, 5040);  // upload traffic reverts both
   EXPECT_EQ(events[3].t, 5040);
   EXPECT_EQ(g.current("c1", Direction::Down), Sqm::Cake);
+  // An fq_codel upload base is never switched, but its traffic still keeps the download on CAKE.
+  CircuitGuard mixed(s);
+  mixed.enrol({"c1", {100, 20}, {Sqm::Cake, Sqm::FqCodel}});
+  auto mixedEvents = run(mixed, 0, 3400, signals, constantCpu(80));
+  ASSERT_EQ(mixedEvents.size(), 1u);
+  EXPECT_EQ(mixedEvents[0].t, 3300);
+  EXPECT_EQ(mixedEvents[0].change.direction, Direction::Down);
 }
 
 TEST(CircuitGuard, EnrolmentRules) {

@@ -40,6 +40,18 @@ TEST(NodeGuard, OffByDefault) {
   EXPECT_TRUE(run(g, 0, 3600, quiet, constantCpu(90)).empty());
 }
 
+TEST(NodeGuard, OnlyAllowlistedNodesWhenNotAllNodes) {
+  Settings s = linksOn();
+  s.links.allNodes = false;
+  s.links.nodes = {"b"};
+  NodeGuard g(s);
+  g.enrol({"a", 1000, 1000}, 0);
+  g.enrol({"b", 1000, 1000}, 0);
+  auto events = run(g, 0, 1200, quiet, constantCpu(80));
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].change.nodeId, "b");
+}
+
 TEST(NodeGuard, IdleNodeBecomesVirtualAndTrafficRestoresItAtOnce) {
   NodeGuard g(linksOn());
   g.enrol({"n1", 1000, 1000}, 0);
@@ -144,6 +156,7 @@ TEST(NodeGuard, EnrolmentPerTickBudgetAndTheVirtualCap) {
   for (int i = 0; i < 70; ++i) {
     s.links.nodes.push_back(fmt::format("n{:02}", i));
   }
+  s.links.nodes.push_back("n-plan");
   NodeGuard g(s);
   for (int i = 0; i < 70; ++i) {
     g.enrol({fmt::format("n{:02}", i), 1000, 1000}, 0);
