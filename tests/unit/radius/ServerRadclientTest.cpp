@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <fstream>
 #include <mutex>
@@ -127,6 +128,26 @@ TEST_F(RadiusServerRadclient, AccountingCoaDisconnectAndWrongSecret) {
   const auto c = server_->dispatcher().counters();
   EXPECT_EQ(c.badAuthenticator, 1u);  // the wrong-secret request (radclient -r 1 sends it once)
   EXPECT_EQ(c.responses, 6u);
+}
+
+TEST(RadiusServer, BindErrorsNameTheAddressAndPort) {
+  ServerConfig config;
+  config.bindAddress = "127.0.0.1";
+  config.accountingPort = 0;
+  config.coaPort = 0;
+  auto first = Server::start(config, {}, nullptr);
+  ASSERT_TRUE(first) << first.error().message();
+  config.accountingPort = 0;
+  config.coaPort = (*first)->accountingPort();  // taken
+  const auto second = Server::start(config, {}, nullptr);
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().errnum, EADDRINUSE);
+  EXPECT_NE(second.error().context.find("127.0.0.1:" + std::to_string(config.coaPort)),
+            std::string::npos);
+  config.bindAddress = "not-an-address";
+  const auto third = Server::start(config, {}, nullptr);
+  ASSERT_FALSE(third);
+  EXPECT_NE(third.error().detail.find("not-an-address"), std::string::npos);
 }
 
 }  // namespace
