@@ -6,7 +6,9 @@
 
 namespace sluice::treeguard {
 
-const char* sqmName(Sqm sqm) { return sqm == Sqm::Cake ? "cake" : "fq_codel"; }
+const char* sqmName(Sqm sqm) {
+  return sqm == Sqm::Cake ? "cake" : "fq_codel";
+}
 
 const char* directionName(Direction direction) {
   return direction == Direction::Down ? "down" : "up";
@@ -43,7 +45,8 @@ void CircuitGuard::decide(CircuitState& circuit, const std::vector<Direction>& g
     sustainedIdle = sustainedIdle && st.util.idleSince && idle >= c.idleMinMinutes * 60.0;
     minIdleSeconds = std::min(minIdleSeconds, idle);
     maxUtil = std::max(maxUtil, st.util.pct());
-    if (const auto& q = signal.qooScore[static_cast<size_t>(d)]; q && (!worstQoo || *q < *worstQoo)) {
+    if (const auto& q = signal.qooScore[static_cast<size_t>(d)];
+        q && (!worstQoo || *q < *worstQoo)) {
       worstQoo = q;
     }
   }
@@ -67,11 +70,10 @@ void CircuitGuard::decide(CircuitState& circuit, const std::vector<Direction>& g
     }
     to = Sqm::FqCodel;
     rank = minIdleSeconds;
-    why = fmt::format("idle {:.1f} min (util {:.1f} % < {} %), {}{}", minIdleSeconds / 60,
-                      maxUtil, c.idleUtilPct, cpuText,
-                      s_.cpu.mode == CpuMode::CpuAware
-                          ? fmt::format(" >= {} %", s_.cpu.cpuHighPct)
-                          : std::string(" (traffic_rtt_only)"));
+    why = fmt::format("idle {:.1f} min (util {:.1f} % < {} %), {}{}", minIdleSeconds / 60, maxUtil,
+                      c.idleUtilPct, cpuText,
+                      s_.cpu.mode == CpuMode::CpuAware ? fmt::format(" >= {} %", s_.cpu.cpuHighPct)
+                                                       : std::string(" (traffic_rtt_only)"));
   } else {  // fq_codel -> CAKE (C3); only the CPU revert is held (C4, see the header)
     to = Sqm::Cake;
     revert = true;

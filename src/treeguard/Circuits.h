@@ -121,7 +121,8 @@ class CircuitGuard {
   /// Appends the change of the directions in `group` (if any) decided from the signals of the
   /// directions in `measured`.
   void decide(CircuitState& circuit, const std::vector<Direction>& group,
-              const std::vector<Direction>& measured, const CircuitSignal& signal, std::optional<double> cpuMaxPct, double nowSeconds,
+              const std::vector<Direction>& measured, const CircuitSignal& signal,
+              std::optional<double> cpuMaxPct, double nowSeconds,
               std::vector<Candidate>& out) const;
 
   Settings s_;

@@ -53,11 +53,11 @@ std::optional<NodeGuard::Candidate> NodeGuard::decide(const NodeState& node,
       !sustainedIdle || !cpuAllowsSaving(s_.cpu, cpuMaxPct) || bad) {
     return std::nullopt;
   }
-  return Candidate{{node.spec.id, true,
-                    fmt::format("idle {:.1f} min (util {:.1f} % < {} %), busiest core {}",
-                                idle / 60, util, l.idleUtilPct,
-                                cpuMaxPct ? fmt::format("{:.0f} %", *cpuMaxPct) : "unknown")},
-                   idle};
+  return Candidate{
+      {node.spec.id, true,
+       fmt::format("idle {:.1f} min (util {:.1f} % < {} %), busiest core {}", idle / 60, util,
+                   l.idleUtilPct, cpuMaxPct ? fmt::format("{:.0f} %", *cpuMaxPct) : "unknown")},
+      idle};
 }
 
 std::vector<NodeChange> NodeGuard::tick(const std::map<std::string, NodeSignal>& signals,

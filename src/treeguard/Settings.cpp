@@ -85,9 +85,9 @@ class SectionReader {
 };
 
 // Returns from the calling function with the error of a failed read.
-#define TG_READ(reader, key, field)                          \
-  if (auto read_ = (reader).read(key, field); !read_) {      \
-    return std::unexpected(std::move(read_.error()));        \
+#define TG_READ(reader, key, field)                     \
+  if (auto read_ = (reader).read(key, field); !read_) { \
+    return std::unexpected(std::move(read_.error()));   \
   }
 
 Result<void> readCpu(const SectionReader& r, CpuSettings& cpu) {
@@ -124,9 +124,9 @@ Result<void> readLinks(const SectionReader& r, LinkSettings& l) {
   TG_READ(r, "top_level_auto_virtualize", l.topLevelAutoVirtualize);
   TG_READ(r, "top_level_safe_util_pct", l.topLevelSafeUtilPct);
   if (l.unvirtualizeUtilPct < l.idleUtilPct) {
-    return makeError(EINVAL, r.context("unvirtualize_util_pct"),
-                     fmt::format("{} is below idle_util_pct {}", l.unvirtualizeUtilPct,
-                                 l.idleUtilPct));
+    return makeError(
+        EINVAL, r.context("unvirtualize_util_pct"),
+        fmt::format("{} is below idle_util_pct {}", l.unvirtualizeUtilPct, l.idleUtilPct));
   }
   return {};
 }

@@ -271,7 +271,7 @@ TEST(CircuitGuard, EnrolmentRules) {
   g.enrol({"listed", {100, 20}});
   g.enrol({"unlisted", {100, 20}});
   g.enrol({"fq", {100, 20}, {Sqm::FqCodel, Sqm::Cake}});  // an fq_codel base is never touched
-  g.enrol({"nocap", {0, 0}});                              // utilisation unknown
+  g.enrol({"nocap", {0, 0}});                             // utilisation unknown
   auto events = run(g, 0, 1200, silence, constantCpu(80));
   std::vector<std::string> got;
   for (const auto& e : events) {

@@ -22,7 +22,9 @@ struct Event {
 using CircuitSignals = std::function<std::map<std::string, CircuitSignal>(double)>;
 using Cpu = std::function<std::optional<double>(double)>;
 
-inline std::map<std::string, CircuitSignal> silence(double) { return {}; }
+inline std::map<std::string, CircuitSignal> silence(double) {
+  return {};
+}
 inline Cpu constantCpu(std::optional<double> pct) {
   return [pct](double) { return pct; };
 }
@@ -41,9 +43,10 @@ inline std::vector<Event<SqmChange>> run(CircuitGuard& guard, double from, doubl
   return out;
 }
 
-inline std::vector<Event<NodeChange>> run(NodeGuard& guard, double from, double to,
-                                          const std::function<std::map<std::string, NodeSignal>(double)>& signals,
-                                          const Cpu& cpu, double step = 60) {
+inline std::vector<Event<NodeChange>> run(
+    NodeGuard& guard, double from, double to,
+    const std::function<std::map<std::string, NodeSignal>(double)>& signals, const Cpu& cpu,
+    double step = 60) {
   std::vector<Event<NodeChange>> out;
   for (double t = from; t < to; t += step) {
     for (NodeChange& c : guard.tick(signals(t), cpu(t), t)) {

@@ -14,7 +14,9 @@ using test::Event;
 using test::run;
 
 using NodeSignals = std::map<std::string, NodeSignal>;
-NodeSignals quiet(double) { return {}; }
+NodeSignals quiet(double) {
+  return {};
+}
 
 Settings linksOn() {
   Settings s;
@@ -55,8 +57,8 @@ TEST(NodeGuard, OnlyAllowlistedNodesWhenNotAllNodes) {
 TEST(NodeGuard, IdleNodeBecomesVirtualAndTrafficRestoresItAtOnce) {
   NodeGuard g(linksOn());
   g.enrol({"n1", 1000, 1000}, 0);
-  auto events = run(g, 0, 1200, traffic("n1", 600, [](double t) { return t >= 1020; }),
-                    constantCpu(80));
+  auto events =
+      run(g, 0, 1200, traffic("n1", 600, [](double t) { return t >= 1020; }), constantCpu(80));
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0].t, 900);
   EXPECT_TRUE(events[0].change.toVirtual);
@@ -89,8 +91,8 @@ TEST(NodeGuard, UploadTrafficAloneRestores) {
 TEST(NodeGuard, DwellHoldsTheNextVirtualisation) {
   NodeGuard g(linksOn());
   g.enrol({"n1", 1000, 1000}, 0);
-  auto events = run(g, 0, 3600, traffic("n1", 600, [](double t) { return t == 1020; }),
-                    constantCpu(80));
+  auto events =
+      run(g, 0, 3600, traffic("n1", 600, [](double t) { return t == 1020; }), constantCpu(80));
   ASSERT_EQ(events.size(), 3u);
   EXPECT_EQ(events[1].t, 1020);
   // Idle again from 1680 (6 x 0.9^11 < 2 %), sustained at 2580, but the dwell from the restore
@@ -105,8 +107,8 @@ TEST(NodeGuard, HourlyLimitHoldsTheThirdChange) {
   s.links.maxLinkChangesPerHour = 2;
   NodeGuard g(s);
   g.enrol({"n1", 1000, 1000}, 0);
-  auto events = run(g, 0, 5000, traffic("n1", 600, [](double t) { return t == 1020; }),
-                    constantCpu(80));
+  auto events =
+      run(g, 0, 5000, traffic("n1", 600, [](double t) { return t == 1020; }), constantCpu(80));
   ASSERT_EQ(events.size(), 3u);
   EXPECT_EQ(events[2].t, 4500);  // not 2580: the change at 900 leaves the hour at 4500
 }
@@ -116,7 +118,9 @@ TEST(NodeGuard, MissingRttRestoresANodeThatIsNoLongerIdle) {
   // 1560 (idle ends) and the last RTT was at enrolment: restore.
   NodeGuard g(linksOn());
   g.enrol({"n1", 1000, 1000}, 0);
-  auto events = run(g, 0, 2000, traffic("n1", 30, [](double t) { return t >= 960; }, false),
+  auto events = run(g, 0, 2000,
+                    traffic(
+                        "n1", 30, [](double t) { return t >= 960; }, false),
                     constantCpu(80));
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[1].t, 1560);
@@ -124,7 +128,9 @@ TEST(NodeGuard, MissingRttRestoresANodeThatIsNoLongerIdle) {
   // The same traffic with RTT samples keeps it virtual.
   NodeGuard seen(linksOn());
   seen.enrol({"n1", 1000, 1000}, 0);
-  EXPECT_EQ(run(seen, 0, 2000, traffic("n1", 30, [](double t) { return t >= 960; }, true),
+  EXPECT_EQ(run(seen, 0, 2000,
+                traffic(
+                    "n1", 30, [](double t) { return t >= 960; }, true),
                 constantCpu(80))
                 .size(),
             1u);
@@ -170,7 +176,7 @@ TEST(NodeGuard, EnrolmentPerTickBudgetAndTheVirtualCap) {
     EXPECT_NE(e.change.nodeId, "unlisted");
     EXPECT_NE(e.change.nodeId, "n-plan");
   }
-  EXPECT_EQ(at900, kMaxNodeChangesPerTick);  // 4
+  EXPECT_EQ(at900, kMaxNodeChangesPerTick);    // 4
   EXPECT_EQ(events.size(), kMaxVirtualNodes);  // 64 of the 70, 4 a tick
   EXPECT_EQ(g.virtualCount(), 64u);
 }

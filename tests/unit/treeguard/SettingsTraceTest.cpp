@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "common/Diagnostics.h"
+#include "config/ConfigLoader.h"
 #include "treeguard/Settings.h"
 #include "treeguard/Trace.h"
 
@@ -67,6 +69,51 @@ TEST(TreeguardSettings, ReadsNestedKeys) {
   EXPECT_EQ(s->circuits.upgradeUtilPct, 6.5);
   EXPECT_EQ(s->circuits.maxSwitchesPerHour, 2u);
   EXPECT_EQ(s->qoo.minScore, 60);
+}
+
+// The LibreQoS example lqos.conf sets every [treeguard] key to a non-default value; read through
+// the real loader, each must arrive.
+TEST(TreeguardSettings, EveryKeyFromTheLibreQoSExampleConfig) {
+  Diagnostics diags;
+  auto config =
+      config::loadConfig(SLUICE_TEST_DATA_DIR "/config/lqos-libreqos-example.conf", diags);
+  ASSERT_TRUE(config);
+  auto s = readSettings(*config);
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_FALSE(s->enabled);
+  EXPECT_TRUE(s->dryRun);
+  EXPECT_EQ(s->tickSeconds, 2u);
+  EXPECT_EQ(s->cpu.mode, CpuMode::TrafficRttOnly);
+  EXPECT_EQ(s->cpu.cpuHighPct, 80);
+  EXPECT_EQ(s->cpu.cpuLowPct, 50);
+  const LinkSettings& l = s->links;
+  EXPECT_FALSE(l.enabled);
+  EXPECT_FALSE(l.allNodes);
+  EXPECT_EQ(l.nodes, (std::vector<std::string>{"Tower-North", "Tower-South"}));
+  EXPECT_EQ(l.idleUtilPct, 1.5);
+  EXPECT_EQ(l.idleMinMinutes, 20u);
+  EXPECT_EQ(l.rttMissingSeconds, 90u);
+  EXPECT_EQ(l.unvirtualizeUtilPct, 6.5);
+  EXPECT_EQ(l.minStateDwellMinutes, 45u);
+  EXPECT_EQ(l.maxLinkChangesPerHour, 3u);
+  EXPECT_EQ(l.reloadCooldownMinutes, 12u);
+  EXPECT_FALSE(l.topLevelAutoVirtualize);
+  EXPECT_EQ(l.topLevelSafeUtilPct, 70.0);
+  const CircuitSettings& c = s->circuits;
+  EXPECT_FALSE(c.enabled);
+  EXPECT_FALSE(c.allCircuits);
+  EXPECT_EQ(c.circuits, (std::vector<std::string>{"circuit-17"}));
+  EXPECT_FALSE(c.switchingEnabled);
+  EXPECT_FALSE(c.independentDirections);
+  EXPECT_EQ(c.idleUtilPct, 3.0);
+  EXPECT_EQ(c.idleMinMinutes, 10u);
+  EXPECT_EQ(c.rttMissingSeconds, 60u);
+  EXPECT_EQ(c.upgradeUtilPct, 7.5);
+  EXPECT_EQ(c.minSwitchDwellMinutes, 20u);
+  EXPECT_EQ(c.maxSwitchesPerHour, 2u);
+  EXPECT_FALSE(c.persistSqmOverrides);
+  EXPECT_FALSE(s->qoo.enabled);
+  EXPECT_EQ(s->qoo.minScore, 65.0);
 }
 
 TEST(TreeguardSettings, ErrorsNameTheKeyAndValue) {
