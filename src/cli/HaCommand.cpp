@@ -113,9 +113,9 @@ void runHealth(const HaOptions& o) {
 bool identities(const HaOptions& o, json& local, json& peer, const char* command) {
   auto mine = get(o.socket, "/api/ha", o);
   if (!mine || mine->status != 200) {
-    fmt::print(stderr, "sluice ha {}: local sluiced: {}\n", command,
-               mine ? fmt::format("HTTP {} {}", mine->status, mine->body.dump())
-                    : mine.error().message());
+    fmt::print(
+        stderr, "sluice ha {}: local sluiced: {}\n", command,
+        mine ? fmt::format("HTTP {} {}", mine->status, mine->body.dump()) : mine.error().message());
     return false;
   }
   local = mine->body;
@@ -154,8 +154,8 @@ void runCompare(const HaOptions& o) {
   } else {
     fmt::print("{:<36} {:<20} {:<20} {}\n", "what", "local", "peer", "shaping differs");
     for (const ha::Difference& d : diffs) {
-      fmt::print("{:<36} {:<20} {:<20} {}\n", d.what, d.local.substr(0, 20),
-                 d.peer.substr(0, 20), d.shapingDiffers ? "YES" : "no");
+      fmt::print("{:<36} {:<20} {:<20} {}\n", d.what, d.local.substr(0, 20), d.peer.substr(0, 20),
+                 d.shapingDiffers ? "YES" : "no");
     }
   }
   setExitCode(out["shaping_differs"].get<bool>() ? 1 : 0);
@@ -186,8 +186,7 @@ void runCheck(const HaOptions& o) {
 }
 
 void addTarget(CLI::App* cmd, HaOptions& o, bool peer) {
-  cmd->add_option("--socket", o.socket, "this sluiced's control socket")
-      ->capture_default_str();
+  cmd->add_option("--socket", o.socket, "this sluiced's control socket")->capture_default_str();
   if (peer) {
     cmd->add_option("--peer", o.peer,
                     "the other shaper: its operator API URL (https://host:9123) or control "

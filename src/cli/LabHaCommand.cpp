@@ -33,8 +33,8 @@ Result<nlohmann::json> status(const std::string& socketPath) {
     return std::unexpected(response.error());
   }
   if (response->status != 200) {
-    return makeError(0, fmt::format("GET /api/status on {}: HTTP {}", socketPath,
-                                    response->status));
+    return makeError(0,
+                     fmt::format("GET /api/status on {}: HTTP {}", socketPath, response->status));
   }
   return response->body;
 }
@@ -102,8 +102,7 @@ void addLabHaCommand(CLI::App& labApp, const std::string& /*stateDir: the HA lab
   CLI::App* ha = labApp.add_subcommand(
       "ha", "An active/backup shaper pair behind OSPF routers (FRR), and its failover drill");
   ha->require_subcommand(1);
-  ha->add_option("--state-dir", o->stateDir, "The HA lab's state directory")
-      ->capture_default_str();
+  ha->add_option("--state-dir", o->stateDir, "The HA lab's state directory")->capture_default_str();
   CLI::App* up = ha->add_subcommand("up", "Build the HA lab and start both sluiced");
   up->add_option("--config", o->up.config, "Template lqos.conf (default: the small e2e inputs)");
   up->add_option("--network", o->up.network, "network.json (default: the template's)");
@@ -122,8 +121,9 @@ void addLabHaCommand(CLI::App& labApp, const std::string& /*stateDir: the HA lab
   drill->add_option("--record", o->record, "Also write the JSON result to this file");
   drill->add_flag("--json", o->json, "JSON output (progress on stderr)");
   drill->callback([o] { runDrill(*o); });
-  ha->add_subcommand("status", "The HA lab's state and which path carries traffic")
-      ->callback([o] { runStatus(*o); });
+  ha->add_subcommand("status", "The HA lab's state and which path carries traffic")->callback([o] {
+    runStatus(*o);
+  });
   ha->add_subcommand("down", "Stop everything and remove the HA lab")->callback([o] {
     runDown(*o);
   });

@@ -23,9 +23,9 @@ constexpr const char* kEventsFile = "ha-events.json";
 constexpr const char* kFailClosedFile = "ha-fail-closed";
 
 std::string isoNow() {
-  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}",
-                     fmt::gmtime(std::chrono::system_clock::to_time_t(
-                         std::chrono::system_clock::now())));
+  return fmt::format(
+      "{:%Y-%m-%dT%H:%M:%SZ}",
+      fmt::gmtime(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())));
 }
 
 ha::HookOptions hookOptions(const config::HaConfig& c) {
@@ -76,7 +76,9 @@ HaService::HaService(Shaper& shaper, config::HaConfig config, std::string stateD
   }
 }
 
-HaService::~HaService() { stop(); }
+HaService::~HaService() {
+  stop();
+}
 
 void HaService::start() {
   const fs::path marker = fs::path(stateDir_) / kFailClosedFile;
@@ -110,12 +112,11 @@ void HaService::start() {
   }
   tick();
   thread_ = std::thread([this] { loop(); });
-  spdlog::info("ha: readiness checked every {} ms; fail_mode {}; routing hook {}",
-               tickInterval_.count(),
-               config_.failMode == config::FailMode::Open ? "open" : "closed",
-               hook_.configured() ? fmt::format("configured (hold-down {} s)",
-                                                config_.holdDownSeconds)
-                                  : "not configured");
+  spdlog::info(
+      "ha: readiness checked every {} ms; fail_mode {}; routing hook {}", tickInterval_.count(),
+      config_.failMode == config::FailMode::Open ? "open" : "closed",
+      hook_.configured() ? fmt::format("configured (hold-down {} s)", config_.holdDownSeconds)
+                         : "not configured");
 }
 
 void HaService::stop() {
@@ -200,19 +201,20 @@ void HaService::engageFailMode(const ha::Readiness& verdict) {
   std::string message;
   if (config_.failMode == config::FailMode::Open) {
     auto on = shaper_.setBypass(true);
-    message = fmt::format("fail-open: the data plane is broken ({}): traffic passes unshaped{}; "
-                          "readiness dropped; restart sluiced to re-attach",
-                          broken, on ? "" : " (setting the bypass flag failed: " +
-                                                on.error().message() + ")");
+    message = fmt::format(
+        "fail-open: the data plane is broken ({}): traffic passes unshaped{}; "
+        "readiness dropped; restart sluiced to re-attach",
+        broken, on ? "" : " (setting the bypass flag failed: " + on.error().message() + ")");
   } else {
     auto down = shaper_.setInterfacesDown();
     std::ofstream marker(fs::path(stateDir_) / kFailClosedFile);
     for (const ha::InterfaceHealth& i : shaper_.healthSnapshot().interfaces) {
       marker << i.name << "\n";
     }
-    message = fmt::format("fail-closed: the data plane is broken ({}): shaping interfaces set "
-                          "down{}; restart sluiced to re-attach",
-                          broken, down ? "" : " (failed: " + down.error().message() + ")");
+    message = fmt::format(
+        "fail-closed: the data plane is broken ({}): shaping interfaces set "
+        "down{}; restart sluiced to re-attach",
+        broken, down ? "" : " (failed: " + down.error().message() + ")");
   }
   spdlog::error("ha: {} (was: {})", message, verdict.reason());
   std::lock_guard lock(mutex_);
@@ -224,8 +226,8 @@ void HaService::recordRun(const ha::HookRun& run) {
   if (run.ok) {
     spdlog::warn("ha: routing hook {} ran ({:.0f} ms): {}", action, run.durationMs, run.detail);
   } else {
-    spdlog::error("ha: routing hook {} FAILED ({:.0f} ms): {}; retrying", action,
-                  run.durationMs, run.detail);
+    spdlog::error("ha: routing hook {} FAILED ({:.0f} ms): {}; retrying", action, run.durationMs,
+                  run.detail);
   }
   if (!run.ok) {
     return;
@@ -237,8 +239,8 @@ void HaService::recordRun(const ha::HookRun& run) {
     events = {{"last_drain", lastDrain_ ? nlohmann::json(*lastDrain_) : nlohmann::json()},
               {"last_restore", lastRestore_ ? nlohmann::json(*lastRestore_) : nlohmann::json()}};
   }
-  if (auto saved = writeFileAtomically((fs::path(stateDir_) / kEventsFile).string(),
-                                       events.dump(2) + "\n");
+  if (auto saved =
+          writeFileAtomically((fs::path(stateDir_) / kEventsFile).string(), events.dump(2) + "\n");
       !saved) {
     spdlog::warn("ha: {}", saved.error().message());
   }
@@ -247,10 +249,8 @@ void HaService::recordRun(const ha::HookRun& run) {
 nlohmann::json HaService::liveness() const {
   const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_);
   std::lock_guard lock(mutex_);
-  return {{"status", "alive"},
-          {"pid", getpid()},
-          {"ready", last_.ready},
-          {"uptime_s", uptime.count()}};
+  return {
+      {"status", "alive"}, {"pid", getpid()}, {"ready", last_.ready}, {"uptime_s", uptime.count()}};
 }
 
 nlohmann::json HaService::readiness() const {
@@ -260,8 +260,7 @@ nlohmann::json HaService::readiness() const {
   out["fail_mode"] = config_.failMode == config::FailMode::Open ? "open" : "closed";
   out["fail_engaged"] = failEngaged_.empty() ? nlohmann::json() : nlohmann::json(failEngaged_);
   out["hook"] = hookJson_;
-  out["checked_ms_ago"] =
-      std::chrono::duration<double, std::milli>(Clock::now() - lastAt_).count();
+  out["checked_ms_ago"] = std::chrono::duration<double, std::milli>(Clock::now() - lastAt_).count();
   return out;
 }
 
@@ -284,7 +283,8 @@ nlohmann::json HaService::identity() const {
   out["ready"] = last_.toJson();
   out["hook"] = hookJson_;
   out["last_failover"] = lastDrain_ ? nlohmann::json(*lastDrain_) : nlohmann::json();
-  out["last_drill"] = drill.is_object() && drill.contains("time") ? drill["time"] : nlohmann::json();
+  out["last_drill"] =
+      drill.is_object() && drill.contains("time") ? drill["time"] : nlohmann::json();
   return out;
 }
 

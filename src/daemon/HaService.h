@@ -90,7 +90,7 @@ class HaService {
   nlohmann::json hookJson_;   ///< hook_.toJson() after the last tick
   ha::Readiness last_;
   std::chrono::steady_clock::time_point lastAt_{};
-  std::string failEngaged_;  ///< "" = not engaged
+  std::string failEngaged_;                 ///< "" = not engaged
   std::optional<std::string> lastDrain_;    ///< ISO time
   std::optional<std::string> lastRestore_;  ///< ISO time
 

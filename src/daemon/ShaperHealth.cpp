@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "abi/sluice_abi.h"
 #include "bakery/Bakery.h"
 #include "daemon/Shaper.h"
 #include "daemon/ShaperSupport.h"
@@ -15,7 +16,6 @@
 #include "dataplane/Dataplane.h"
 #include "ha/Fingerprint.h"
 #include "netlink/Link.h"
-#include "abi/sluice_abi.h"
 
 namespace sluice::daemon {
 
@@ -60,7 +60,8 @@ ha::HealthSnapshot Shaper::healthSnapshot() const {
                                    : ha::Phase::Stopping;
   s.shaping = queueMode_ == "shape";
   // The attachments in start() order: per interface XDP, tc egress and (XDP bridge) tc ingress.
-  const size_t tcPerInterface = xdp_.empty() ? 1 : std::max<size_t>(1, tcFilters_.size() / xdp_.size());
+  const size_t tcPerInterface =
+      xdp_.empty() ? 1 : std::max<size_t>(1, tcFilters_.size() / xdp_.size());
   for (size_t i = 0; i < txQueues_.size() && i < xdp_.size(); ++i) {
     ha::InterfaceHealth iface{txQueues_[i].first, xdp_[i].attached(), true,
                               operstateUp(txQueues_[i].first)};
@@ -107,7 +108,8 @@ Result<void> Shaper::setBypass(bool on) {
   if (!runtime) {
     return std::unexpected(runtime.error());
   }
-  runtime->flags = on ? (runtime->flags | SLUICE_CFG_BYPASS) : (runtime->flags & ~SLUICE_CFG_BYPASS);
+  runtime->flags =
+      on ? (runtime->flags | SLUICE_CFG_BYPASS) : (runtime->flags & ~SLUICE_CFG_BYPASS);
   return dataplane_->setRuntimeConfig(*runtime);
 }
 

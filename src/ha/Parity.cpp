@@ -201,8 +201,8 @@ std::vector<PairItem> checkPair(const Json& local, const Json& peer,
   std::string differing;
   for (const Difference& d : compareShapers(local, peer)) {
     if (d.shapingDiffers) {
-      differing += fmt::format("{}{} ({} vs {})", differing.empty() ? "" : "; ", d.what,
-                               d.local, d.peer);
+      differing +=
+          fmt::format("{}{} ({} vs {})", differing.empty() ? "" : "; ", d.what, d.local, d.peer);
     }
   }
   items.push_back({"inputs", differing.empty(),

@@ -127,7 +127,7 @@ nlohmann::json Readiness::toJson() const {
 
 Readiness evaluateReadiness(const HealthSnapshot& snapshot, const ReadinessRules& rules) {
   Readiness out;
-  out.checks = {running(snapshot), shaping(snapshot), dataplane(snapshot), tree(snapshot),
+  out.checks = {running(snapshot), shaping(snapshot),       dataplane(snapshot), tree(snapshot),
                 apply(snapshot),   inputs(snapshot, rules), urgent(snapshot)};
   out.ready = true;
   for (const Check& check : out.checks) {

@@ -60,9 +60,8 @@ Result<void> runHookCommand(const Argv& argv, milliseconds timeout) {
     if (detail.empty()) {
       detail = trimmed(output->out);
     }
-    return makeError(0, fmt::format("{} failed (exit {})", process::describe(argv),
-                                    output->exitCode),
-                     detail);
+    return makeError(
+        0, fmt::format("{} failed (exit {})", process::describe(argv), output->exitCode), detail);
   }
   return {};
 }
@@ -150,13 +149,13 @@ nlohmann::json RoutingHook::toJson(Clock::time_point now) const {
     }
   }
   if (last_) {
-    out["last"] = {{"action", hookActionName(last_->action)},
-                   {"ok", last_->ok},
-                   {"detail", last_->detail},
-                   {"duration_ms", last_->durationMs},
-                   {"time", fmt::format("{:%Y-%m-%dT%H:%M:%SZ}",
-                                        fmt::gmtime(std::chrono::system_clock::to_time_t(
-                                            last_->time)))}};
+    out["last"] = {
+        {"action", hookActionName(last_->action)},
+        {"ok", last_->ok},
+        {"detail", last_->detail},
+        {"duration_ms", last_->durationMs},
+        {"time", fmt::format("{:%Y-%m-%dT%H:%M:%SZ}",
+                             fmt::gmtime(std::chrono::system_clock::to_time_t(last_->time)))}};
   }
   return out;
 }

@@ -81,8 +81,8 @@ struct Drill {
   LabState& primary() { return lab.shapers[0]; }
 
   Result<double> download() {
-    auto child = Child::start(iperfArgv(iperf.source, kFirstPort, true, options.iperfSeconds + 1,
-                                        kHaSubsNs));
+    auto child = Child::start(
+        iperfArgv(iperf.source, kFirstPort, true, options.iperfSeconds + 1, kHaSubsNs));
     if (!child) {
       return std::unexpected(child.error());
     }
@@ -190,8 +190,8 @@ struct Drill {
       if (r.shaped || r.measuredMbps > target + band) {
         break;
       }
-      fmt::print(log, "drill: {}: iperf3 {:.2f} Mbit/s, below the band: measuring again\n",
-                 name, r.measuredMbps);
+      fmt::print(log, "drill: {}: iperf3 {:.2f} Mbit/s, below the band: measuring again\n", name,
+                 r.measuredMbps);
     }
     (*probeDown)->stop();
     (*probeUp)->stop();
@@ -203,8 +203,8 @@ struct Drill {
     fmt::print(log,
                "drill: {}: path {}, converged in {:.0f} ms, longest silence {:.0f} ms, {} of {} "
                "probe packets lost, iperf3 {:.2f} Mbit/s (ceil {:g}){}\n",
-               name, r.path, r.convergeMs, r.outageMs, r.lost, r.sent, r.measuredMbps,
-               r.ceilMbps, r.note.empty() ? "" : "; " + r.note);
+               name, r.path, r.convergeMs, r.outageMs, r.lost, r.sent, r.measuredMbps, r.ceilMbps,
+               r.note.empty() ? "" : "; " + r.note);
     if (auto done = reset(); !done) {
       return std::unexpected(done.error());
     }
@@ -214,8 +214,7 @@ struct Drill {
   /// Waits until path a carries again after a reset (the restore hook runs after the hold-down).
   Result<void> backOnPrimary(const char* after) {
     const auto since = Clock::now();
-    if (!waitForPath(probeTarget.toString(), "a", since,
-                     seconds(lab.holdDownSeconds + 60))) {
+    if (!waitForPath(probeTarget.toString(), "a", since, seconds(lab.holdDownSeconds + 60))) {
       return makeError(ETIMEDOUT, fmt::format("after {}: path a did not carry again within {} s "
                                               "(now: {})",
                                               after, lab.holdDownSeconds + 60,
@@ -226,7 +225,9 @@ struct Drill {
   }
 };
 
-Result<void> nothing() { return {}; }
+Result<void> nothing() {
+  return {};
+}
 
 /// Removes the shaper's XDP programs and tc classifiers behind sluiced's back.
 Result<void> detachPrograms(const std::string& ns) {
@@ -297,9 +298,9 @@ Result<std::vector<ScenarioResult>> runHaDrill(const std::string& stateDir,
   }
   drill.probeTarget = (*targets)[0].source;
   drill.iperf = (*targets)[1];
-  fmt::print(log, "drill: probes to {} (circuit {}), iperf3 through circuit {} (ceil {:g} Mbit/s)\n",
-             drill.probeTarget.toString(), probeCircuit, iperfCircuit,
-             drill.iperf.plannedDownMbps);
+  fmt::print(log,
+             "drill: probes to {} (circuit {}), iperf3 through circuit {} (ceil {:g} Mbit/s)\n",
+             drill.probeTarget.toString(), probeCircuit, iperfCircuit, drill.iperf.plannedDownMbps);
   if (auto ready = drill.backOnPrimary("lab up"); !ready) {
     return std::unexpected(ready.error());
   }
@@ -314,7 +315,9 @@ Result<std::vector<ScenarioResult>> runHaDrill(const std::string& stateDir,
   };
   Result<void> step = add(drill.scenario(
       "link-down", "the primary's core-facing port goes down", "b",
-      [&] { return runAll({{"ip", "-n", ns, "link", "set", kShaperInternetIf, "down"}}); },
+      [&] {
+        return runAll({{"ip", "-n", ns, "link", "set", kShaperInternetIf, "down"}});
+      },
       nothing,
       [&]() -> Result<void> {
         if (auto up = runAll({{"ip", "-n", ns, "link", "set", kShaperInternetIf, "up"}}); !up) {
@@ -379,14 +382,14 @@ Result<std::vector<ScenarioResult>> runHaDrill(const std::string& stateDir,
 }
 
 std::string renderDrillTable(const std::vector<ScenarioResult>& rows) {
-  std::string out = fmt::format("{:<10} {:>11} {:>10} {:>11} {:>5} {:<22}\n", "scenario",
-                                "converge ms", "outage ms", "lost/sent", "path",
-                                "shaped (Mbit/s, ceil)");
+  std::string out =
+      fmt::format("{:<10} {:>11} {:>10} {:>11} {:>5} {:<22}\n", "scenario", "converge ms",
+                  "outage ms", "lost/sent", "path", "shaped (Mbit/s, ceil)");
   for (const ScenarioResult& r : rows) {
-    out += fmt::format("{:<10} {:>11.0f} {:>10.0f} {:>11} {:>5} {:<22}\n", r.scenario,
-                       r.convergeMs, r.outageMs, fmt::format("{}/{}", r.lost, r.sent), r.path,
-                       fmt::format("{} ({:.2f}, {:g})", r.shaped ? "yes" : "NO", r.measuredMbps,
-                                   r.ceilMbps));
+    out += fmt::format(
+        "{:<10} {:>11.0f} {:>10.0f} {:>11} {:>5} {:<22}\n", r.scenario, r.convergeMs, r.outageMs,
+        fmt::format("{}/{}", r.lost, r.sent), r.path,
+        fmt::format("{} ({:.2f}, {:g})", r.shaped ? "yes" : "NO", r.measuredMbps, r.ceilMbps));
     if (!r.note.empty()) {
       out += "  note: " + r.note + "\n";
     }
@@ -411,9 +414,9 @@ nlohmann::json drillJson(const std::vector<ScenarioResult>& rows) {
                     {"shaped", r.shaped},
                     {"note", r.note}});
   }
-  return {{"time", fmt::format("{:%Y-%m-%dT%H:%M:%SZ}",
-                               fmt::gmtime(std::chrono::system_clock::to_time_t(
-                                   std::chrono::system_clock::now())))},
+  return {{"time",
+           fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::chrono::system_clock::to_time_t(
+                                                    std::chrono::system_clock::now())))},
           {"scenarios", list}};
 }
 

@@ -54,10 +54,10 @@ struct ScenarioResult {
   double outageMs = 0;       ///< the probes' longest silence, either direction
   uint64_t lost = 0;         ///< probe packets lost, both directions
   uint64_t sent = 0;
-  double measuredMbps = 0;   ///< iperf3 download, TCP payload
-  double ceilMbps = 0;       ///< the circuit's planned download ceil
-  bool shaped = false;       ///< measured within tolerance of ceil * payloadShare
-  std::string note;          ///< what else was seen (route changes where none were expected)
+  double measuredMbps = 0;  ///< iperf3 download, TCP payload
+  double ceilMbps = 0;      ///< the circuit's planned download ceil
+  bool shaped = false;      ///< measured within tolerance of ceil * payloadShare
+  std::string note;         ///< what else was seen (route changes where none were expected)
 };
 
 /// Runs the scenarios in the order of the header comment. Progress goes to `log`. Errors: the

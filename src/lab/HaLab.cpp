@@ -58,15 +58,17 @@ std::string haSection(const HaLabState& lab, const HaPath& p) {
       argv(ospfCostArgv(lab, p, kHaDrainedCost)), argv(ospfCostArgv(lab, p, p.cost)));
 }
 
-bool namespaceExists(const std::string& ns) { return fs::exists("/run/netns/" + ns); }
+bool namespaceExists(const std::string& ns) {
+  return fs::exists("/run/netns/" + ns);
+}
 
 }  // namespace
 
 nlohmann::json HaLabState::toJson() const {
-  return {{"state_dir", stateDir},         {"template_config", templateConfig},
-          {"network", network},            {"devices", devices},
-          {"hook_script", hookScript},     {"hold_down_seconds", holdDownSeconds},
-          {"a", shapers[0].toJson()},      {"b", shapers[1].toJson()}};
+  return {{"state_dir", stateDir},     {"template_config", templateConfig},
+          {"network", network},        {"devices", devices},
+          {"hook_script", hookScript}, {"hold_down_seconds", holdDownSeconds},
+          {"a", shapers[0].toJson()},  {"b", shapers[1].toJson()}};
 }
 
 HaLabState HaLabState::fromJson(const nlohmann::json& json) {
@@ -98,8 +100,7 @@ Result<HaLabState> loadHaLabState(const std::string& stateDir) {
   return HaLabState::fromJson(json);
 }
 
-Result<HaLabState> haLabUp(const HaUpOptions& options, const StatusQuery& status,
-                           std::FILE* log) {
+Result<HaLabState> haLabUp(const HaUpOptions& options, const StatusQuery& status, std::FILE* log) {
   for (const std::string& ns : kHaNamespaces) {
     if (namespaceExists(ns)) {
       return makeError(EEXIST, "an HA lab is up (or half built): run `sluice lab ha down` first");
@@ -107,8 +108,8 @@ Result<HaLabState> haLabUp(const HaUpOptions& options, const StatusQuery& status
   }
   for (const char* daemon : {kZebra, kOspfd}) {
     if (access(daemon, X_OK) != 0) {
-      return makeError(ENOENT, fmt::format("{} not found: install frr (tools/install-deps.sh)",
-                                           daemon));
+      return makeError(ENOENT,
+                       fmt::format("{} not found: install frr (tools/install-deps.sh)", daemon));
     }
   }
   HaLabState lab;
@@ -129,8 +130,9 @@ Result<HaLabState> haLabUp(const HaUpOptions& options, const StatusQuery& status
     std::ifstream in(lab.templateConfig);
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (text.find("\n[ha]") != std::string::npos || text.starts_with("[ha]")) {
-      return makeError(EINVAL, lab.templateConfig + " has an [ha] section: the HA lab writes its "
-                                                    "own (remove it from the template)");
+      return makeError(EINVAL, lab.templateConfig +
+                                   " has an [ha] section: the HA lab writes its "
+                                   "own (remove it from the template)");
     }
   }
   lab.network = inputs.resolvedNetwork;
@@ -153,8 +155,8 @@ Result<HaLabState> haLabUp(const HaUpOptions& options, const StatusQuery& status
   if (auto built = buildRouters(hosts); !built) {
     return fail(built.error());
   }
-  for (const auto& [router, id, core] : {std::tuple{kHaCoreNs, "192.0.2.1", true},
-                                         std::tuple{kHaDistNs, "192.0.2.13", false}}) {
+  for (const auto& [router, id, core] :
+       {std::tuple{kHaCoreNs, "192.0.2.1", true}, std::tuple{kHaDistNs, "192.0.2.13", false}}) {
     const std::string dir = lab.stateDir + "/frr/" + router;
     if (auto started = startFrr(router, dir, frrConfig(router, id, core, dir + "/frr.log"));
         !started) {
@@ -168,16 +170,16 @@ Result<HaLabState> haLabUp(const HaUpOptions& options, const StatusQuery& status
   lab.hookScript = *script;
   // Leaves: the configured kind when the kernel has it, else the lab's fallback (docs/lab.md).
   std::string fallback;
-  const std::string sqm = inputs.config.queues.defaultSqm.substr(
-      0, inputs.config.queues.defaultSqm.find(' '));
+  const std::string sqm =
+      inputs.config.queues.defaultSqm.substr(0, inputs.config.queues.defaultSqm.find(' '));
   if (sqm == "cake" || sqm == "fq_codel") {
-    auto probe = run({"tc", "-n", kHaPaths[0].ns, "qdisc", "add", "dev", kShaperInternetIf,
-                      "root", "handle", "1:", sqm});
+    auto probe = run({"tc", "-n", kHaPaths[0].ns, "qdisc", "add", "dev", kShaperInternetIf, "root",
+                      "handle", "1:", sqm});
     if (probe && probe->exitCode == 0) {
       (void)run({"tc", "-n", kHaPaths[0].ns, "qdisc", "del", "dev", kShaperInternetIf, "root"});
     } else {
-      fallback = inputs.config.sluice.leafFallback.empty() ? "pfifo"
-                                                           : inputs.config.sluice.leafFallback;
+      fallback =
+          inputs.config.sluice.leafFallback.empty() ? "pfifo" : inputs.config.sluice.leafFallback;
       fmt::print(log, "lab ha: this kernel has no {}: leaves fall back to {}\n", sqm, fallback);
     }
   }
@@ -201,8 +203,8 @@ Result<HaLabState> haLabUp(const HaUpOptions& options, const StatusQuery& status
   }
   for (size_t i = 0; i < kHaPaths.size(); ++i) {
     LabState& s = lab.shapers[i];
-    LabConfigRequest request{lab.templateConfig, LabMode::Bridge, s.network, s.devices,
-                             s.stateDir + "/state", s.socket, std::nullopt};
+    LabConfigRequest request{lab.templateConfig,    LabMode::Bridge, s.network,   s.devices,
+                             s.stateDir + "/state", s.socket,        std::nullopt};
     if (!fallback.empty()) {
       request.leafFallback = fallback;
     }
@@ -215,8 +217,7 @@ Result<HaLabState> haLabUp(const HaUpOptions& options, const StatusQuery& status
   if (auto servers = startIperfServers(lab.stateDir, kHaInetNs, kHaServerPorts); !servers) {
     return fail(servers.error());
   }
-  if (auto saved = writeText(lab.stateDir + "/ha-lab.json", lab.toJson().dump(2),
-                             fs::perms(0644));
+  if (auto saved = writeText(lab.stateDir + "/ha-lab.json", lab.toJson().dump(2), fs::perms(0644));
       !saved) {
     return fail(saved.error());
   }

@@ -1,13 +1,16 @@
 #pragma once
-// `sluice lab ha up|down`: an active/backup shaper pair steered by OSPF, in namespaces (docs/ha.md).
-// Routed, IPv4 (OSPFv2); every router runs FRR's zebra and ospfd (Debian `frr`), each shaper is a
-// transparent bridge running its own sluiced on the same inputs:
+// `sluice lab ha up|down`: an active/backup shaper pair steered by OSPF, in namespaces
+// (docs/ha.md). Routed, IPv4 (OSPFv2); both routers run FRR's zebra and ospfd (Debian `frr`);
+// each shaper is a transparent bridge running its own sluiced on the same inputs:
 //
-//   ha-inet            ha-core (FRR)              ha-shp-a / ha-shp-b              ha-dist (FRR)       ha-subs
-//   inet0 ═══ core-inet        core-a ═══ shp-inet ─ br-sluice ─ shp-subs ═══ dist-a        dist-subs ═══ subs0
-//   192.0.2.2  192.0.2.1  192.0.2.5/30   (sluiced a, OSPF cost 1)      192.0.2.6/30   192.0.2.13  192.0.2.14
-//   198.51.100.1          core-b ═══ shp-inet ─ br-sluice ─ shp-subs ═══ dist-b        + one host address
-//   (iperf3, probe)       192.0.2.9/30   (sluiced b, OSPF cost 100)    192.0.2.10/30    per circuit entry
+//   ha-inet      ha-core (FRR)  ha-shp-a: shp-inet ─ br-sluice ─ shp-subs  ha-dist (FRR)  ha-subs
+//   inet0 ═ core-inet  core-a ═══ (sluiced a, OSPF cost 1)          ═══ dist-a
+//                      core-b ═══ (sluiced b, OSPF cost 100)        ═══ dist-b  dist-subs ═ subs0
+//   ha-shp-b is built like ha-shp-a.
+//
+//   addresses: inet0 192.0.2.2/30 and 198.51.100.1/32 (iperf3, probes), core-inet 192.0.2.1/30;
+//   core-a 192.0.2.5/30 ─ dist-a 192.0.2.6/30; core-b 192.0.2.9/30 ─ dist-b 192.0.2.10/30;
+//   dist-subs 192.0.2.13/30 ─ subs0 192.0.2.14/30 plus one /32 per circuit address.
 //
 // OSPF area 0 on the four transit interfaces: point-to-point, hello 1 s, dead 3 s (a silent path
 // is given up within 3 s; a link that goes down is given up at once). Costs 1 (a) and 100 (b) on
@@ -45,14 +48,14 @@ inline constexpr const char* kHaDistNs = "ha-dist";
 inline constexpr const char* kHaSubsNs = "ha-subs";
 /// Every namespace of the HA lab, in teardown order (shapers first: their sluiced detach).
 inline const std::vector<std::string> kHaNamespaces = {"ha-shp-a", "ha-shp-b", kHaInetNs,
-                                                      kHaCoreNs,  kHaDistNs,  kHaSubsNs};
+                                                       kHaCoreNs,  kHaDistNs,  kHaSubsNs};
 
 /// One path: its shaper's namespace and the routers' interfaces towards it.
 struct HaPath {
-  const char* name;    ///< "a" (primary) | "b" (backup)
-  const char* ns;      ///< the shaper's namespace
-  const char* coreIf;  ///< on ha-core
-  const char* distIf;  ///< on ha-dist
+  const char* name;         ///< "a" (primary) | "b" (backup)
+  const char* ns;           ///< the shaper's namespace
+  const char* coreIf;       ///< on ha-core
+  const char* distIf;       ///< on ha-dist
   const char* coreAddress;  ///< "192.0.2.5/30"
   const char* distAddress;
   int cost;  ///< OSPF cost when preferred/restored

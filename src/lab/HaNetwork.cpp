@@ -37,8 +37,8 @@ Result<void> writeText(const std::string& path, const std::string& text, fs::per
 
 std::string frrConfig(const std::string& router, const std::string& routerId, bool core,
                       const std::string& logFile) {
-  std::string text = fmt::format(
-      "frr defaults traditional\nhostname {}\nlog file {}\n!\n", router, logFile);
+  std::string text =
+      fmt::format("frr defaults traditional\nhostname {}\nlog file {}\n!\n", router, logFile);
   for (const HaPath& p : kHaPaths) {
     text += fmt::format(
         "interface {}\n ip ospf network point-to-point\n ip ospf hello-interval 1\n"
@@ -74,10 +74,10 @@ Result<void> startFrr(const std::string& ns, const std::string& dir, const std::
   }
   for (const char* daemon : {kZebra, kOspfd}) {
     const std::string name = fs::path(daemon).filename().string();
-    if (auto started = runChecked(inNs(ns, {daemon, "-d", "-N", ns, "-f", confPath, "-i",
-                                            dir + "/" + name + ".pid", "--log",
-                                            "file:" + dir + "/" + name + ".log"}),
-                                  {}, seconds(30));
+    if (auto started = runChecked(
+            inNs(ns, {daemon, "-d", "-N", ns, "-f", confPath, "-i", dir + "/" + name + ".pid",
+                      "--log", "file:" + dir + "/" + name + ".log"}),
+            {}, seconds(30));
         !started) {
       return std::unexpected(started.error());
     }
@@ -110,9 +110,9 @@ Result<void> buildRouters(const std::vector<IpNet>& hosts) {
     }
   }
   for (const char* router : {kHaCoreNs, kHaDistNs}) {
-    if (auto done = runChecked(inNs(router, {"sysctl", "-q", "-w", "net.ipv4.ip_forward=1",
-                                             "net.ipv4.conf.all.rp_filter=0",
-                                             "net.ipv4.conf.default.rp_filter=0"}));
+    if (auto done = runChecked(
+            inNs(router, {"sysctl", "-q", "-w", "net.ipv4.ip_forward=1",
+                          "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0"}));
         !done) {
       return std::unexpected(done.error());
     }
@@ -124,10 +124,10 @@ Result<void> buildRouters(const std::vector<IpNet>& hosts) {
     routeBatch += fmt::format("route add {}/32 dev dist-subs\n", host.toString());
   }
   auto done = runAll({
-      ipIn(kHaCoreNs, {"link", "add", "core-inet", "type", "veth", "peer", "name", "inet0",
-                       "netns", kHaInetNs}),
-      ipIn(kHaDistNs, {"link", "add", "dist-subs", "type", "veth", "peer", "name", "subs0",
-                       "netns", kHaSubsNs}),
+      ipIn(kHaCoreNs, {"link", "add", "core-inet", "type", "veth", "peer", "name", "inet0", "netns",
+                       kHaInetNs}),
+      ipIn(kHaDistNs, {"link", "add", "dist-subs", "type", "veth", "peer", "name", "subs0", "netns",
+                       kHaSubsNs}),
       ipIn(kHaCoreNs, {"address", "add", "192.0.2.1/30", "dev", "core-inet"}),
       ipIn(kHaCoreNs, {"link", "set", "core-inet", "up"}),
       ipIn(kHaInetNs, {"address", "add", "192.0.2.2/30", "dev", "inet0"}),

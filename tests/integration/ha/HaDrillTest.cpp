@@ -72,9 +72,8 @@ class HaDrill : public ::testing::Test {
       return;
     }
     sluice({"lab", "ha", "--state-dir", kStateDir, "down"});
-    const CommandOutput up =
-        sluice({"lab", "ha", "--state-dir", kStateDir, "up", "--sluiced", kSluiced,
-                "--hold-down", std::to_string(kHoldDownSeconds)});
+    const CommandOutput up = sluice({"lab", "ha", "--state-dir", kStateDir, "up", "--sluiced",
+                                     kSluiced, "--hold-down", std::to_string(kHoldDownSeconds)});
     upOk_ = up.exitCode == 0;
     log_ = up.out + up.err;
     if (!upOk_) {

@@ -75,7 +75,8 @@ TEST(HaConfig, BadCommandsAreErrorsWithTheirLine) {
     ASSERT_TRUE(diags.hasErrors()) << bad;
     bool named = false;
     for (const Diagnostic& d : diags.all()) {
-      named = named || (d.where.line == 6 && d.message.find("ha.drain_command") != std::string::npos);
+      named =
+          named || (d.where.line == 6 && d.message.find("ha.drain_command") != std::string::npos);
     }
     EXPECT_TRUE(named) << bad << "\n" << dump(diags);
   }

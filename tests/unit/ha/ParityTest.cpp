@@ -10,22 +10,23 @@ namespace {
 using Json = nlohmann::json;
 
 Json identity(const std::string& name) {
-  return {{"version", "0.1.0"},
-          {"node_name", name},
-          {"role", name == "a" ? "primary" : "backup"},
-          {"fail_mode", "open"},
-          {"queue_mode", "shape"},
-          {"inputs", {{"network_sha256", "n1"}, {"devices_sha256", "d1"}, {"overrides_sha256", ""}}},
-          {"plan_sha256", "p1"},
-          {"leaf", "cake"},
-          {"queues", 8},
-          {"interfaces",
-           {{{"role", "to_internet"}, {"name", name + "0"}, {"speed_mbps", 10000}, {"tx_queues", 8}},
-            {{"role", "to_network"}, {"name", name + "1"}, {"speed_mbps", 10000}, {"tx_queues", 8}}}},
-          {"ready", {{"ready", true}, {"reason", "ready"}}},
-          {"peak", {{"down_mbps", 4000.0}, {"up_mbps", 900.0}, {"hours", 168}}},
-          {"last_failover", nullptr},
-          {"last_drill", "2026-12-01T10:00:00Z"}};
+  return {
+      {"version", "0.1.0"},
+      {"node_name", name},
+      {"role", name == "a" ? "primary" : "backup"},
+      {"fail_mode", "open"},
+      {"queue_mode", "shape"},
+      {"inputs", {{"network_sha256", "n1"}, {"devices_sha256", "d1"}, {"overrides_sha256", ""}}},
+      {"plan_sha256", "p1"},
+      {"leaf", "cake"},
+      {"queues", 8},
+      {"interfaces",
+       {{{"role", "to_internet"}, {"name", name + "0"}, {"speed_mbps", 10000}, {"tx_queues", 8}},
+        {{"role", "to_network"}, {"name", name + "1"}, {"speed_mbps", 10000}, {"tx_queues", 8}}}},
+      {"ready", {{"ready", true}, {"reason", "ready"}}},
+      {"peak", {{"down_mbps", 4000.0}, {"up_mbps", 900.0}, {"hours", 168}}},
+      {"last_failover", nullptr},
+      {"last_drill", "2026-12-01T10:00:00Z"}};
 }
 
 TEST(Parity, IdenticalShapersDifferInNothingDespiteInterfaceNames) {

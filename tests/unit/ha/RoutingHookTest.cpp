@@ -3,10 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <thread>
-#include <unistd.h>
 
 #include "ha/RoutingHook.h"
 
@@ -158,8 +158,7 @@ TEST(RoutingHookCommand, ATimeoutKillsTheWholeProcessGroup) {
       std::filesystem::temp_directory_path() / ("sluice-hook-" + std::to_string(getpid()));
   std::filesystem::remove(marker);
   const auto start = std::chrono::steady_clock::now();
-  auto timedOut = runHookCommand(
-      {"sh", "-c", "(sleep 1; touch " + marker + ") & sleep 30"}, 300ms);
+  auto timedOut = runHookCommand({"sh", "-c", "(sleep 1; touch " + marker + ") & sleep 30"}, 300ms);
   const auto took = std::chrono::steady_clock::now() - start;
   ASSERT_FALSE(timedOut.has_value());
   EXPECT_EQ(timedOut.error().errnum, ETIMEDOUT);
