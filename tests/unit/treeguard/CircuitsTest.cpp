@@ -278,11 +278,16 @@ TEST(CircuitGuard, EnrolmentRules) {
     got.push_back(e.change.circuitId + "/" + directionName(e.change.direction));
   }
   EXPECT_EQ(got, (std::vector<std::string>{"fq/up", "listed/down", "listed/up"}));
-  Settings off;
-  off.circuits.switchingEnabled = false;
-  CircuitGuard none(off);
-  none.enrol({"c1", {100, 20}});
-  EXPECT_TRUE(run(none, 0, 1200, silence, constantCpu(80)).empty());
+  // switching_enabled, [treeguard.circuits] enabled and [treeguard] enabled each turn it off.
+  for (int which = 0; which < 3; ++which) {
+    Settings off;
+    (which == 0   ? off.circuits.switchingEnabled
+     : which == 1 ? off.circuits.enabled
+                  : off.enabled) = false;
+    CircuitGuard none(off);
+    none.enrol({"c1", {100, 20}});
+    EXPECT_TRUE(run(none, 0, 1200, silence, constantCpu(80)).empty()) << which;
+  }
 }
 
 TEST(CircuitGuard, FailedApplyChangesNothingAndIsRetried) {

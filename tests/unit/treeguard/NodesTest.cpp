@@ -40,6 +40,11 @@ TEST(NodeGuard, OffByDefault) {
   NodeGuard g(Settings{});
   g.enrol({"n1", 1000, 1000}, 0);
   EXPECT_TRUE(run(g, 0, 3600, quiet, constantCpu(90)).empty());
+  Settings off = linksOn();
+  off.enabled = false;  // [treeguard] enabled = false turns the links part off too
+  NodeGuard none(off);
+  none.enrol({"n1", 1000, 1000}, 0);
+  EXPECT_TRUE(run(none, 0, 3600, quiet, constantCpu(90)).empty());
 }
 
 TEST(NodeGuard, OnlyAllowlistedNodesWhenNotAllNodes) {
