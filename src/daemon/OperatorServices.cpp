@@ -350,6 +350,9 @@ std::string OperatorServices::cached(const std::string& key) {
 HttpResponse OperatorServices::status(const HttpRequest&, const std::string&) {
   api::Response r = shaper_.status();
   addInputMode(r.body, sync_.get());
+  if (ha_ != nullptr && r.body.is_object()) {
+    r.body["ha"] = ha_->readiness();
+  }
   return fromControl(std::move(r));
 }
 
@@ -671,6 +674,15 @@ json OperatorServices::urgentJson() {
   if (status.contains("dataplane") && !status["dataplane"].value("xdp_metadata", true)) {
     add("warning", "dataplane-mode", status["dataplane"].value("reason", ""));
   }
+  if (ha_ != nullptr) {
+    // HA (daemon/HaService.h): an engaged fail mode, and a shaper the routers should avoid.
+    const json ready = ha_->readiness();
+    if (ready.contains("fail_engaged") && ready["fail_engaged"].is_string()) {
+      add("error", "ha-fail-mode", ready["fail_engaged"].get<std::string>());
+    } else if (!ready.value("ready", true)) {
+      add("warning", "ha-not-ready", "not ready for traffic: " + ready.value("reason", std::string()));
+    }
+  }
   if (sync_) {
     for (json& issue : sync_->urgentIssues()) {
       issues.push_back(std::move(issue));
@@ -747,6 +759,9 @@ std::pair<bool, std::string> OperatorServices::channel(const std::string& name) 
   if (name == "status") {
     json body = shaper_.status().body;
     addInputMode(body, sync_.get());
+    if (ha_ != nullptr && body.is_object()) {
+      body["ha"] = ha_->readiness();
+    }
     return {true, dump(body)};
   }
   if (name.starts_with("circuit:")) {

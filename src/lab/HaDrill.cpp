@@ -103,6 +103,27 @@ struct Drill {
     return {};
   }
 
+  /// Waits until the primary's routing hook has restored its path (status "ha.hook.state"
+  /// preferred) and path a carries: an orderly restart drains first, and the routes only follow
+  /// about a second later, so the routes alone could still show the path from before.
+  Result<void> restored(const char* after) {
+    const auto deadline = Clock::now() + seconds(lab.holdDownSeconds + 60);
+    for (;;) {
+      auto answer = status(primary().socket);
+      if (answer && answer->contains("ha") &&
+          (*answer)["ha"]["hook"].value("state", std::string()) == "preferred") {
+        break;
+      }
+      if (Clock::now() > deadline) {
+        return makeError(ETIMEDOUT, fmt::format("after {}: the primary's hook did not restore "
+                                                "within {} s",
+                                                after, lab.holdDownSeconds + 60));
+      }
+      std::this_thread::sleep_for(milliseconds(200));
+    }
+    return backOnPrimary(after);
+  }
+
   /// Runs one scenario: probes on, `event`, wait for `expected`, iperf3, probes off, `reset`.
   Result<ScenarioResult> scenario(const std::string& name, const std::string& description,
                                   const std::string& expected,
@@ -254,7 +275,7 @@ Result<void> setFailMode(Drill& drill, const std::string& mode) {
   if (auto restarted = drill.restartPrimary(false); !restarted) {
     return restarted;
   }
-  return drill.backOnPrimary(("fail_mode " + mode).c_str());
+  return drill.restored(("fail_mode " + mode).c_str());
 }
 
 }  // namespace
@@ -336,7 +357,7 @@ Result<std::vector<ScenarioResult>> runHaDrill(const std::string& stateDir,
           if (auto restarted = drill.restartPrimary(false); !restarted) {
             return restarted;
           }
-          return drill.backOnPrimary("host-gone");
+          return drill.restored("host-gone");
         }));
   }
   if (step) {

@@ -140,6 +140,8 @@ class HaDrill : public ::testing::Test {
     }
     EXPECT_TRUE(r["converged"].get<bool>()) << r.dump();
     EXPECT_EQ(r["path"], "b") << r.dump();
+    // Measured from path a carrying: a failover takes time (0 would mean it had happened before).
+    EXPECT_GT(r["converge_ms"].get<double>(), 0) << r.dump();
     EXPECT_LE(r["converge_ms"].get<double>(), boundMs) << r.dump();
     EXPECT_TRUE(r["shaped"].get<bool>()) << "not shaped at the ceil on the backup: " << r.dump();
   }
