@@ -675,11 +675,13 @@ json OperatorServices::urgentJson() {
     add("warning", "dataplane-mode", status["dataplane"].value("reason", ""));
   }
   if (ha_ != nullptr) {
-    // HA (daemon/HaService.h): an engaged fail mode, and a shaper the routers should avoid.
+    // HA (daemon/HaService.h): an engaged fail mode, and (in an HA pair: a hook or a role
+    // configured) a shaper the routers should avoid.
     const json ready = ha_->readiness();
     if (ready.contains("fail_engaged") && ready["fail_engaged"].is_string()) {
       add("error", "ha-fail-mode", ready["fail_engaged"].get<std::string>());
-    } else if (!ready.value("ready", true)) {
+    } else if (!ready.value("ready", true) &&
+               (ready["hook"].value("configured", false) || !ready.value("role", "").empty())) {
       add("warning", "ha-not-ready", "not ready for traffic: " + ready.value("reason", std::string()));
     }
   }
