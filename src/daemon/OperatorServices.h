@@ -7,7 +7,8 @@
 //    pipeline (trusted, no auth) on the control socket through handler(),
 //  - the route implementations: status/reload/check from the Shaper, telemetry JSON from the
 //    Collector (cached per tick), live circuit changes (api/LiveChanges.h: validate, write
-//    ShapedDevices.csv atomically, reload), config get/validate/update, queue mode, urgent issues.
+//    ShapedDevices.csv atomically, reload), config get/validate/update, queue mode, urgent issues
+//    (OperatorUrgent.cpp).
 // main.cpp creates it after the Shaper started and stops it before the Shaper stops.
 
 #include <atomic>
