@@ -1,7 +1,7 @@
 #pragma once
 // Telemetry: once a second, what the data plane and the queue tree counted, rolled up to the
 // operator's terms (circuit, node, queue, totals), kept as time series and served as the JSON of
-// docs (/work/notes/api-contract.md) and as Prometheus text.
+// the operator API (src/api/openapi.json, docs/api.md) and as Prometheus text.
 //
 //   BPF host map (per CPU) ──► per host deltas ──► per circuit (the plan's address map) ──► per
 //   BPF flow table ──────────► flows, TCP retransmits           node up to the root ──► totals

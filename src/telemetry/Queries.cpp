@@ -1,4 +1,4 @@
-// The JSON queries of the operator API (/work/notes/api-contract.md).
+// The JSON queries of the operator API (src/api/openapi.json, docs/api.md).
 
 #include <arpa/inet.h>
 
