@@ -21,6 +21,10 @@ packages=(
   libsqlite3-dev libargon2-dev libssl-dev   # libssl: built-in TLS of the operator API
   # CRM/NMS integrations: HTTP(S) client, Sonar's AP-to-CPE SNMP walk, and a real agent for its tests
   libcurl4-openssl-dev libsnmp-dev snmpd
+  # operator tools: socat forwards the lab's API/UI to the host's loopback (sluice lab up);
+  # ncurses draws `sluice top`, tmux drives its test; libpcap captures per subscriber
+  # (sluice capture), tcpdump reads the captures back in its test
+  socat libncurses-dev tmux libpcap-dev tcpdump
   # web UI build and its browser end-to-end test (Debian's chromium, never a downloaded one)
   nodejs chromium
 )
