@@ -27,6 +27,9 @@ packages=(
   socat libncurses-dev tmux libpcap-dev tcpdump
   # web UI build and its browser end-to-end test (Debian's chromium, never a downloaded one)
   nodejs chromium
+  # the Debian package (tools/deb-test.sh, docs/packaging.md): sd_notify readiness and watchdog,
+  # man pages from --help, CPack's dependency scan (dpkg-shlibdeps, file), lint, a clean bookworm root
+  libsystemd-dev help2man dpkg-dev file lintian debootstrap
 )
 
 sudo_cmd=()
