@@ -68,9 +68,9 @@ Profile profile() {
   const char* inputs = std::getenv("SLUICE_E2E_INPUTS");
   if (inputs != nullptr && std::string(inputs) == "small") {
     return {SLUICE_TEST_DATA_DIR "/e2e/small",
-            {{"e2e-2", 2, 1}, {"e2e-5", 5, 2}, {"e2e-10", 10, 4}},
-            "e2e-hill-a", "e2e-hill-b", 8, 10, 4,
-            "e2e-v6", 6, 2,
+            {{"e2e-1", 1, 1}, {"e2e-2", 2, 1}, {"e2e-5", 5, 2}},
+            "e2e-hill-a", "e2e-hill-b", 4, 5, 2,
+            "e2e-v6", 3, 1,
             12};
   }
   return {SLUICE_TEST_DATA_DIR "/e2e",
