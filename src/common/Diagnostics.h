@@ -81,6 +81,12 @@ class Diagnostics {
   void warning(SourceLocation where, std::string category, std::string message,
                std::string value = {});
   void add(Diagnostic d) { items_.push_back(std::move(d)); }
+  /// Keeps the first `count` diagnostics (those found before a later stage added its own).
+  void truncate(size_t count) {
+    if (count < items_.size()) {
+      items_.resize(count);
+    }
+  }
   void append(const Diagnostics& other);
 
   bool hasErrors() const;

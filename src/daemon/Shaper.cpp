@@ -74,10 +74,24 @@ Result<void> Shaper::applyLeafFallback(plan::QueuePlan& plan, const config::Conf
   return {};
 }
 
-plan::PipelineResult Shaper::runPipeline(const model::InputPaths& paths) const {
+plan::PipelineResult Shaper::runPipeline(const model::InputPaths& paths,
+                                         const model::Overlay* overlay, BaseCapture* base) const {
   plan::PipelineOptions opts;
   opts.paths = paths;
   opts.txQueues = options_.txQueues;
+  opts.beforePlan = [&](model::Inputs& inputs) {
+    if (base != nullptr) {
+      base->diagnostics = inputs.diagnostics.all().size();
+      base->inputs.reset();
+    }
+    if (overlay == nullptr || overlay->empty()) {
+      return;
+    }
+    if (base != nullptr) {
+      base->inputs = std::make_shared<const model::Inputs>(inputs);
+    }
+    model::applyOverlay(*overlay, inputs);
+  };
   return plan::runPipeline(opts);
 }
 
@@ -247,7 +261,7 @@ Result<void> Shaper::startShaping(plan::QueuePlan full) {
 Result<void> Shaper::start() {
   std::lock_guard lock(mutex_);
   const auto t0 = std::chrono::steady_clock::now();
-  auto run = runPipeline(model::InputPaths{options_.configPath, {}, {}});
+  auto run = runPipeline(model::InputPaths{options_.configPath, {}, {}}, nullptr, &base_);
   const std::string stateDir =
       options_.stateDir.empty() ? run.inputs.config.sluice.stateDirectory : options_.stateDir;
   store_.emplace(stateDir);
@@ -265,7 +279,7 @@ Result<void> Shaper::start() {
     }
     refused_ = Refusal{std::chrono::system_clock::now(), run.inputs.diagnostics};
     spdlog::warn("inputs refused; starting from the last good copy in {}", stateDir);
-    run = runPipeline(store_->lastGoodPaths());
+    run = runPipeline(store_->lastGoodPaths(), nullptr, &base_);
     fromLastGood = true;
     if (!run.ok()) {
       return makeError(EINVAL, "the last-good inputs in " + stateDir + " are invalid too");
@@ -286,6 +300,8 @@ Result<void> Shaper::start() {
   if (auto ok = applyLeafFallback(plan, run.inputs.config); !ok) {
     return ok;
   }
+  probe_ = run.probe;
+  cpus_ = run.cpus;
   active_ = std::make_shared<const model::Inputs>(std::move(run.inputs));
   if (!fallbackReason_.empty()) {
     spdlog::warn("LEAF FALLBACK: {}", fallbackReason_);

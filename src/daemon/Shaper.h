@@ -30,6 +30,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -46,6 +47,7 @@
 #include "ha/Readiness.h"
 #include "lazy/LazyTracker.h"
 #include "model/Inputs.h"
+#include "model/Overlay.h"
 #include "planner/Pipeline.h"
 #include "planner/QueuePlan.h"
 #include "tc/Applier.h"
@@ -74,7 +76,9 @@ struct DaemonOptions {
   std::chrono::seconds driftInterval{60};  ///< periodic drift check; 0 = after applies only
 };
 
-enum class ReloadTrigger : uint8_t { Startup, Sighup, Api, Inotify, Sync };
+/// What started an apply: the operator's files (startup, SIGHUP, API, inotify, an integration
+/// sync) or an overlay change of one of sluiced's modules (model/Overlay.h).
+enum class ReloadTrigger : uint8_t { Startup, Sighup, Api, Inotify, Sync, Radius, StormGuard, TreeGuard };
 
 class Shaper final : public api::ControlHandler {
  public:
@@ -88,6 +92,21 @@ class Shaper final : public api::ControlHandler {
 
   /// Re-reads the inputs and applies them. Thread-safe (serialized with status()).
   api::Response reload(ReloadTrigger trigger);
+
+  /// Changes the overlay (model/Overlay.h) with `edit` and applies the result through the bakery:
+  /// the inputs in force (kept in memory; the files are not re-read) with the edited overlay laid
+  /// over them are planned and the bakery applies the difference, which for a rate or leaf kind
+  /// is one class or qdisc change and for a dynamic circuit its classes, leaves and address map
+  /// entries. Batch many entries into one edit (one plan and one apply for all). Thread-safe
+  /// (serialized with reload()). The answer is reload()'s: 200 applied/unchanged, 422 refused
+  /// (the planner refused the overlaid inputs), 500 failed, 503 not ready; on any answer but 200
+  /// the overlay and the kernel stay exactly as they were. Entries that do not fit the inputs
+  /// are skipped with an "overlay-skipped" warning (listed under "skipped" in the answer) and
+  /// stay in the overlay. Operator reloads lay the current overlay over the files they read.
+  api::Response changeOverlay(const std::function<void(model::Overlay&)>& edit,
+                              ReloadTrigger trigger);
+  /// The overlay in force (a copy).
+  model::Overlay overlay() const;
 
   /// Orderly shutdown (see the header comment). Idempotent.
   void stop();
@@ -166,8 +185,25 @@ class Shaper final : public api::ControlHandler {
     Diagnostics diagnostics;
   };
 
-  /// Loads, validates and plans `paths` with this daemon's queue override.
-  plan::PipelineResult runPipeline(const model::InputPaths& paths) const;
+  /// The inputs of a run as loaded, before the overlay and the planner added to them.
+  struct BaseCapture {
+    /// A copy of the loaded inputs, taken only when an overlay was laid over them (null: the
+    /// run's inputs minus its later diagnostics are the base).
+    std::shared_ptr<const model::Inputs> inputs;
+    size_t diagnostics = 0;  ///< diagnostics before the overlay and the planner
+  };
+  /// Loads, validates and plans `paths` with this daemon's queue override, laying `overlay` (if
+  /// any) over the inputs before planning; fills `base` when given.
+  plan::PipelineResult runPipeline(const model::InputPaths& paths,
+                                   const model::Overlay* overlay = nullptr,
+                                   BaseCapture* base = nullptr) const;
+  /// reload()'s apply, for a run of the pipeline or of an overlay change (mutex_ held): checks
+  /// the plan, applies it through the bakery and, on success, makes `run` the inputs in force
+  /// with `overlay` and `base`. `recordRefusal`: a refused run is the operator's refusal
+  /// (urgent, status), which an overlay change's is not.
+  api::Response applyRun(ReloadTrigger trigger, plan::PipelineResult run, model::Overlay overlay,
+                         BaseCapture base, bool recordRefusal,
+                         std::chrono::steady_clock::time_point t0);
   /// Replaces leaves of kinds the kernel lacks by [sluice] leaf_fallback (recording why), or
   /// fails with EOPNOTSUPP naming the kind and class when no fallback is configured.
   Result<void> applyLeafFallback(plan::QueuePlan& plan, const config::Config& config);
@@ -200,6 +236,13 @@ class Shaper final : public api::ControlHandler {
   std::optional<StateStore> store_;
   /// The inputs the running shaper implements (shared with snapshot() readers, never mutated).
   std::shared_ptr<const model::Inputs> active_;
+  /// The overlay in force and the inputs it was laid over (base_.inputs null: active_ is the
+  /// base, with its first base_.diagnostics diagnostics), to plan an overlay change without
+  /// reading the files again. The tx queues and CPUs of the last plan, for the same reason.
+  model::Overlay overlay_;
+  BaseCapture base_;
+  plan::TxQueueProbe probe_;
+  uint32_t cpus_ = 1;
   /// What the kernel implements: the bakery's active plan (stabilized classids, circuit indices
   /// of the address map; with lazy queues, idle circuits have no class: classid 0:0). Shared
   /// with snapshot() readers, never mutated.

@@ -21,6 +21,7 @@
 #include "dataplane/Readers.h"
 #include "lazy/Materialize.h"
 #include "planner/Pipeline.h"
+#include "planner/Planner.h"
 #include "planner/QueueProbe.h"
 #include "planner/TcBatch.h"
 #include "tc/LiveTree.h"
@@ -50,14 +51,81 @@ void Shaper::recordApply(const bakery::ApplyReport& report) {
 api::Response Shaper::reload(ReloadTrigger trigger) {
   std::lock_guard lock(mutex_);
   const auto t0 = std::chrono::steady_clock::now();
+  if (state_ != "ready") {
+    return {503, {{"outcome", "failed"}, {"message", "sluiced is " + state_}}};
+  }
+  BaseCapture base;
+  auto run = runPipeline(model::InputPaths{options_.configPath, {}, {}}, &overlay_, &base);
+  return applyRun(trigger, std::move(run), overlay_, std::move(base), true, t0);
+}
+
+model::Overlay Shaper::overlay() const {
+  std::lock_guard lock(mutex_);
+  return overlay_;
+}
+
+api::Response Shaper::changeOverlay(const std::function<void(model::Overlay&)>& edit,
+                                    ReloadTrigger trigger) {
+  std::lock_guard lock(mutex_);
+  const auto t0 = std::chrono::steady_clock::now();
+  if (state_ != "ready") {
+    return {503, {{"outcome", "failed"}, {"message", "sluiced is " + state_}}};
+  }
+  model::Overlay next = overlay_;
+  edit(next);
+  // The base: the inputs the overlay in force was laid over, or the inputs in force themselves
+  // (without what the planner added) when no overlay is.
+  BaseCapture base = base_;
+  if (!base.inputs) {
+    auto copy = std::make_shared<model::Inputs>(*active_);
+    copy->diagnostics.truncate(base.diagnostics);
+    base.inputs = std::move(copy);
+  }
+  plan::PipelineResult run{*base.inputs};
+  run.probe = probe_;
+  run.cpus = cpus_;
+  const auto report = model::applyOverlay(next, run.inputs);
+  if (run.inputs.ok()) {
+    const plan::PlannerInput input{run.inputs.config, run.inputs.model, run.probe.txQueues,
+                                   run.cpus};
+    run.plan = plan::buildPlan(input, run.inputs.diagnostics);
+    if (run.plan) {
+      run.queueSource = plan::describeQueueCount(run.inputs.config, run.probe, run.cpus,
+                                                 run.plan->queueCount);
+    }
+  }
+  nlohmann::json skipped = nlohmann::json::array();
+  for (const auto& d : run.inputs.diagnostics.warnings()) {
+    if (d.category == "overlay-skipped") {
+      skipped.push_back(d.message);
+    }
+  }
+  if (next.empty()) {
+    base.inputs.reset();  // no overlay: the inputs in force are the base again
+  }
+  auto answer = applyRun(trigger, std::move(run), std::move(next), std::move(base), false, t0);
+  answer.body["skipped"] = std::move(skipped);
+  answer.body["overlay"] = {{"circuits_added", report.circuitsAdded},
+                            {"node_rates", report.nodeRatesSet},
+                            {"circuit_sqm", report.circuitSqmSet},
+                            {"virtual_nodes", report.nodesVirtualized}};
+  return answer;
+}
+
+api::Response Shaper::applyRun(ReloadTrigger trigger, plan::PipelineResult run,
+                               model::Overlay overlay, BaseCapture base, bool recordRefusal,
+                               std::chrono::steady_clock::time_point t0) {
   auto elapsed = [&] {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
         .count();
   };
-  if (state_ != "ready") {
-    return {503, {{"outcome", "failed"}, {"message", "sluiced is " + state_}}};
-  }
-  auto run = runPipeline(model::InputPaths{options_.configPath, {}, {}});
+  // On success the run becomes the inputs in force, with its overlay and base.
+  auto adopt = [&] {
+    overlay_ = std::move(overlay);
+    base_ = std::move(base);
+    probe_ = run.probe;
+    cpus_ = run.cpus;
+  };
   auto& inputs = run.inputs;
   std::optional<plan::QueuePlan> plan;
   if (run.ok()) {
@@ -80,17 +148,22 @@ api::Response Shaper::reload(ReloadTrigger trigger) {
     for (const auto& d : inputs.diagnostics.errors()) {
       spdlog::error("reload refused: {}", d.toString());
     }
-    refused_ = Refusal{std::chrono::system_clock::now(), inputs.diagnostics};
+    if (recordRefusal) {
+      refused_ = Refusal{std::chrono::system_clock::now(), inputs.diagnostics};
+    }
     record(trigger, "refused", elapsed(),
            fmt::format("{} errors; the running shaper is unchanged",
                        inputs.diagnostics.errorCount()));
     return {422, {{"outcome", "refused"}, {"errors", errorLines(inputs.diagnostics)}}};
   }
-  refused_.reset();
+  if (recordRefusal) {
+    refused_.reset();
+  }
   const bool wantObserve = inputs.config.queues.queueMode == config::QueueMode::Observe;
   bakery::ApplyReport report;
   if (wantObserve) {
     if (queueMode_ == "observe") {
+      adopt();
       active_ = std::make_shared<const model::Inputs>(std::move(inputs));
       setLazyPlan(active_->config, lazyOn(active_->config) ? *plan : plan::QueuePlan{});
       plan_ = std::make_shared<const plan::QueuePlan>(std::move(*plan));
@@ -144,10 +217,14 @@ api::Response Shaper::reload(ReloadTrigger trigger) {
     }
     plan_ = bakery_->activeShared();
   }
+  adopt();
   active_ = std::make_shared<const model::Inputs>(std::move(inputs));
   ++planVersion_;
   watched_ = inputFiles(options_.configPath, *active_);
-  if (auto saved = store_->saveLastGood(resolvedPaths(options_.configPath, *active_));
+  // The files did not change for an overlay change: nothing new to keep as last-good.
+  if (auto saved = recordRefusal
+                       ? store_->saveLastGood(resolvedPaths(options_.configPath, *active_))
+                       : Result<void>{};
       !saved) {
     spdlog::warn("could not save the last-good inputs: {}", saved.error().message());
   }

@@ -38,6 +38,12 @@ const char* triggerName(ReloadTrigger t) {
       return "inotify";
     case ReloadTrigger::Sync:
       return "sync";
+    case ReloadTrigger::Radius:
+      return "radius";
+    case ReloadTrigger::StormGuard:
+      return "stormguard";
+    case ReloadTrigger::TreeGuard:
+      return "treeguard";
   }
   return "?";
 }

@@ -13,6 +13,12 @@ PipelineResult runPipeline(const PipelineOptions& options) {
   if (!result.inputs.ok()) {
     return result;
   }
+  if (options.beforePlan) {
+    options.beforePlan(result.inputs);
+    if (!result.inputs.ok()) {
+      return result;
+    }
+  }
   result.probe =
       probeTxQueues(result.inputs.config, options.txQueues, result.cpus, options.sysfsRoot);
   const PlannerInput input{result.inputs.config, result.inputs.model, result.probe.txQueues,

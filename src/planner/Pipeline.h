@@ -3,6 +3,7 @@
 // validate the three files (model::loadInputs), probe the tx queues (QueueProbe.h), build the plan.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -17,6 +18,9 @@ struct PipelineOptions {
   std::optional<uint32_t> txQueues;  ///< --queues: skip the sysfs probe
   std::optional<uint32_t> cpus;      ///< --cpus: default std::thread::hardware_concurrency()
   std::string sysfsRoot = "/sys/class/net";
+  /// Called on inputs that loaded without errors, right before planning (sluiced lays its
+  /// overlay here: model/Overlay.h). May add diagnostics; an error added here stops the plan.
+  std::function<void(model::Inputs&)> beforePlan;
 };
 
 struct PipelineResult {
