@@ -130,6 +130,9 @@ constexpr std::array kFlows{
     unsignedInt("flow_timeout_seconds"),    boolean("netflow_enabled"),
     unsignedInt("netflow_port", kU16Max),   text("netflow_ip"),
     unsignedInt("netflow_version", kU8Max), texts("do_not_track_subnets"),
+    // Sluice's additions (src/flowexport/Settings.h, docs/flows.md):
+    texts("netflow_collectors"), unsignedInt("active_timeout_seconds", kU32Max),
+    unsignedInt("template_refresh_seconds", kU32Max), unsignedInt("observation_domain_id", kU32Max),
 };
 
 constexpr std::array kIntegrationCommon{
