@@ -71,11 +71,11 @@ struct Settings {
   QooSettings qoo;
 };
 
-/// Reads config.otherSections["treeguard"] (absent keys keep the defaults above).
-/// Errors (EINVAL, context "[treeguard.SECTION] key"): a value of the wrong type or an unknown
-/// cpu mode (not possible after the schema check, kept for configs built in code),
-/// cpu_low_pct > cpu_high_pct, upgrade_util_pct < idle_util_pct,
-/// unvirtualize_util_pct < links idle_util_pct, tick_seconds 0.
+/// Reads config.otherSections["treeguard"] through config::OtherSection (absent keys, and keys of
+/// another type, which the schema refuses when the config is loaded, keep the defaults above).
+/// Errors (EINVAL, "lqos.conf: treeguard.<table>.<key> = <value>: <expected>"): an unknown cpu
+/// mode (refused by the schema too; kept for configs built in code), cpu_low_pct > cpu_high_pct,
+/// upgrade_util_pct < idle_util_pct, unvirtualize_util_pct < links idle_util_pct, tick_seconds 0.
 Result<Settings> readSettings(const config::Config& config);
 
 }  // namespace sluice::treeguard

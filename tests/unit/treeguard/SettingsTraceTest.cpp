@@ -117,20 +117,32 @@ TEST(TreeguardSettings, EveryKeyFromTheLibreQoSExampleConfig) {
 }
 
 TEST(TreeguardSettings, ErrorsNameTheKeyAndValue) {
-  auto check = [](std::map<std::string, std::string> keys, const std::string& context,
-                  const std::string& value) {
+  auto check = [](std::map<std::string, std::string> keys, const std::string& key) {
     config::Config c;
     c.otherSections["treeguard"] = std::move(keys);
     auto s = readSettings(c);
-    ASSERT_FALSE(s) << context;
-    EXPECT_NE(s.error().message().find(context), std::string::npos) << s.error().message();
-    EXPECT_NE(s.error().message().find(value), std::string::npos) << s.error().message();
+    ASSERT_FALSE(s) << key;
+    EXPECT_NE(s.error().message().find(key), std::string::npos) << s.error().message();
   };
-  check({{"cpu.cpu_low_pct", "90"}}, "[treeguard.cpu] cpu_low_pct", "90");
-  check({{"circuits.upgrade_util_pct", "1"}}, "[treeguard.circuits] upgrade_util_pct", "1");
-  check({{"cpu.mode", "\"turbo\""}}, "[treeguard.cpu] mode", "turbo");
-  check({{"links.enabled", "1"}}, "[treeguard.links] enabled", "1");
-  check({{"tick_seconds", "0"}}, "[treeguard] tick_seconds", "0");
+  check({{"cpu.cpu_low_pct", "90"}}, "treeguard.cpu.cpu_low_pct = 90");
+  check({{"circuits.upgrade_util_pct", "1"}}, "treeguard.circuits.upgrade_util_pct = 1");
+  check({{"links.unvirtualize_util_pct", "1"}}, "treeguard.links.unvirtualize_util_pct = 1");
+  check({{"cpu.mode", "\"turbo\""}}, "treeguard.cpu.mode = \"turbo\"");
+  check({{"tick_seconds", "0"}}, "treeguard.tick_seconds = 0");
+}
+
+// A value of the wrong type is the schema's to report (with file, line and value) when the config
+// is loaded; readSettings reads configs that passed it.
+TEST(TreeguardSettings, WrongTypesAreTheLoadersErrors) {
+  Diagnostics diags;
+  auto config = config::parseConfig("[treeguard.links]\nenabled = 1\n", "lqos.conf", diags);
+  EXPECT_FALSE(config.has_value());
+  EXPECT_TRUE(diags.hasErrors());
+  bool named = false;
+  for (const auto& d : diags.errors()) {
+    named = named || d.toString().find("enabled") != std::string::npos;
+  }
+  EXPECT_TRUE(named);
 }
 
 TEST(TreeguardTrace, RecordedEvening) {
