@@ -11,6 +11,7 @@
 #include "cli/Commands.h"
 #include "lab/Lab.h"
 #include "lab/Traffic.h"
+#include "lab/UiForward.h"
 
 namespace sluice::cli {
 
@@ -56,6 +57,10 @@ void runUp(LabOptions& options) {
   fmt::print("lab up ({}): config {}, sluiced log {}/sluiced.log; `sluice lab down` removes it\n",
              state->mode == lab::LabMode::Bridge ? "bridge" : "on a stick", state->config,
              state->stateDir);
+  if (auto ui = lab::loadUiAccess(state->stateDir); ui && !state->uiUrl.empty()) {
+    fmt::print("web UI: {}  user {}  password {}  (also in {}/ui.json)\n", ui->url, ui->user,
+               ui->password, state->stateDir);
+  }
   setExitCode(0);
 }
 
@@ -157,6 +162,12 @@ void addLabCommand(CLI::App& app) {
                "Build the network, servers and config but do not start sluiced");
   up->add_option("--timeout", options->readyTimeoutSeconds, "Seconds to wait for ready")
       ->capture_default_str();
+  up->add_option("--ui-listen", options->up.uiListen,
+                 "Host address for the forwarded web UI and API (default: the first free port "
+                 "of 127.0.0.1:9180..9199)");
+  options->up.uiForward = true;
+  up->add_flag("--no-ui", [options](int64_t) { options->up.uiForward = false; },
+               "No UI forward and no lab admin");
   up->callback([options] { runUp(*options); });
 
   CLI::App* down = lab->add_subcommand("down", "Stop sluiced and remove the lab");

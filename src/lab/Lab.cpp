@@ -17,6 +17,7 @@
 #include "lab/Command.h"
 #include "lab/LabConfig.h"
 #include "lab/Network.h"
+#include "lab/UiForward.h"
 #include "model/Inputs.h"
 
 namespace fs = std::filesystem;
@@ -147,6 +148,32 @@ Result<std::string> labBpffs(const std::string& stateDir) {
   return dir;
 }
 
+/// The UI forward and the lab admin (UiForward.h); problems are reported, the lab stays up.
+void openUi(LabState& state, std::optional<Endpoint> endpoint, std::FILE* log) {
+  if (!endpoint) {
+    auto chosen = chooseUiEndpoint("");
+    if (!chosen) {
+      fmt::print(log, "lab: no UI forward: {} ({})\n", chosen.error().message(),
+                 chosen.error().detail);
+      return;
+    }
+    endpoint = *chosen;
+  }
+  const std::string netns = state.netns.empty() ? kShaperNs : state.netns;
+  auto access = openLabUi(state.stateDir, state.config, netns, *endpoint);
+  if (!access) {
+    fmt::print(log, "lab: no UI forward: {}\n", access.error().message());
+    if (!access.error().detail.empty()) {
+      fmt::print(log, "{}\n", access.error().detail);
+    }
+    return;
+  }
+  state.uiUrl = access->url;
+  (void)writeText(state.stateDir + "/lab.json", state.toJson().dump(2));
+  fmt::print(log, "lab: web UI and API on {} (forwarded to sluiced's {} in netns {})\n",
+             access->url, access->target, netns);
+}
+
 }  // namespace
 
 std::string findSluiced(const std::string& given) { return sluicedPath(given); }
@@ -166,7 +193,8 @@ nlohmann::json LabState::toJson() const {
           {"unknown_ipv6", unknownV6},
           {"sluiced", sluiced},
           {"sluiced_pid", sluicedPid},
-          {"netns", netns}};
+          {"netns", netns},
+          {"ui_url", uiUrl}};
 }
 
 LabState LabState::fromJson(const nlohmann::json& json) {
@@ -187,6 +215,7 @@ LabState LabState::fromJson(const nlohmann::json& json) {
   state.sluiced = json.value("sluiced", std::string());
   state.sluicedPid = json.value("sluiced_pid", 0);
   state.netns = json.value("netns", std::string());
+  state.uiUrl = json.value("ui_url", std::string());
   return state;
 }
 
@@ -237,6 +266,14 @@ Result<LabState> loadLabState(const std::string& stateDir) {
 Result<LabState> labUp(const UpOptions& options, const StatusQuery& status, std::FILE* log) {
   if (!existingNamespaces().empty() || fs::exists(options.stateDir + "/lab.json")) {
     return makeError(EEXIST, "a lab is already up (or half built): run `sluice lab down` first");
+  }
+  std::optional<Endpoint> uiEndpoint;
+  if (options.uiForward && options.startDaemon && !options.uiListen.empty()) {
+    auto chosen = chooseUiEndpoint(options.uiListen);  // an explicit address must work
+    if (!chosen) {
+      return std::unexpected(chosen.error());
+    }
+    uiEndpoint = *chosen;
   }
   LabState state;
   state.mode = options.stick ? LabMode::Stick : LabMode::Bridge;
@@ -334,6 +371,9 @@ Result<LabState> labUp(const UpOptions& options, const StatusQuery& status, std:
   if (auto started = startSluiced(state, status, options.readyTimeout, log); !started) {
     return std::unexpected(started.error());
   }
+  if (options.uiForward) {
+    openUi(state, uiEndpoint, log);
+  }
   return state;
 }
 
@@ -391,7 +431,7 @@ Result<LabState> restartSluiced(const std::string& stateDir, bool hard, const St
 }
 
 std::vector<std::string> labDown(const std::string& stateDir) {
-  std::vector<std::string> problems;
+  std::vector<std::string> problems = stopUiForward(stateDir);
   auto state = loadLabState(stateDir);
   int pid = state ? state->sluicedPid : 0;
   if (pid == 0) {

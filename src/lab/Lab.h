@@ -10,6 +10,7 @@
 //   bpffs/              a bpf filesystem for the daemon's pins (--pin-dir bpffs/sluice), so a
 //                       killed daemon's maps outlive its private mount namespace (startSluiced)
 //   iperf3-<port>.log   the Internet-side servers' logs
+//   ui.json, ui-forward.log   the UI forward and the lab admin's credentials (UiForward.h; 0600)
 
 #include <chrono>
 #include <cstdio>
@@ -40,6 +41,10 @@ struct UpOptions {
   bool startDaemon = true;  ///< false: network, servers and config only (`--no-sluiced`)
   std::string stateDir = kDefaultStateDir;
   std::chrono::seconds readyTimeout{90};
+  /// Forward sluiced's API and UI to the host's loopback and create the lab admin (UiForward.h);
+  /// only when the lab starts sluiced.
+  bool uiForward = true;
+  std::string uiListen;  ///< host endpoint; "" = the first free of 127.0.0.1:9180..9199
 };
 
 /// What `up` built; persisted as lab.json.
@@ -59,6 +64,7 @@ struct LabState {
   std::string sluiced;  ///< the sluiced binary
   int sluicedPid = 0;   ///< 0 = not started by the lab
   std::string netns;    ///< the namespace sluiced runs in ("" = kShaperNs; the HA lab's shapers)
+  std::string uiUrl;    ///< the UI on the host's loopback ("" = no forward; credentials: ui.json)
 
   nlohmann::json toJson() const;
   static LabState fromJson(const nlohmann::json& json);
@@ -76,7 +82,10 @@ std::string defaultTemplate();
 /// "ready" (through `status`). Progress lines go to `log`. Refuses when a lab (namespace or state
 /// directory) already exists, and when the inputs have errors (every one is in the message).
 /// A failure while building the network removes what was built; a sluiced that does not become
-/// ready leaves the lab up for inspection and the error carries the log's last lines.
+/// ready leaves the lab up for inspection and the error carries the log's last lines. With
+/// `uiForward`, an explicit `uiListen` that is malformed or in use is refused before anything is
+/// built; a forward that cannot start otherwise (e.g. socat missing) is reported on `log` and the
+/// lab stays up without it.
 Result<LabState> labUp(const UpOptions& options, const StatusQuery& status, std::FILE* log);
 
 /// Starts `state.sluiced` in the shaper namespace with the lab's config, state directory and
@@ -92,7 +101,7 @@ Result<void> startSluiced(LabState& state, const StatusQuery& status, std::chron
 Result<LabState> restartSluiced(const std::string& stateDir, bool hard, const StatusQuery& status,
                                 std::chrono::seconds timeout, std::FILE* log);
 
-/// Stops sluiced (SIGTERM: it removes its tree; SIGKILL after a grace period), every other lab
+/// Stops the UI forward, sluiced (SIGTERM: it removes its tree; SIGKILL after a grace period), every other lab
 /// process, deletes the namespaces, unmounts the lab's bpffs (dropping its pins), removes pins of
 /// the lab's interfaces under /sys/fs/bpf/sluice and the state directory. Works on a half-built or crashed lab and when nothing is up. Returns the
 /// problems it could not fix (empty = clean).
