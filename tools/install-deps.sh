@@ -25,6 +25,9 @@ packages=(
   # ncurses draws `sluice top`, tmux drives its test; libpcap captures per subscriber
   # (sluice capture), tcpdump reads the captures back in its test
   socat libncurses-dev tmux libpcap-dev tcpdump
+  # flow export tests (docs/flows.md): real NetFlow v5/v9/IPFIX collectors, nfcapd + nfdump, and
+  # tshark's decoder (installed non-interactively: its debconf question keeps the default)
+  nfdump tshark
   # web UI build and its browser end-to-end test (Debian's chromium, never a downloaded one)
   nodejs chromium
   # the Debian package (tools/deb-test.sh, docs/packaging.md): sd_notify readiness and watchdog,
