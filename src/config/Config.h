@@ -73,8 +73,8 @@ struct SluiceConfig {
   std::string leafFallback;
   std::string controlSocket = "/run/sluice/sluiced.sock";
   std::string webserverListen = "127.0.0.1:9123";
-  /// Built web UI assets served at "/" ("" = the build's web/ directory, else
-  /// /usr/share/sluice/web).
+  /// Built web UI assets served at "/" ("" = the build's web/ directory for a sluiced run from
+  /// its build tree, else /usr/share/sluice/web, where the .deb installs them).
   std::string webRoot;
   /// Users and API keys of the operator API ("" = <state_directory>/users.json).
   std::string usersFile;

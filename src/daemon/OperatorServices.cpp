@@ -57,9 +57,14 @@ std::string webRootFor(const config::Config& config) {
   if (!config.sluice.webRoot.empty()) {
     return config.sluice.webRoot;
   }
+  // The build's web/ serves a sluiced run from that build tree; an installed sluiced (the .deb)
+  // serves the installed copy, even on a machine that still holds the build tree.
   std::error_code ec;
   const std::string built = SLUICE_DEFAULT_WEB_ROOT;
-  if (!built.empty() && std::filesystem::is_regular_file(built + "/index.html", ec)) {
+  const std::string buildTree = std::filesystem::path(built).parent_path().string() + "/";
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  if (!built.empty() && !ec && self.starts_with(buildTree) &&
+      std::filesystem::is_regular_file(built + "/index.html", ec)) {
     return built;
   }
   return "/usr/share/sluice/web";

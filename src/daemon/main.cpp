@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -28,6 +29,7 @@
 #include "daemon/InputWatcher.h"
 #include "daemon/OperatorServices.h"
 #include "daemon/Shaper.h"
+#include "daemon/SystemdNotify.h"
 
 namespace {
 
@@ -175,6 +177,11 @@ int main(int argc, char** argv) {
     std::freopen("/dev/null", "w", stderr);
   }
   reportReady(readyFd, true);
+  // Type=notify readiness and the WatchdogSec= ping (dist/sluiced.service); no-ops without
+  // NOTIFY_SOCKET. The ping comes from this loop, so a loop stuck for the watchdog interval is
+  // restarted by systemd (and the restart adopts the tree).
+  sluice::daemon::SystemdNotify systemd;
+  systemd.ready("shaping; control API on " + socketPath);
 
   const int sigFd = signalfd(-1, &mask, SFD_CLOEXEC);
   bool running = true;
@@ -182,10 +189,14 @@ int main(int argc, char** argv) {
     pollfd fds[2] = {{sigFd, POLLIN, 0}, {watcher ? watcher->fd() : -1, POLLIN, 0}};
     int timeout = watcher ? watcher->msUntilDue() : -1;
     timeout = timeout < 0 ? kWatchRecheckMs : std::min(timeout, kWatchRecheckMs);
+    if (const int watchdogMs = systemd.maxSleepMs(); watchdogMs >= 0) {
+      timeout = std::min(timeout, watchdogMs);
+    }
     if (poll(fds, 2, timeout) < 0 && errno != EINTR) {
       spdlog::error("poll: {}", std::strerror(errno));
       break;
     }
+    systemd.tick(std::chrono::steady_clock::now());
     if (fds[0].revents & POLLIN) {
       signalfd_siginfo info{};
       if (read(sigFd, &info, sizeof info) == sizeof info) {
@@ -213,6 +224,7 @@ int main(int argc, char** argv) {
       watcher = makeWatcher(watchedList);
     }
   }
+  systemd.stopping("stopping: removing the tree and detaching the programs");
   (*server)->stop();
   services.stop();
   ha.stop();  // runs the drain command (if any) while the tree still shapes
