@@ -58,6 +58,7 @@ struct DelayProbeParams {
   double increaseLoadShare = 0.80;
   /// The smallest rate a step may produce, Mbps (LibreQoS: 4).
   double floorMbps = 4;
+  bool operator==(const DelayProbeParams&) const = default;
 };
 
 /// What one tick measured for one direction of the node.
