@@ -179,4 +179,42 @@ std::optional<double> CircuitGuard::utilPct(const std::string& circuitId,
   return it->second.dirs[static_cast<size_t>(direction)].util.ewmaPct;
 }
 
+void CircuitGuard::remove(const std::string& circuitId) { circuits_.erase(circuitId); }
+
+const CircuitSpec* CircuitGuard::spec(const std::string& circuitId) const {
+  auto it = circuits_.find(circuitId);
+  return it == circuits_.end() ? nullptr : &it->second.spec;
+}
+
+void CircuitGuard::restore(const std::string& circuitId, Direction direction, Sqm sqm) {
+  if (auto it = circuits_.find(circuitId); it != circuits_.end()) {
+    it->second.dirs[static_cast<size_t>(direction)].current = sqm;
+  }
+}
+
+std::optional<CircuitGuard::DirectionView> CircuitGuard::view(const std::string& circuitId,
+                                                              Direction direction,
+                                                              double nowSeconds) const {
+  auto it = circuits_.find(circuitId);
+  if (it == circuits_.end()) {
+    return std::nullopt;
+  }
+  const DirectionState& st = it->second.dirs[static_cast<size_t>(direction)];
+  size_t recent = 0;
+  for (double t : st.history.recent) {
+    recent += nowSeconds - t < 3600 ? 1 : 0;
+  }
+  return DirectionView{st.current, st.util.ewmaPct, st.util.idleSeconds(nowSeconds), recent,
+                       st.history.lastChange};
+}
+
+std::vector<std::string> CircuitGuard::ids() const {
+  std::vector<std::string> out;
+  out.reserve(circuits_.size());
+  for (const auto& [id, circuit] : circuits_) {
+    out.push_back(id);
+  }
+  return out;
+}
+
 }  // namespace sluice::treeguard

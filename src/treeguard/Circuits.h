@@ -60,6 +60,7 @@ struct CircuitSpec {
   std::string id;
   std::array<double, 2> capacityMbps{0, 0};  ///< [Down, Up]
   std::array<Sqm, 2> base{Sqm::Cake, Sqm::Cake};
+  bool operator==(const CircuitSpec&) const = default;
 };
 
 /// One tick's measurement of one circuit: throughput and QoO score per direction.
@@ -100,6 +101,28 @@ class CircuitGuard {
   std::optional<double> utilPct(const std::string& circuitId, Direction direction) const;
   /// Changes the last tick decided but left for later by the budget (C6).
   size_t deferredLastTick() const { return deferred_; }
+
+  /// Forgets a circuit (gone from the inputs). Unknown ids are ignored.
+  void remove(const std::string& circuitId);
+  /// The circuit as enrolled; nullptr for an unknown circuit.
+  const CircuitSpec* spec(const std::string& circuitId) const;
+  /// Sets a direction's current SQM without counting it as a change (no dwell, not toward the
+  /// hourly limit): state replayed after a restart or kept over a re-enrolment. Unknown ids are
+  /// ignored.
+  void restore(const std::string& circuitId, Direction direction, Sqm sqm);
+
+  /// One direction as the API shows it.
+  struct DirectionView {
+    Sqm current = Sqm::Cake;
+    std::optional<double> utilPct;  ///< the EWMA; nullopt before the first tick
+    double idleSeconds = 0;         ///< 0 when not idle
+    size_t changesLastHour = 0;
+    std::optional<double> lastChange;  ///< seconds of the tick clock
+  };
+  std::optional<DirectionView> view(const std::string& circuitId, Direction direction,
+                                    double nowSeconds) const;
+  /// Enrolled circuit ids, in id order.
+  std::vector<std::string> ids() const;
 
  private:
   struct DirectionState {

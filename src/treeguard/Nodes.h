@@ -43,6 +43,7 @@ struct NodeSpec {
   double capacityDownMbps = 0;
   double capacityUpMbps = 0;
   bool virtualInPlan = false;  ///< "virtual": true in network.json: never managed (N1)
+  bool operator==(const NodeSpec&) const = default;
 };
 
 /// One tick's measurement of one node.
@@ -79,6 +80,26 @@ class NodeGuard {
   /// Whether the node is virtual now; nullopt for an unknown node.
   std::optional<bool> isVirtual(const std::string& nodeId) const;
   size_t virtualCount() const;
+
+  /// Forgets a node (gone from the inputs). Unknown ids are ignored.
+  void remove(const std::string& nodeId);
+  /// The node as enrolled; nullptr for an unknown node.
+  const NodeSpec* spec(const std::string& nodeId) const;
+  /// Sets whether the node is virtual without counting it as a change (state replayed after a
+  /// restart or kept over a re-enrolment). Unknown ids are ignored.
+  void restore(const std::string& nodeId, bool isVirtual);
+
+  /// One node as the API shows it.
+  struct View {
+    bool isVirtual = false;
+    bool managed = false;  ///< N1 holds (enabled, allowlisted, capacity known, not virtual in plan)
+    std::optional<double> utilDownPct, utilUpPct;
+    double idleSeconds = 0;  ///< both directions idle for this long (0 when either is busy)
+    std::optional<double> lastChange;
+  };
+  std::optional<View> view(const std::string& nodeId, double nowSeconds) const;
+  /// Enrolled node ids, in id order.
+  std::vector<std::string> ids() const;
 
  private:
   struct NodeState {

@@ -21,6 +21,7 @@ struct CpuSettings {
   CpuMode mode = CpuMode::CpuAware;
   double cpuHighPct = 75;  ///< cpu_high_pct: saving allowed when the busiest core is >= this
   double cpuLowPct = 55;   ///< cpu_low_pct: savings reverted when the busiest core is <= this
+  bool operator==(const CpuSettings&) const = default;
 };
 
 /// `[treeguard.links]`: virtualisation of idle nodes (off by default).
@@ -37,6 +38,7 @@ struct LinkSettings {
   uint32_t reloadCooldownMinutes = 10;  ///< typed, not used yet (docs/treeguard.md)
   bool topLevelAutoVirtualize = false;  ///< typed, not used yet (docs/treeguard.md)
   double topLevelSafeUtilPct = 85;      ///< typed, not used yet
+  bool operator==(const LinkSettings&) const = default;
 };
 
 /// `[treeguard.circuits]`: CAKE <-> fq_codel switching of idle circuits (on by default).
@@ -52,13 +54,15 @@ struct CircuitSettings {
   double upgradeUtilPct = 5.0;       ///< >= idle_util_pct
   uint32_t minSwitchDwellMinutes = 30;
   uint32_t maxSwitchesPerHour = 4;
-  bool persistSqmOverrides = true;  ///< typed, used by the daemon's persistence (not yet)
+  bool persistSqmOverrides = true;  ///< daemon/TreeGuardService.h keeps them in the state dir
+  bool operator==(const CircuitSettings&) const = default;
 };
 
 /// `[treeguard.qoo]`: the Quality of Outcome score gate.
 struct QooSettings {
   bool enabled = true;
   double minScore = 70;  ///< a score below this is "poor quality"
+  bool operator==(const QooSettings&) const = default;
 };
 
 struct Settings {
@@ -69,6 +73,7 @@ struct Settings {
   LinkSettings links;
   CircuitSettings circuits;
   QooSettings qoo;
+  bool operator==(const Settings&) const = default;
 };
 
 /// Reads config.otherSections["treeguard"] through config::OtherSection (absent keys, and keys of
