@@ -57,6 +57,11 @@ class OperatorBackend {
   virtual HttpResponse integrationApprove(const HttpRequest&, const std::string&) {
     return HttpResponse::error(404, "no integration sync here");
   }
+  /// GET /api/treeguard: TreeGuard's state, decisions and CPU (daemon/TreeGuardService.h);
+  /// 404 in backends without TreeGuard.
+  virtual HttpResponse treeguard(const HttpRequest&, const std::string&) {
+    return HttpResponse::error(404, "TreeGuard is not running here");
+  }
   /// GET /health and GET /ready (docs/ha.md): public, like a load balancer's probe (no auth on
   /// TCP either); and GET /api/ha, the HA identity. A backend without HA answers 404.
   virtual HttpResponse health(const HttpRequest& req, const std::string& param);

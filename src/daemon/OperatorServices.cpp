@@ -17,6 +17,7 @@
 #include "auth/Authenticator.h"
 #include "common/AtomicFile.h"
 #include "config/ConfigLoader.h"
+#include "daemon/TreeGuardService.h"
 #include "dataplane/Dataplane.h"
 #include "netlink/Socket.h"
 #include "telemetry/Collector.h"
@@ -201,6 +202,8 @@ Result<void> OperatorServices::start() {
   api::OperatorApiOptions options;
   options.webRoot = webRootFor(config);
   api_ = std::make_unique<api::OperatorApi>(*this, auth_.get(), options);
+  treeguard_ = std::make_unique<TreeGuardService>(treeGuardHost(shaper_, *collector_));
+  treeguard_->start();
 
   tickThread_ = std::thread([this] { tickLoop(); });
   sync_ = std::make_unique<SyncService>(shaper_, configPath_, shaper_.stateDirectory());
@@ -234,6 +237,9 @@ void OperatorServices::stop() {
   }
   if (sync_) {
     sync_->stop();
+  }
+  if (treeguard_) {
+    treeguard_->stop();
   }
   {
     std::lock_guard lock(tickMutex_);
@@ -437,6 +443,9 @@ HttpResponse OperatorServices::metrics(const HttpRequest&, const std::string&) {
   HttpResponse r;
   r.contentType = "text/plain; version=0.0.4; charset=utf-8";
   r.body = collector_->prometheus();
+  if (treeguard_) {
+    r.body += treeguard_->prometheus();
+  }
   const json status = shaper_.status().body;
   if (status.contains("dataplane")) {
     telemetry::PromWriter w;
@@ -646,6 +655,13 @@ HttpResponse OperatorServices::ha(const HttpRequest&, const std::string&) {
                     {"window_s", summary["history"].size()}};
   }
   return HttpResponse::json(200, body);
+}
+
+HttpResponse OperatorServices::treeguard(const HttpRequest& req, const std::string&) {
+  if (!treeguard_) {
+    return HttpResponse::error(503, "TreeGuard has not started");
+  }
+  return treeguard_->status(req);
 }
 
 }  // namespace sluice::daemon

@@ -38,6 +38,7 @@ namespace sluice::daemon {
 
 class SyncService;
 class HaService;
+class TreeGuardService;
 
 /// One kernel or data-plane capacity that a plan uses more than `threshold` of.
 struct CapacityUse {
@@ -106,6 +107,9 @@ class OperatorServices final : public api::OperatorBackend {
   api::HttpResponse ready(const api::HttpRequest&, const std::string&) override;
   api::HttpResponse ha(const api::HttpRequest&, const std::string&) override;
 
+  /// GET /api/treeguard (daemon/TreeGuardService.h).
+  api::HttpResponse treeguard(const api::HttpRequest&, const std::string&) override;
+
   api::HttpResponse integrationRun(const api::HttpRequest&, const std::string&) override;
   api::HttpResponse integrationApprove(const api::HttpRequest&, const std::string&) override;
   std::pair<bool, std::string> channel(const std::string& name) override;
@@ -130,6 +134,7 @@ class OperatorServices final : public api::OperatorBackend {
   std::unique_ptr<api::OperatorApi> api_;
   std::unique_ptr<api::WebServer> web_;
   std::unique_ptr<SyncService> sync_;
+  std::unique_ptr<TreeGuardService> treeguard_;  ///< stopped before the Collector it reads
   HaService* ha_ = nullptr;
 
   std::mutex changeMutex_;  ///< serializes live changes, config writes and queue mode

@@ -10,7 +10,9 @@
 #include "config/ConfigLoader.h"
 #include "daemon/HaService.h"
 #include "daemon/OperatorServices.h"
+#include "daemon/StormGuardService.h"
 #include "daemon/SyncService.h"
+#include "daemon/TreeGuardService.h"
 #include "dataplane/Dataplane.h"
 
 namespace sluice::daemon {
@@ -135,6 +137,16 @@ json OperatorServices::urgentJson() {
   }
   if (sync_) {
     for (json& issue : sync_->urgentIssues()) {
+      issues.push_back(std::move(issue));
+    }
+  }
+  if (stormguard_) {
+    for (json& issue : stormguard_->urgentIssues()) {
+      issues.push_back(std::move(issue));
+    }
+  }
+  if (treeguard_) {
+    for (json& issue : treeguard_->urgentIssues()) {
       issues.push_back(std::move(issue));
     }
   }

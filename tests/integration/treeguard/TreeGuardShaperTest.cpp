@@ -1,0 +1,254 @@
+// TreeGuardService on a real Shaper on this kernel (root; the test process moves into a network
+// namespace of its own, its files in a directory named after the pid): HTB with pfifo leaves,
+// since this kernel has neither CAKE nor fq_codel. What it checks:
+//   - node virtualisation ([treeguard.links]) is live: the idle node's classes go, its circuits'
+//     classes stay and hang under the node's parent, through one overlay change; traffic restores
+//     the node's classes;
+//   - the state file and its replay after a restart of the shaper and the service;
+//   - a CAKE <-> fq_codel switch with both kinds falling back to pfifo ([sluice] leaf_fallback)
+//     is decided and recorded but changes nothing in the kernel (0 tc ops).
+// The signals come from the test (empty telemetry = idle) and the CPU from a test file, as
+// SLUICE_TREEGUARD_TEST_CPU_FILE gives sluiced.
+
+#include <sched.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "daemon/Shaper.h"
+#include "daemon/TreeGuardService.h"
+
+namespace sluice::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const std::string kAp = "Riverbend Water Tower AP1-N";
+const std::string kParent = "Riverbend Water Tower";
+
+std::string sh(const std::string& command) {
+  std::string out;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) {
+    return out;
+  }
+  char buffer[4096];
+  while (fgets(buffer, sizeof buffer, pipe) != nullptr) {
+    out += buffer;
+  }
+  pclose(pipe);
+  return out;
+}
+
+/// The `tc class show` line of `classid` on `ifname`, "" when absent.
+std::string classLine(const std::string& ifname, const plan::TcHandle& classid) {
+  std::istringstream lines(sh("tc class show dev " + ifname));
+  const std::string needle = "class htb " + classid.toString() + " ";
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(needle, 0) == 0) {
+      return line;
+    }
+  }
+  return "";
+}
+
+const plan::NodePlacement* node(const plan::QueuePlan& plan, const std::string& name) {
+  for (const auto& n : plan.nodes) {
+    if (n.name == name) {
+      return &n;
+    }
+  }
+  return nullptr;
+}
+
+class TreeGuardShaper : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (geteuid() != 0) {
+      skip_ = "needs root";
+      return;
+    }
+    if (unshare(CLONE_NEWNET) != 0) {
+      skip_ = "unshare(CLONE_NEWNET) failed";
+      return;
+    }
+    work_ = fs::temp_directory_path() / ("sluice-treeguard-" + std::to_string(getpid()));
+    fs::create_directories(work_ / "bpffs");
+    ASSERT_EQ(mount("bpf", (work_ / "bpffs").c_str(), "bpf", 0, nullptr), 0);
+    for (const char* file : {"network.json", "ShapedDevices.csv"}) {
+      fs::copy_file(fs::path(SLUICE_SOURCE_DIR) / "examples" / file, work_ / file);
+    }
+    std::ifstream in(fs::path(SLUICE_SOURCE_DIR) / "examples/lqos.conf");
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string config = text.str();
+    const std::string section = "[sluice]\n";
+    config.replace(config.find(section), section.size(),
+                   section + "leaf_fallback = \"pfifo\"\nstate_directory = \"" +
+                       (work_ / "state").string() + "\"\ncontrol_socket = \"" +
+                       (work_ / "sock").string() + "\"\n");
+    config += "\n[treeguard]\nenabled = true\ntick_seconds = 1\n"
+              "[treeguard.circuits]\nall_circuits = false\ncircuits = [\"1001\"]\n"
+              "idle_min_minutes = 0\nmin_switch_dwell_minutes = 0\n"
+              "[treeguard.links]\nenabled = true\nall_nodes = false\nnodes = [\"" + kAp +
+              "\"]\nidle_min_minutes = 0\nmin_state_dwell_minutes = 0\n";
+    std::ofstream(work_ / "lqos.conf") << config;
+    std::ofstream(work_ / "cpu") << "90\n";
+    for (const char* pair : {"shp-inet numtxqueues 2 numrxqueues 2 type veth peer name isp0",
+                             "shp-subs numtxqueues 2 numrxqueues 2 type veth peer name subs0"}) {
+      ASSERT_EQ(std::system(("ip link add " + std::string(pair)).c_str()), 0);
+    }
+    for (const char* ifname : {"lo", "shp-inet", "shp-subs", "isp0", "subs0"}) {
+      ASSERT_EQ(std::system(("ip link set " + std::string(ifname) + " up").c_str()), 0);
+    }
+    startShaper();
+  }
+
+  static void startShaper() {
+    DaemonOptions options;
+    options.configPath = (work_ / "lqos.conf").string();
+    options.pinDir = (work_ / "bpffs/pins").string();
+    options.driftInterval = std::chrono::seconds(0);
+    options.keepOnExit = true;  // a restart adopts the tree, as after a daemon restart
+    shaper_ = new Shaper(options);
+    auto started = shaper_->start();
+    ASSERT_TRUE(started) << started.error().message();
+  }
+
+  static void stopShaper() {
+    if (shaper_ != nullptr) {
+      shaper_->stop();
+      delete shaper_;
+      shaper_ = nullptr;
+    }
+  }
+
+  static void TearDownTestSuite() {
+    stopShaper();
+    if (!work_.empty()) {
+      umount2((work_ / "bpffs").c_str(), MNT_DETACH);
+      fs::remove_all(work_);
+    }
+  }
+
+  void SetUp() override {
+    if (!skip_.empty()) {
+      GTEST_SKIP() << skip_;
+    }
+    ASSERT_NE(shaper_, nullptr);
+  }
+
+  /// A service on the running shaper whose telemetry reports `nodeMbps` on kAp (0: idle).
+  static std::unique_ptr<TreeGuardService> service(const double* nodeMbps) {
+    TreeGuardHost host;
+    host.snapshot = [] {
+      const Shaper::Snapshot s = shaper_->snapshot();
+      return std::tuple{s.inputs, s.plan, s.version};
+    };
+    host.overlay = [] { return shaper_->overlay(); };
+    host.changeOverlay = [](const std::function<void(model::Overlay&)>& edit) {
+      return shaper_->changeOverlay(edit, ReloadTrigger::TreeGuard);
+    };
+    host.circuits = [] { return json{{"circuits", json::array()}}; };
+    host.tree = [nodeMbps] {
+      json ap = json::object();
+      ap["name"] = kAp;
+      ap["down_bps"] = *nodeMbps * 1e6;
+      ap["up_bps"] = 0;
+      json body = json::object();
+      body["nodes"] = json::array({ap});
+      return body;
+    };
+    host.stateDirectory = shaper_->stateDirectory();
+    host.testCpuFile = (work_ / "cpu").string();
+    return std::make_unique<TreeGuardService>(std::move(host));
+  }
+
+  static inline std::string skip_;
+  static inline fs::path work_;
+  static inline Shaper* shaper_ = nullptr;
+};
+
+TEST_F(TreeGuardShaper, AnIdleNodeIsVirtualisedLiveRestoredOnTrafficAndReplayedAfterARestart) {
+  const auto before = shaper_->snapshot();
+  const auto* ap = node(*before.plan, kAp);
+  const auto* parent = node(*before.plan, kParent);
+  ASSERT_NE(ap, nullptr);
+  ASSERT_NE(parent, nullptr);
+  ASSERT_NE(classLine("shp-subs", ap->downClass), "");
+  std::vector<std::string> children;  // the circuits under kAp
+  for (const auto& c : before.plan->circuits) {
+    if (c.parentPlacement == ap - before.plan->nodes.data()) {
+      children.push_back(c.circuitId);
+    }
+  }
+  ASSERT_FALSE(children.empty());
+
+  double mbps = 0;
+  auto tg = service(&mbps);
+  tg->tickOnce(0, 1000);
+  json status = tg->statusJson();
+  ASSERT_EQ(status["nodes"]["virtual"], 1) << status.dump(1);
+  EXPECT_EQ(status["last_apply"]["status"], 200) << status["last_apply"].dump();
+  EXPECT_TRUE(shaper_->overlay().virtualNodes.contains(kAp));
+  EXPECT_EQ(classLine("shp-subs", ap->downClass), "") << "the node's class is gone";
+  EXPECT_EQ(classLine("shp-inet", ap->upClass), "");
+  // A live, incremental apply (no rebuild, no bypass): the children's classes were made under
+  // the grandparent before the old ones went (docs/bakery.md, parent move).
+  EXPECT_EQ(status["last_apply"]["apply_mode"], "incremental") << status["last_apply"].dump();
+  // Its circuits are shaped under the parent now.
+  const auto after = shaper_->snapshot();
+  const auto* parentAfter = node(*after.plan, kParent);
+  ASSERT_NE(parentAfter, nullptr);
+  for (const std::string& id : children) {
+    const plan::CircuitPlacement* c = nullptr;
+    for (const auto& p : after.plan->circuits) {
+      c = p.circuitId == id ? &p : c;
+    }
+    ASSERT_NE(c, nullptr) << id;
+    const std::string line = classLine("shp-subs", c->downClass);
+    EXPECT_NE(line.find("parent " + parentAfter->downClass.toString()), std::string::npos)
+        << id << ": " << line;
+  }
+  // Circuit 1001's CAKE -> fq_codel is decided, but both fall back to pfifo here: nothing to do.
+  EXPECT_EQ(status["circuits"]["fq_codel_directions"], 2) << status["circuits"].dump();
+  EXPECT_EQ(shaper_->overlay().circuitSqm.count("1001"), 1u);
+
+  // The state file holds both; a restart of shaper and service replays them.
+  std::ifstream saved(work_ / "state/treeguard/state.json");
+  json file = json::parse(saved, nullptr, false);
+  EXPECT_EQ(file["nodes"], json::array({kAp})) << file.dump();
+  EXPECT_EQ(file["circuits"]["1001"], "fq_codel/fq_codel") << file.dump();
+  tg.reset();
+  stopShaper();
+  startShaper();
+  ASSERT_TRUE(shaper_->overlay().empty());
+  std::ofstream(work_ / "cpu") << "65\n";  // between low and high: no CPU-driven change
+  tg = service(&mbps);
+  tg->tickOnce(0, 2000);
+  EXPECT_TRUE(shaper_->overlay().virtualNodes.contains(kAp)) << tg->statusJson().dump(1);
+  EXPECT_EQ(shaper_->overlay().circuitSqm.count("1001"), 1u);
+  EXPECT_EQ(classLine("shp-subs", ap->downClass), "");
+
+  // Traffic on the node (200 Mbit/s of 200: the EWMA, weight 0.1, reaches 10 % >= 5 % on the
+  // first tick): its classes come back.
+  mbps = 200;
+  tg->tickOnce(1, 3000);
+  status = tg->statusJson();
+  EXPECT_EQ(status["nodes"]["virtual"], 0) << status.dump(1);
+  EXPECT_FALSE(shaper_->overlay().virtualNodes.contains(kAp));
+  EXPECT_NE(classLine("shp-subs", ap->downClass), "");
+  EXPECT_NE(classLine("shp-inet", ap->upClass), "");
+  EXPECT_EQ(status["activity"][0]["change"], "restore") << status["activity"].dump(1);
+}
+
+}  // namespace
+}  // namespace sluice::daemon
