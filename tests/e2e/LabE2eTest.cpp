@@ -208,27 +208,41 @@ class Lab : public ::testing::Test {
 using BridgeLab = Lab<LabMode::Bridge>;
 using StickLab = Lab<LabMode::Stick>;
 
-/// Runs `check` once more when it failed the first time: the lab shares two vCPUs with whatever
-/// else the machine runs, and a burst of foreign load (or an idle vCPU's late HTB timer) can cost
-/// one 8 s run its rate. A shaper that is broken fails both runs.
+/// How many times a rate check runs before its failure counts: 2, or SLUICE_E2E_ATTEMPTS (the
+/// guest suite sets 3: under qemu's emulation a run's rate also depends on how much host CPU the
+/// emulator got during those 8 s).
+int rateAttempts() {
+  const char* value = std::getenv("SLUICE_E2E_ATTEMPTS");
+  const int attempts = value == nullptr ? 2 : std::atoi(value);
+  return std::clamp(attempts, 1, 5);
+}
+
+/// Runs `check` again when it failed, up to rateAttempts() runs in all; only the last run's
+/// failures count. The lab shares two vCPUs with whatever else the machine runs, and a burst of
+/// foreign load (or an idle vCPU's late HTB timer) can cost one 8 s run its rate. A shaper that
+/// is broken fails every run.
 template <typename Check>
-void withOneRetry(Check check) {
-  bool failed = false;
-  {
+void withRetries(Check check) {
+  for (int attempt = 1; attempt < rateAttempts(); ++attempt) {
+    bool failed = false;
     ::testing::TestPartResultArray results;
-    ::testing::ScopedFakeTestPartResultReporter reporter(
-        ::testing::ScopedFakeTestPartResultReporter::INTERCEPT_ONLY_CURRENT_THREAD, &results);
-    check();
+    {
+      ::testing::ScopedFakeTestPartResultReporter reporter(
+          ::testing::ScopedFakeTestPartResultReporter::INTERCEPT_ONLY_CURRENT_THREAD, &results);
+      check();
+    }
     for (int i = 0; i < results.size(); ++i) {
       failed = failed || results.GetTestPartResult(i).failed();
       if (results.GetTestPartResult(i).failed()) {
-        std::fprintf(stderr, "first run (retried): %s\n", results.GetTestPartResult(i).message());
+        std::fprintf(stderr, "run %d (retried): %s\n", attempt,
+                     results.GetTestPartResult(i).message());
       }
     }
+    if (!failed) {
+      return;
+    }
   }
-  if (failed) {
-    check();
-  }
+  check();
 }
 
 /// Checks circuits of different ceilings, each within ±10 % of its ceil both ways.
@@ -351,15 +365,15 @@ void writeFile(const std::string& path, const std::string& text) {
 }
 
 TEST_F(BridgeLab, CircuitsEachWithinTenPercentOfCeil) {
-  withOneRetry(expectCircuitsShaped<BridgeLab>);
+  withRetries(expectCircuitsShaped<BridgeLab>);
 }
-TEST_F(BridgeLab, TwoCircuitsShareTheirSiteCap) { withOneRetry(expectSiteCapShared<BridgeLab>); }
-TEST_F(BridgeLab, Ipv6OnlyCircuitIsShaped) { withOneRetry(expectIpv6OnlyShaped<BridgeLab>); }
+TEST_F(BridgeLab, TwoCircuitsShareTheirSiteCap) { withRetries(expectSiteCapShared<BridgeLab>); }
+TEST_F(BridgeLab, Ipv6OnlyCircuitIsShaped) { withRetries(expectIpv6OnlyShaped<BridgeLab>); }
 TEST_F(StickLab, CircuitsEachWithinTenPercentOfCeil) {
-  withOneRetry(expectCircuitsShaped<StickLab>);
+  withRetries(expectCircuitsShaped<StickLab>);
 }
-TEST_F(StickLab, TwoCircuitsShareTheirSiteCap) { withOneRetry(expectSiteCapShared<StickLab>); }
-TEST_F(StickLab, Ipv6OnlyCircuitIsShaped) { withOneRetry(expectIpv6OnlyShaped<StickLab>); }
+TEST_F(StickLab, TwoCircuitsShareTheirSiteCap) { withRetries(expectSiteCapShared<StickLab>); }
+TEST_F(StickLab, Ipv6OnlyCircuitIsShaped) { withRetries(expectIpv6OnlyShaped<StickLab>); }
 
 }  // namespace
 }  // namespace sluice::lab
