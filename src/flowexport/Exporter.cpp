@@ -90,6 +90,18 @@ Result<std::unique_ptr<FlowExporter>> FlowExporter::create(const FlowSettings& s
   return e;
 }
 
+Result<std::unique_ptr<FlowExporter>> FlowExporter::fromConfig(const config::Config& config,
+                                                               const std::string& configPath) {
+  auto settings = readFlowSettings(config, configPath);
+  if (!settings) {
+    return std::unexpected(settings.error());
+  }
+  if (!settings->enabled) {
+    return std::unique_ptr<FlowExporter>();
+  }
+  return create(*settings, config.onAStick() ? 18 : 14);
+}
+
 FlowExporter::~FlowExporter() {
   stop();
   for (auto& t : targets_) {
@@ -117,9 +129,11 @@ void FlowExporter::encodeFor(Target& t, size_t index, std::span<const ExportReco
     }
     return;
   }
+  // The refresh timer only runs on ticks; the shutdown flush sends templates only to a collector
+  // that never had them.
   const bool templatesDue =
-      t.templatesSentNs == 0 ||
-      clock.monotonicNs - t.templatesSentNs >= secondsToNs(settings_.templateRefreshSeconds);
+      t.templatesSentNs == 0 || (!flush && clock.monotonicNs - t.templatesSentNs >=
+                                               secondsToNs(settings_.templateRefreshSeconds));
   if (records.empty() && !templatesDue) {
     return;
   }

@@ -48,6 +48,11 @@ class FlowExporter {
   /// collector; EINVAL when `settings` has no collector.
   static Result<std::unique_ptr<FlowExporter>> create(const FlowSettings& settings,
                                                       uint32_t linkHeaderBytes);
+  /// What sluiced starts: the exporter [flows] of `config` (read from `configPath`) asks for,
+  /// nullptr when netflow_enabled is false. The link header is 14 bytes, 18 on a stick (every
+  /// frame carries an 802.1Q tag). Errors: readFlowSettings's, then create()'s.
+  static Result<std::unique_ptr<FlowExporter>> fromConfig(const config::Config& config,
+                                                          const std::string& configPath);
   ~FlowExporter();
   FlowExporter(const FlowExporter&) = delete;
   FlowExporter& operator=(const FlowExporter&) = delete;
