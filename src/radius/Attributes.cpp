@@ -112,6 +112,9 @@ void one(const Attribute& a, RequestInfo& info) {
     case attr::kCallingStationId:
       info.callingStationId = text(a.value);
       break;
+    case attr::kNasPortId:
+      info.nasPortId = text(a.value);
+      break;
     case attr::kClass:
       info.classes.push_back(a.value);
       break;

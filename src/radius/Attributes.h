@@ -51,6 +51,9 @@ struct DecodeOptions {
 
 struct RequestInfo {
   std::optional<std::string> userName, nasIdentifier, acctSessionId, callingStationId;
+  /// NAS-Port-Id (RFC 2869 §5.17): free text; BNGs put the access VLAN in it ("ether1:100",
+  /// "vlan100", "0/1/0/100:100.200"); see radius/CircuitMapping.h for how a VLAN is read.
+  std::optional<std::string> nasPortId;
   std::optional<IpNet> nasIpAddress, nasIpv6Address;
   /// Framed-IP-Address (/32), Framed-Route prefixes, Framed-IPv6-Prefix, Delegated-IPv6-Prefix,
   /// Framed-IPv6-Address (/128), in packet order.

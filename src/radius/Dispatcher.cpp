@@ -148,6 +148,13 @@ void Dispatcher::expire(int64_t nowSec) {
   }
 }
 
+void Dispatcher::restore(std::vector<Session> sessions) {
+  std::lock_guard lock(mutex_);
+  for (auto& s : sessions) {
+    table_.restore(std::move(s));
+  }
+}
+
 DispatcherCounters Dispatcher::counters() const {
   std::lock_guard lock(mutex_);
   return counters_;

@@ -60,6 +60,9 @@ class Dispatcher {
   /// Runs the session table's expiry (delivering its events) and prunes the duplicate cache.
   void expire(int64_t nowSec);
 
+  /// Puts back sessions saved before a restart (SessionTable::restore); no events.
+  void restore(std::vector<Session> sessions);
+
   DispatcherCounters counters() const;
   SessionCounters sessionCounters() const;
   std::vector<Session> sessions() const;

@@ -45,7 +45,8 @@ namespace attr {
 inline constexpr uint8_t kUserName = 1, kNasIpAddress = 4, kFramedIpAddress = 8, kFramedRoute = 22,
                          kClass = 25, kVendorSpecific = 26, kCallingStationId = 31,
                          kNasIdentifier = 32, kAcctStatusType = 40, kAcctSessionId = 44,
-                         kEventTimestamp = 55, kMessageAuthenticator = 80, kNasIpv6Address = 95,
+                         kEventTimestamp = 55, kMessageAuthenticator = 80, kNasPortId = 87,
+                         kNasIpv6Address = 95,
                          kFramedIpv6Prefix = 97, kErrorCause = 101, kDelegatedIpv6Prefix = 123,
                          kFramedIpv6Address = 168;
 }  // namespace attr

@@ -38,6 +38,7 @@ class Server {
   uint16_t accountingPort() const { return accountingPort_; }  ///< as bound
   uint16_t coaPort() const { return coaPort_; }                ///< as bound; 0 when disabled
   const Dispatcher& dispatcher() const { return *dispatcher_; }
+  Dispatcher& dispatcher() { return *dispatcher_; }
 
  private:
   Server() = default;

@@ -66,6 +66,8 @@ void SessionTable::fill(Session& s, const RequestInfo& req, int64_t nowSec) {
     s.userName = req.userName;
   if (req.callingStationId)
     s.callingStationId = req.callingStationId;
+  if (req.nasPortId)
+    s.nasPortId = req.nasPortId;
   if (req.nasIdentifier)
     s.nasIdentifier = req.nasIdentifier;
   if (req.nasIpAddress)
@@ -219,6 +221,11 @@ DynAuthResult SessionTable::applyDisconnect(const RequestInfo& req) {
   DynAuthResult out{true, std::nullopt, {{EventKind::Removed, *s, "Disconnect-Request"}}};
   sessions_.erase(s->circuitId);
   return out;
+}
+
+void SessionTable::restore(Session session) {
+  std::string key = session.circuitId;
+  sessions_.try_emplace(std::move(key), std::move(session));
 }
 
 std::vector<SessionEvent> SessionTable::expire(int64_t nowSec) {

@@ -28,7 +28,7 @@ struct Session {
   std::optional<IpNet> nasIpAddress, nasIpv6Address;
   std::string acctSessionId;
   std::string circuitId;  ///< "radius:<nas>:<acct-session-id>"
-  std::optional<std::string> userName, callingStationId;
+  std::optional<std::string> userName, callingStationId, nasPortId;
   std::vector<IpNet> addresses;
   std::optional<Rates> rates;
   Pending pending = Pending::None;
@@ -93,6 +93,11 @@ class SessionTable {
 
   /// Disconnect-Request: selects one session and removes it (ACK, Removed event); NAK 503/508/403.
   DynAuthResult applyDisconnect(const RequestInfo& req);
+
+  /// Puts back a session saved before a restart (radius/SessionStore.h), keyed by its circuitId;
+  /// a session with the same key that accounting created since wins (it is newer). Times must
+  /// already be on this table's clock. Counts nothing: it was counted when its accounting came.
+  void restore(Session session);
 
   /// Removes sessions idle for ttlSec, and stale ones after staleGraceSec.
   std::vector<SessionEvent> expire(int64_t nowSec);
