@@ -155,6 +155,11 @@ OverlayReport applyOverlay(const Overlay& overlay, Inputs& inputs) {
       skip("radius", entry, "parent node " + dynamic.parentNode + " is not in network.json");
       continue;
     }
+    if (!dynamic.parentNodeId.empty() && !network.byId.contains(dynamic.parentNodeId)) {
+      skip("radius", entry,
+           "parent node ID " + dynamic.parentNodeId + " is not in network.json");
+      continue;
+    }
     std::optional<std::string> conflict;
     size_t addresses = 0;
     for (const Device& device : dynamic.devices) {

@@ -31,8 +31,9 @@ struct NodeRateOverride {
 };
 
 struct Overlay {
-  /// Dynamic circuits by circuit ID. Each needs a parentNode that exists in network.json (or
-  /// empty, for the generated parent nodes) and at least one device address.
+  /// Dynamic circuits by circuit ID. Each needs a parentNode (and parentNodeId, if set) that
+  /// exists in network.json (or empty, for the generated parent nodes) and at least one device
+  /// address.
   std::map<std::string, Circuit> circuits;
   /// Node name -> rates.
   std::map<std::string, NodeRateOverride> nodeRates;

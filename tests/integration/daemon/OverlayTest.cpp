@@ -1,0 +1,252 @@
+// Shaper::changeOverlay on a real kernel (root): the test process moves into a network namespace
+// of its own, creates the two shaping veths there and runs a Shaper on the demo ISP with HTB and
+// pfifo leaves (this kernel lacks CAKE). Checks what RADIUS, StormGuard and TreeGuard rely on:
+// a node rate is one incremental apply of its class and the circuits it caps and returns to the
+// plan exactly, a dynamic
+// circuit gets classes and address map entries and survives an operator reload, a conflicting
+// entry is skipped without touching the kernel and stays in the overlay.
+
+#include <sched.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "daemon/Shaper.h"
+
+namespace sluice::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string sh(const std::string& command) {
+  std::string out;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) {
+    return out;
+  }
+  char buffer[4096];
+  while (fgets(buffer, sizeof buffer, pipe) != nullptr) {
+    out += buffer;
+  }
+  pclose(pipe);
+  return out;
+}
+
+/// The `tc class show` line of `classid` on `ifname`, "" when absent.
+std::string classLine(const std::string& ifname, const plan::TcHandle& classid) {
+  std::istringstream lines(sh("tc class show dev " + ifname));
+  const std::string needle = "class htb " + classid.toString() + " ";
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(needle, 0) == 0) {
+      return line;
+    }
+  }
+  return "";
+}
+
+const plan::NodePlacement* node(const plan::QueuePlan& plan, const std::string& name) {
+  for (const auto& n : plan.nodes) {
+    if (n.name == name) {
+      return &n;
+    }
+  }
+  return nullptr;
+}
+
+const plan::CircuitPlacement* circuit(const plan::QueuePlan& plan, const std::string& id) {
+  for (const auto& c : plan.circuits) {
+    if (c.circuitId == id) {
+      return &c;
+    }
+  }
+  return nullptr;
+}
+
+model::Circuit dynamicCircuit(const std::string& id, const std::string& address) {
+  model::Circuit c;
+  c.id = id;
+  c.name = "dynamic " + id;
+  c.parentNode = "Riverbend Water Tower AP1-N";
+  c.downloadMinMbps = 2;
+  c.uploadMinMbps = 1;
+  c.downloadMaxMbps = 8;
+  c.uploadMaxMbps = 2;
+  model::Device d;
+  d.id = id + "-1";
+  d.ipv4.push_back(*IpNet::parse(address));
+  c.devices.push_back(d);
+  return c;
+}
+
+class OverlayShaper : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (geteuid() != 0) {
+      skip_ = "needs root";
+      return;
+    }
+    // The whole test process (and every thread the Shaper starts) lives in a new namespace.
+    if (unshare(CLONE_NEWNET) != 0) {
+      skip_ = "unshare(CLONE_NEWNET) failed";
+      return;
+    }
+    work_ = fs::temp_directory_path() / ("sluice-overlay-" + std::to_string(getpid()));
+    fs::create_directories(work_ / "bpffs");
+    ASSERT_EQ(mount("bpf", (work_ / "bpffs").c_str(), "bpf", 0, nullptr), 0);
+    for (const char* file : {"network.json", "ShapedDevices.csv"}) {
+      fs::copy_file(fs::path(SLUICE_SOURCE_DIR) / "examples" / file, work_ / file);
+    }
+    std::ifstream in(fs::path(SLUICE_SOURCE_DIR) / "examples/lqos.conf");
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string config = text.str();
+    const std::string section = "[sluice]\n";
+    config.replace(config.find(section), section.size(),
+                   section + "leaf_fallback = \"pfifo\"\nstate_directory = \"" +
+                       (work_ / "state").string() + "\"\ncontrol_socket = \"" +
+                       (work_ / "sock").string() + "\"\n");
+    std::ofstream(work_ / "lqos.conf") << config;
+    for (const char* pair : {"shp-inet numtxqueues 4 numrxqueues 4 type veth peer name isp0",
+                             "shp-subs numtxqueues 4 numrxqueues 4 type veth peer name subs0"}) {
+      ASSERT_EQ(std::system(("ip link add " + std::string(pair)).c_str()), 0);
+    }
+    for (const char* ifname : {"lo", "shp-inet", "shp-subs", "isp0", "subs0"}) {
+      ASSERT_EQ(std::system(("ip link set " + std::string(ifname) + " up").c_str()), 0);
+    }
+    DaemonOptions options;
+    options.configPath = (work_ / "lqos.conf").string();
+    options.pinDir = (work_ / "bpffs/pins").string();
+    options.driftInterval = std::chrono::seconds(0);
+    shaper_ = new Shaper(options);
+    auto started = shaper_->start();
+    ASSERT_TRUE(started) << started.error().message();
+  }
+
+  static void TearDownTestSuite() {
+    if (shaper_ != nullptr) {
+      shaper_->stop();
+      delete shaper_;
+      shaper_ = nullptr;
+    }
+    if (!work_.empty()) {
+      umount2((work_ / "bpffs").c_str(), MNT_DETACH);
+      fs::remove_all(work_);
+    }
+  }
+
+  void SetUp() override {
+    if (!skip_.empty()) {
+      GTEST_SKIP() << skip_;
+    }
+    ASSERT_NE(shaper_, nullptr);
+  }
+
+  static inline std::string skip_;
+  static inline fs::path work_;
+  static inline Shaper* shaper_ = nullptr;
+};
+
+TEST_F(OverlayShaper, ANodeRateIsOneIncrementalApplyAndReturnsToThePlanExactly) {
+  const std::string ap = "Riverbend Water Tower AP1-N";
+  const auto before = shaper_->snapshot();
+  const auto* placed = node(*before.plan, ap);
+  ASSERT_NE(placed, nullptr);
+  const std::string planned = classLine("shp-subs", placed->downClass);
+  ASSERT_NE(planned, "");
+
+  // The planner caps a circuit's ceil at its parent's and squashes the children's rates into the
+  // parent's (as LibreQoS does), so circuits under the access point change with it: one
+  // incremental apply of the node's class and some of theirs, nothing else.
+  const auto apIndex = static_cast<int32_t>(placed - before.plan->nodes.data());
+  size_t capped = 0;
+  size_t underAp = 0;
+  for (const auto& c : before.plan->circuits) {
+    if (c.parentPlacement == apIndex) {
+      ++underAp;
+      capped += c.downloadMaxMbps > 30 || c.uploadMaxMbps > 7 ? 1 : 0;
+    }
+  }
+  auto answer = shaper_->changeOverlay(
+      [&](model::Overlay& o) { o.nodeRates[ap] = {30, 7}; }, ReloadTrigger::StormGuard);
+  ASSERT_EQ(answer.status, 200) << answer.body.dump();
+  EXPECT_EQ(answer.body["outcome"], "applied") << answer.body.dump();
+  EXPECT_EQ(answer.body["apply_mode"], "incremental") << answer.body.dump();
+  const nlohmann::json changes = answer.body["changes"];
+  EXPECT_EQ(changes.size(), 2u) << changes.dump();
+  EXPECT_EQ(changes.value("node_speed_change", 0), 1) << changes.dump();
+  EXPECT_GE(changes.value("speed_change", 0u), capped) << changes.dump();
+  EXPECT_LE(changes.value("speed_change", 0u), underAp) << changes.dump();
+  EXPECT_EQ(answer.body["map_upserts"], 0) << answer.body.dump();
+  EXPECT_NE(classLine("shp-subs", placed->downClass).find("ceil 30Mbit"), std::string::npos)
+      << classLine("shp-subs", placed->downClass);
+  EXPECT_NE(classLine("shp-inet", placed->upClass).find("ceil 7Mbit"), std::string::npos)
+      << classLine("shp-inet", placed->upClass);
+  EXPECT_EQ(shaper_->overlay().nodeRates.size(), 1u);
+
+  answer = shaper_->changeOverlay([&](model::Overlay& o) { o.nodeRates.erase(ap); },
+                                  ReloadTrigger::StormGuard);
+  ASSERT_EQ(answer.status, 200) << answer.body.dump();
+  EXPECT_EQ(answer.body["changes"], changes) << answer.body.dump();
+  EXPECT_EQ(classLine("shp-subs", placed->downClass), planned) << "back at the plan exactly";
+  EXPECT_TRUE(shaper_->overlay().empty());
+}
+
+TEST_F(OverlayShaper, ADynamicCircuitIsShapedMappedAndSurvivesAnOperatorReload) {
+  auto answer = shaper_->changeOverlay(
+      [&](model::Overlay& o) { o.circuits["r-77"] = dynamicCircuit("r-77", "100.64.77.7"); },
+      ReloadTrigger::Radius);
+  ASSERT_EQ(answer.status, 200) << answer.body.dump();
+  EXPECT_EQ(answer.body["outcome"], "applied");
+  EXPECT_EQ(answer.body["map_upserts"], 1) << answer.body.dump();
+  auto snap = shaper_->snapshot();
+  const auto* placed = circuit(*snap.plan, "r-77");
+  ASSERT_NE(placed, nullptr);
+  EXPECT_NE(classLine("shp-subs", placed->downClass).find("ceil 8Mbit"), std::string::npos);
+  EXPECT_TRUE(snap.inputs->model.shaped.byId.contains("r-77"));
+
+  // An operator reload reads the files again and lays the overlay over them once more.
+  auto reloaded = shaper_->reload(ReloadTrigger::Api);
+  ASSERT_EQ(reloaded.status, 200) << reloaded.body.dump();
+  EXPECT_EQ(reloaded.body["outcome"], "unchanged") << reloaded.body.dump();
+  snap = shaper_->snapshot();
+  ASSERT_NE(circuit(*snap.plan, "r-77"), nullptr);
+
+  answer = shaper_->changeOverlay([&](model::Overlay& o) { o.circuits.erase("r-77"); },
+                                  ReloadTrigger::Radius);
+  ASSERT_EQ(answer.status, 200) << answer.body.dump();
+  EXPECT_EQ(answer.body["map_removals"], 1) << answer.body.dump();
+  snap = shaper_->snapshot();
+  EXPECT_EQ(circuit(*snap.plan, "r-77"), nullptr);
+  EXPECT_EQ(classLine("shp-subs", placed->downClass), "");
+}
+
+TEST_F(OverlayShaper, AConflictingCircuitIsSkippedAndTheKernelIsUntouched) {
+  const auto before = shaper_->snapshot();
+  const std::string down = sh("tc class show dev shp-subs");
+  const std::string up = sh("tc class show dev shp-inet");
+  // 100.64.1.5 is circuit 1001's address in ShapedDevices.csv: the operator's row wins.
+  auto answer = shaper_->changeOverlay(
+      [&](model::Overlay& o) { o.circuits["r-dup"] = dynamicCircuit("r-dup", "100.64.1.5"); },
+      ReloadTrigger::Radius);
+  ASSERT_EQ(answer.status, 200) << answer.body.dump();
+  EXPECT_EQ(answer.body["outcome"], "unchanged") << answer.body.dump();
+  ASSERT_EQ(answer.body["skipped"].size(), 1u) << answer.body.dump();
+  EXPECT_NE(answer.body["skipped"][0].get<std::string>().find("100.64.1.5"), std::string::npos);
+  const auto after = shaper_->snapshot();
+  EXPECT_EQ(after.plan->addresses, before.plan->addresses);
+  EXPECT_EQ(after.plan->circuits.size(), before.plan->circuits.size());
+  EXPECT_EQ(sh("tc class show dev shp-subs"), down);
+  EXPECT_EQ(sh("tc class show dev shp-inet"), up);
+  EXPECT_EQ(shaper_->overlay().circuits.size(), 1u) << "kept, to apply when the inputs allow it";
+  shaper_->changeOverlay([&](model::Overlay& o) { o.circuits.clear(); }, ReloadTrigger::Radius);
+}
+
+}  // namespace
+}  // namespace sluice::daemon
