@@ -19,8 +19,10 @@
 #include "config/ConfigLoader.h"
 #include "daemon/TreeGuardService.h"
 #include "dataplane/Dataplane.h"
+#include "flowexport/Exporter.h"
 #include "netlink/Socket.h"
 #include "telemetry/Collector.h"
+#include "telemetry/MapRead.h"
 #include "telemetry/Prometheus.h"
 
 #ifndef SLUICE_DEFAULT_WEB_ROOT
@@ -185,6 +187,12 @@ Result<void> OperatorServices::start() {
     }
   }
   collector_ = std::move(*collector);
+  // NetFlow/IPFIX export ([flows], docs/flows.md), fed by the tick thread; off on bad settings.
+  if (auto flows = flowexport::FlowExporter::fromConfig(config, configPath_); !flows) {
+    spdlog::error("flow export off: {}", flows.error().message());
+  } else {
+    flowExport_ = std::move(*flows);
+  }
 
   const bool tls = !config.sluice.tlsCertificate.empty() && !config.sluice.tlsPrivateKey.empty();
   auth::AuthOptions aopts;
@@ -249,6 +257,9 @@ void OperatorServices::stop() {
   if (tickThread_.joinable()) {
     tickThread_.join();
   }
+  if (flowExport_) {
+    flowExport_->stop();  // exports what is pending
+  }
   if (collector_) {
     if (auto r = collector_->flush(); !r) {
       spdlog::warn("telemetry history flush: {}", r.error().message());
@@ -265,6 +276,8 @@ void OperatorServices::tickLoop() {
   }
   uint64_t version = 0;
   std::string lastWarning;
+  std::vector<sluice_flow_key> flowKeys;  // the flow exporter's reading, reused
+  std::vector<sluice_flow> flowValues;
   auto next = std::chrono::steady_clock::now();
   while (true) {
     {
@@ -293,6 +306,11 @@ void OperatorServices::tickLoop() {
       lastWarning = std::move(warning);
       ++tickCount_;
       renderCache();
+      if (flowExport_ && fds.flows >= 0) {
+        if (auto read = telemetry::readFlowTable(fds.flows, flowKeys, flowValues); read) {
+          flowExport_->tick(flowKeys, flowValues, flowexport::ExportClock::now());
+        }
+      }
     }
     // Until the next tick: collect RTT samples (the ring is small), or just wait.
     while (true) {
@@ -445,6 +463,9 @@ HttpResponse OperatorServices::metrics(const HttpRequest&, const std::string&) {
   r.body = collector_->prometheus();
   if (treeguard_) {
     r.body += treeguard_->prometheus();
+  }
+  if (flowExport_) {
+    r.body += flowExport_->prometheus();
   }
   const json status = shaper_.status().body;
   if (status.contains("dataplane")) {

@@ -33,6 +33,9 @@ class Authenticator;
 namespace sluice::telemetry {
 class Collector;
 }
+namespace sluice::flowexport {
+class FlowExporter;
+}
 
 namespace sluice::daemon {
 
@@ -135,6 +138,7 @@ class OperatorServices final : public api::OperatorBackend {
   std::unique_ptr<api::WebServer> web_;
   std::unique_ptr<SyncService> sync_;
   std::unique_ptr<TreeGuardService> treeguard_;  ///< stopped before the Collector it reads
+  std::unique_ptr<flowexport::FlowExporter> flowExport_;  ///< [flows]; null when off
   HaService* ha_ = nullptr;
 
   std::mutex changeMutex_;  ///< serializes live changes, config writes and queue mode
