@@ -197,7 +197,8 @@ void TreeGuardService::follow(double nowSeconds, int64_t unixMs) {
 }
 
 void TreeGuardService::tickOnce(double nowSeconds, int64_t unixMs) {
-  std::lock_guard lock(mutex_);
+  std::lock_guard ticking(tickMutex_);
+  std::unique_lock lock(mutex_);
   follow(nowSeconds, unixMs);
   if (!controller_) {
     return;
@@ -223,7 +224,7 @@ void TreeGuardService::tickOnce(double nowSeconds, int64_t unixMs) {
                        replay->circuits.size(), replay->nodes.size(),
                        statePath(host_.stateDirectory), skipped);
           if (!replay->empty()) {
-            apply(*replay, nowSeconds, unixMs);
+            apply(*replay, nowSeconds, unixMs, lock);
           }
         }
       }
@@ -238,18 +239,26 @@ void TreeGuardService::tickOnce(double nowSeconds, int64_t unixMs) {
                    {"node_changes", decisions.nodes.size()},
                    {"deferred", decisions.deferred}};
   if (!decisions.empty()) {
-    apply(decisions, nowSeconds, unixMs);
+    apply(decisions, nowSeconds, unixMs, lock);
   }
 }
 
 void TreeGuardService::apply(const treeguard::Decisions& decisions, double nowSeconds,
-                             int64_t unixMs) {
+                             int64_t unixMs, std::unique_lock<std::mutex>& lock) {
   const bool dryRun = settings_->dryRun && !decisions.restore;
   if (dryRun) {
     controller_->reportApplied(decisions, true, "dry-run", nowSeconds, unixMs);
   } else {
-    const api::Response r = host_.changeOverlay(
-        [&](model::Overlay& overlay) { controller_->layOver(decisions, overlay); });
+    // TreeGuard's two overlay fields as they are once the decisions apply; only this thread
+    // changes the controller, so they stay right while the lock is released.
+    model::Overlay fields;
+    controller_->layOver(decisions, fields);
+    lock.unlock();
+    const api::Response r = host_.changeOverlay([&](model::Overlay& overlay) {
+      overlay.circuitSqm = fields.circuitSqm;
+      overlay.virtualNodes = fields.virtualNodes;
+    });
+    lock.lock();
     const bool ok = r.status == 200;
     lastFailure_ = ok ? "" : failureText(r);
     controller_->reportApplied(decisions, ok, ok ? "applied" : lastFailure_, nowSeconds, unixMs);

@@ -110,12 +110,15 @@ class TreeGuardService {
   std::optional<double> readCpu();
   /// Re-reads [treeguard] and re-enrols when the snapshot changed (mutex_ held).
   void follow(double nowSeconds, int64_t unixMs);
-  /// Applies `decisions` (mutex_ held): one changeOverlay, the outcome reported, the state saved.
-  void apply(const treeguard::Decisions& decisions, double nowSeconds, int64_t unixMs);
+  /// Applies `decisions` (`lock` holds mutex_): one changeOverlay, made without mutex_ so that
+  /// status readers never wait for the kernel, the outcome reported, the state saved.
+  void apply(const treeguard::Decisions& decisions, double nowSeconds, int64_t unixMs,
+             std::unique_lock<std::mutex>& lock);
   void save();
 
   TreeGuardHost host_;
-  mutable std::mutex mutex_;
+  std::mutex tickMutex_;      ///< one tick at a time (the thread, or a test calling tickOnce)
+  mutable std::mutex mutex_;  ///< the state below; not held while the shaper applies
   std::optional<treeguard::Settings> settings_;
   std::string settingsError_;
   std::unique_ptr<treeguard::Controller> controller_;
