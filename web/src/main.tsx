@@ -11,6 +11,7 @@ import { Editor } from "./pages/Editor";
 import { ConfigPage } from "./pages/Config";
 import { Users } from "./pages/Users";
 import { IntegrationPage } from "./pages/Integration";
+import { TreeGuardPage } from "./pages/TreeGuard";
 import "./style.css";
 
 function useHash(): string {
@@ -93,6 +94,9 @@ function App() {
     case "integration":
       page = <IntegrationPage admin={admin} />;
       break;
+    case "treeguard":
+      page = <TreeGuardPage />;
+      break;
     case "config":
       page = <ConfigPage admin={admin} />;
       break;
@@ -107,6 +111,7 @@ function App() {
     ["#/tree", "Network", "tree"],
     ["#/devices", "Shaped devices", "devices"],
     ["#/integration", "Integration", "integration"],
+    ["#/treeguard", "TreeGuard", "treeguard"],
     ["#/config", "Config", "config"],
     ...(admin ? [["#/users", "Users", "users"]] : []),
   ];
