@@ -369,6 +369,59 @@ constexpr std::array kRoot{
     text("webserver_listen"),
     boolean("disable_icmp_ping"),
     boolean("enable_circuit_heatmaps"),
+// RADIUS (src/radius/Settings.h, docs/radius.md): LibreQoS's [radius_accounting] and
+// [dynamic_circuits], and Sluice's [radius] that overrides them key by key.
+constexpr std::array kRadiusSpeed{
+    positive("download_min_mbps"), positive("upload_min_mbps"),
+    positive("download_max_mbps"), positive("upload_max_mbps"),
+};
+constexpr std::array kRadiusApplication{
+    boolean("enabled"),
+    boolean("match_shaped_devices_by_mac"),
+    boolean("match_shaped_devices_by_username"),
+    text("fallback_parent_node"),
+    text("fallback_parent_node_id"),
+    text("fallback_anchor_node_id"),
+};
+constexpr std::array kRadiusAccounting{
+    boolean("enabled"),
+    text("listen"),
+    unsignedInt("default_ttl_seconds", kNoMax, 1),
+    unsignedInt("stale_grace_seconds", kNoMax, 1),
+    anyArray("clients"),
+    table("fallback_speed_profile", kRadiusSpeed),
+    table("dynamic_circuit_application", kRadiusApplication),
+};
+constexpr std::array kDynamicCircuits{
+    boolean("enabled"),
+    unsignedInt("ttl_seconds", kNoMax, 1),
+    boolean("enable_unknown_ip_promotion"),
+    anyArray("ranges"),
+};
+constexpr std::array kRadius{
+    boolean("enabled"),
+    text("listen"),
+    unsignedInt("accounting_port", kU16Max, 1),
+    boolean("coa_enabled"),
+    unsignedInt("coa_port", kU16Max, 1),
+    unsignedInt("session_ttl_seconds", kNoMax, 1),
+    unsignedInt("stale_grace_seconds", kNoMax, 1),
+    unsignedInt("event_timestamp_window_seconds", kNoMax, 1),
+    unsignedInt("duplicate_window_seconds"),
+    boolean("require_event_timestamp"),
+    boolean("require_message_authenticator"),
+    boolean("mikrotik_rx_is_download"),
+    boolean("match_shaped_devices_by_mac"),
+    boolean("match_shaped_devices_by_username"),
+    text("fallback_parent_node"),
+    number("min_rate_percent", 0, 100),
+    unsignedInt("batch_window_ms", 10000),
+    text("sessions_file"),
+    anyArray("clients"),
+    anyArray("parents"),
+    table("fallback_speed_profile", kRadiusSpeed),
+};
+
     boolean("enable_site_heatmaps"),
     boolean("enable_asn_heatmaps"),
     table("tuning", kTuning),
@@ -404,3 +457,6 @@ std::span<const KeySpec> lqosRootSchema() {
 }
 
 }  // namespace sluice::config::detail
+    table("radius_accounting", kRadiusAccounting),
+    table("dynamic_circuits", kDynamicCircuits),
+    table("radius", kRadius),

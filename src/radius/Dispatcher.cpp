@@ -56,14 +56,14 @@ std::optional<std::vector<uint8_t>> Dispatcher::handle(std::span<const uint8_t> 
     const size_t length = (size_t{datagram[2]} << 8) | datagram[3];
     const auto exact = datagram.first(length);
     const auto mac = verifyMessageAuthenticator(exact, client->secret);
-    if (!verifyRequestAuthenticator(exact, client->secret) || mac == false ||
-        (config_.requireMessageAuthenticator && !mac)) {
+    const bool requestOk = verifyRequestAuthenticator(exact, client->secret);
+    if (!requestOk || mac == false || (config_.requireMessageAuthenticator && !mac)) {
       ++counters_.badAuthenticator;
       spdlog::warn("radius: dropped request from client {} ({}): {}", client->name,
                    source.toString(),
-                   mac == false ? "bad Message-Authenticator (wrong shared secret?)"
-                   : !mac       ? "Message-Authenticator required but absent"
-                                : "bad Request Authenticator (wrong shared secret?)");
+                   !requestOk     ? "bad Request Authenticator (wrong shared secret?)"
+                   : mac == false ? "bad Message-Authenticator (wrong shared secret?)"
+                                  : "Message-Authenticator required but absent");
       return std::nullopt;
     }
     const std::string dupKey =
