@@ -57,6 +57,11 @@ class OperatorBackend {
   virtual HttpResponse integrationApprove(const HttpRequest&, const std::string&) {
     return HttpResponse::error(404, "no integration sync here");
   }
+  /// GET /api/radius: RADIUS sessions, pending sessions and counters (daemon/RadiusService.h);
+  /// 404 in backends without RADIUS.
+  virtual HttpResponse radius(const HttpRequest&, const std::string&) {
+    return HttpResponse::error(404, "RADIUS is not enabled here");
+  }
   /// GET /api/treeguard: TreeGuard's state, decisions and CPU (daemon/TreeGuardService.h);
   /// 404 in backends without TreeGuard.
   virtual HttpResponse treeguard(const HttpRequest&, const std::string&) {

@@ -1,6 +1,7 @@
 #include "daemon/OperatorServices.h"
 #include "daemon/HaService.h"
 
+#include "daemon/RadiusService.h"
 #include "daemon/SyncService.h"
 
 #include <filesystem>
@@ -47,6 +48,14 @@ void addInputMode(json& status, const SyncService* sync) {
   if (sync != nullptr && status.is_object()) {
     const auto [mode, integration] = sync->mode();
     status["input_mode"] = {{"mode", mode}, {"integration", integration}};
+  }
+}
+
+// The RADIUS line of the status (`sluice status`), when [radius] runs or failed to start.
+void addRadius(json& status, const RadiusService* radius) {
+  if (radius != nullptr && status.is_object() &&
+      (radius->running() || !radius->startError().empty())) {
+    status["radius"] = radius->summary();
   }
 }
 
@@ -216,6 +225,12 @@ Result<void> OperatorServices::start() {
   tickThread_ = std::thread([this] { tickLoop(); });
   sync_ = std::make_unique<SyncService>(shaper_, configPath_, shaper_.stateDirectory());
   sync_->start();
+  // RADIUS dynamic circuits ([radius]): a bad section or a port in use is the operator's to fix;
+  // shaping goes on without it (the error is in status and GET /api/radius).
+  radius_ = std::make_unique<RadiusService>(shaper_, configPath_, shaper_.stateDirectory());
+  if (auto started = radius_->start(); !started) {
+    spdlog::error("radius: not started: {}", started.error().message());
+  }
 
   if (!config.sluice.webserverListen.empty()) {
     api::WebServerOptions wopts;
@@ -242,6 +257,9 @@ void OperatorServices::stop() {
   stopped_ = true;
   if (web_) {
     web_->stop();
+  }
+  if (radius_) {
+    radius_->stop();
   }
   if (sync_) {
     sync_->stop();
@@ -376,6 +394,7 @@ std::string OperatorServices::cached(const std::string& key) {
 HttpResponse OperatorServices::status(const HttpRequest&, const std::string&) {
   api::Response r = shaper_.status();
   addInputMode(r.body, sync_.get());
+  addRadius(r.body, radius_.get());
   if (ha_ != nullptr && r.body.is_object()) {
     r.body["ha"] = ha_->readiness();
   }
@@ -477,7 +496,17 @@ HttpResponse OperatorServices::metrics(const HttpRequest&, const std::string&) {
              dp.value("xdp_metadata", false) ? 1 : 0);
     r.body += w.take();
   }
+  if (radius_) {
+    r.body += radius_->metrics();
+  }
   return r;
+}
+
+HttpResponse OperatorServices::radius(const HttpRequest&, const std::string&) {
+  if (!radius_ || (!radius_->running() && radius_->startError().empty())) {
+    return HttpResponse::error(404, "RADIUS is not enabled ([radius] enabled = true)");
+  }
+  return HttpResponse::json(200, radius_->status());
 }
 
 HttpResponse OperatorServices::integration(const HttpRequest& req, const std::string&) {
@@ -620,6 +649,7 @@ std::pair<bool, std::string> OperatorServices::channel(const std::string& name) 
   if (name == "status") {
     json body = shaper_.status().body;
     addInputMode(body, sync_.get());
+    addRadius(body, radius_.get());
     if (ha_ != nullptr && body.is_object()) {
       body["ha"] = ha_->readiness();
     }

@@ -44,6 +44,7 @@ class HaService;
 class TreeGuardService;
 
 /// One kernel or data-plane capacity that a plan uses more than `threshold` of.
+class RadiusService;
 struct CapacityUse {
   std::string what;   ///< "qdiscs", "class-minors", "lpm-entries", "kernel-memory"
   uint64_t used = 0;  ///< objects, or bytes for kernel-memory
@@ -112,6 +113,9 @@ class OperatorServices final : public api::OperatorBackend {
 
   /// GET /api/treeguard (daemon/TreeGuardService.h).
   api::HttpResponse treeguard(const api::HttpRequest&, const std::string&) override;
+  /// GET /api/radius (daemon/RadiusService.h); 404 when [radius] is not enabled.
+  api::HttpResponse radius(const api::HttpRequest&, const std::string&) override;
+
 
   api::HttpResponse integrationRun(const api::HttpRequest&, const std::string&) override;
   api::HttpResponse integrationApprove(const api::HttpRequest&, const std::string&) override;
@@ -151,6 +155,7 @@ class OperatorServices final : public api::OperatorBackend {
 
   std::mutex cacheMutex_;
   struct CacheEntry {
+  std::unique_ptr<RadiusService> radius_;
     uint64_t tick = 0;
     std::shared_ptr<const std::string> text;
   };

@@ -1,5 +1,6 @@
 #include "daemon/SyncService.h"
 
+#include "daemon/RadiusService.h"
 #include "integrations/HttpClient.h"
 
 namespace sluice::daemon {
@@ -108,6 +109,9 @@ std::string SyncService::owner(const model::Inputs& inputs, const std::string& i
     return "";
   }
   const model::Circuit& c = inputs.model.shaped.circuits[it->second];
+  if (RadiusService::owns(c)) {
+    return "radius";  // a dynamic circuit of the overlay, not in any file
+  }
   if (!inputs.resolvedOverrides.empty() && c.where.file == inputs.resolvedOverrides) {
     return "overrides";
   }

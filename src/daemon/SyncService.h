@@ -40,7 +40,8 @@ class SyncService {
   std::pair<std::string, std::string> mode() const;
   /// Where circuit `id` of `inputs` comes from: "overrides" (the devices overrides file, where
   /// live API edits persist across syncs), the integration's name ("uisp", ...), "custom" (the
-  /// custom pipeline) or "file" (hand-written ShapedDevices.csv); "" for an unknown circuit.
+  /// custom pipeline), "radius" (a dynamic circuit of RADIUS accounting, daemon/RadiusService.h)
+  /// or "file" (hand-written ShapedDevices.csv); "" for an unknown circuit.
   static std::string owner(const model::Inputs& inputs, const std::string& id,
                            const std::pair<std::string, std::string>& mode);
 

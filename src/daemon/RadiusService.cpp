@@ -1,0 +1,363 @@
+#include "daemon/RadiusService.h"
+
+#include <chrono>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "radius/CircuitMapping.h"
+#include "radius/SessionStore.h"
+
+namespace sluice::daemon {
+
+namespace {
+
+using nlohmann::json;
+
+/// How long a failed overlay change waits before the next try.
+constexpr auto kRetry = std::chrono::seconds(3);
+/// How often the apply thread checks whether the inputs in force changed (operator reloads).
+constexpr auto kInputsCheck = std::chrono::seconds(1);
+constexpr size_t kRefusalsKept = 20;
+
+radius::ClockPair clocks() {
+  using namespace std::chrono;
+  return {duration_cast<seconds>(steady_clock::now().time_since_epoch()).count(),
+          duration_cast<seconds>(system_clock::now().time_since_epoch()).count()};
+}
+
+bool sameCircuit(const model::Circuit& a, const model::Circuit& b) {
+  const auto sameDevices = [&] {
+    if (a.devices.size() != b.devices.size()) {
+      return false;
+    }
+    for (size_t i = 0; i < a.devices.size(); ++i) {
+      const auto& x = a.devices[i];
+      const auto& y = b.devices[i];
+      if (x.ipv4 != y.ipv4 || x.ipv6 != y.ipv6 || x.mac != y.mac || x.name != y.name) {
+        return false;
+      }
+    }
+    return true;
+  };
+  return a.name == b.name && a.parentNode == b.parentNode &&
+         a.downloadMinMbps == b.downloadMinMbps && a.uploadMinMbps == b.uploadMinMbps &&
+         a.downloadMaxMbps == b.downloadMaxMbps && a.uploadMaxMbps == b.uploadMaxMbps &&
+         a.sqm.down == b.sqm.down && a.sqm.up == b.sqm.up && sameDevices();
+}
+
+std::string nowText() {
+  return fmt::format("{:%FT%TZ}", std::chrono::floor<std::chrono::seconds>(
+                                      std::chrono::system_clock::now()));
+}
+
+/// The circuit ID in an "overlay-skipped" message ("radius circuit <id> not applied: <why>").
+std::pair<std::string, std::string> skippedEntry(const std::string& message) {
+  constexpr std::string_view kPrefix = "radius circuit ";
+  constexpr std::string_view kMid = " not applied: ";
+  const size_t mid = message.find(kMid);
+  if (!message.starts_with(kPrefix) || mid == std::string::npos) {
+    return {};
+  }
+  return {message.substr(kPrefix.size(), mid - kPrefix.size()), message.substr(mid + kMid.size())};
+}
+
+json addressesJson(const std::vector<IpNet>& addresses) {
+  json out = json::array();
+  for (const IpNet& a : addresses) {
+    out.push_back(a.toString());
+  }
+  return out;
+}
+
+}  // namespace
+
+RadiusService::RadiusService(Shaper& shaper, std::string configPath, std::string stateDirectory)
+    : shaper_(shaper),
+      configPath_(std::move(configPath)),
+      stateDirectory_(std::move(stateDirectory)) {}
+
+RadiusService::~RadiusService() { stop(); }
+
+bool RadiusService::owns(const model::Circuit& c) { return c.where.file == radius::kRadiusSource; }
+
+Result<void> RadiusService::start() {
+  auto started = startListeners();
+  startError_ = started ? "" : started.error().message();
+  return started;
+}
+
+Result<void> RadiusService::startListeners() {
+  const auto inputs = shaper_.snapshot().inputs;
+  if (!inputs) {
+    return makeError(EAGAIN, "radius", "the shaper has no inputs yet");
+  }
+  auto settings = radius::readRadiusSettings(inputs->config, configPath_);
+  if (!settings) {
+    return std::unexpected(settings.error());
+  }
+  settings_ = std::move(*settings);
+  if (!settings_.enabled) {
+    return {};
+  }
+  std::vector<radius::Client> clients;
+  for (const auto& c : settings_.clients) {
+    auto client = radius::loadClient(c);
+    if (!client) {
+      return std::unexpected(client.error());
+    }
+    clients.push_back(std::move(*client));
+  }
+  sessionsFile_ = settings_.sessionsFile.empty() ? stateDirectory_ + "/radius/sessions.json"
+                                                 : settings_.sessionsFile;
+  auto saved = radius::loadSessions(sessionsFile_, clocks());
+  if (!saved) {
+    // The saved sessions are a cache of what the NASes will say again at their next interim.
+    spdlog::warn("radius: saved sessions not restored: {}", saved.error().message());
+  }
+  auto server = radius::Server::start(settings_.server, std::move(clients),
+                                      [this](const auto& events) { onEvents(events); });
+  if (!server) {
+    return std::unexpected(server.error());
+  }
+  server_ = std::move(*server);
+  if (saved && !saved->empty()) {
+    spdlog::info("radius: {} saved sessions restored from {}", saved->size(), sessionsFile_);
+    server_->dispatcher().restore(std::move(*saved));
+  }
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = false;
+    dirty_ = true;  // the first batch applies the restored sessions (or clears stale entries)
+  }
+  applyThread_ = std::thread([this] { applyLoop(); });
+  spdlog::info("radius: accounting on {}:{}, CoA {}", settings_.server.bindAddress,
+               server_->accountingPort(),
+               settings_.server.coaEnabled ? fmt::format("on port {}", server_->coaPort())
+                                           : std::string("disabled"));
+  return {};
+}
+
+void RadiusService::stop() {
+  if (!server_) {
+    return;
+  }
+  server_->stop();
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (applyThread_.joinable()) {
+    applyThread_.join();
+  }
+  save(server_->dispatcher().sessions());
+  server_.reset();
+}
+
+void RadiusService::onEvents(const std::vector<radius::SessionEvent>& events) {
+  std::lock_guard lock(mutex_);
+  for (const auto& e : events) {
+    if (e.kind == radius::EventKind::Refused) {
+      refusals_.push_back({{"time", nowText()},
+                           {"nas", e.session.nas},
+                           {"acct_session_id", e.session.acctSessionId},
+                           {"reason", e.reason}});
+      if (refusals_.size() > kRefusalsKept) {
+        refusals_.pop_front();
+      }
+    }
+  }
+  dirty_ = true;
+  wake_.notify_all();
+}
+
+void RadiusService::applyLoop() {
+  auto retryAt = std::chrono::steady_clock::time_point::max();
+  while (true) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait_for(lock, kInputsCheck, [this] { return dirty_ || stopping_; });
+      if (stopping_) {
+        return;
+      }
+      const bool retry = std::chrono::steady_clock::now() >= retryAt;
+      const uint64_t seen = inputsVersion_;
+      // Never ask the shaper while holding mutex_: it may be planning (its mutex held), and the
+      // listener threads need mutex_ to report events meanwhile.
+      lock.unlock();
+      const bool inputsChanged = shaper_.snapshot().version != seen;
+      lock.lock();
+      if (!dirty_ && !retry && !inputsChanged) {
+        continue;
+      }
+      if (dirty_) {
+        // The rest of a burst: collect for the batch window, then take everything at once.
+        wake_.wait_for(lock, std::chrono::milliseconds(settings_.batchWindowMs),
+                       [this] { return stopping_; });
+        if (stopping_) {
+          return;
+        }
+      }
+      dirty_ = false;
+    }
+    applyOnce();
+    std::lock_guard lock(mutex_);
+    retryAt = lastApplyOutcome_ == "failed" ? std::chrono::steady_clock::now() + kRetry
+                                            : std::chrono::steady_clock::time_point::max();
+  }
+}
+
+RadiusService::Mapped RadiusService::mapAll(const std::vector<radius::Session>& sessions) const {
+  Mapped out;
+  const auto inputs = shaper_.snapshot().inputs;
+  if (!inputs) {
+    return out;
+  }
+  const radius::ShapedIndex index(inputs->model.shaped);
+  for (const radius::Session& s : sessions) {
+    auto m = radius::mapSession(s, settings_, inputs->model, index);
+    json j{{"circuit_id", s.circuitId},
+           {"nas", s.nas},
+           {"acct_session_id", s.acctSessionId},
+           {"user_name", s.userName.value_or("")},
+           {"addresses", addressesJson(s.addresses)},
+           {"state", s.state == radius::SessionState::Stale ? "stale" : "active"}};
+    if (s.rates) {
+      j["session_rates"] = {{"download_bps", s.rates->downloadBps},
+                            {"upload_bps", s.rates->uploadBps},
+                            {"source", s.rates->source}};
+    }
+    if (m.circuit) {
+      j["circuit"] = {{"parent", m.circuit->parentNode},
+                      {"download_max_mbps", m.circuit->downloadMaxMbps},
+                      {"upload_max_mbps", m.circuit->uploadMaxMbps},
+                      {"download_min_mbps", m.circuit->downloadMinMbps},
+                      {"upload_min_mbps", m.circuit->uploadMinMbps},
+                      {"rate_source", m.rateSource},
+                      {"parent_source", m.parentSource}};
+      out.circuits.emplace(s.circuitId, std::move(*m.circuit));
+    } else {
+      j["pending"] = m.pending;
+      j["detail"] = m.detail;
+      out.pending.push_back(j);
+    }
+    out.sessions.push_back(std::move(j));
+  }
+  return out;
+}
+
+void RadiusService::applyOnce() {
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::vector<radius::Session> sessions = server_->dispatcher().sessions();
+  const uint64_t version = shaper_.snapshot().version;
+  Mapped mapped = mapAll(sessions);
+
+  size_t added = 0;
+  size_t removed = 0;
+  size_t changed = 0;
+  std::map<std::string, model::Circuit> previous;
+  {
+    std::lock_guard lock(mutex_);
+    previous = applied_;
+  }
+  for (const auto& [id, c] : mapped.circuits) {
+    auto it = previous.find(id);
+    if (it == previous.end()) {
+      ++added;
+    } else if (!sameCircuit(it->second, c)) {
+      ++changed;
+    }
+  }
+  for (const auto& [id, c] : previous) {
+    removed += mapped.circuits.contains(id) ? 0 : 1;
+  }
+  // The overlay may hold RADIUS entries this service did not put there in this run (none today;
+  // a restart starts with an empty overlay), so the edit replaces every RADIUS-owned entry.
+  const bool overlayDiffers = [&] {
+    const model::Overlay overlay = shaper_.overlay();
+    size_t ours = 0;
+    for (const auto& [id, c] : overlay.circuits) {
+      ours += owns(c) ? 1 : 0;
+    }
+    return ours != mapped.circuits.size();
+  }();
+
+  json skipped = json::array();
+  std::string outcome = "unchanged";
+  std::string error;
+  if (added + removed + changed > 0 || overlayDiffers) {
+    const api::Response r = shaper_.changeOverlay(
+        [&](model::Overlay& overlay) {
+          std::erase_if(overlay.circuits, [](const auto& e) { return owns(e.second); });
+          for (const auto& [id, c] : mapped.circuits) {
+            overlay.circuits.insert_or_assign(id, c);
+          }
+        },
+        ReloadTrigger::Radius);
+    outcome = r.status == 200 ? r.body.value("outcome", "applied") : "failed";
+    if (r.status != 200) {
+      error = r.body.value("message", "");
+      for (const auto& e : r.body.value("errors", json::array())) {
+        error += (error.empty() ? "" : "; ") + (e.is_string() ? e.get<std::string>() : e.dump());
+      }
+      spdlog::error("radius: overlay change refused or failed (HTTP {}): {}", r.status, error);
+    }
+    skipped = r.body.value("skipped", json::array());
+  }
+  // Entries the overlay skipped are pending with its reason.
+  for (const auto& message : skipped) {
+    const auto [id, why] = skippedEntry(message.get<std::string>());
+    if (id.empty() || !mapped.circuits.contains(id)) {
+      continue;
+    }
+    for (json& s : mapped.sessions) {
+      if (s["circuit_id"] == id) {
+        s.erase("circuit");
+        s["pending"] = "conflict";
+        s["detail"] = why;
+        mapped.pending.push_back(s);
+      }
+    }
+  }
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  const uint64_t versionAfter = shaper_.snapshot().version;
+  {
+    std::lock_guard lock(mutex_);
+    if (outcome != "failed") {
+      applied_ = mapped.circuits;
+      circuitsAdded_ += added;
+      circuitsRemoved_ += removed;
+      circuitsChanged_ += changed;
+      inputsVersion_ = versionAfter;
+    } else {
+      ++applyFailures_;
+      inputsVersion_ = version;
+    }
+    if (outcome != "unchanged" || lastApplyOutcome_.empty()) {
+      ++batches_;
+      lastApplyMs_ = ms;
+      lastApplyOutcome_ = outcome;
+      lastApplyError_ = error;
+      lastApplyTime_ = nowText();
+      lastBatchChanges_ = added + removed + changed;
+    }
+    pending_ = std::move(mapped.pending);
+    sessionsJson_ = std::move(mapped.sessions);
+  }
+  if (outcome != "unchanged") {
+    spdlog::info("radius: batch {}: +{} -{} ~{} circuits in {:.1f} ms ({} sessions)", outcome,
+                 added, removed, changed, ms, sessions.size());
+  }
+  save(sessions);
+}
+
+void RadiusService::save(const std::vector<radius::Session>& sessions) {
+  if (auto ok = radius::saveSessions(sessionsFile_, sessions, clocks()); !ok) {
+    spdlog::warn("radius: sessions not saved: {}", ok.error().message());
+  }
+}
+
+}  // namespace sluice::daemon
