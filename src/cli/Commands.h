@@ -23,6 +23,7 @@ void addUserCommands(CLI::App& app);   ///< sluice user / sluice apikey (UserCom
 void addIntegrationCommand(CLI::App& app);  ///< sluice integration (IntegrationCommand.cpp)
 void addHealthCommand(CLI::App& app);  ///< sluice health (HaCommand.cpp)
 void addHaCommand(CLI::App& app);      ///< sluice ha compare|check (HaCommand.cpp)
+void addTopCommand(CLI::App& app);     ///< sluice top (TopCommand.cpp, TopScreen.cpp)
 void addTreeGuardCommand(CLI::App& app);  ///< sluice treeguard status (TreeGuardCommand.cpp)
 /// sluice lab ha up|drill|down (LabHaCommand.cpp); `stateDir` as for addLabQoeCommand.
 void addLabHaCommand(CLI::App& lab, const std::string& stateDir);

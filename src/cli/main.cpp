@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   sluice::cli::addIntegrationCommand(app);
   sluice::cli::addHealthCommand(app);
   sluice::cli::addHaCommand(app);
+  sluice::cli::addTopCommand(app);
   sluice::cli::addTreeGuardCommand(app);
   try {
     app.parse(argc, argv);
