@@ -88,6 +88,12 @@ Result<pid_t> spawn(const Argv& argv, int inFd, int outFd, int errFd, bool newSe
   }
   posix_spawn_file_actions_adddup2(&actions, outFd, STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, errFd, STDERR_FILENO);
+  if (newSession) {
+    // A detached daemon (the lab's sluiced, iperf3, socat) must not keep descriptors it inherited
+    // without O_CLOEXEC, above all a caller's `flock FILE sluice lab up`: the lock would stay
+    // held for as long as the lab runs.
+    posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
+  }
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   // The child starts with default signal dispositions and an empty mask whatever ours are.
