@@ -36,6 +36,10 @@ stage "unit and BPF tests" ctest --test-dir "$build" --output-on-failure -j"$(np
 stage "integration tests" ctest --test-dir "$build" --output-on-failure -L integration \
   --output-junit "${reports[1]}"
 
+# The Debian package: cpack, lintian, install into a fresh debootstrap'd bookworm root, sluiced
+# there, remove and purge (docs/packaging.md).
+stage "Debian package" tools/deb-test.sh "$build"
+
 stage "fuzz smoke runs" tools/fuzz-smoke.sh
 
 if [ "${SLUICE_SKIP_GUEST:-0}" != 1 ] && [ -x tools/guest-tests.sh ]; then
