@@ -224,7 +224,7 @@ export type InputMode = "manual" | "integration" | "custom" | "invalid";
  * synced circuit persist), the integration ("uisp", "splynx", "sonar"), "custom" (the custom
  * pipeline) or "file" (a hand-written ShapedDevices.csv).
  */
-export type Owner = "overrides" | "uisp" | "splynx" | "sonar" | "custom" | "file";
+export type Owner = "overrides" | "uisp" | "splynx" | "sonar" | "custom" | "file" | "radius";
 
 /** A list the server caps (200 entries) with its full count alongside. */
 export interface Counted<T> {

@@ -9,6 +9,7 @@ const LABELS: Record<string, string> = {
   sonar: "Sonar",
   custom: "custom pipeline",
   file: "ShapedDevices.csv",
+  radius: "RADIUS",
 };
 
 const TITLES: Record<string, string> = {
@@ -18,6 +19,7 @@ const TITLES: Record<string, string> = {
   sonar: "from the Sonar integration: rewritten on every sync",
   custom: "from the custom pipeline ([sync] custom_command): rewritten on every sync",
   file: "from ShapedDevices.csv, edited by hand or through this UI",
+  radius: "a dynamic circuit of a RADIUS session (accounting, CoA): in no file; GET /api/radius",
 };
 
 // Tags in lists are short; the title says the rest.
@@ -26,7 +28,8 @@ const SHORT: Record<string, string> = { custom: "custom", file: "file" };
 export const ownerLabel = (o: string | undefined) => (o ? LABELS[o] ?? o : "–");
 
 /** True when a sync rewrites the circuit's source (an integration or the custom pipeline). */
-export const isSynced = (o: string | undefined) => !!o && o !== "file" && o !== "overrides";
+export const isSynced = (o: string | undefined) =>
+  !!o && o !== "file" && o !== "overrides" && o !== "radius";
 
 /** The owner as a small tag; nothing when the server did not say (an older sluiced). */
 export function OwnerTag({ owner, testid }: { owner: Owner | undefined; testid?: string }) {
@@ -57,6 +60,11 @@ export function OverridesNote({ owner, mode, isNew }: { owner?: Owner; mode?: In
       <>This circuit comes from <b>{ownerLabel(owner)}</b>, which rewrites ShapedDevices.csv on every sync. Edits
         here are written to {where} and persist across syncs: the override replaces the synced circuit (a removal
         hides it) until it is taken out of that file.</>
+    );
+  } else if (!isNew && owner === "radius") {
+    text = (
+      <>This circuit is a RADIUS session's (accounting, CoA): it is in no file and changes with the session.
+        Change its rates with a CoA-Request; a ShapedDevices.csv circuit with the same address wins over it.</>
     );
   } else if (!isNew && owner === "overrides") {
     text = (
