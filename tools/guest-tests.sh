@@ -5,7 +5,8 @@
 # fresh machine). The test binaries come from BUILD_DIR and run chrooted into the host's root.
 # One boot runs tools/guest/suite.sh: the data plane with XDP metadata (dataplane-modes.sh), the
 # tc leaf-kinds test (tc-leaf-kinds.sh), then the lab's
-# QoE and on-a-stick/bridge rate suites (lab-e2e.sh; 10-12 minutes under emulation).
+# QoE and on-a-stick/bridge rate suites (lab-e2e.sh; 10-12 minutes under emulation), then
+# TreeGuard's CAKE <-> fq_codel switch under a probe (treeguard.sh; about 1.5 minutes).
 #
 #   tools/guest-tests.sh BUILD_DIR      # exit 0 only when every guest test passed
 #

@@ -3,7 +3,7 @@
 # boot; fails when any of them failed.
 set -uo pipefail
 rc=0
-for script in dataplane-modes.sh tc-leaf-kinds.sh lab-e2e.sh; do
+for script in dataplane-modes.sh tc-leaf-kinds.sh lab-e2e.sh treeguard.sh; do
   echo "guest: === $script"
   bash "/mnt/share/$script" || { echo "guest: $script FAILED"; rc=1; }
 done
