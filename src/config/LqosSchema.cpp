@@ -357,18 +357,6 @@ constexpr std::array kHa{
     text("drill_record"),
 };
 
-constexpr std::array kRoot{
-    text("version"),
-    text("lqos_directory"),
-    text("node_id"),
-    text("node_name"),
-    text("qoo_profile_id"),
-    unsignedInt("packet_capture_time", kU32Max),
-    unsignedInt("queue_check_period_ms"),
-    boolean("disable_webserver"),
-    text("webserver_listen"),
-    boolean("disable_icmp_ping"),
-    boolean("enable_circuit_heatmaps"),
 // RADIUS (src/radius/Settings.h, docs/radius.md): LibreQoS's [radius_accounting] and
 // [dynamic_circuits], and Sluice's [radius] that overrides them key by key.
 constexpr std::array kRadiusSpeed{
@@ -422,6 +410,18 @@ constexpr std::array kRadius{
     table("fallback_speed_profile", kRadiusSpeed),
 };
 
+constexpr std::array kRoot{
+    text("version"),
+    text("lqos_directory"),
+    text("node_id"),
+    text("node_name"),
+    text("qoo_profile_id"),
+    unsignedInt("packet_capture_time", kU32Max),
+    unsignedInt("queue_check_period_ms"),
+    boolean("disable_webserver"),
+    text("webserver_listen"),
+    boolean("disable_icmp_ping"),
+    boolean("enable_circuit_heatmaps"),
     boolean("enable_site_heatmaps"),
     boolean("enable_asn_heatmaps"),
     table("tuning", kTuning),
@@ -448,6 +448,9 @@ constexpr std::array kRadius{
     table("sluice", kSluice),
     table("ha", kHa),
     table("sync", kSync),
+    table("radius_accounting", kRadiusAccounting),
+    table("dynamic_circuits", kDynamicCircuits),
+    table("radius", kRadius),
 };
 
 }  // namespace
@@ -457,6 +460,3 @@ std::span<const KeySpec> lqosRootSchema() {
 }
 
 }  // namespace sluice::config::detail
-    table("radius_accounting", kRadiusAccounting),
-    table("dynamic_circuits", kDynamicCircuits),
-    table("radius", kRadius),

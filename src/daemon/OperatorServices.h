@@ -42,9 +42,9 @@ namespace sluice::daemon {
 class SyncService;
 class HaService;
 class TreeGuardService;
+class RadiusService;
 
 /// One kernel or data-plane capacity that a plan uses more than `threshold` of.
-class RadiusService;
 struct CapacityUse {
   std::string what;   ///< "qdiscs", "class-minors", "lpm-entries", "kernel-memory"
   uint64_t used = 0;  ///< objects, or bytes for kernel-memory
@@ -116,7 +116,6 @@ class OperatorServices final : public api::OperatorBackend {
   /// GET /api/radius (daemon/RadiusService.h); 404 when [radius] is not enabled.
   api::HttpResponse radius(const api::HttpRequest&, const std::string&) override;
 
-
   api::HttpResponse integrationRun(const api::HttpRequest&, const std::string&) override;
   api::HttpResponse integrationApprove(const api::HttpRequest&, const std::string&) override;
   std::pair<bool, std::string> channel(const std::string& name) override;
@@ -141,6 +140,7 @@ class OperatorServices final : public api::OperatorBackend {
   std::unique_ptr<api::OperatorApi> api_;
   std::unique_ptr<api::WebServer> web_;
   std::unique_ptr<SyncService> sync_;
+  std::unique_ptr<RadiusService> radius_;
   std::unique_ptr<TreeGuardService> treeguard_;  ///< stopped before the Collector it reads
   std::unique_ptr<flowexport::FlowExporter> flowExport_;  ///< [flows]; null when off
   HaService* ha_ = nullptr;
@@ -155,7 +155,6 @@ class OperatorServices final : public api::OperatorBackend {
 
   std::mutex cacheMutex_;
   struct CacheEntry {
-  std::unique_ptr<RadiusService> radius_;
     uint64_t tick = 0;
     std::shared_ptr<const std::string> text;
   };
