@@ -13,7 +13,10 @@
 
 #include <cstring>
 
+#include <fmt/format.h>
+
 #include "WireRead.h"
+#include "config/ConfigLoader.h"
 
 namespace sluice::flowexport {
 namespace {
@@ -158,6 +161,35 @@ TEST(FlowExporter, StopExportsWhatIsPendingAndRefusesNoCollector) {
   auto refused = FlowExporter::create(none, 14);
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().errnum, EINVAL);
+}
+
+TEST(FlowExporter, FromConfigHonoursTheSwitchAndTheStickHeader) {
+  Receiver rx;
+  auto load = [&rx](bool enabled) {
+    const std::string text = fmt::format(
+        "[single_interface]\ninterface = \"eth0\"\ninternet_vlan = 2\nnetwork_vlan = 3\n"
+        "[queues]\ndownlink_bandwidth_mbps = 100\nuplink_bandwidth_mbps = 100\n"
+        "[flows]\nnetflow_enabled = {}\nnetflow_ip = \"127.0.0.1\"\nnetflow_port = {}\n"
+        "netflow_version = 5\n",
+        enabled, rx.port);
+    Diagnostics diags;
+    auto config = config::parseConfig(text, "lqos.conf", diags);
+    EXPECT_TRUE(config.has_value());
+    return FlowExporter::fromConfig(config.value_or(config::Config{}), "lqos.conf");
+  };
+  auto off = load(false);
+  ASSERT_TRUE(off.has_value()) << off.error().message();
+  EXPECT_EQ(*off, nullptr);  // LibreQoS would export here: ip, port and version are set
+  auto on = load(true);
+  ASSERT_TRUE(on.has_value()) << on.error().message();
+  ASSERT_NE(*on, nullptr);
+  const sluice_flow_key k = key(false);
+  sluice_flow f = idleFlow(10 * kS);
+  f.bytes[SLUICE_DIR_UP] = 1046;  // one tagged frame: 14 + 4 + 1028 bytes of IP
+  (*on)->tick(std::span(&k, 1), std::span(&f, 1), at(41 * kS));  // idle 31 s > 30 s default
+  auto packets = rx.drain();
+  ASSERT_EQ(packets.size(), 1u);
+  EXPECT_EQ(test::be32(packets[0], 24 + 20), 1028u);  // on a stick 18 bytes of link header
 }
 
 }  // namespace
