@@ -9,7 +9,8 @@
 //      the neighbouring circuit 1001 loses nothing; the change is one bakery apply of <= 2 tc ops;
 //   3. a CoA with a wrong secret gets no answer, is counted as bad-authenticator, and changes
 //      nothing (no apply, same rate);
-//   4. a Disconnect-Request removes the circuit: the address falls to the default class (its
+//   4. a restart of sluiced brings the session back from the state directory (at the CoA's rate);
+//   5. a Disconnect-Request removes the circuit: the address falls to the default class (its
 //      bytes are counted there) and is no longer held at 5 Mbit/s.
 // Needs root; holds /tmp/sluice-lab.lock for its whole run (the lab's namespaces are fixed).
 
@@ -329,6 +330,15 @@ TEST_F(RadiusLab, StartCoaWrongSecretDisconnect) {
   EXPECT_NE(statusText.out.find("radius: 1 circuits from 1 sessions (0 pending)"),
             std::string::npos)
       << statusText.out;
+
+  // 3b. A restart of sluiced: the session comes back from the state directory and is applied
+  // again (at the CoA's rate) without any accounting.
+  const auto restarted = sluice({"lab", "--state-dir", kLabDir, "restart"}, seconds(120));
+  ASSERT_EQ(restarted.exitCode, 0) << restarted.out << restarted.err;
+  radius = waitCircuits(1);
+  ASSERT_EQ(radius["sessions"].size(), 1u) << radius.dump(1);
+  EXPECT_EQ(radius["sessions"][0]["circuit"]["download_max_mbps"], 5.0) << radius.dump(1);
+  EXPECT_EQ(radius["apply"].value("last_outcome", ""), "applied") << radius.dump(1);
 
   // 4. Disconnect-Request: the circuit goes; the address falls to the default class.
   r = radclient("disconnect", session);
