@@ -43,10 +43,9 @@ std::string direction(const json& d) {
 
 void printStatus(const json& b, const Options& o) {
   if (!b.value("running", false)) {
-    fmt::print("TreeGuard: not running{}\n",
-               b.value("settings_error", json()).is_string()
-                   ? ": " + b["settings_error"].get<std::string>()
-                   : " (sluiced is not shaping yet)");
+    fmt::print("TreeGuard: not running{}\n", b.value("settings_error", json()).is_string()
+                                                 ? ": " + b["settings_error"].get<std::string>()
+                                                 : " (sluiced is not shaping yet)");
     return;
   }
   fmt::print("TreeGuard: {}{}; circuits {}, links {}; tick {} s\n",
@@ -93,8 +92,8 @@ void printStatus(const json& b, const Options& o) {
       continue;
     }
     if (!header) {
-      fmt::print("\n{:<20} {:<8} {:>10} {:>10} {:>8}\n", "node", "state", "util down",
-                 "util up", "idle");
+      fmt::print("\n{:<20} {:<8} {:>10} {:>10} {:>8}\n", "node", "state", "util down", "util up",
+                 "idle");
       header = true;
     }
     fmt::print("{:<20} {:<8} {:>10} {:>10} {:>6.0f} s\n", n.value("name", "?"),
@@ -114,8 +113,8 @@ void printStatus(const json& b, const Options& o) {
     const auto t = std::chrono::system_clock::time_point(
         std::chrono::milliseconds(a.value("time_ms", int64_t{0})));
     fmt::print("  {:%F %T} {} {} {}: {} [{}]\n", std::chrono::floor<std::chrono::seconds>(t),
-               a.value("kind", "?"), a.value("id", "?"), a.value("change", "?"),
-               a.value("why", ""), a.value("outcome", "?"));
+               a.value("kind", "?"), a.value("id", "?"), a.value("change", "?"), a.value("why", ""),
+               a.value("outcome", "?"));
   }
 }
 

@@ -18,7 +18,9 @@ namespace {
 
 using nlohmann::json;
 
-std::string statePath(const std::string& dir) { return dir + "/treeguard/state.json"; }
+std::string statePath(const std::string& dir) {
+  return dir + "/treeguard/state.json";
+}
 
 /// The reason of a changeOverlay answer other than 200, for the activity ring and the log.
 std::string failureText(const api::Response& r) {
@@ -79,7 +81,9 @@ treeguard::Signals signalsFromTelemetry(const json& circuits, const json& tree) 
 
 TreeGuardService::TreeGuardService(TreeGuardHost host) : host_(std::move(host)) {}
 
-TreeGuardService::~TreeGuardService() { stop(); }
+TreeGuardService::~TreeGuardService() {
+  stop();
+}
 
 void TreeGuardService::start() {
   if (thread_.joinable()) {
@@ -117,8 +121,7 @@ void TreeGuardService::loop() {
         return;
       }
     }
-    const double now =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double now = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const int64_t unixMs = std::chrono::duration_cast<std::chrono::milliseconds>(
                                std::chrono::system_clock::now().time_since_epoch())
                                .count();
@@ -219,10 +222,11 @@ void TreeGuardService::tickOnce(double nowSeconds, int64_t unixMs) {
           spdlog::error("treeguard: {} ignored: {}", statePath(host_.stateDirectory),
                         replay.error().message());
         } else {
-          spdlog::info("treeguard: replaying {} circuit directions and {} nodes from {} ({} "
-                       "entries no longer fit)",
-                       replay->circuits.size(), replay->nodes.size(),
-                       statePath(host_.stateDirectory), skipped);
+          spdlog::info(
+              "treeguard: replaying {} circuit directions and {} nodes from {} ({} "
+              "entries no longer fit)",
+              replay->circuits.size(), replay->nodes.size(), statePath(host_.stateDirectory),
+              skipped);
           if (!replay->empty()) {
             apply(*replay, nowSeconds, unixMs, lock);
           }
@@ -276,7 +280,8 @@ void TreeGuardService::apply(const treeguard::Decisions& decisions, double nowSe
       save();
     }
   }
-  const std::string how = dryRun ? "dry run, not applied" : (lastFailure_.empty() ? "applied" : lastFailure_);
+  const std::string how =
+      dryRun ? "dry run, not applied" : (lastFailure_.empty() ? "applied" : lastFailure_);
   for (const treeguard::SqmChange& c : decisions.circuits) {
     spdlog::info("treeguard: circuit {} {} -> {} ({}): {}", c.circuitId,
                  treeguard::directionName(c.direction), treeguard::sqmName(c.to), c.why, how);

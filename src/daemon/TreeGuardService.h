@@ -128,7 +128,7 @@ class TreeGuardService {
   std::optional<double> cpuMaxPct_;
   nlohmann::json lastTick_ = nullptr;
   nlohmann::json lastApply_ = nullptr;  ///< the last changeOverlay's answer (tc ops, changes)
-  std::string lastFailure_;  ///< the last apply's failure ("" after a success)
+  std::string lastFailure_;             ///< the last apply's failure ("" after a success)
   double lastTickSeconds_ = 0;
 
   std::thread thread_;

@@ -117,8 +117,9 @@ std::string TreeGuardService::prometheus() const {
   gauge("sluice_treeguard_deferred_changes",
         "Circuit changes the last tick left for later (per-tick budget).",
         lastTick_.is_object() ? lastTick_.value("deferred", 0.0) : 0.0);
-  out += "# HELP sluice_treeguard_changes_total TreeGuard changes since sluiced started.\n"
-         "# TYPE sluice_treeguard_changes_total counter\n";
+  out +=
+      "# HELP sluice_treeguard_changes_total TreeGuard changes since sluiced started.\n"
+      "# TYPE sluice_treeguard_changes_total counter\n";
   for (const auto& [key, n] : c.changes) {
     const size_t space = key.find(' ');
     out += fmt::format("sluice_treeguard_changes_total{{kind=\"{}\",outcome=\"{}\"}} {}\n",

@@ -179,7 +179,9 @@ std::optional<double> CircuitGuard::utilPct(const std::string& circuitId,
   return it->second.dirs[static_cast<size_t>(direction)].util.ewmaPct;
 }
 
-void CircuitGuard::remove(const std::string& circuitId) { circuits_.erase(circuitId); }
+void CircuitGuard::remove(const std::string& circuitId) {
+  circuits_.erase(circuitId);
+}
 
 const CircuitSpec* CircuitGuard::spec(const std::string& circuitId) const {
   auto it = circuits_.find(circuitId);

@@ -11,7 +11,9 @@ namespace {
 
 constexpr std::array<Direction, 2> kDirections{Direction::Down, Direction::Up};
 
-size_t index(Direction d) { return static_cast<size_t>(d); }
+size_t index(Direction d) {
+  return static_cast<size_t>(d);
+}
 
 /// Circuit IDs that share a non-empty Device ID with another circuit.
 std::set<std::string> sharedDeviceCircuits(const model::ShapedDevices& shaped) {
@@ -143,7 +145,7 @@ void Controller::layOver(const Decisions& decisions, model::Overlay& overlay) co
     const CircuitSpec* spec = circuits_.spec(id);
     auto kind = [&](Direction d) {
       const size_t i = index(d);
-      return sqm[i] == spec->base[i] ? model::SqmKind::Default
+      return sqm[i] == spec->base[i]  ? model::SqmKind::Default
              : sqm[i] == Sqm::FqCodel ? model::SqmKind::FqCodel
                                       : model::SqmKind::Cake;
     };
@@ -179,8 +181,8 @@ void Controller::reportApplied(const Decisions& decisions, bool ok, const std::s
     }
     ++changeCounts_["circuit " + word];
     record({unixMs, "circuit", c.circuitId,
-            fmt::format("{} {} -> {}", directionName(c.direction),
-                        from ? sqmName(*from) : "?", sqmName(c.to)),
+            fmt::format("{} {} -> {}", directionName(c.direction), from ? sqmName(*from) : "?",
+                        sqmName(c.to)),
             c.why, outcome});
   }
   for (const NodeChange& c : decisions.nodes) {
@@ -234,7 +236,8 @@ std::optional<std::array<Sqm, 2>> parseSqmToken(const std::string& token) {
   };
   const size_t slash = token.find('/');
   const auto down = one(std::string_view(token).substr(0, slash));
-  const auto up = slash == std::string::npos ? down : one(std::string_view(token).substr(slash + 1));
+  const auto up =
+      slash == std::string::npos ? down : one(std::string_view(token).substr(slash + 1));
   if (!down || !up) {
     return std::nullopt;
   }

@@ -9,7 +9,9 @@ namespace {
 
 using nlohmann::json;
 
-json orNull(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
+json orNull(const std::optional<double>& v) {
+  return v ? json(*v) : json(nullptr);
+}
 
 }  // namespace
 
@@ -54,9 +56,9 @@ Result<Decisions> Controller::restoreFrom(const json& saved, size_t* skipped) co
   for (const auto& [id, token] : circuits.items()) {
     const auto sqm = token.is_string() ? parseSqmToken(token.get<std::string>()) : std::nullopt;
     if (!sqm) {
-      return makeError(EINVAL, "treeguard state",
-                       fmt::format("circuit \"{}\": {} is not a down/up SQM token", id,
-                                   token.dump()));
+      return makeError(
+          EINVAL, "treeguard state",
+          fmt::format("circuit \"{}\": {} is not a down/up SQM token", id, token.dump()));
     }
     const CircuitSpec* spec = circuits_.spec(id);
     for (Direction d : {Direction::Down, Direction::Up}) {
@@ -97,13 +99,13 @@ Result<Decisions> Controller::restoreFrom(const json& saved, size_t* skipped) co
 json Controller::statusJson(double nowSeconds, size_t maxCircuits) const {
   auto direction = [&](const std::string& id, Direction d, Sqm base) {
     const auto v = circuits_.view(id, d, nowSeconds);
-    return json{{"base", sqmName(base)},
-                {"current", sqmName(v->current)},
-                {"util_pct", orNull(v->utilPct)},
-                {"idle_s", v->idleSeconds},
-                {"changes_last_hour", v->changesLastHour},
-                {"last_change_s_ago",
-                 v->lastChange ? json(nowSeconds - *v->lastChange) : json(nullptr)}};
+    return json{
+        {"base", sqmName(base)},
+        {"current", sqmName(v->current)},
+        {"util_pct", orNull(v->utilPct)},
+        {"idle_s", v->idleSeconds},
+        {"changes_last_hour", v->changesLastHour},
+        {"last_change_s_ago", v->lastChange ? json(nowSeconds - *v->lastChange) : json(nullptr)}};
   };
   // Circuits off their base first, then the others, each in id order.
   std::vector<std::string> switched, rest;
@@ -130,14 +132,14 @@ json Controller::statusJson(double nowSeconds, size_t maxCircuits) const {
   json nodes = json::array();
   for (const std::string& id : nodes_.ids()) {
     const auto v = nodes_.view(id, nowSeconds);
-    nodes.push_back({{"name", id},
-                     {"virtual", v->isVirtual},
-                     {"managed", v->managed},
-                     {"util_down_pct", orNull(v->utilDownPct)},
-                     {"util_up_pct", orNull(v->utilUpPct)},
-                     {"idle_s", v->idleSeconds},
-                     {"last_change_s_ago",
-                      v->lastChange ? json(nowSeconds - *v->lastChange) : json(nullptr)}});
+    nodes.push_back(
+        {{"name", id},
+         {"virtual", v->isVirtual},
+         {"managed", v->managed},
+         {"util_down_pct", orNull(v->utilDownPct)},
+         {"util_up_pct", orNull(v->utilUpPct)},
+         {"idle_s", v->idleSeconds},
+         {"last_change_s_ago", v->lastChange ? json(nowSeconds - *v->lastChange) : json(nullptr)}});
   }
   json activity = json::array();
   for (auto it = activity_.rbegin(); it != activity_.rend(); ++it) {
@@ -149,15 +151,15 @@ json Controller::statusJson(double nowSeconds, size_t maxCircuits) const {
                         {"outcome", it->outcome}});
   }
   const Counts c = counts();
-  return json{{"circuits",
-               {{"enrolled", c.circuits},
-                {"fq_codel_directions", c.fqCodelDirections},
-                {"listed", list.size()},
-                {"list", std::move(list)}}},
-              {"nodes",
-               {{"enrolled", c.nodes}, {"virtual", c.virtualNodes}, {"list", std::move(nodes)}}},
-              {"changes", c.changes},
-              {"activity", std::move(activity)}};
+  return json{
+      {"circuits",
+       {{"enrolled", c.circuits},
+        {"fq_codel_directions", c.fqCodelDirections},
+        {"listed", list.size()},
+        {"list", std::move(list)}}},
+      {"nodes", {{"enrolled", c.nodes}, {"virtual", c.virtualNodes}, {"list", std::move(nodes)}}},
+      {"changes", c.changes},
+      {"activity", std::move(activity)}};
 }
 
 }  // namespace sluice::treeguard

@@ -128,7 +128,9 @@ size_t NodeGuard::virtualCount() const {
                                            [](const auto& n) { return n.second.isVirtual; }));
 }
 
-void NodeGuard::remove(const std::string& nodeId) { nodes_.erase(nodeId); }
+void NodeGuard::remove(const std::string& nodeId) {
+  nodes_.erase(nodeId);
+}
 
 const NodeSpec* NodeGuard::spec(const std::string& nodeId) const {
   auto it = nodes_.find(nodeId);
@@ -141,21 +143,20 @@ void NodeGuard::restore(const std::string& nodeId, bool isVirtual) {
   }
 }
 
-std::optional<NodeGuard::View> NodeGuard::view(const std::string& nodeId,
-                                               double nowSeconds) const {
+std::optional<NodeGuard::View> NodeGuard::view(const std::string& nodeId, double nowSeconds) const {
   auto it = nodes_.find(nodeId);
   if (it == nodes_.end()) {
     return std::nullopt;
   }
   const NodeState& n = it->second;
   const bool bothIdle = n.down.idleSince && n.up.idleSince;
-  return View{n.isVirtual,
-              managed(n),
-              n.down.ewmaPct,
-              n.up.ewmaPct,
-              bothIdle ? std::min(n.down.idleSeconds(nowSeconds), n.up.idleSeconds(nowSeconds))
-                       : 0.0,
-              n.history.lastChange};
+  return View{
+      n.isVirtual,
+      managed(n),
+      n.down.ewmaPct,
+      n.up.ewmaPct,
+      bothIdle ? std::min(n.down.idleSeconds(nowSeconds), n.up.idleSeconds(nowSeconds)) : 0.0,
+      n.history.lastChange};
 }
 
 std::vector<std::string> NodeGuard::ids() const {

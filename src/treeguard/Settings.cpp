@@ -24,8 +24,7 @@ Result<void> readCpu(config::OtherSection& s, CpuSettings& cpu) {
   s.read("cpu.cpu_high_pct", cpu.cpuHighPct);
   s.read("cpu.cpu_low_pct", cpu.cpuLowPct);
   if (cpu.cpuLowPct > cpu.cpuHighPct) {
-    return s.invalid("cpu.cpu_low_pct",
-                     fmt::format("at most cpu_high_pct ({})", cpu.cpuHighPct));
+    return s.invalid("cpu.cpu_low_pct", fmt::format("at most cpu_high_pct ({})", cpu.cpuHighPct));
   }
   return {};
 }

@@ -95,11 +95,12 @@ class TreeGuardShaper : public ::testing::Test {
                    section + "leaf_fallback = \"pfifo\"\nstate_directory = \"" +
                        (work_ / "state").string() + "\"\ncontrol_socket = \"" +
                        (work_ / "sock").string() + "\"\n");
-    config += "\n[treeguard]\nenabled = true\ntick_seconds = 1\n"
-              "[treeguard.circuits]\nall_circuits = false\ncircuits = [\"1001\"]\n"
-              "idle_min_minutes = 0\nmin_switch_dwell_minutes = 0\n"
-              "[treeguard.links]\nenabled = true\nall_nodes = false\nnodes = [\"" + kAp +
-              "\"]\nidle_min_minutes = 0\nmin_state_dwell_minutes = 0\n";
+    config +=
+        "\n[treeguard]\nenabled = true\ntick_seconds = 1\n"
+        "[treeguard.circuits]\nall_circuits = false\ncircuits = [\"1001\"]\n"
+        "idle_min_minutes = 0\nmin_switch_dwell_minutes = 0\n"
+        "[treeguard.links]\nenabled = true\nall_nodes = false\nnodes = [\"" +
+        kAp + "\"]\nidle_min_minutes = 0\nmin_state_dwell_minutes = 0\n";
     std::ofstream(work_ / "lqos.conf") << config;
     std::ofstream(work_ / "cpu") << "90\n";
     for (const char* pair : {"shp-inet numtxqueues 2 numrxqueues 2 type veth peer name isp0",
@@ -221,6 +222,18 @@ TEST_F(TreeGuardShaper, AnIdleNodeIsVirtualisedLiveRestoredOnTrafficAndReplayedA
   // Circuit 1001's CAKE -> fq_codel is decided, but both fall back to pfifo here: nothing to do.
   EXPECT_EQ(status["circuits"]["fq_codel_directions"], 2) << status["circuits"].dump();
   EXPECT_EQ(shaper_->overlay().circuitSqm.count("1001"), 1u);
+
+  // Metrics and /api/urgent say what TreeGuard holds changed.
+  const std::string metrics = tg->prometheus();
+  EXPECT_NE(metrics.find("sluice_treeguard_nodes_virtual 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("sluice_treeguard_circuit_directions_fq_codel 2\n"), std::string::npos);
+  EXPECT_NE(metrics.find("sluice_treeguard_changes_total{kind=\"node\",outcome=\"applied\"} 1"),
+            std::string::npos)
+      << metrics;
+  const json urgent = tg->urgentIssues();
+  ASSERT_GE(urgent.size(), 2u) << urgent.dump(1);
+  EXPECT_EQ(urgent[0]["kind"], "treeguard") << urgent.dump(1);
+  EXPECT_EQ(urgent[1]["kind"], "treeguard-change") << urgent.dump(1);
 
   // The state file holds both; a restart of shaper and service replays them.
   std::ifstream saved(work_ / "state/treeguard/state.json");
