@@ -196,7 +196,7 @@ nsenter --net="/run/netns/$ns" chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/us
 dpid=$!
 ready=
 for _ in $(seq 1 120); do
-  if in_root sluice status --json 2> /dev/null | grep -q '"state": *"ready"'; then
+  if grep -q '"state": *"ready"' <<< "$(in_root sluice status --json 2> /dev/null)"; then
     ready=1
     break
   fi
@@ -209,12 +209,15 @@ head -3 "$work/status.log"
 in_root sluice status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(d["circuits"] != 50)' ||
   fail "sluiced does not shape the demo's 50 circuits"
 [ "$(in_root stat -c '%a %G' /run/sluice/sluiced.sock)" = "660 $group" ] || fail "control socket not 0660 :$group"
-ip -n "$ns" link show "$subs" | grep -q xdp || fail "no XDP program on $subs"
-ip netns exec "$ns" tc class show dev "$subs" | grep -q '^class htb' || fail "no HTB classes on $subs"
+# (Outputs captured first: grep -q closing a pipe early would fail the pipeline under pipefail.)
+link=$(ip -n "$ns" link show "$subs")
+grep -q xdp <<< "$link" || { echo "$link"; fail "no XDP program on $subs"; }
+classes=$(ip netns exec "$ns" tc class show dev "$subs")
+grep -q '^class htb' <<< "$classes" || { echo "$classes"; tail -20 "$work/sluiced.log"; fail "no HTB classes on $subs"; }
 kill -TERM "$dpid"
 wait "$dpid" || { tail -20 "$work/sluiced.log"; fail "sluiced exited non-zero on SIGTERM"; }
 dpid=
-ip -n "$ns" link show "$subs" | grep -q xdp && fail "XDP program left on $subs after stop"
+grep -q xdp <<< "$(ip -n "$ns" link show "$subs")" && fail "XDP program left on $subs after stop"
 umount "$root/sys/fs/bpf" "$root/sys"
 ip netns del "$ns"
 
@@ -229,7 +232,7 @@ in_root apt-get remove -y -q sluice > "$work/apt.log" 2>&1 || { cat "$work/apt.l
 [ -e "$root/usr/sbin/sluiced" ] && fail "apt-get remove left /usr/sbin/sluiced"
 [ -f "$root/etc/sluice/lqos.conf" ] || fail "apt-get remove deleted the conffile (only purge may)"
 in_root apt-get purge -y -q sluice > "$work/apt.log" 2>&1 || { cat "$work/apt.log"; fail "apt-get purge"; }
-in_root dpkg-query -W -f '${Status}\n' sluice 2> /dev/null | grep -q installed && fail "sluice still known to dpkg"
+grep -q installed <<< "$(in_root dpkg-query -W -f '${Status}\n' sluice 2> /dev/null)" && fail "sluice still known to dpkg"
 left=()
 while read -r f; do
   # Directories are judged below, with everything else new since the install.
