@@ -55,6 +55,7 @@ constexpr std::array kRoutes{
     Route{"POST", "/api/integration/approve", false, Access::Admin,
           &OperatorBackend::integrationApprove},
     Route{"GET", "/api/ha", false, Access::Any, &OperatorBackend::ha},
+    Route{"GET", "/api/stormguard", false, Access::Any, &OperatorBackend::stormguard},
     Route{"GET", "/api/radius", false, Access::Any, &OperatorBackend::radius},
     Route{"GET", "/api/treeguard", false, Access::Any, &OperatorBackend::treeguard},
     Route{"GET", "/api/me", false, Access::Any, nullptr, Special::Me},

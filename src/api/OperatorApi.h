@@ -67,6 +67,11 @@ class OperatorBackend {
   virtual HttpResponse treeguard(const HttpRequest&, const std::string&) {
     return HttpResponse::error(404, "TreeGuard is not running here");
   }
+  /// GET /api/stormguard: StormGuard's nodes, decisions and events (daemon/StormGuardService.h);
+  /// 404 in backends without StormGuard.
+  virtual HttpResponse stormguard(const HttpRequest&, const std::string&) {
+    return HttpResponse::error(404, "StormGuard is not running here");
+  }
   /// GET /health and GET /ready (docs/ha.md): public, like a load balancer's probe (no auth on
   /// TCP either); and GET /api/ha, the HA identity. A backend without HA answers 404.
   virtual HttpResponse health(const HttpRequest& req, const std::string& param);

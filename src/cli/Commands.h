@@ -25,6 +25,7 @@ void addHealthCommand(CLI::App& app);  ///< sluice health (HaCommand.cpp)
 void addHaCommand(CLI::App& app);      ///< sluice ha compare|check (HaCommand.cpp)
 void addTopCommand(CLI::App& app);     ///< sluice top (TopCommand.cpp, TopScreen.cpp)
 void addTreeGuardCommand(CLI::App& app);  ///< sluice treeguard status (TreeGuardCommand.cpp)
+void addStormGuardCommand(CLI::App& app);  ///< sluice stormguard status (StormGuardCommand.cpp)
 /// sluice lab ha up|drill|down (LabHaCommand.cpp); `stateDir` as for addLabQoeCommand.
 void addLabHaCommand(CLI::App& lab, const std::string& stateDir);
 /// sluice lab qoe (LabQoeCommand.cpp); `stateDir` is lab's --state-dir, read when the callback runs.

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   sluice::cli::addHaCommand(app);
   sluice::cli::addTopCommand(app);
   sluice::cli::addTreeGuardCommand(app);
+  sluice::cli::addStormGuardCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

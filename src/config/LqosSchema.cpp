@@ -69,7 +69,8 @@ constexpr KeySpec bandwidth(std::string_view name) {
 constexpr std::array<std::string_view, 2> kQueueModes{"shape", "observe"};
 constexpr std::array<std::string_view, 3> kLazyQueues{"No", "Htb", "Full"};
 constexpr std::array<std::string_view, 2> kXdpMetadata{"auto", "off"};
-constexpr std::array<std::string_view, 2> kStormguardStrategies{"legacy_score", "delay_probe"};
+constexpr std::array<std::string_view, 3> kStormguardStrategies{"legacy_score", "delay_probe",
+                                                                 "delay_probe_active"};
 constexpr std::array<std::string_view, 2> kTreeguardCpuModes{"cpu_aware", "traffic_rtt_only"};
 
 constexpr std::array kTuning{
@@ -273,6 +274,10 @@ constexpr std::array kStormguard{
     fraction("baseline_alpha_down"),
     positive("probe_interval_seconds"),
     number("min_throughput_mbps_for_rtt", 0),
+    text("active_ping_target"),
+    positive("active_ping_interval_seconds"),
+    KeySpec{.name = "active_ping_weight", .kind = ValueKind::Number, .min = 0, .max = 1},
+    positive("active_ping_timeout_seconds"),
 };
 
 constexpr std::array kTreeguardCpu{

@@ -2,6 +2,7 @@
 #include "daemon/HaService.h"
 
 #include "daemon/RadiusService.h"
+#include "daemon/StormGuardService.h"
 #include "daemon/SyncService.h"
 
 #include <filesystem>
@@ -225,6 +226,11 @@ Result<void> OperatorServices::start() {
   tickThread_ = std::thread([this] { tickLoop(); });
   sync_ = std::make_unique<SyncService>(shaper_, configPath_, shaper_.stateDirectory());
   sync_->start();
+  // StormGuard: node signals from the collector's node rollups, changes through the overlay.
+  stormguard_ = std::make_unique<StormGuardService>(shaper_, shaper_.stateDirectory(), [this] {
+    return StormGuardService::signalsFromTree(collector_->tree());
+  });
+  stormguard_->start();
   // RADIUS dynamic circuits ([radius]): a bad section or a port in use is the operator's to fix;
   // shaping goes on without it (the error is in status and GET /api/radius).
   radius_ = std::make_unique<RadiusService>(shaper_, configPath_, shaper_.stateDirectory());
@@ -263,6 +269,9 @@ void OperatorServices::stop() {
   }
   if (sync_) {
     sync_->stop();
+  }
+  if (stormguard_) {
+    stormguard_->stop();
   }
   if (treeguard_) {
     treeguard_->stop();
@@ -480,6 +489,9 @@ HttpResponse OperatorServices::metrics(const HttpRequest&, const std::string&) {
   HttpResponse r;
   r.contentType = "text/plain; version=0.0.4; charset=utf-8";
   r.body = collector_->prometheus();
+  if (stormguard_) {
+    r.body += stormguard_->prometheus();
+  }
   if (treeguard_) {
     r.body += treeguard_->prometheus();
   }
@@ -713,6 +725,13 @@ HttpResponse OperatorServices::treeguard(const HttpRequest& req, const std::stri
     return HttpResponse::error(503, "TreeGuard has not started");
   }
   return treeguard_->status(req);
+}
+
+HttpResponse OperatorServices::stormguard(const HttpRequest& req, const std::string&) {
+  if (!stormguard_) {
+    return HttpResponse::error(503, "StormGuard has not started");
+  }
+  return stormguard_->status(req);
 }
 
 }  // namespace sluice::daemon

@@ -40,6 +40,7 @@ class FlowExporter;
 namespace sluice::daemon {
 
 class SyncService;
+class StormGuardService;
 class HaService;
 class TreeGuardService;
 class RadiusService;
@@ -116,6 +117,9 @@ class OperatorServices final : public api::OperatorBackend {
   /// GET /api/radius (daemon/RadiusService.h); 404 when [radius] is not enabled.
   api::HttpResponse radius(const api::HttpRequest&, const std::string&) override;
 
+  /// GET /api/stormguard[?history=1] (daemon/StormGuardService.h).
+  api::HttpResponse stormguard(const api::HttpRequest&, const std::string&) override;
+
   api::HttpResponse integrationRun(const api::HttpRequest&, const std::string&) override;
   api::HttpResponse integrationApprove(const api::HttpRequest&, const std::string&) override;
   std::pair<bool, std::string> channel(const std::string& name) override;
@@ -140,6 +144,7 @@ class OperatorServices final : public api::OperatorBackend {
   std::unique_ptr<api::OperatorApi> api_;
   std::unique_ptr<api::WebServer> web_;
   std::unique_ptr<SyncService> sync_;
+  std::unique_ptr<StormGuardService> stormguard_;  ///< stopped before the Collector it reads
   std::unique_ptr<RadiusService> radius_;
   std::unique_ptr<TreeGuardService> treeguard_;  ///< stopped before the Collector it reads
   std::unique_ptr<flowexport::FlowExporter> flowExport_;  ///< [flows]; null when off

@@ -95,9 +95,11 @@ Decision DelayProbe::tick(const Sample& sample, double nowSeconds) {
       static_cast<uint64_t>(std::llround(std::max(1.0, p_.probeIntervalSeconds)));
 
   auto step = [&](Action action, double multiplier, std::string why) {
-    // Decreases step from what got through when that is below the rate (see the header).
+    // Decreases step from what got through when that is below the rate (see the header), when
+    // the RTT shows a queue: only then is the link full, so that what got through is its
+    // capacity (a decrease for retransmits alone steps from the rate).
     const bool down = action == Action::Decrease || action == Action::DecreaseFast;
-    const double from = down && sample.throughputMbps > 0
+    const double from = down && bloat && sample.throughputMbps > 0
                             ? std::min(current_, sample.throughputMbps)
                             : current_;
     const double raw = std::max(p_.floorMbps, std::round(from * multiplier));

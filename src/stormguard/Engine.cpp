@@ -139,8 +139,9 @@ std::vector<NodeDecision> Engine::tick(const std::map<std::string, NodeSignals>&
       DirectionState& ds = s.dirs[d];
       ds.throughputMbps = throughput[d];
       const bool rttHere = use[d] >= use[1 - d] || use[d] >= kRttLoadShare;
+      // Retransmits are one figure too: they count where the RTT does.
       const Sample sample{throughput[d], rttHere ? s.last.rttMs : std::nullopt,
-                          s.last.retransmitFraction};
+                          rttHere ? s.last.retransmitFraction : 0.0};
       Decision decision = ds.probe.tick(sample, now);
       if (decision.action != Action::None) {
         ds.last = {actionName(decision.action), decision.why, wallSeconds};

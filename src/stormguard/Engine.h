@@ -65,7 +65,7 @@ class Engine {
   std::vector<std::string> replay(const std::vector<Adjustment>& adjustments);
 
   /// One tick: feeds each watched node's signals (a node without signals gets an idle sample)
-  /// to both controllers, the RTT to the busier direction (see kRttLoadShare). Returns the decisions with an action; every decision, acted on or not,
+  /// to both controllers, the RTT and retransmits to the busier direction (see kRttLoadShare). Returns the decisions with an action; every decision, acted on or not,
   /// is kept as the direction's last decision for status(). `now`: monotonic seconds;
   /// `wallSeconds`: UNIX time of the tick for the history.
   std::vector<NodeDecision> tick(const std::map<std::string, NodeSignals>& signals, double now,

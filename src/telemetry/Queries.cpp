@@ -222,6 +222,7 @@ Json Collector::tree() const {
                 {"utilization_down", util(ns.live.bps[0], np.downloadMaxMbps)},
                 {"utilization_up", util(ns.live.bps[1], np.uploadMaxMbps)},
                 {"rtt_p50_ms", orNull(ns.live.rttP50Ms)},
+                {"rtt_p90_ms", orNull(ns.live.rttP90Ms)},
                 {"retransmit_pct", ns.live.retransmitPct},
                 {"circuits", v->nodeCircuits[static_cast<size_t>(n)]},
                 {"children", std::move(children)}};

@@ -12,6 +12,7 @@ import { ConfigPage } from "./pages/Config";
 import { Users } from "./pages/Users";
 import { IntegrationPage } from "./pages/Integration";
 import { TreeGuardPage } from "./pages/TreeGuard";
+import { StormGuardPage } from "./pages/StormGuard";
 import "./style.css";
 
 function useHash(): string {
@@ -97,6 +98,9 @@ function App() {
     case "treeguard":
       page = <TreeGuardPage />;
       break;
+    case "stormguard":
+      page = <StormGuardPage />;
+      break;
     case "config":
       page = <ConfigPage admin={admin} />;
       break;
@@ -112,6 +116,7 @@ function App() {
     ["#/devices", "Shaped devices", "devices"],
     ["#/integration", "Integration", "integration"],
     ["#/treeguard", "TreeGuard", "treeguard"],
+    ["#/stormguard", "StormGuard", "stormguard"],
     ["#/config", "Config", "config"],
     ...(admin ? [["#/users", "Users", "users"]] : []),
   ];
