@@ -48,8 +48,8 @@ bool sameCircuit(const model::Circuit& a, const model::Circuit& b) {
 }
 
 std::string nowText() {
-  return fmt::format("{:%FT%TZ}", std::chrono::floor<std::chrono::seconds>(
-                                      std::chrono::system_clock::now()));
+  return fmt::format("{:%FT%TZ}",
+                     std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
 }
 
 /// The circuit ID in an "overlay-skipped" message ("radius circuit <id> not applied: <why>").
@@ -78,9 +78,13 @@ RadiusService::RadiusService(Shaper& shaper, std::string configPath, std::string
       configPath_(std::move(configPath)),
       stateDirectory_(std::move(stateDirectory)) {}
 
-RadiusService::~RadiusService() { stop(); }
+RadiusService::~RadiusService() {
+  stop();
+}
 
-bool RadiusService::owns(const model::Circuit& c) { return c.where.file == radius::kRadiusSource; }
+bool RadiusService::owns(const model::Circuit& c) {
+  return c.where.file == radius::kRadiusSource;
+}
 
 Result<void> RadiusService::start() {
   auto started = startListeners();

@@ -94,16 +94,19 @@ json RadiusService::summary() const {
   const auto s = server_->dispatcher().sessionCounters();
   std::lock_guard lock(mutex_);
   return {{"enabled", true},
-          {"listen", fmt::format("{} accounting {}, CoA {}", settings_.server.bindAddress,
-                                 server_->accountingPort(),
-                                 server_->coaPort() == 0 ? std::string("off")
-                                                         : std::to_string(server_->coaPort()))},
+          {"listen",
+           fmt::format(
+               "{} accounting {}, CoA {}", settings_.server.bindAddress, server_->accountingPort(),
+               server_->coaPort() == 0 ? std::string("off") : std::to_string(server_->coaPort()))},
           {"sessions", sessionsJson_.size()},
           {"circuits", applied_.size()},
           {"pending", pending_.size()},
           {"rejected", rejectedTotal(d, s)},
-          {"last_apply", {{"outcome", lastApplyOutcome_}, {"ms", lastApplyMs_},
-                          {"time", lastApplyTime_}, {"error", lastApplyError_}}}};
+          {"last_apply",
+           {{"outcome", lastApplyOutcome_},
+            {"ms", lastApplyMs_},
+            {"time", lastApplyTime_},
+            {"error", lastApplyError_}}}};
 }
 
 std::string RadiusService::metrics() const {
@@ -143,8 +146,9 @@ std::string RadiusService::metrics() const {
   for (const auto& j : sessionsJson_) {
     stale += j.value("state", "") == "stale" ? 1 : 0;
   }
-  w.family("sluice_radius_sessions", "gauge",
-           "RADIUS sessions: active (a circuit), pending (not yet a circuit, with a reason), stale");
+  w.family(
+      "sluice_radius_sessions", "gauge",
+      "RADIUS sessions: active (a circuit), pending (not yet a circuit, with a reason), stale");
   w.sample("sluice_radius_sessions", {{"state", "active"}}, static_cast<double>(applied_.size()));
   w.sample("sluice_radius_sessions", {{"state", "pending"}}, static_cast<double>(pending_.size()));
   w.sample("sluice_radius_sessions", {{"state", "stale"}}, static_cast<double>(stale));

@@ -11,7 +11,9 @@ namespace sluice::radius {
 namespace {
 
 /// Rounds to the 0.001 Mbit/s the CSV carries, so a rate in bit/s shows as the operator wrote it.
-double mbps(uint64_t bps) { return static_cast<double>(bps / 1000) / 1000.0; }
+double mbps(uint64_t bps) {
+  return static_cast<double>(bps / 1000) / 1000.0;
+}
 
 struct Match {
   std::optional<size_t> circuit;
@@ -165,12 +167,12 @@ MappedSession mapSession(const Session& s, const RadiusSettings& settings,
     return pending("stale", "the NAS sent Accounting-On/Off; waiting for accounting or expiry");
   }
   if (s.addresses.empty()) {
-    return pending("missing-address",
-                   s.pendingDetail.empty() ? "no Framed address in the accounting" : s.pendingDetail);
+    return pending("missing-address", s.pendingDetail.empty()
+                                          ? "no Framed address in the accounting"
+                                          : s.pendingDetail);
   }
   const Match match = matchCircuit(s, settings, model, index);
-  const model::Circuit* matched =
-      match.circuit ? &model.shaped.circuits[*match.circuit] : nullptr;
+  const model::Circuit* matched = match.circuit ? &model.shaped.circuits[*match.circuit] : nullptr;
 
   model::Circuit c;
   c.id = s.circuitId;
@@ -254,9 +256,8 @@ MappedSession mapSession(const Session& s, const RadiusSettings& settings,
                    "and no fallback_parent_node");
   }
   if (!c.parentNode.empty() && model.network.find(c.parentNode) == model::kNoNode) {
-    return pending("unknown-parent",
-                   fmt::format("parent node {} ({}) is not in network.json", c.parentNode,
-                               out.parentSource));
+    return pending("unknown-parent", fmt::format("parent node {} ({}) is not in network.json",
+                                                 c.parentNode, out.parentSource));
   }
   model::Device d;
   d.id = s.circuitId;

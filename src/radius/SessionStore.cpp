@@ -80,9 +80,10 @@ json sessionsToJson(const std::vector<Session>& sessions, ClockPair now) {
 Result<std::vector<Session>> sessionsFromJson(const json& doc, ClockPair now) {
   if (!doc.is_object() || doc.value("version", 0) != kVersion || !doc.contains("sessions") ||
       !doc["sessions"].is_array()) {
-    return makeError(EINVAL, "radius sessions", fmt::format("expected version {} with a "
-                                                            "\"sessions\" array",
-                                                            kVersion));
+    return makeError(EINVAL, "radius sessions",
+                     fmt::format("expected version {} with a "
+                                 "\"sessions\" array",
+                                 kVersion));
   }
   const int64_t offset = now.unixSec - now.monoSec;
   std::vector<Session> out;

@@ -43,8 +43,7 @@ Result<std::optional<SpeedProfile>> readSpeed(OtherSection& section, const std::
       p.uploadMaxMbps <= 0) {
     return bad(configPath, what + "*_mbps",
                fmt::format("all four rates must be > 0 (download {}/{}, upload {}/{})",
-                           p.downloadMinMbps, p.downloadMaxMbps, p.uploadMinMbps,
-                           p.uploadMaxMbps));
+                           p.downloadMinMbps, p.downloadMaxMbps, p.uploadMinMbps, p.uploadMaxMbps));
   }
   if (p.downloadMinMbps > p.downloadMaxMbps || p.uploadMinMbps > p.uploadMaxMbps) {
     return bad(configPath, what + "*_mbps", "min must not exceed max");

@@ -43,9 +43,9 @@ struct ParentRule {
   uint32_t vlan = 0;
   IpNet range;
   std::string node;
-  std::string name;                    ///< [dynamic_circuits] range name, for messages
-  std::optional<SpeedProfile> speed;   ///< [dynamic_circuits] range rates (Range rules only)
-  std::string describe() const;        ///< "nas BNG-1", "vlan 100", "range 100.64.0.0/10"
+  std::string name;                   ///< [dynamic_circuits] range name, for messages
+  std::optional<SpeedProfile> speed;  ///< [dynamic_circuits] range rates (Range rules only)
+  std::string describe() const;       ///< "nas BNG-1", "vlan 100", "range 100.64.0.0/10"
 };
 
 struct RadiusSettings {

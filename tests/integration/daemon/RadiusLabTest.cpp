@@ -124,8 +124,8 @@ source = "127.0.0.1"
 secret_file = "{}"
 )",
                                                      kAp, (tmp_ / "secret").string());
-    const auto up = sluice({"lab", "--state-dir", kLabDir, "up", "--sluiced", kSluiced,
-                            "--config", (tmp_ / "lqos.conf").string(), "--network",
+    const auto up = sluice({"lab", "--state-dir", kLabDir, "up", "--sluiced", kSluiced, "--config",
+                            (tmp_ / "lqos.conf").string(), "--network",
                             SLUICE_SOURCE_DIR "/examples/network.json", "--devices",
                             SLUICE_SOURCE_DIR "/examples/ShapedDevices.csv"});
     ASSERT_EQ(up.exitCode, 0) << up.out << up.err;
@@ -169,7 +169,8 @@ secret_file = "{}"
     Json r;
     for (int i = 0; i < 100; ++i) {
       r = get("/api/radius");
-      if (r.value("circuits", size_t{99}) == circuits && r["apply"].value("last_outcome", "") != "") {
+      if (r.value("circuits", size_t{99}) == circuits &&
+          r["apply"].value("last_outcome", "") != "") {
         return r;
       }
       std::this_thread::sleep_for(milliseconds(100));
@@ -180,10 +181,25 @@ secret_file = "{}"
 
   /// iperf3 download to the subscriber, 0.5 s intervals: {start_s, mbps} per interval.
   process::Argv iperfDownload(int secondsLong, uint16_t port = lab::kFirstPort) {
-    return {"ip",         "netns", "exec",    lab::kSubsNs, "iperf3", "--client", lab::kServerV4,
-            "--port",     std::to_string(port),         "--bind", subscriber_.toString(),
-            "--time",     std::to_string(secondsLong),  "--interval", "0.5", "--reverse",
-            "--connect-timeout", "5000", "--json"};
+    return {"ip",
+            "netns",
+            "exec",
+            lab::kSubsNs,
+            "iperf3",
+            "--client",
+            lab::kServerV4,
+            "--port",
+            std::to_string(port),
+            "--bind",
+            subscriber_.toString(),
+            "--time",
+            std::to_string(secondsLong),
+            "--interval",
+            "0.5",
+            "--reverse",
+            "--connect-timeout",
+            "5000",
+            "--json"};
   }
 
   static std::vector<std::pair<double, double>> intervals(const std::string& json) {
@@ -212,16 +228,15 @@ secret_file = "{}"
       return -1;
     }
     std::ranges::sort(in);
-    return in.size() % 2 == 1 ? in[in.size() / 2]
-                              : (in[in.size() / 2 - 1] + in[in.size() / 2]) / 2;
+    return in.size() % 2 == 1 ? in[in.size() / 2] : (in[in.size() / 2 - 1] + in[in.size() / 2]) / 2;
   }
 
   /// Bytes sent by the default classes (minor 2) of every HTB qdisc on the download port, from
   /// `tc -s class show` text ("class htb 3:2 ..." then " Sent N bytes ..."; this tc ignores -j
   /// for classes).
   uint64_t defaultClassBytes() {
-    const auto out = run({"ip", "netns", "exec", lab::kShaperNs, "tc", "-s", "class", "show",
-                          "dev", lab::kShaperNetworkIf});
+    const auto out = run({"ip", "netns", "exec", lab::kShaperNs, "tc", "-s", "class", "show", "dev",
+                          lab::kShaperNetworkIf});
     uint64_t bytes = 0;
     bool inDefault = false;
     std::istringstream lines(out.out);
@@ -266,8 +281,8 @@ TEST_F(RadiusLab, StartCoaWrongSecretDisconnect) {
     std::this_thread::sleep_for(milliseconds(200));
     circuits = get("/api/circuits?limit=1000");
     for (const Json& c : circuits.value("circuits", Json::array())) {
-      owned = owned || (c.value("id", "") == "radius:bng-lab:lab-1" &&
-                        c.value("owner", "") == "radius");
+      owned = owned ||
+              (c.value("id", "") == "radius:bng-lab:lab-1" && c.value("owner", "") == "radius");
     }
   }
   EXPECT_TRUE(owned) << circuits.dump(1).substr(0, 2000);
@@ -296,8 +311,9 @@ TEST_F(RadiusLab, StartCoaWrongSecretDisconnect) {
   for (const auto& [start, mbps] : xs) {
     series += fmt::format("{:.1f}:{:.2f} ", start, mbps);
   }
-  fmt::print(stderr, "CoA at {:.2f} s; intervals (start:Mbit/s) {}\nbefore {:.2f}, after {:.2f} "
-                     "Mbit/s; probe through 1001: {}\n",
+  fmt::print(stderr,
+             "CoA at {:.2f} s; intervals (start:Mbit/s) {}\nbefore {:.2f}, after {:.2f} "
+             "Mbit/s; probe through 1001: {}\n",
              coaAt, series, before, after, report.toJson().dump());
   EXPECT_NEAR(before, 10 * share, 10 * share * 0.10) << series;
   EXPECT_NEAR(after, 5 * share, 5 * share * 0.10) << series;
@@ -322,8 +338,8 @@ TEST_F(RadiusLab, StartCoaWrongSecretDisconnect) {
   EXPECT_EQ(get("/api/status")["bakery"].value("applies", uint64_t{0}), appliesBefore + 1);
   const std::string metrics =
       run({"curl", "-sS", "--unix-socket", state_.socket, "http://sluiced/metrics"}).out;
-  EXPECT_NE(metrics.find(fmt::format("sluice_radius_rejected_total{{reason=\"bad-authenticator\"}} {}",
-                                     badBefore + 1)),
+  EXPECT_NE(metrics.find(fmt::format(
+                "sluice_radius_rejected_total{{reason=\"bad-authenticator\"}} {}", badBefore + 1)),
             std::string::npos)
       << metrics.substr(0, 400);
   const auto statusText = sluice({"status", "--socket", state_.socket});
@@ -354,8 +370,9 @@ TEST_F(RadiusLab, StartCoaWrongSecretDisconnect) {
   const Json end = Json::parse(unshaped.out, nullptr, false);
   ASSERT_TRUE(end.is_object() && end.contains("end")) << unshaped.out << unshaped.err;
   const double sentBytes = end["end"]["sum_received"].value("bytes", 0.0);
-  fmt::print(stderr, "after Disconnect: {:.2f} Mbit/s, {} bytes in the default classes ({} by "
-                     "iperf3)\n",
+  fmt::print(stderr,
+             "after Disconnect: {:.2f} Mbit/s, {} bytes in the default classes ({} by "
+             "iperf3)\n",
              freeMbps, defaultBytes, sentBytes);
   EXPECT_GT(freeMbps, 5 * 1.3) << unshaped.out;
   EXPECT_GE(static_cast<double>(defaultBytes), 0.9 * sentBytes);
