@@ -59,11 +59,23 @@ std::optional<std::vector<uint8_t>> Dispatcher::handle(std::span<const uint8_t> 
     const bool requestOk = verifyRequestAuthenticator(exact, client->secret);
     if (!requestOk || mac == false || (config_.requireMessageAuthenticator && !mac)) {
       ++counters_.badAuthenticator;
-      spdlog::warn("radius: dropped request from client {} ({}): {}", client->name,
-                   source.toString(),
-                   !requestOk     ? "bad Request Authenticator (wrong shared secret?)"
-                   : mac == false ? "bad Message-Authenticator (wrong shared secret?)"
-                                  : "Message-Authenticator required but absent");
+      // One warning per client per kBadAuthLogSec: a flood of forged or misconfigured requests
+      // must not flood the log (the counter stays exact).
+      auto& [lastSec, suppressed] = badAuthLog_[client->name];
+      if (lastSec == 0 || nowSec - lastSec >= kBadAuthLogSec) {
+        spdlog::warn("radius: dropped request from client {} ({}): {}{}", client->name,
+                     source.toString(),
+                     !requestOk     ? "bad Request Authenticator (wrong shared secret?)"
+                     : mac == false ? "bad Message-Authenticator (wrong shared secret?)"
+                                    : "Message-Authenticator required but absent",
+                     suppressed == 0 ? std::string()
+                                     : fmt::format(" ({} more dropped since the last warning)",
+                                                   suppressed));
+        lastSec = nowSec;
+        suppressed = 0;
+      } else {
+        ++suppressed;
+      }
       return std::nullopt;
     }
     const std::string dupKey =

@@ -86,6 +86,10 @@ class Dispatcher {
   };
   /// Key: source address, port, code, Identifier, Request Authenticator (RFC 5080 §2.2.2).
   std::map<std::string, CachedAnswer> answered_;
+  /// Bad-authenticator warnings: at most one per client per this many seconds.
+  static constexpr int64_t kBadAuthLogSec = 10;
+  /// Client name -> (second of the last warning, drops not logged since).
+  std::map<std::string, std::pair<int64_t, uint64_t>> badAuthLog_;
 };
 
 }  // namespace sluice::radius

@@ -3,6 +3,9 @@
 #include <cstdio>
 #include <fstream>
 
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
+
 #include "TestPackets.h"
 #include "radius/Dispatcher.h"
 
@@ -153,6 +156,25 @@ TEST_F(RadiusDispatcher, RetransmissionGetsTheCachedAnswerAndIsNotAppliedTwice) 
                              40, kUnixNow, 5000);
   EXPECT_EQ(parse(*other).value().code, Code::DisconnectNak);
   EXPECT_EQ(dispatcher_.counters().duplicates, 1u);
+}
+
+TEST_F(RadiusDispatcher, WrongSecretWarningsAreRateLimitedCountsAreExact) {
+  auto ring = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(100);
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("ring", ring));
+  const auto bad = start("wrong");
+  for (int64_t sec : {100, 101, 105, 109, 110}) {  // warnings at 100 and 110 only
+    EXPECT_FALSE(
+        dispatcher_.handle(bad, *IpNet::parse("192.0.2.10"), Role::Accounting, sec, kUnixNow));
+  }
+  spdlog::set_default_logger(previous);
+  const auto lines = ring->last_formatted();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[0].find("bad Request Authenticator (wrong shared secret?)"), std::string::npos)
+      << lines[0];
+  EXPECT_NE(lines[1].find("(3 more dropped since the last warning)"), std::string::npos)
+      << lines[1];
+  EXPECT_EQ(dispatcher_.counters().badAuthenticator, 5u);
 }
 
 TEST(RadiusDispatcherPolicy, RequiredEventTimestampAndMessageAuthenticator) {
