@@ -6,6 +6,8 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cctype>
+
 #include <fmt/format.h>
 
 #include "api/SocketFile.h"
@@ -52,9 +54,9 @@ Error exchangeError(beast::error_code ec, Stage stage, const std::string& socket
 
 }  // namespace
 
-Result<Response> request(const std::string& socketPath, std::string_view method,
-                         std::string_view target, const nlohmann::json* body,
-                         std::chrono::milliseconds timeout) {
+Result<RawResponse> requestRaw(const std::string& socketPath, std::string_view method,
+                               std::string_view target, const nlohmann::json* body,
+                               std::chrono::milliseconds timeout) {
   const http::verb verb = http::string_to_verb(toBeast(method));
   if (verb == http::verb::unknown) {
     return makeError(EINVAL, fmt::format("HTTP method '{}'", method));
@@ -106,11 +108,31 @@ Result<Response> request(const std::string& socketPath, std::string_view method,
     return std::unexpected(exchangeError(failure, stage, socketPath, timeout));
   }
 
+  RawResponse raw;
+  raw.status = static_cast<int>(parser.get().result_int());
+  raw.body = std::move(parser.get().body());
+  for (const auto& field : parser.get()) {
+    std::string name(field.name_string());
+    for (char& c : name) {
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    raw.headers[name] = std::string(field.value());
+  }
+  raw.contentType = raw.headers["content-type"];
+  return raw;
+}
+
+Result<Response> request(const std::string& socketPath, std::string_view method,
+                         std::string_view target, const nlohmann::json* body,
+                         std::chrono::milliseconds timeout) {
+  auto raw = requestRaw(socketPath, method, target, body, timeout);
+  if (!raw) {
+    return std::unexpected(raw.error());
+  }
   Response response;
-  response.status = static_cast<int>(parser.get().result_int());
-  const std::string& text = parser.get().body();
-  if (!text.empty()) {
-    response.body = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  response.status = raw->status;
+  if (!raw->body.empty()) {
+    response.body = nlohmann::json::parse(raw->body, nullptr, /*allow_exceptions=*/false);
     if (response.body.is_discarded()) {
       return makeError(EPROTO, fmt::format("read answer from sluiced on {}", socketPath),
                        fmt::format("HTTP {} with a body that is not JSON", response.status));

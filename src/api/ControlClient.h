@@ -3,6 +3,7 @@
 // by the `sluice` CLI (status, reload, check) and the lab.
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -29,5 +30,19 @@ inline constexpr std::size_t kMaxResponseBodyBytes = 64 * 1024 * 1024;
 Result<Response> request(const std::string& socketPath, std::string_view method,
                          std::string_view target, const nlohmann::json* body = nullptr,
                          std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+/// An answer whose body is kept as bytes (e.g. a pcap file of GET /api/capture/{id}).
+struct RawResponse {
+  int status = 200;
+  std::string contentType;
+  std::string body;
+  std::map<std::string, std::string> headers;  ///< lower-case names
+};
+
+/// As request(), but the body is returned as sent, whatever its type (no JSON parsing).
+/// Errors: as request(), except EPROTO is only for a non-HTTP or oversized answer.
+Result<RawResponse> requestRaw(const std::string& socketPath, std::string_view method,
+                               std::string_view target, const nlohmann::json* body = nullptr,
+                               std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
 }  // namespace sluice::api

@@ -58,6 +58,10 @@ constexpr std::array kRoutes{
     Route{"GET", "/api/stormguard", false, Access::Any, &OperatorBackend::stormguard},
     Route{"GET", "/api/radius", false, Access::Any, &OperatorBackend::radius},
     Route{"GET", "/api/treeguard", false, Access::Any, &OperatorBackend::treeguard},
+    // Captures hold subscribers' payload: admins only, downloads included.
+    Route{"POST", "/api/capture", false, Access::Admin, &OperatorBackend::captureStart},
+    Route{"GET", "/api/capture", false, Access::Admin, &OperatorBackend::captureList},
+    Route{"GET", "/api/capture/", true, Access::Admin, &OperatorBackend::captureGet},
     Route{"GET", "/api/me", false, Access::Any, nullptr, Special::Me},
     Route{"POST", "/api/logout", false, Access::Any, nullptr, Special::Logout},
     Route{"GET", "/api/users", false, Access::Admin, nullptr, Special::Users},

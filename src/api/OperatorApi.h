@@ -72,6 +72,17 @@ class OperatorBackend {
   virtual HttpResponse stormguard(const HttpRequest&, const std::string&) {
     return HttpResponse::error(404, "StormGuard is not running here");
   }
+  /// Per-subscriber packet captures (daemon/CaptureService.h, docs/capture.md): POST
+  /// /api/capture, GET /api/capture, GET /api/capture/{id}[/status]; 404 in backends without.
+  virtual HttpResponse captureStart(const HttpRequest&, const std::string&) {
+    return HttpResponse::error(404, "no packet captures here");
+  }
+  virtual HttpResponse captureList(const HttpRequest&, const std::string&) {
+    return HttpResponse::error(404, "no packet captures here");
+  }
+  virtual HttpResponse captureGet(const HttpRequest&, const std::string&) {
+    return HttpResponse::error(404, "no packet captures here");
+  }
   /// GET /health and GET /ready (docs/ha.md): public, like a load balancer's probe (no auth on
   /// TCP either); and GET /api/ha, the HA identity. A backend without HA answers 404.
   virtual HttpResponse health(const HttpRequest& req, const std::string& param);

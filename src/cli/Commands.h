@@ -24,6 +24,7 @@ void addIntegrationCommand(CLI::App& app);  ///< sluice integration (Integration
 void addHealthCommand(CLI::App& app);  ///< sluice health (HaCommand.cpp)
 void addHaCommand(CLI::App& app);      ///< sluice ha compare|check (HaCommand.cpp)
 void addTopCommand(CLI::App& app);     ///< sluice top (TopCommand.cpp, TopScreen.cpp)
+void addCaptureCommand(CLI::App& app);  ///< sluice capture (CaptureCommand.cpp)
 void addTreeGuardCommand(CLI::App& app);  ///< sluice treeguard status (TreeGuardCommand.cpp)
 void addStormGuardCommand(CLI::App& app);  ///< sluice stormguard status (StormGuardCommand.cpp)
 /// sluice lab ha up|drill|down (LabHaCommand.cpp); `stateDir` as for addLabQoeCommand.

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   sluice::cli::addHealthCommand(app);
   sluice::cli::addHaCommand(app);
   sluice::cli::addTopCommand(app);
+  sluice::cli::addCaptureCommand(app);
   sluice::cli::addTreeGuardCommand(app);
   sluice::cli::addStormGuardCommand(app);
   try {

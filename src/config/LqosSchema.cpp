@@ -347,6 +347,13 @@ constexpr std::array kSluice{
 };
 
 // [ha]: Sluice's own section (docs/ha.md).
+// Sluice's per-subscriber packet captures (src/capture/Settings.h, docs/capture.md).
+constexpr std::array kCapture{
+    unsignedInt("max_concurrent", 64, 1), unsignedInt("retention_seconds", kU32Max),
+    unsignedInt("max_seconds", 86400, 1), unsignedInt("default_snaplen", 262144, 64),
+    unsignedInt("max_file_mbytes", 60, 1),
+};
+
 constexpr std::array<std::string_view, 2> kHaRoles{"primary", "backup"};
 constexpr std::array<std::string_view, 2> kFailModes{"open", "closed"};
 constexpr std::array kHa{
@@ -452,6 +459,7 @@ constexpr std::array kRoot{
     table("treeguard", kTreeguard),
     table("sluice", kSluice),
     table("ha", kHa),
+    table("capture", kCapture),
     table("sync", kSync),
     table("radius_accounting", kRadiusAccounting),
     table("dynamic_circuits", kDynamicCircuits),

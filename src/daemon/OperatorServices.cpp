@@ -4,6 +4,7 @@
 #include "daemon/RadiusService.h"
 #include "daemon/StormGuardService.h"
 #include "daemon/SyncService.h"
+#include "daemon/CaptureService.h"
 
 #include <filesystem>
 #include <fstream>
@@ -226,6 +227,8 @@ Result<void> OperatorServices::start() {
   tickThread_ = std::thread([this] { tickLoop(); });
   sync_ = std::make_unique<SyncService>(shaper_, configPath_, shaper_.stateDirectory());
   sync_->start();
+  capture_ = std::make_unique<CaptureService>(shaper_);
+  capture_->start();
   // StormGuard: node signals from the collector's node rollups, changes through the overlay.
   stormguard_ = std::make_unique<StormGuardService>(shaper_, shaper_.stateDirectory(), [this] {
     return StormGuardService::signalsFromTree(collector_->tree());
@@ -269,6 +272,9 @@ void OperatorServices::stop() {
   }
   if (sync_) {
     sync_->stop();
+  }
+  if (capture_) {
+    capture_->stop();
   }
   if (stormguard_) {
     stormguard_->stop();
@@ -519,6 +525,18 @@ HttpResponse OperatorServices::radius(const HttpRequest&, const std::string&) {
     return HttpResponse::error(404, "RADIUS is not enabled ([radius] enabled = true)");
   }
   return HttpResponse::json(200, radius_->status());
+}
+
+HttpResponse OperatorServices::captureStart(const HttpRequest& req, const std::string&) {
+  return capture_->begin(req);
+}
+
+HttpResponse OperatorServices::captureList(const HttpRequest& req, const std::string&) {
+  return capture_->list(req);
+}
+
+HttpResponse OperatorServices::captureGet(const HttpRequest& req, const std::string& id) {
+  return capture_->get(req, id);
 }
 
 HttpResponse OperatorServices::integration(const HttpRequest& req, const std::string&) {

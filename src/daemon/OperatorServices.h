@@ -40,6 +40,7 @@ class FlowExporter;
 namespace sluice::daemon {
 
 class SyncService;
+class CaptureService;
 class StormGuardService;
 class HaService;
 class TreeGuardService;
@@ -120,6 +121,12 @@ class OperatorServices final : public api::OperatorBackend {
   /// GET /api/stormguard[?history=1] (daemon/StormGuardService.h).
   api::HttpResponse stormguard(const api::HttpRequest&, const std::string&) override;
 
+  /// POST /api/capture, GET /api/capture, GET /api/capture/{id}[/status]
+  /// (daemon/CaptureService.h).
+  api::HttpResponse captureStart(const api::HttpRequest&, const std::string&) override;
+  api::HttpResponse captureList(const api::HttpRequest&, const std::string&) override;
+  api::HttpResponse captureGet(const api::HttpRequest&, const std::string& id) override;
+
   api::HttpResponse integrationRun(const api::HttpRequest&, const std::string&) override;
   api::HttpResponse integrationApprove(const api::HttpRequest&, const std::string&) override;
   std::pair<bool, std::string> channel(const std::string& name) override;
@@ -144,6 +151,7 @@ class OperatorServices final : public api::OperatorBackend {
   std::unique_ptr<api::OperatorApi> api_;
   std::unique_ptr<api::WebServer> web_;
   std::unique_ptr<SyncService> sync_;
+  std::unique_ptr<CaptureService> capture_;
   std::unique_ptr<StormGuardService> stormguard_;  ///< stopped before the Collector it reads
   std::unique_ptr<RadiusService> radius_;
   std::unique_ptr<TreeGuardService> treeguard_;  ///< stopped before the Collector it reads

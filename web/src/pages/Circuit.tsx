@@ -1,6 +1,7 @@
 // Circuit page: live down/up against the plan's ceil, RTT and retransmits, flows, devices and
 // addresses, queue statistics.
 import { CircuitDetail, QueueStats } from "../api";
+import { CaptureButton } from "../components/Capture";
 import { TimeChart } from "../components/Chart";
 import { isSynced, OwnerTag } from "../components/Owner";
 import { bps, bytes, mbps, ms, num, pct, rttClass } from "../format";
@@ -53,6 +54,7 @@ export function Circuit({ id, admin }: { id: string; admin: boolean }) {
         <h1>{c.name || c.id}</h1>
         <span class="muted">id {c.id} · parent {c.parent || "–"}{c.owner && <> · from<OwnerTag owner={c.owner} testid="circuit-owner" /></>}</span>
         <span class="spacer" />
+        {admin && <CaptureButton circuit={c.id} />}
         {admin && (
           <a class="button" href={`#/devices/${encodeURIComponent(c.id)}`} data-testid="edit-circuit"
             title={isSynced(c.owner) ? "edits go to the overrides layer and persist across syncs" : undefined}>Edit</a>
