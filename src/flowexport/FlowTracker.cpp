@@ -12,17 +12,17 @@ bool isV4Mapped(const uint8_t (&a)[16]) {
   return std::memcmp(a, kPrefix, sizeof(kPrefix)) == 0;
 }
 
-bool ended(const sluice_flow& f) {
+bool ended(uint32_t flowFlags) {
   constexpr uint32_t kBothFins = SLUICE_FLOW_FIN_DOWN | SLUICE_FLOW_FIN_UP;
-  return (f.flags & kBothFins) == kBothFins || (f.flags & SLUICE_FLOW_RST) != 0;
+  return (flowFlags & kBothFins) == kBothFins || (flowFlags & SLUICE_FLOW_RST) != 0;
 }
 
-uint8_t tcpFlagsOf(const sluice_flow& f, int dir) {
+uint8_t tcpFlagsOf(uint32_t flowFlags, int dir) {
   uint8_t flags = 0;
-  if ((f.flags & (dir == SLUICE_DIR_DOWN ? SLUICE_FLOW_FIN_DOWN : SLUICE_FLOW_FIN_UP)) != 0) {
+  if ((flowFlags & (dir == SLUICE_DIR_DOWN ? SLUICE_FLOW_FIN_DOWN : SLUICE_FLOW_FIN_UP)) != 0) {
     flags |= 0x01;  // FIN
   }
-  if ((f.flags & SLUICE_FLOW_RST) != 0) {
+  if ((flowFlags & SLUICE_FLOW_RST) != 0) {
     flags |= 0x04;  // RST (the data plane does not keep which side sent it)
   }
   return flags;
@@ -54,11 +54,10 @@ bool FlowTracker::KeyEq::operator()(const sluice_flow_key& a,
 
 void FlowTracker::report(const sluice_flow_key& key, State& st, uint64_t nowNs,
                          std::vector<ExportRecord>& out) {
-  const sluice_flow& f = st.last;
   const bool ipv6 = !isV4Mapped(key.local) || !isV4Mapped(key.remote);
   for (int dir = 0; dir < SLUICE_DIR_COUNT; ++dir) {
-    const uint64_t packets = f.packets[dir] - st.reportedPackets[dir];
-    const uint64_t frameBytes = f.bytes[dir] - st.reportedBytes[dir];
+    const uint64_t packets = st.lastPackets[dir] - st.reportedPackets[dir];
+    const uint64_t frameBytes = st.lastBytes[dir] - st.reportedBytes[dir];
     if (packets == 0 && frameBytes == 0) {
       continue;
     }
@@ -66,11 +65,11 @@ void FlowTracker::report(const sluice_flow_key& key, State& st, uint64_t nowNs,
     ExportRecord r;
     r.ipv6 = ipv6;
     r.protocol = key.proto;
-    r.tcpFlags = key.proto == 6 ? tcpFlagsOf(f, dir) : 0;
+    r.tcpFlags = key.proto == 6 ? tcpFlagsOf(st.flags, dir) : 0;
     r.bytes = frameBytes > headers ? frameBytes - headers : 0;
     r.packets = packets;
-    r.firstNs = std::min<uint64_t>(st.reportStartNs, f.last_ns);
-    r.lastNs = f.last_ns;
+    r.firstNs = std::min<uint64_t>(st.reportStartNs, st.lastNs);
+    r.lastNs = st.lastNs;
     if (dir == SLUICE_DIR_DOWN) {
       std::copy_n(key.remote, 16, r.src.begin());
       std::copy_n(key.local, 16, r.dst.begin());
@@ -89,17 +88,20 @@ void FlowTracker::report(const sluice_flow_key& key, State& st, uint64_t nowNs,
       r.outputInterface = kInterfaceInternet;
     }
     out.push_back(r);
-    st.reportedPackets[dir] = f.packets[dir];
-    st.reportedBytes[dir] = f.bytes[dir];
+    st.reportedPackets[dir] = st.lastPackets[dir];
+    st.reportedBytes[dir] = st.lastBytes[dir];
   }
   st.lastReportNs = nowNs;
-  st.reportStartNs = f.last_ns;
+  st.reportStartNs = st.lastNs;
 }
 
 void FlowTracker::observe(std::span<const sluice_flow_key> keys, std::span<const sluice_flow> flows,
                           uint64_t nowNs, std::vector<ExportRecord>& out) {
   ++reading_;
   const size_t n = std::min(keys.size(), flows.size());
+  if (states_.bucket_count() < n) {
+    states_.reserve(n);  // one rehash up front instead of several while the table fills
+  }
   for (size_t i = 0; i < n; ++i) {
     const sluice_flow& f = flows[i];
     auto [it, fresh] = states_.try_emplace(keys[i]);
@@ -113,7 +115,10 @@ void FlowTracker::observe(std::span<const sluice_flow_key> keys, std::span<const
       st.reportStartNs = f.start_ns;
       st.lastReportNs = f.start_ns;
     }
-    st.last = f;
+    std::copy_n(f.bytes, SLUICE_DIR_COUNT, st.lastBytes);
+    std::copy_n(f.packets, SLUICE_DIR_COUNT, st.lastPackets);
+    st.lastNs = f.last_ns;
+    st.flags = f.flags;
     st.seen = reading_;
     const bool pending =
         f.packets[0] != st.reportedPackets[0] || f.packets[1] != st.reportedPackets[1];
@@ -122,7 +127,7 @@ void FlowTracker::observe(std::span<const sluice_flow_key> keys, std::span<const
     }
     const uint64_t quietNs = nowNs > f.last_ns ? nowNs - f.last_ns : 0;
     const bool idle = quietNs >= options_.idleTimeoutNs;
-    const bool closed = ended(f) && quietNs >= options_.closeGraceNs;
+    const bool closed = ended(f.flags) && quietNs >= options_.closeGraceNs;
     const bool active =
         nowNs >= st.lastReportNs && nowNs - st.lastReportNs >= options_.activeTimeoutNs;
     if (idle || closed || active) {
@@ -141,7 +146,7 @@ void FlowTracker::observe(std::span<const sluice_flow_key> keys, std::span<const
 
 void FlowTracker::flushAll(std::vector<ExportRecord>& out) {
   for (auto& [key, st] : states_) {
-    report(key, st, st.last.last_ns, out);
+    report(key, st, st.lastNs, out);
   }
 }
 

@@ -61,8 +61,13 @@ class FlowTracker {
     uint64_t lastReportNs = 0;   ///< when the previous report was made (or the flow started)
     uint64_t reportedBytes[SLUICE_DIR_COUNT]{};
     uint64_t reportedPackets[SLUICE_DIR_COUNT]{};
-    sluice_flow last{};  ///< the latest reading of the entry
-    uint64_t seen = 0;   ///< reading number it was last present in
+    // The latest reading of the entry: only what a report needs (a whole sluice_flow per state
+    // doubled the memory a 262,144-flow table walks every second).
+    uint64_t lastBytes[SLUICE_DIR_COUNT]{};
+    uint64_t lastPackets[SLUICE_DIR_COUNT]{};
+    uint64_t lastNs = 0;
+    uint32_t flags = 0;  ///< SLUICE_FLOW_*
+    uint32_t seen = 0;   ///< reading number it was last present in (wraps harmlessly)
   };
 
   void report(const sluice_flow_key& key, State& state, uint64_t nowNs,
@@ -70,7 +75,7 @@ class FlowTracker {
 
   TrackerOptions options_;
   std::unordered_map<sluice_flow_key, State, KeyHash, KeyEq> states_;
-  uint64_t reading_ = 0;
+  uint32_t reading_ = 0;
 };
 
 }  // namespace sluice::flowexport
