@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -85,6 +86,29 @@ TEST_F(LabUi, ForwardServesUiAndAuthenticatedApiAndGoesAwayOnDown) {
   const Json body = Json::parse(summary.out, nullptr, false);
   ASSERT_TRUE(body.is_object()) << summary.out.substr(0, 400);
   EXPECT_TRUE(body.contains("queues")) << summary.out.substr(0, 400);
+
+  // What the circuit page's capture button does: POST with the session's CSRF token, then
+  // download the file with the cookie alone.
+  const std::string csrf = me.value("csrf_token", "");
+  const CommandOutput started =
+      sh("curl -sS --max-time 10 -b " + jar +
+         " -H 'Content-Type: application/json' -H 'X-CSRF-Token: " + csrf +
+         "' -d '{\"circuit\":\"1001\",\"seconds\":1}' " + access->url + "api/capture");
+  const Json capture = Json::parse(started.out, nullptr, false);
+  ASSERT_TRUE(capture.is_object() && capture.contains("id")) << started.out << started.err;
+  std::string pcap;
+  for (int i = 0; i < 30 && pcap.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const CommandOutput got =
+        sh("curl -sS --max-time 10 -b " + jar + " -o " + kStateDir + "/ui.pcap -w '%{http_code}' " +
+           access->url + "api/capture/" + capture["id"].get<std::string>());
+    if (got.out == "200") {
+      std::ifstream in(kStateDir + "/ui.pcap", std::ios::binary);
+      pcap.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+  }
+  ASSERT_GE(pcap.size(), 24u) << "no pcap file through the forward";
+  EXPECT_EQ(pcap.substr(0, 4), std::string("\xd4\xc3\xb2\xa1", 4)) << "pcap magic, little-endian";
 
   const CommandOutput status = sluice({"lab", "--state-dir", kStateDir, "status", "--json"});
   EXPECT_NE(status.out.find(access->url), std::string::npos) << "lab.json records the URL";
