@@ -56,11 +56,11 @@ void printStatus(const json& b, const Options& o) {
       const json& last = d["last"];
       const bool held = d.value("current_mbps", 0.0) != d.value("planned_mbps", 0.0);
       fmt::print("{:<20} {:<4} {:>9.2f} {:>8.2f}{} {:>9.2f} {:>10.2f} {:>10} {:>10}  {}: {}\n",
-                 n.value("name", "?"), dir[0] == 'd' ? "down" : "up",
-                 d.value("planned_mbps", 0.0), d.value("current_mbps", 0.0), held ? "*" : " ",
-                 d.value("minimum_mbps", 0.0), d.value("throughput_mbps", 0.0),
-                 ms(n.value("rtt_ms", json())), ms(d.value("baseline_rtt_ms", json())),
-                 last.value("action", "none"), last.value("why", ""));
+                 n.value("name", "?"), dir[0] == 'd' ? "down" : "up", d.value("planned_mbps", 0.0),
+                 d.value("current_mbps", 0.0), held ? "*" : " ", d.value("minimum_mbps", 0.0),
+                 d.value("throughput_mbps", 0.0), ms(n.value("rtt_ms", json())),
+                 ms(d.value("baseline_rtt_ms", json())), last.value("action", "none"),
+                 last.value("why", ""));
     }
   }
   const json events = b.value("events", json::array());

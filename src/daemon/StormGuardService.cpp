@@ -28,7 +28,9 @@ StormGuardService::StormGuardService(Shaper& shaper, std::string stateDirectory,
       statePath_(std::filesystem::path(stateDirectory) / "stormguard" / "adjustments.json"),
       signals_(std::move(signals)) {}
 
-StormGuardService::~StormGuardService() { stop(); }
+StormGuardService::~StormGuardService() {
+  stop();
+}
 
 void StormGuardService::start() {
   std::lock_guard lock(mutex_);
@@ -63,9 +65,8 @@ void StormGuardService::loop() {
       }
     }
     const double now = std::chrono::duration<double>(clock::now() - t0).count();
-    const double wall = std::chrono::duration<double>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+    const double wall =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     tick(now, wall);
     if (clock::now() - next > std::chrono::seconds(5)) {
       next = clock::now();  // fell far behind: skip the missed ticks (as LibreQoS does)
@@ -136,11 +137,11 @@ void StormGuardService::tick(double now, double wallSeconds) {
   }
 }
 
-bool StormGuardService::applyOverrides(const std::vector<NodeDecision>& pending,
-                                       double wallSeconds, const std::string& why) {
+bool StormGuardService::applyOverrides(const std::vector<NodeDecision>& pending, double wallSeconds,
+                                       const std::string& why) {
   const auto rates = engine_->overrides(pending);
-  const api::Response r = shaper_.changeOverlay(
-      [&](model::Overlay& o) { o.nodeRates = rates; }, ReloadTrigger::StormGuard);
+  const api::Response r = shaper_.changeOverlay([&](model::Overlay& o) { o.nodeRates = rates; },
+                                                ReloadTrigger::StormGuard);
   const std::string node = pending.empty() ? std::string("(all)") : pending.front().node;
   if (r.status != 200) {
     error_ = fmt::format("apply failed ({}): {}", r.status, r.body.dump());
@@ -151,8 +152,8 @@ bool StormGuardService::applyOverrides(const std::vector<NodeDecision>& pending,
   error_.clear();
   ownVersion_ = shaper_.snapshot().version;
   seenVersion_ = ownVersion_;
-  const std::string ops =
-      fmt::format("{} tc ops in {:.1f} ms", r.body.value("tc_ops", 0), r.body.value("apply_ms", 0.0));
+  const std::string ops = fmt::format("{} tc ops in {:.1f} ms", r.body.value("tc_ops", 0),
+                                      r.body.value("apply_ms", 0.0));
   spdlog::info("stormguard: set {} ({})", why, ops);
   event(wallSeconds, node, fmt::format("{} ({})", why, ops), true);
   return true;
@@ -188,13 +189,15 @@ void StormGuardService::resync(const Shaper::Snapshot& snap, double wallSeconds)
     if (!settings->enabled) {
       spdlog::info("stormguard: disabled");
     } else {
-      spdlog::info("stormguard: {} ({}), strategy {}", settings->live() ? "live" : "dry run",
-                   settings->allSites ? "all sites" : fmt::format("{} targets",
-                                                                  settings->targets.size()),
-                   settings->strategy);
+      spdlog::info(
+          "stormguard: {} ({}), strategy {}", settings->live() ? "live" : "dry run",
+          settings->allSites ? "all sites" : fmt::format("{} targets", settings->targets.size()),
+          settings->strategy);
       if (settings->strategy != "delay_probe") {
-        spdlog::warn("stormguard: strategy {} is not implemented; delay_probe (passive TCP RTT) "
-                     "runs instead", settings->strategy);
+        spdlog::warn(
+            "stormguard: strategy {} is not implemented; delay_probe (passive TCP RTT) "
+            "runs instead",
+            settings->strategy);
       }
     }
     auto selection = stormguard::selectTargets(*settings, snap.inputs->model.network, *snap.plan);
@@ -224,11 +227,11 @@ void StormGuardService::resync(const Shaper::Snapshot& snap, double wallSeconds)
     }
   }
   // The overlay in force must be the engine's (live) or empty (dry run, disabled).
-  const auto want = settings->live() ? engine_->overrides()
-                                     : std::map<std::string, model::NodeRateOverride>{};
+  const auto want =
+      settings->live() ? engine_->overrides() : std::map<std::string, model::NodeRateOverride>{};
   if (shaper_.overlay().nodeRates != want) {
-    if (applyOverrides({}, wallSeconds, want.empty() ? "every node back to its plan"
-                                                     : "adjustments replayed")) {
+    if (applyOverrides({}, wallSeconds,
+                       want.empty() ? "every node back to its plan" : "adjustments replayed")) {
       persist();
     }
   } else if (settings->live()) {
@@ -268,9 +271,9 @@ api::HttpResponse StormGuardService::status(const api::HttpRequest& req) {
   body["live"] = s.live();
   body["strategy"] = s.strategy;
   body["phase"] = !error_.empty() ? "degraded"
-                  : !s.enabled   ? "disabled"
-                  : s.live()     ? "live"
-                                 : "dry_run";
+                  : !s.enabled    ? "disabled"
+                  : s.live()      ? "live"
+                                  : "dry_run";
   body["error"] = error_.empty() ? json(nullptr) : json(error_);
   body["missing"] = missing_;
   body["changes"] = engine_ ? engine_->changes() : 0;
@@ -310,7 +313,8 @@ json StormGuardService::urgentIssues() const {
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   for (const Event& e : events_) {
     if (!e.applied && now - e.at < 600 && e.what.find("discarded") != std::string::npos) {
-      issues.push_back({{"severity", "warning"}, {"kind", "stormguard-discarded"},
+      issues.push_back({{"severity", "warning"},
+                        {"kind", "stormguard-discarded"},
                         {"message", "StormGuard: " + e.what}});
     }
   }
@@ -323,8 +327,9 @@ std::string StormGuardService::prometheus() const {
     return {};
   }
   std::string out = engine_->prometheus();
-  out += "# HELP sluice_stormguard_live Whether StormGuard changes rates (0: dry run)\n"
-         "# TYPE sluice_stormguard_live gauge\n";
+  out +=
+      "# HELP sluice_stormguard_live Whether StormGuard changes rates (0: dry run)\n"
+      "# TYPE sluice_stormguard_live gauge\n";
   out += fmt::format("sluice_stormguard_live {}\n", engine_->settings().live() ? 1 : 0);
   return out;
 }

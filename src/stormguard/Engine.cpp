@@ -84,8 +84,9 @@ std::vector<std::string> Engine::setWatched(const Selection& selection) {
   }
   for (const auto& [name, s] : nodes_) {
     if (adjusted(s)) {
-      discarded.push_back(name + ": no longer watched (removed from network.json, virtual, or "
-                                 "not a target any more; adjustment discarded)");
+      discarded.push_back(name +
+                          ": no longer watched (removed from network.json, virtual, or "
+                          "not a target any more; adjustment discarded)");
     }
   }
   nodes_ = std::move(next);
@@ -145,8 +146,8 @@ std::vector<NodeDecision> Engine::tick(const std::map<std::string, NodeSignals>&
       Decision decision = ds.probe.tick(sample, now);
       if (decision.action != Action::None) {
         ds.last = {actionName(decision.action), decision.why, wallSeconds};
-        out.push_back({name, static_cast<Direction>(d), std::move(decision),
-                       ds.probe.currentMbps()});
+        out.push_back(
+            {name, static_cast<Direction>(d), std::move(decision), ds.probe.currentMbps()});
       } else if (ds.last.action == "none" || wallSeconds - ds.last.wallSeconds > 60) {
         // Keep an action's reason visible for a minute; then show why it holds.
         ds.last = {"none", decision.why, wallSeconds};
@@ -195,8 +196,13 @@ std::vector<Adjustment> Engine::adjustments() const {
     if (!adjusted(s)) {
       continue;
     }
-    Adjustment a{name, {}, {}, s.node.plannedDownMbps, s.node.plannedUpMbps,
-                 s.node.operatorDownMbps, s.node.operatorUpMbps};
+    Adjustment a{name,
+                 {},
+                 {},
+                 s.node.plannedDownMbps,
+                 s.node.plannedUpMbps,
+                 s.node.operatorDownMbps,
+                 s.node.operatorUpMbps};
     const DelayProbe& down = s.dirs[kDown].probe;
     const DelayProbe& up = s.dirs[kUp].probe;
     if (down.currentMbps() != down.plannedMbps()) {

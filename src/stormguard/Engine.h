@@ -24,10 +24,10 @@ namespace sluice::stormguard {
 
 /// One tick's measurements of one node (the telemetry collector's node rollup).
 struct NodeSignals {
-  double downMbps = 0;               ///< throughput toward the subscribers
+  double downMbps = 0;  ///< throughput toward the subscribers
   double upMbps = 0;
-  std::optional<double> rttMs;       ///< p90 TCP RTT of the flows of the node's circuits
-  double retransmitFraction = 0;     ///< 0..1, both directions
+  std::optional<double> rttMs;    ///< p90 TCP RTT of the flows of the node's circuits
+  double retransmitFraction = 0;  ///< 0..1, both directions
 };
 
 enum Direction : uint8_t { kDown = 0, kUp = 1 };
@@ -65,9 +65,10 @@ class Engine {
   std::vector<std::string> replay(const std::vector<Adjustment>& adjustments);
 
   /// One tick: feeds each watched node's signals (a node without signals gets an idle sample)
-  /// to both controllers, the RTT and retransmits to the busier direction (see kRttLoadShare). Returns the decisions with an action; every decision, acted on or not,
-  /// is kept as the direction's last decision for status(). `now`: monotonic seconds;
-  /// `wallSeconds`: UNIX time of the tick for the history.
+  /// to both controllers, the RTT and retransmits to the busier direction (see kRttLoadShare).
+  /// Returns the decisions with an action; every decision, acted on or not, is kept as the
+  /// direction's last decision for status(). `now`: monotonic seconds; `wallSeconds`: UNIX time of
+  /// the tick for the history.
   std::vector<NodeDecision> tick(const std::map<std::string, NodeSignals>& signals, double now,
                                  double wallSeconds);
   /// The outcome of applying `decisions` (all or none): ok moves each controller to its target

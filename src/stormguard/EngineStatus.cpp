@@ -12,8 +12,12 @@ using nlohmann::json;
 
 namespace {
 
-json orNull(double v) { return std::isnan(v) ? json(nullptr) : json(v); }
-json orNull(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
+json orNull(double v) {
+  return std::isnan(v) ? json(nullptr) : json(v);
+}
+json orNull(const std::optional<double>& v) {
+  return v ? json(*v) : json(nullptr);
+}
 
 std::string labelValue(const std::string& s) {
   std::string out;
@@ -45,7 +49,8 @@ json Engine::status(bool withHistory) const {
           {"throughput_mbps", ds.throughputMbps},
           {"baseline_rtt_ms", orNull(ds.probe.baselineMs())},
           {"changes", ds.changes},
-          {"last", {{"action", ds.last.action}, {"why", ds.last.why}, {"at", ds.last.wallSeconds}}}};
+          {"last",
+           {{"action", ds.last.action}, {"why", ds.last.why}, {"at", ds.last.wallSeconds}}}};
     }
     if (withHistory) {
       json points = json::array();
@@ -77,7 +82,8 @@ std::string Engine::prometheus() const {
     }
   };
   family("sluice_stormguard_rate_mbps", "gauge", "Rate StormGuard holds the node to (Mbit/s)");
-  each("sluice_stormguard_rate_mbps", [](const DirectionState& d) { return d.probe.currentMbps(); });
+  each("sluice_stormguard_rate_mbps",
+       [](const DirectionState& d) { return d.probe.currentMbps(); });
   family("sluice_stormguard_planned_mbps", "gauge", "The node's planned rate (Mbit/s)");
   each("sluice_stormguard_planned_mbps",
        [](const DirectionState& d) { return d.probe.plannedMbps(); });
@@ -94,9 +100,10 @@ std::string Engine::prometheus() const {
     const NodeState& s = nodes_.at(name);
     for (int d = 0; d < 2; ++d) {
       for (const auto& [action, n] : s.dirs[d].changes) {
-        out += fmt::format("sluice_stormguard_changes_total{{node=\"{}\",direction=\"{}\","
-                           "action=\"{}\"}} {}\n",
-                           labelValue(name), d == kDown ? "down" : "up", action, n);
+        out += fmt::format(
+            "sluice_stormguard_changes_total{{node=\"{}\",direction=\"{}\","
+            "action=\"{}\"}} {}\n",
+            labelValue(name), d == kDown ? "down" : "up", action, n);
       }
     }
   }

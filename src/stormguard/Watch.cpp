@@ -38,8 +38,8 @@ Selection selectTargets(const Settings& settings, const model::Network& network,
   };
   if (settings.allSites) {
     for (const model::Node& node : network.nodes) {
-      const bool excluded = std::ranges::find(settings.excludeSites, node.name) !=
-                            settings.excludeSites.end();
+      const bool excluded =
+          std::ranges::find(settings.excludeSites, node.name) != settings.excludeSites.end();
       if (node.children.empty() && !node.isVirtual && !excluded) {
         add(node);
       }
@@ -88,8 +88,7 @@ json adjustmentsJson(const std::vector<Adjustment>& adjustments) {
   return {{"version", 1}, {"adjustments", std::move(list)}};
 }
 
-Result<std::vector<Adjustment>> parseAdjustments(const std::string& text,
-                                                 const std::string& name) {
+Result<std::vector<Adjustment>> parseAdjustments(const std::string& text, const std::string& name) {
   const json doc = json::parse(text, nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) {
     return makeError(EINVAL, name, "not a JSON object");
@@ -151,8 +150,7 @@ Result<std::vector<Adjustment>> loadAdjustments(const std::string& path) {
   return parseAdjustments(text.str(), path);
 }
 
-Result<void> saveAdjustments(const std::string& path,
-                             const std::vector<Adjustment>& adjustments) {
+Result<void> saveAdjustments(const std::string& path, const std::vector<Adjustment>& adjustments) {
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   if (ec) {

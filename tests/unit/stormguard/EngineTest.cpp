@@ -103,7 +103,7 @@ void bloat(Engine& e, double now) {
   std::map<std::string, NodeSignals> sig;
   sig["AP_A"] = {20, 1, 10.0, 0};
   e.reportApplied(e.tick(sig, now, now), true, now);  // seeds the baseline at 10 ms
-  sig["AP_A"] = {8, 1, 200.0, 0};                      // the backhaul carries 8 Mbit/s
+  sig["AP_A"] = {8, 1, 200.0, 0};                     // the backhaul carries 8 Mbit/s
   const auto d = e.tick(sig, now + 1, now + 1);
   ASSERT_EQ(d.size(), 1u);
   EXPECT_EQ(d[0].decision.action, Action::DecreaseFast);
