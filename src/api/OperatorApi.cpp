@@ -56,8 +56,8 @@ constexpr std::array kRoutes{
           &OperatorBackend::integrationApprove},
     Route{"GET", "/api/ha", false, Access::Any, &OperatorBackend::ha},
     Route{"GET", "/api/stormguard", false, Access::Any, &OperatorBackend::stormguard},
-    Route{"GET", "/api/radius", false, Access::Any, &OperatorBackend::radius},
     Route{"GET", "/api/treeguard", false, Access::Any, &OperatorBackend::treeguard},
+    Route{"GET", "/api/radius", false, Access::Any, &OperatorBackend::radius},
     // Captures hold subscribers' payload: admins only, downloads included.
     Route{"POST", "/api/capture", false, Access::Admin, &OperatorBackend::captureStart},
     Route{"GET", "/api/capture", false, Access::Admin, &OperatorBackend::captureList},

@@ -113,10 +113,11 @@ class OperatorServices final : public api::OperatorBackend {
   api::HttpResponse ready(const api::HttpRequest&, const std::string&) override;
   api::HttpResponse ha(const api::HttpRequest&, const std::string&) override;
 
-  /// GET /api/treeguard (daemon/TreeGuardService.h).
-  api::HttpResponse treeguard(const api::HttpRequest&, const std::string&) override;
   /// GET /api/radius (daemon/RadiusService.h); 404 when [radius] is not enabled.
   api::HttpResponse radius(const api::HttpRequest&, const std::string&) override;
+
+  /// GET /api/treeguard (daemon/TreeGuardService.h).
+  api::HttpResponse treeguard(const api::HttpRequest&, const std::string&) override;
 
   /// GET /api/stormguard[?history=1] (daemon/StormGuardService.h).
   api::HttpResponse stormguard(const api::HttpRequest&, const std::string&) override;
@@ -153,8 +154,8 @@ class OperatorServices final : public api::OperatorBackend {
   std::unique_ptr<SyncService> sync_;
   std::unique_ptr<CaptureService> capture_;
   std::unique_ptr<StormGuardService> stormguard_;  ///< stopped before the Collector it reads
-  std::unique_ptr<RadiusService> radius_;
   std::unique_ptr<TreeGuardService> treeguard_;  ///< stopped before the Collector it reads
+  std::unique_ptr<RadiusService> radius_;
   std::unique_ptr<flowexport::FlowExporter> flowExport_;  ///< [flows]; null when off
   HaService* ha_ = nullptr;
 

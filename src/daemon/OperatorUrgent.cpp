@@ -11,7 +11,6 @@
 #include "daemon/HaService.h"
 #include "daemon/OperatorServices.h"
 #include "daemon/StormGuardService.h"
-#include "daemon/StormGuardService.h"
 #include "daemon/SyncService.h"
 #include "daemon/TreeGuardService.h"
 #include "dataplane/Dataplane.h"
@@ -138,11 +137,6 @@ json OperatorServices::urgentJson() {
   }
   if (sync_) {
     for (json& issue : sync_->urgentIssues()) {
-      issues.push_back(std::move(issue));
-    }
-  }
-  if (stormguard_) {
-    for (json& issue : stormguard_->urgentIssues()) {
       issues.push_back(std::move(issue));
     }
   }
