@@ -6,68 +6,20 @@
 // circuit gets classes and address map entries and survives an operator reload, a conflicting
 // entry is skipped without touching the kernel and stays in the overlay.
 
-#include <sched.h>
-#include <sys/mount.h>
-#include <unistd.h>
-
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
 
 #include "daemon/Shaper.h"
+#include "support/PrivateShaper.h"
 
 namespace sluice::daemon {
 namespace {
 
-namespace fs = std::filesystem;
-
-std::string sh(const std::string& command) {
-  std::string out;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) {
-    return out;
-  }
-  char buffer[4096];
-  while (fgets(buffer, sizeof buffer, pipe) != nullptr) {
-    out += buffer;
-  }
-  pclose(pipe);
-  return out;
-}
-
-/// The `tc class show` line of `classid` on `ifname`, "" when absent.
-std::string classLine(const std::string& ifname, const plan::TcHandle& classid) {
-  std::istringstream lines(sh("tc class show dev " + ifname));
-  const std::string needle = "class htb " + classid.toString() + " ";
-  for (std::string line; std::getline(lines, line);) {
-    if (line.rfind(needle, 0) == 0) {
-      return line;
-    }
-  }
-  return "";
-}
-
-const plan::NodePlacement* node(const plan::QueuePlan& plan, const std::string& name) {
-  for (const auto& n : plan.nodes) {
-    if (n.name == name) {
-      return &n;
-    }
-  }
-  return nullptr;
-}
-
-const plan::CircuitPlacement* circuit(const plan::QueuePlan& plan, const std::string& id) {
-  for (const auto& c : plan.circuits) {
-    if (c.circuitId == id) {
-      return &c;
-    }
-  }
-  return nullptr;
-}
+using test::classLine;
+using test::findCircuit;
+using test::findNode;
+using test::sh;
 
 model::Circuit dynamicCircuit(const std::string& id, const std::string& address) {
   model::Circuit c;
@@ -88,41 +40,13 @@ model::Circuit dynamicCircuit(const std::string& id, const std::string& address)
 class OverlayShaper : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (geteuid() != 0) {
-      skip_ = "needs root";
+    skip_ = lab_.enter("overlay", "", 4);
+    if (!skip_.empty()) {
       return;
-    }
-    // The whole test process (and every thread the Shaper starts) lives in a new namespace.
-    if (unshare(CLONE_NEWNET) != 0) {
-      skip_ = "unshare(CLONE_NEWNET) failed";
-      return;
-    }
-    work_ = fs::temp_directory_path() / ("sluice-overlay-" + std::to_string(getpid()));
-    fs::create_directories(work_ / "bpffs");
-    ASSERT_EQ(mount("bpf", (work_ / "bpffs").c_str(), "bpf", 0, nullptr), 0);
-    for (const char* file : {"network.json", "ShapedDevices.csv"}) {
-      fs::copy_file(fs::path(SLUICE_SOURCE_DIR) / "examples" / file, work_ / file);
-    }
-    std::ifstream in(fs::path(SLUICE_SOURCE_DIR) / "examples/lqos.conf");
-    std::stringstream text;
-    text << in.rdbuf();
-    std::string config = text.str();
-    const std::string section = "[sluice]\n";
-    config.replace(config.find(section), section.size(),
-                   section + "leaf_fallback = \"pfifo\"\nstate_directory = \"" +
-                       (work_ / "state").string() + "\"\ncontrol_socket = \"" +
-                       (work_ / "sock").string() + "\"\n");
-    std::ofstream(work_ / "lqos.conf") << config;
-    for (const char* pair : {"shp-inet numtxqueues 4 numrxqueues 4 type veth peer name isp0",
-                             "shp-subs numtxqueues 4 numrxqueues 4 type veth peer name subs0"}) {
-      ASSERT_EQ(std::system(("ip link add " + std::string(pair)).c_str()), 0);
-    }
-    for (const char* ifname : {"lo", "shp-inet", "shp-subs", "isp0", "subs0"}) {
-      ASSERT_EQ(std::system(("ip link set " + std::string(ifname) + " up").c_str()), 0);
     }
     DaemonOptions options;
-    options.configPath = (work_ / "lqos.conf").string();
-    options.pinDir = (work_ / "bpffs/pins").string();
+    options.configPath = lab_.config();
+    options.pinDir = lab_.pins();
     options.driftInterval = std::chrono::seconds(0);
     shaper_ = new Shaper(options);
     auto started = shaper_->start();
@@ -135,10 +59,7 @@ class OverlayShaper : public ::testing::Test {
       delete shaper_;
       shaper_ = nullptr;
     }
-    if (!work_.empty()) {
-      umount2((work_ / "bpffs").c_str(), MNT_DETACH);
-      fs::remove_all(work_);
-    }
+    lab_.leave();
   }
 
   void SetUp() override {
@@ -149,14 +70,14 @@ class OverlayShaper : public ::testing::Test {
   }
 
   static inline std::string skip_;
-  static inline fs::path work_;
+  static inline test::PrivateShaperLab lab_;
   static inline Shaper* shaper_ = nullptr;
 };
 
 TEST_F(OverlayShaper, ANodeRateIsOneIncrementalApplyAndReturnsToThePlanExactly) {
   const std::string ap = "Riverbend Water Tower AP1-N";
   const auto before = shaper_->snapshot();
-  const auto* placed = node(*before.plan, ap);
+  const auto* placed = findNode(*before.plan, ap);
   ASSERT_NE(placed, nullptr);
   const std::string planned = classLine("shp-subs", placed->downClass);
   ASSERT_NE(planned, "");
@@ -206,7 +127,7 @@ TEST_F(OverlayShaper, ADynamicCircuitIsShapedMappedAndSurvivesAnOperatorReload) 
   EXPECT_EQ(answer.body["outcome"], "applied");
   EXPECT_EQ(answer.body["map_upserts"], 1) << answer.body.dump();
   auto snap = shaper_->snapshot();
-  const auto* placed = circuit(*snap.plan, "r-77");
+  const auto* placed = findCircuit(*snap.plan, "r-77");
   ASSERT_NE(placed, nullptr);
   EXPECT_NE(classLine("shp-subs", placed->downClass).find("ceil 8Mbit"), std::string::npos);
   EXPECT_TRUE(snap.inputs->model.shaped.byId.contains("r-77"));
@@ -216,14 +137,14 @@ TEST_F(OverlayShaper, ADynamicCircuitIsShapedMappedAndSurvivesAnOperatorReload) 
   ASSERT_EQ(reloaded.status, 200) << reloaded.body.dump();
   EXPECT_EQ(reloaded.body["outcome"], "unchanged") << reloaded.body.dump();
   snap = shaper_->snapshot();
-  ASSERT_NE(circuit(*snap.plan, "r-77"), nullptr);
+  ASSERT_NE(findCircuit(*snap.plan, "r-77"), nullptr);
 
   answer = shaper_->changeOverlay([&](model::Overlay& o) { o.circuits.erase("r-77"); },
                                   ReloadTrigger::Radius);
   ASSERT_EQ(answer.status, 200) << answer.body.dump();
   EXPECT_EQ(answer.body["map_removals"], 1) << answer.body.dump();
   snap = shaper_->snapshot();
-  EXPECT_EQ(circuit(*snap.plan, "r-77"), nullptr);
+  EXPECT_EQ(findCircuit(*snap.plan, "r-77"), nullptr);
   EXPECT_EQ(classLine("shp-subs", placed->downClass), "");
 }
 

@@ -10,11 +10,6 @@
 // The signals come from the test (empty telemetry = idle) and the CPU from a test file, as
 // SLUICE_TREEGUARD_TEST_CPU_FILE gives sluiced.
 
-#include <sched.h>
-#include <sys/mount.h>
-#include <unistd.h>
-
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -24,6 +19,7 @@
 
 #include "daemon/Shaper.h"
 #include "daemon/TreeGuardService.h"
+#include "support/PrivateShaper.h"
 
 namespace sluice::daemon {
 namespace {
@@ -34,89 +30,33 @@ using nlohmann::json;
 const std::string kAp = "Riverbend Water Tower AP1-N";
 const std::string kParent = "Riverbend Water Tower";
 
-std::string sh(const std::string& command) {
-  std::string out;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) {
-    return out;
-  }
-  char buffer[4096];
-  while (fgets(buffer, sizeof buffer, pipe) != nullptr) {
-    out += buffer;
-  }
-  pclose(pipe);
-  return out;
-}
-
-/// The `tc class show` line of `classid` on `ifname`, "" when absent.
-std::string classLine(const std::string& ifname, const plan::TcHandle& classid) {
-  std::istringstream lines(sh("tc class show dev " + ifname));
-  const std::string needle = "class htb " + classid.toString() + " ";
-  for (std::string line; std::getline(lines, line);) {
-    if (line.rfind(needle, 0) == 0) {
-      return line;
-    }
-  }
-  return "";
-}
-
-const plan::NodePlacement* node(const plan::QueuePlan& plan, const std::string& name) {
-  for (const auto& n : plan.nodes) {
-    if (n.name == name) {
-      return &n;
-    }
-  }
-  return nullptr;
-}
+using test::classLine;
+using test::findNode;
+using test::sh;
 
 class TreeGuardShaper : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (geteuid() != 0) {
-      skip_ = "needs root";
-      return;
-    }
-    if (unshare(CLONE_NEWNET) != 0) {
-      skip_ = "unshare(CLONE_NEWNET) failed";
-      return;
-    }
-    work_ = fs::temp_directory_path() / ("sluice-treeguard-" + std::to_string(getpid()));
-    fs::create_directories(work_ / "bpffs");
-    ASSERT_EQ(mount("bpf", (work_ / "bpffs").c_str(), "bpf", 0, nullptr), 0);
-    for (const char* file : {"network.json", "ShapedDevices.csv"}) {
-      fs::copy_file(fs::path(SLUICE_SOURCE_DIR) / "examples" / file, work_ / file);
-    }
-    std::ifstream in(fs::path(SLUICE_SOURCE_DIR) / "examples/lqos.conf");
-    std::stringstream text;
-    text << in.rdbuf();
-    std::string config = text.str();
-    const std::string section = "[sluice]\n";
-    config.replace(config.find(section), section.size(),
-                   section + "leaf_fallback = \"pfifo\"\nstate_directory = \"" +
-                       (work_ / "state").string() + "\"\ncontrol_socket = \"" +
-                       (work_ / "sock").string() + "\"\n");
-    config +=
+    skip_ = lab_.enter(
+        "treeguard",
         "\n[treeguard]\nenabled = true\ntick_seconds = 1\n"
         "[treeguard.circuits]\nall_circuits = false\ncircuits = [\"1001\"]\n"
         "idle_min_minutes = 0\nmin_switch_dwell_minutes = 0\n"
         "[treeguard.links]\nenabled = true\nall_nodes = false\nnodes = [\"" +
-        kAp + "\"]\nidle_min_minutes = 0\nmin_state_dwell_minutes = 0\n";
-    std::ofstream(work_ / "lqos.conf") << config;
+            kAp + "\"]\nidle_min_minutes = 0\nmin_state_dwell_minutes = 0\n",
+        2);
+    if (!skip_.empty()) {
+      return;
+    }
+    work_ = lab_.work();
     std::ofstream(work_ / "cpu") << "90\n";
-    for (const char* pair : {"shp-inet numtxqueues 2 numrxqueues 2 type veth peer name isp0",
-                             "shp-subs numtxqueues 2 numrxqueues 2 type veth peer name subs0"}) {
-      ASSERT_EQ(std::system(("ip link add " + std::string(pair)).c_str()), 0);
-    }
-    for (const char* ifname : {"lo", "shp-inet", "shp-subs", "isp0", "subs0"}) {
-      ASSERT_EQ(std::system(("ip link set " + std::string(ifname) + " up").c_str()), 0);
-    }
     startShaper();
   }
 
   static void startShaper() {
     DaemonOptions options;
-    options.configPath = (work_ / "lqos.conf").string();
-    options.pinDir = (work_ / "bpffs/pins").string();
+    options.configPath = lab_.config();
+    options.pinDir = lab_.pins();
     options.driftInterval = std::chrono::seconds(0);
     options.keepOnExit = true;  // a restart adopts the tree, as after a daemon restart
     shaper_ = new Shaper(options);
@@ -134,10 +74,7 @@ class TreeGuardShaper : public ::testing::Test {
 
   static void TearDownTestSuite() {
     stopShaper();
-    if (!work_.empty()) {
-      umount2((work_ / "bpffs").c_str(), MNT_DETACH);
-      fs::remove_all(work_);
-    }
+    lab_.leave();
   }
 
   void SetUp() override {
@@ -175,13 +112,14 @@ class TreeGuardShaper : public ::testing::Test {
 
   static inline std::string skip_;
   static inline fs::path work_;
+  static inline test::PrivateShaperLab lab_;
   static inline Shaper* shaper_ = nullptr;
 };
 
 TEST_F(TreeGuardShaper, AnIdleNodeIsVirtualisedLiveRestoredOnTrafficAndReplayedAfterARestart) {
   const auto before = shaper_->snapshot();
-  const auto* ap = node(*before.plan, kAp);
-  const auto* parent = node(*before.plan, kParent);
+  const auto* ap = findNode(*before.plan, kAp);
+  const auto* parent = findNode(*before.plan, kParent);
   ASSERT_NE(ap, nullptr);
   ASSERT_NE(parent, nullptr);
   ASSERT_NE(classLine("shp-subs", ap->downClass), "");
@@ -207,7 +145,7 @@ TEST_F(TreeGuardShaper, AnIdleNodeIsVirtualisedLiveRestoredOnTrafficAndReplayedA
   EXPECT_EQ(status["last_apply"]["apply_mode"], "incremental") << status["last_apply"].dump();
   // Its circuits are shaped under the parent now.
   const auto after = shaper_->snapshot();
-  const auto* parentAfter = node(*after.plan, kParent);
+  const auto* parentAfter = findNode(*after.plan, kParent);
   ASSERT_NE(parentAfter, nullptr);
   for (const std::string& id : children) {
     const plan::CircuitPlacement* c = nullptr;
