@@ -11,6 +11,7 @@
 #   /usr/share/sluice/web/           the web UI ([sluice] web_root's default for an installed sluiced)
 #   /lib/systemd/system/sluiced.service   dist/sluiced.service, the only copy of the unit
 #   /etc/sluice/lqos.conf            dist/lqos.conf, a conffile
+#   /usr/lib/tmpfiles.d/sluice.conf  dist/sluice.tmpfiles: /sys/fs/bpf/sluice at boot
 #   /usr/share/man/man{1,8}/         sluice(1), sluiced(8) from --help (dist/gen-man.sh, help2man)
 #   /usr/share/doc/sluice/           copyright, changelog.gz, README.md, docs/*.md
 #   /usr/share/lintian/overrides/sluice   dist/debian/lintian-overrides (docs/packaging.md)
@@ -37,6 +38,7 @@ endif()
 # Absolute: Debian 12 keeps units in /lib/systemd/system and configuration in /etc, outside /usr.
 install(FILES ${SLUICE_DIST}/sluiced.service DESTINATION /lib/systemd/system)
 install(FILES ${SLUICE_DIST}/lqos.conf DESTINATION /etc/sluice)
+install(FILES ${SLUICE_DIST}/sluice.tmpfiles DESTINATION lib/tmpfiles.d RENAME sluice.conf)
 
 # Full RELRO and immediate binding for the two programs, as Debian's hardening flags give
 # (dpkg-buildflags; lintian: hardening-no-bindnow). Only relinks them.
@@ -69,7 +71,7 @@ add_custom_command(
   VERBATIM)
 add_custom_target(sluice_package_files DEPENDS ${package_deps} ${man_pages} ${pkg_doc}/changelog.gz)
 
-file(GLOB doc_pages ${PROJECT_SOURCE_DIR}/docs/*.md)
+file(GLOB doc_pages CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/*.md)
 install(FILES ${SLUICE_DIST}/debian/copyright ${pkg_doc}/changelog.gz ${PROJECT_SOURCE_DIR}/README.md
               ${doc_pages} DESTINATION share/doc/sluice)
 

@@ -142,7 +142,8 @@ in_root apt-get install -y -q "/tmp/$name" > "$work/apt.log" 2>&1 ||
 grep -q '^Setting up sluice' "$work/apt.log" || { cat "$work/apt.log"; fail "apt-get did not set up sluice"; }
 for f in /usr/sbin/sluiced /usr/bin/sluice /usr/lib/sluice/sluice.bpf.o /usr/share/sluice/web/index.html \
   /lib/systemd/system/sluiced.service /etc/sluice/lqos.conf /usr/share/man/man8/sluiced.8.gz \
-  /usr/share/man/man1/sluice.1.gz /usr/share/doc/sluice/copyright; do
+  /usr/share/man/man1/sluice.1.gz /usr/share/doc/sluice/copyright /usr/share/doc/sluice/packaging.md \
+  /usr/lib/tmpfiles.d/sluice.conf; do
   [ -s "$root$f" ] || fail "$f not installed"
 done
 in_root getent group sluice > /dev/null || fail "postinst did not create group sluice"

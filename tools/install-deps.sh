@@ -33,6 +33,7 @@ packages=(
   # the Debian package (tools/deb-test.sh, docs/packaging.md): sd_notify readiness and watchdog,
   # man pages from --help, CPack's dependency scan (dpkg-shlibdeps, file), lint, a clean bookworm root
   libsystemd-dev help2man dpkg-dev file lintian debootstrap
+  systemd-container                     # systemd-nspawn: booting the package's unit by hand (docs/packaging.md)
 )
 
 sudo_cmd=()
