@@ -48,5 +48,5 @@ KC_EXTRA_MODULES="8021q bridge" \
   tail -n 80 "$share/console.log" >&2 || true
   exit "$rc"
 }
-grep -E '^\[  (PASSED|FAILED|SKIPPED) |tests? from .* ran|^qoe: ' "$share/console.log" || true
+grep -E '^\[  (PASSED|FAILED|SKIPPED) |tests? from .* ran|^qoe: |^treeguard: ' "$share/console.log" || true
 echo "guest-tests: passed"
