@@ -3,14 +3,24 @@
 // callback sets the process exit code through setExitCode():
 //   0 success, 1 the input or the operation failed (every problem printed), 2 usage error.
 
+#include <functional>
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 namespace sluice::cli {
 
 void setExitCode(int code);
 int exitCode();
+
+/// GET `path` on sluiced's control socket `socket` (30 s timeout) and print the answer: as
+/// indented JSON with `json`, else through `print` when it is HTTP 200. Transport errors and other
+/// statuses go to stderr prefixed by `command` ("sluice treeguard status"). Exit code 0 only for
+/// HTTP 200 (StatusRoute.cpp).
+void printStatusRoute(const std::string& socket, const std::string& path,
+                      const std::string& command, bool json,
+                      const std::function<void(const nlohmann::json&)>& print);
 
 void addCheckCommand(CLI::App& app);  ///< sluice check   (CheckCommand.cpp)
 void addPlanCommand(CLI::App& app);   ///< sluice plan    (PlanCommand.cpp)

@@ -119,21 +119,8 @@ void printStatus(const json& b, const Options& o) {
 }
 
 void runStatus(const Options& o) {
-  auto r = api::request(o.socket, "GET", "/api/treeguard", nullptr, std::chrono::seconds(30));
-  if (!r) {
-    fmt::print(stderr, "sluice treeguard status: {}\n", r.error().message());
-    setExitCode(1);
-    return;
-  }
-  if (o.json) {
-    fmt::print("{}\n", r->body.dump(1));
-  } else if (r->status != 200) {
-    fmt::print(stderr, "sluice treeguard status: sluiced answered HTTP {}: {}\n", r->status,
-               r->body.dump());
-  } else {
-    printStatus(r->body, o);
-  }
-  setExitCode(r->status == 200 ? 0 : 1);
+  printStatusRoute(o.socket, "/api/treeguard", "sluice treeguard status", o.json,
+                   [&](const json& body) { printStatus(body, o); });
 }
 
 }  // namespace
