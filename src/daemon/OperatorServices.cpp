@@ -1,5 +1,6 @@
 #include "daemon/OperatorServices.h"
 #include "daemon/HaService.h"
+#include "daemon/PersistedOverlay.h"
 
 #include "daemon/RadiusService.h"
 #include "daemon/StormGuardService.h"
@@ -222,6 +223,9 @@ Result<void> OperatorServices::start() {
   options.webRoot = webRootFor(config);
   api_ = std::make_unique<api::OperatorApi>(*this, auth_.get(), options);
   treeguard_ = std::make_unique<TreeGuardService>(treeGuardHost(shaper_, *collector_));
+  if (persisted_ != nullptr) {
+    treeguard_->adopt(persisted_->takeTreeGuard());
+  }
   treeguard_->start();
 
   tickThread_ = std::thread([this] { tickLoop(); });
@@ -233,10 +237,16 @@ Result<void> OperatorServices::start() {
   stormguard_ = std::make_unique<StormGuardService>(shaper_, shaper_.stateDirectory(), [this] {
     return StormGuardService::signalsFromTree(collector_->tree());
   });
+  if (persisted_ != nullptr) {
+    stormguard_->adopt(persisted_->takeStormGuard());
+  }
   stormguard_->start();
   // RADIUS dynamic circuits ([radius]): a bad section or a port in use is the operator's to fix;
   // shaping goes on without it (the error is in status and GET /api/radius).
   radius_ = std::make_unique<RadiusService>(shaper_, configPath_, shaper_.stateDirectory());
+  if (persisted_ != nullptr) {
+    radius_->adopt(persisted_->takeRadius());
+  }
   if (auto started = radius_->start(); !started) {
     spdlog::error("radius: not started: {}", started.error().message());
   }

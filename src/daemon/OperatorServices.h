@@ -45,6 +45,7 @@ class StormGuardService;
 class HaService;
 class TreeGuardService;
 class RadiusService;
+class PersistedOverlay;
 
 /// One kernel or data-plane capacity that a plan uses more than `threshold` of.
 struct CapacityUse {
@@ -109,6 +110,10 @@ class OperatorServices final : public api::OperatorBackend {
   /// The HA owner whose answers GET /health, /ready and /api/ha serve (main.cpp sets it before
   /// start(); null: those routes answer 404). Must outlive this object.
   void setHa(HaService* ha) { ha_ = ha; }
+  /// What the modules prepared for the shaper's first plan (daemon/PersistedOverlay.h; main.cpp
+  /// sets it before start(), which hands each service its part; null: the services read their
+  /// state files themselves).
+  void setPersisted(PersistedOverlay* persisted) { persisted_ = persisted; }
   api::HttpResponse health(const api::HttpRequest&, const std::string&) override;
   api::HttpResponse ready(const api::HttpRequest&, const std::string&) override;
   api::HttpResponse ha(const api::HttpRequest&, const std::string&) override;
@@ -158,6 +163,7 @@ class OperatorServices final : public api::OperatorBackend {
   std::unique_ptr<RadiusService> radius_;
   std::unique_ptr<flowexport::FlowExporter> flowExport_;  ///< [flows]; null when off
   HaService* ha_ = nullptr;
+  PersistedOverlay* persisted_ = nullptr;
 
   std::mutex changeMutex_;  ///< serializes live changes, config writes and queue mode
 

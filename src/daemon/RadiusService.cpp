@@ -1,6 +1,7 @@
 #include "daemon/RadiusService.h"
 
 #include <chrono>
+#include <utility>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -20,12 +21,6 @@ constexpr auto kRetry = std::chrono::seconds(3);
 /// How often the apply thread checks whether the inputs in force changed (operator reloads).
 constexpr auto kInputsCheck = std::chrono::seconds(1);
 constexpr size_t kRefusalsKept = 20;
-
-radius::ClockPair clocks() {
-  using namespace std::chrono;
-  return {duration_cast<seconds>(steady_clock::now().time_since_epoch()).count(),
-          duration_cast<seconds>(system_clock::now().time_since_epoch()).count()};
-}
 
 bool sameCircuit(const model::Circuit& a, const model::Circuit& b) {
   const auto sameDevices = [&] {
@@ -63,14 +58,6 @@ std::pair<std::string, std::string> skippedEntry(const std::string& message) {
   return {message.substr(kPrefix.size(), mid - kPrefix.size()), message.substr(mid + kMid.size())};
 }
 
-json addressesJson(const std::vector<IpNet>& addresses) {
-  json out = json::array();
-  for (const IpNet& a : addresses) {
-    out.push_back(a.toString());
-  }
-  return out;
-}
-
 }  // namespace
 
 RadiusService::RadiusService(Shaper& shaper, std::string configPath, std::string stateDirectory)
@@ -84,6 +71,16 @@ RadiusService::~RadiusService() {
 
 bool RadiusService::owns(const model::Circuit& c) {
   return c.where.file == radius::kRadiusSource;
+}
+
+void RadiusService::adopt(Restored restored) {
+  restored_ = std::move(restored);
+}
+
+radius::ClockPair RadiusService::clocks() {
+  using namespace std::chrono;
+  return {duration_cast<seconds>(steady_clock::now().time_since_epoch()).count(),
+          duration_cast<seconds>(system_clock::now().time_since_epoch()).count()};
 }
 
 Result<void> RadiusService::start() {
@@ -115,10 +112,17 @@ Result<void> RadiusService::startListeners() {
   }
   sessionsFile_ = settings_.sessionsFile.empty() ? stateDirectory_ + "/radius/sessions.json"
                                                  : settings_.sessionsFile;
-  auto saved = radius::loadSessions(sessionsFile_, clocks());
-  if (!saved) {
-    // The saved sessions are a cache of what the NASes will say again at their next interim.
-    spdlog::warn("radius: saved sessions not restored: {}", saved.error().message());
+  std::optional<Restored> restored = std::exchange(restored_, std::nullopt);
+  Result<std::vector<radius::Session>> saved = std::vector<radius::Session>{};
+  if (restored && restored->read) {
+    saved = std::move(restored->sessions);  // read before the first plan (restore())
+  } else {
+    restored.reset();
+    saved = radius::loadSessions(sessionsFile_, clocks());
+    if (!saved) {
+      // The saved sessions are a cache of what the NASes will say again at their next interim.
+      spdlog::warn("radius: saved sessions not restored: {}", saved.error().message());
+    }
   }
   auto server = radius::Server::start(settings_.server, std::move(clients),
                                       [this](const auto& events) { onEvents(events); });
@@ -130,10 +134,28 @@ Result<void> RadiusService::startListeners() {
     spdlog::info("radius: {} saved sessions restored from {}", saved->size(), sessionsFile_);
     server_->dispatcher().restore(std::move(*saved));
   }
+  // The circuits restore() put in the first plan count as applied when the overlay in force
+  // holds them all (the first batch then changes nothing); else the first batch applies them.
+  bool inForce = restored && !restored->circuits.empty();
+  if (inForce) {
+    const model::Overlay overlay = shaper_.overlay();
+    for (const auto& [id, c] : restored->circuits) {
+      const auto it = overlay.circuits.find(id);
+      inForce = inForce && it != overlay.circuits.end() && sameCircuit(it->second, c);
+    }
+  }
   {
     std::lock_guard lock(mutex_);
     stopping_ = false;
     dirty_ = true;  // the first batch applies the restored sessions (or clears stale entries)
+    if (inForce) {
+      applied_ = restored->circuits;
+      ++batches_;
+      circuitsAdded_ += applied_.size();
+      lastApplyOutcome_ = "applied";
+      lastApplyTime_ = nowText();
+      lastBatchChanges_ = applied_.size();
+    }
   }
   applyThread_ = std::thread([this] { applyLoop(); });
   spdlog::info("radius: accounting on {}:{}, CoA {}", settings_.server.bindAddress,
@@ -213,45 +235,6 @@ void RadiusService::applyLoop() {
   }
 }
 
-RadiusService::Mapped RadiusService::mapAll(const std::vector<radius::Session>& sessions) const {
-  Mapped out;
-  const auto inputs = shaper_.snapshot().inputs;
-  if (!inputs) {
-    return out;
-  }
-  const radius::ShapedIndex index(inputs->model.shaped);
-  for (const radius::Session& s : sessions) {
-    auto m = radius::mapSession(s, settings_, inputs->model, index);
-    json j{{"circuit_id", s.circuitId},
-           {"nas", s.nas},
-           {"acct_session_id", s.acctSessionId},
-           {"user_name", s.userName.value_or("")},
-           {"addresses", addressesJson(s.addresses)},
-           {"state", s.state == radius::SessionState::Stale ? "stale" : "active"}};
-    if (s.rates) {
-      j["session_rates"] = {{"download_bps", s.rates->downloadBps},
-                            {"upload_bps", s.rates->uploadBps},
-                            {"source", s.rates->source}};
-    }
-    if (m.circuit) {
-      j["circuit"] = {{"parent", m.circuit->parentNode},
-                      {"download_max_mbps", m.circuit->downloadMaxMbps},
-                      {"upload_max_mbps", m.circuit->uploadMaxMbps},
-                      {"download_min_mbps", m.circuit->downloadMinMbps},
-                      {"upload_min_mbps", m.circuit->uploadMinMbps},
-                      {"rate_source", m.rateSource},
-                      {"parent_source", m.parentSource}};
-      out.circuits.emplace(s.circuitId, std::move(*m.circuit));
-    } else {
-      j["pending"] = m.pending;
-      j["detail"] = m.detail;
-      out.pending.push_back(j);
-    }
-    out.sessions.push_back(std::move(j));
-  }
-  return out;
-}
-
 void RadiusService::applyOnce() {
   const auto t0 = std::chrono::steady_clock::now();
   const std::vector<radius::Session> sessions = server_->dispatcher().sessions();
@@ -277,8 +260,9 @@ void RadiusService::applyOnce() {
   for (const auto& [id, c] : previous) {
     removed += mapped.circuits.contains(id) ? 0 : 1;
   }
-  // The overlay may hold RADIUS entries this service did not put there in this run (none today;
-  // a restart starts with an empty overlay), so the edit replaces every RADIUS-owned entry.
+  // The overlay may hold RADIUS entries this service did not put there in this run (the first
+  // plan's, when start() did not count them as applied), so the edit replaces every RADIUS-owned
+  // entry.
   const bool overlayDiffers = [&] {
     const model::Overlay overlay = shaper_.overlay();
     size_t ours = 0;
@@ -309,6 +293,13 @@ void RadiusService::applyOnce() {
       spdlog::error("radius: overlay change refused or failed (HTTP {}): {}", r.status, error);
     }
     skipped = r.body.value("skipped", json::array());
+  } else if (const auto inputs = shaper_.snapshot().inputs) {
+    // Nothing to change: the inputs in force carry the overlay's skips (e.g. the first plan's).
+    for (const auto& d : inputs->diagnostics.warnings()) {
+      if (d.category == "overlay-skipped") {
+        skipped.push_back(d.message);
+      }
+    }
   }
   // Entries the overlay skipped are pending with its reason.
   for (const auto& message : skipped) {

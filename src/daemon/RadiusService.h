@@ -12,8 +12,10 @@
 // plans. A CoA's new rate is one class change in the bakery; a Disconnect, Stop or TTL expiry
 // removes the circuit's classes and map entries. Entries the overlay skips (their address or ID
 // is in ShapedDevices.csv: the operator wins) are pending with the overlay's reason. A failed
-// change is retried every few seconds. On start the saved sessions are put back in the table and
-// applied in the first batch. The apply thread also re-maps when the inputs in force change
+// change is retried every few seconds. At a start of sluiced the saved sessions still alive
+// (TTL, stale grace) are mapped before the shaper's first plan (restore() for
+// Shaper::setStartOverlay) and their circuits are in that plan; start() puts the sessions back in
+// the table (adopt()). Without that step, the first batch applies them. The apply thread also re-maps when the inputs in force change
 // (an operator reload may add the ShapedDevices row a session matches).
 // OperatorServices owns it; GET /api/radius, the status "radius" object and /metrics read it.
 
@@ -22,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -30,6 +33,7 @@
 #include "common/Error.h"
 #include "daemon/Shaper.h"
 #include "radius/Server.h"
+#include "radius/SessionStore.h"
 #include "radius/Settings.h"
 
 namespace sluice::daemon {
@@ -41,6 +45,27 @@ class RadiusService {
   ~RadiusService();
   RadiusService(const RadiusService&) = delete;
   RadiusService& operator=(const RadiusService&) = delete;
+
+  /// What restore() prepared for the first plan of a start.
+  struct Restored {
+    bool read = false;  ///< [radius] enabled: the sessions file was read (or found unreadable)
+    std::vector<radius::Session> sessions;           ///< saved sessions still alive
+    std::map<std::string, model::Circuit> circuits;  ///< the dynamic circuits they map to
+    size_t expired = 0;  ///< saved sessions whose TTL or stale grace ran out meanwhile
+    std::string error;   ///< the sessions file could not be read
+  };
+  /// The saved sessions, for Shaper::setStartOverlay: reads the settings from `inputs.config`
+  /// (nothing when invalid or disabled: start() reports that), loads the sessions file (the
+  /// settings' sessions_file, else <stateDirectory>/radius/sessions.json), drops the sessions
+  /// the table's expiry would drop now (radius::SessionTable::expire: TTL, stale grace), maps
+  /// the rest against `inputs` as a batch does (radius/CircuitMapping.h) and adds their circuits
+  /// to `overlay.circuits`. An unreadable file is logged and restores nothing.
+  static Restored restore(const model::Inputs& inputs, const std::string& configPath,
+                          const std::string& stateDirectory, model::Overlay& overlay);
+  /// Before start(): start() takes the sessions from `restored` instead of reading the file, and
+  /// counts their circuits as applied when the overlay in force holds them (the first batch then
+  /// finds nothing to change); else the first batch applies them as without restore().
+  void adopt(Restored restored);
 
   /// Reads the settings from the config in force; when enabled loads the clients' secrets,
   /// restores the saved sessions, binds the listeners and starts the apply thread. Disabled: a
@@ -80,7 +105,11 @@ class RadiusService {
   /// Maps the table against the inputs in force and applies the difference (apply thread).
   void applyOnce();
   Mapped mapAll(const std::vector<radius::Session>& sessions) const;
+  static Mapped mapSessions(const std::vector<radius::Session>& sessions,
+                            const radius::RadiusSettings& settings, const model::Inputs& inputs);
   void save(const std::vector<radius::Session>& sessions);
+  /// The table's monotonic seconds and Unix seconds now (radius/SessionStore.h).
+  static radius::ClockPair clocks();
 
   Shaper& shaper_;
   std::string configPath_;
@@ -89,6 +118,7 @@ class RadiusService {
   std::string sessionsFile_;
   std::unique_ptr<radius::Server> server_;
   std::string startError_;
+  std::optional<Restored> restored_;  ///< adopt()'s, until start() takes it
 
   std::thread applyThread_;
   mutable std::mutex mutex_;

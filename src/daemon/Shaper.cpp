@@ -285,6 +285,9 @@ Result<void> Shaper::start() {
       return makeError(EINVAL, "the last-good inputs in " + stateDir + " are invalid too");
     }
   }
+  if (startOverlay_) {
+    layStartOverlay(run, stateDir);
+  }
   for (const auto& w : run.inputs.diagnostics.warnings()) {
     spdlog::warn("{}", w.toString());
   }
@@ -401,8 +404,14 @@ Result<void> Shaper::start() {
                            reconciled_)
          : adopted_ ? "adopted the live tree left by the previous run"
                     : "built the tree");
-  spdlog::info("ready: {} circuits on {} queues in {:.0f} ms{}", plan_->circuits.size(),
-               plan_->queueCount, ms, adopted_ ? " (adopted)" : "");
+  spdlog::info("ready: {} circuits on {} queues in {:.0f} ms{}{}", plan_->circuits.size(),
+               plan_->queueCount, ms, adopted_ ? " (adopted)" : "",
+               overlay_.empty()
+                   ? ""
+                   : fmt::format("; overlay: {} dynamic circuits, {} node rates, {} circuit "
+                                 "leaf kinds, {} virtual nodes",
+                                 overlay_.circuits.size(), overlay_.nodeRates.size(),
+                                 overlay_.circuitSqm.size(), overlay_.virtualNodes.size()));
   return {};
 }
 

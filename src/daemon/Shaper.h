@@ -4,9 +4,11 @@
 //
 // Lifecycle (DESIGN §1, issue "sluiced and the lab"):
 //   start():  load inputs (falling back to the state directory's last-good copies when the files
-//             are invalid) → probe tx queues and leaf kinds → plan → open the data plane (reusing
-//             pinned maps) → attach XDP on both ingresses and tc on both egresses → adopt the live
-//             tree when it equals the plan, else build it → publish the address map → ready.
+//             are invalid) → probe tx queues and leaf kinds → plan (with the modules'
+//             persisted overlay entries laid over the inputs: setStartOverlay) → open the data
+//             plane (reusing pinned maps) → attach XDP on both ingresses and tc on both egresses
+//             → adopt the live tree when it equals the plan, else build it → publish the address
+//             map → ready.
 //   reload(): valid inputs → new plan → the bakery (bakery/Bakery.h) applies the difference to
 //             the active state as the smallest ordered set of tc ops and map updates (one epoch
 //             bump); invalid inputs are refused and nothing changes. A reload that switches
@@ -84,6 +86,27 @@ class Shaper final : public api::ControlHandler {
  public:
   explicit Shaper(DaemonOptions options);
   ~Shaper() override;
+
+  /// What a module's persisted overlay entries are checked against at start: the inputs start()
+  /// loaded (the operator's files, or the state directory's last-good copies), without any
+  /// overlay, their plan (before the leaf fallback), and the state directory in use.
+  struct StartContext {
+    const model::Inputs& inputs;
+    const plan::QueuePlan& plan;
+    std::string stateDirectory;
+  };
+  /// Adds the modules' persisted entries to `overlay` (each module its own fields).
+  using StartOverlay = std::function<void(const StartContext&, model::Overlay&)>;
+  /// Call before start(): the modules' persisted overlay entries (model/Overlay.h: RADIUS
+  /// sessions, StormGuard adjustments, TreeGuard state) go into the FIRST plan start() applies,
+  /// so a restart never shapes without them for a moment (docs/daemon.md, "The overlay").
+  /// start() calls `load` once, after the inputs loaded and planned without errors and before
+  /// anything touches the kernel; when it added entries, the inputs are planned again with them
+  /// laid over (as changeOverlay plans), and overlay() holds them once started. `load` must not
+  /// call the Shaper. An exception from `load`, or an overlay the planner refuses (each error
+  /// logged), starts the shaper without any overlay: the modules find their entries missing from
+  /// overlay() and put them through changeOverlay as they would without this step.
+  void setStartOverlay(StartOverlay load) { startOverlay_ = std::move(load); }
 
   /// Brings the shaper up (see the header comment). Errors: invalid inputs with no last-good
   /// copy (every diagnostic is logged), a configured leaf kind the kernel lacks without
@@ -212,6 +235,10 @@ class Shaper final : public api::ControlHandler {
   Result<void> publish(const plan::QueuePlan& plan);
   void record(ReloadTrigger trigger, std::string outcome, double ms, std::string message);
   nlohmann::json statusJson() const;
+  /// start()'s step for setStartOverlay (mutex_ held): calls the loader with `run` (which must
+  /// have a plan) and, when it added entries, replaces `run` by the inputs planned with them
+  /// and makes them the overlay in force. Logs and leaves `run` as it is on any failure.
+  void layStartOverlay(plan::PipelineResult& run, const std::string& stateDir);
   /// Start in shape mode through the bakery: adopt, reconcile or build (see the header comment).
   Result<void> startShaping(plan::QueuePlan full);
   /// checkDrift() with mutex_ held.
@@ -241,6 +268,7 @@ class Shaper final : public api::ControlHandler {
   /// reading the files again. The tx queues and CPUs of the last plan, for the same reason.
   model::Overlay overlay_;
   BaseCapture base_;
+  StartOverlay startOverlay_;  ///< setStartOverlay()'s loader (null: start without an overlay)
   plan::TxQueueProbe probe_;
   uint32_t cpus_ = 1;
   /// What the kernel implements: the bakery's active plan (stabilized classids, circuit indices

@@ -32,6 +32,69 @@ namespace sluice::daemon {
 namespace fs = std::filesystem;
 using namespace detail;
 
+namespace {
+
+/// `overlay` laid over `base` (inputs as loaded: no overlay, no planner diagnostics) and planned
+/// with the tx queues and CPUs of the run that loaded them, as plan::runPipeline plans.
+plan::PipelineResult planOverlaid(const model::Inputs& base, const plan::TxQueueProbe& probe,
+                                  uint32_t cpus, const model::Overlay& overlay,
+                                  model::OverlayReport& report) {
+  plan::PipelineResult run{base};
+  run.probe = probe;
+  run.cpus = cpus;
+  report = model::applyOverlay(overlay, run.inputs);
+  if (run.inputs.ok()) {
+    const plan::PlannerInput input{run.inputs.config, run.inputs.model, run.probe.txQueues,
+                                   run.cpus};
+    run.plan = plan::buildPlan(input, run.inputs.diagnostics);
+    if (run.plan) {
+      run.queueSource = plan::describeQueueCount(run.inputs.config, run.probe, run.cpus,
+                                                 run.plan->queueCount);
+    }
+  }
+  return run;
+}
+
+}  // namespace
+
+void Shaper::layStartOverlay(plan::PipelineResult& run, const std::string& stateDir) {
+  model::Overlay overlay;
+  try {
+    startOverlay_(StartContext{run.inputs, *run.plan, stateDir}, overlay);
+  } catch (const std::exception& e) {
+    spdlog::error("overlay: the modules' persisted entries could not be loaded ({}); starting "
+                  "without them",
+                  e.what());
+    return;
+  }
+  if (overlay.empty()) {
+    return;
+  }
+  // The base the overlay is laid over: the inputs as loaded, without the planner's diagnostics
+  // (base_.diagnostics counted them), as changeOverlay keeps it.
+  BaseCapture base{nullptr, base_.diagnostics};
+  auto copy = std::make_shared<model::Inputs>(run.inputs);
+  copy->diagnostics.truncate(base.diagnostics);
+  base.inputs = copy;
+  model::OverlayReport report;
+  auto overlaid = planOverlaid(*copy, run.probe, run.cpus, overlay, report);
+  if (!overlaid.ok()) {
+    for (const auto& d : overlaid.inputs.diagnostics.errors()) {
+      spdlog::error("overlay at start: {}", d.toString());
+    }
+    spdlog::error("overlay: the planner refuses the inputs with the modules' persisted entries; "
+                  "starting without them");
+    return;
+  }
+  spdlog::info("overlay in the first plan: {} dynamic circuits, {} node rates, {} circuit leaf "
+               "kinds, {} virtual nodes ({} entries skipped)",
+               report.circuitsAdded, report.nodeRatesSet, report.circuitSqmSet,
+               report.nodesVirtualized, report.skipped);
+  run = std::move(overlaid);
+  overlay_ = std::move(overlay);
+  base_ = std::move(base);
+}
+
 void Shaper::recordApply(const bakery::ApplyReport& report) {
   ApplyRecord a;
   a.time = std::chrono::system_clock::now();
@@ -81,19 +144,8 @@ api::Response Shaper::changeOverlay(const std::function<void(model::Overlay&)>& 
     copy->diagnostics.truncate(base.diagnostics);
     base.inputs = std::move(copy);
   }
-  plan::PipelineResult run{*base.inputs};
-  run.probe = probe_;
-  run.cpus = cpus_;
-  const auto report = model::applyOverlay(next, run.inputs);
-  if (run.inputs.ok()) {
-    const plan::PlannerInput input{run.inputs.config, run.inputs.model, run.probe.txQueues,
-                                   run.cpus};
-    run.plan = plan::buildPlan(input, run.inputs.diagnostics);
-    if (run.plan) {
-      run.queueSource = plan::describeQueueCount(run.inputs.config, run.probe, run.cpus,
-                                                 run.plan->queueCount);
-    }
-  }
+  model::OverlayReport report;
+  plan::PipelineResult run = planOverlaid(*base.inputs, probe_, cpus_, next, report);
   nlohmann::json skipped = nlohmann::json::array();
   for (const auto& d : run.inputs.diagnostics.warnings()) {
     if (d.category == "overlay-skipped") {

@@ -32,6 +32,60 @@ StormGuardService::~StormGuardService() {
   stop();
 }
 
+StormGuardService::Restored StormGuardService::restore(const model::Inputs& inputs,
+                                                       const plan::QueuePlan& plan,
+                                                       const std::string& stateDirectory,
+                                                       model::Overlay& overlay) {
+  Restored out;
+  const auto settings = stormguard::readSettings(inputs.config);
+  if (!settings || !settings->live()) {
+    return out;  // the first resync reports a settings error; a dry run replays nothing
+  }
+  out.read = true;
+  const std::string path =
+      (std::filesystem::path(stateDirectory) / "stormguard" / "adjustments.json").string();
+  std::vector<stormguard::Adjustment> carry;
+  if (auto loaded = stormguard::loadAdjustments(path); !loaded) {
+    out.error = loaded.error().message();
+    spdlog::error("stormguard: {} (starting from the plan)", out.error);
+  } else {
+    carry = std::move(*loaded);
+  }
+  out.engine.emplace(*settings);
+  auto selection = stormguard::selectTargets(*settings, inputs.model.network, plan);
+  out.missing = selection.missing;
+  out.engine->setWatched(selection);
+  out.discarded = out.engine->replay(carry);
+  overlay.nodeRates = out.engine->overrides();
+  if (!overlay.nodeRates.empty()) {
+    spdlog::info("stormguard: {} adjustments replayed into the first plan ({} discarded)",
+                 overlay.nodeRates.size(), out.discarded.size());
+  }
+  return out;
+}
+
+void StormGuardService::adopt(Restored restored) {
+  std::lock_guard lock(mutex_);
+  if (!restored.read) {
+    return;
+  }
+  replayed_ = true;
+  const double wall =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  if (!restored.error.empty()) {
+    event(wall, "(all)", "state file unreadable, persisted adjustments discarded: " +
+                             restored.error, false);
+  }
+  for (const std::string& d : restored.discarded) {
+    spdlog::warn("stormguard: {}", d);
+    event(wall, d.substr(0, d.find(':')), d, false);
+  }
+  missing_ = std::move(restored.missing);
+  // The next resync (a new snapshot version) re-reads the watched set from the plan in force,
+  // which carries the replayed rates, as after any operator reload.
+  engine_ = std::move(restored.engine);
+}
+
 void StormGuardService::start() {
   std::lock_guard lock(mutex_);
   if (thread_.joinable()) {
@@ -114,6 +168,9 @@ void StormGuardService::tick(double now, double wallSeconds) {
   if (!engine_ || !engine_->settings().enabled) {
     return;
   }
+  if (engine_->settings().strategy == "delay_probe_active") {
+    stormguard::blendActive(signals, pinger_.latestMs(), engine_->settings().activePingWeight);
+  }
   auto decisions = engine_->tick(signals, now, wallSeconds);
   if (decisions.empty()) {
     return;
@@ -170,6 +227,7 @@ void StormGuardService::resync(const Shaper::Snapshot& snap, double wallSeconds)
   } else if (error_.starts_with("lqos.conf")) {
     error_.clear();
   }
+  pinger_.configure(*settings);  // idempotent; starts or stops delay_probe_active's probe
   const bool wasLive = engine_ && engine_->settings().live();
   if (!engine_ || engine_->settings() != *settings) {
     // At start the adjustments of the last run are replayed; a change of [stormguard] itself
@@ -193,11 +251,10 @@ void StormGuardService::resync(const Shaper::Snapshot& snap, double wallSeconds)
           "stormguard: {} ({}), strategy {}", settings->live() ? "live" : "dry run",
           settings->allSites ? "all sites" : fmt::format("{} targets", settings->targets.size()),
           settings->strategy);
-      if (settings->strategy != "delay_probe") {
+      if (settings->strategy == "legacy_score") {
         spdlog::warn(
-            "stormguard: strategy {} is not implemented; delay_probe (passive TCP RTT) "
-            "runs instead",
-            settings->strategy);
+            "stormguard: strategy legacy_score is not implemented; delay_probe (passive TCP RTT) "
+            "runs instead");
       }
     }
     auto selection = stormguard::selectTargets(*settings, snap.inputs->model.network, *snap.plan);
@@ -277,6 +334,7 @@ api::HttpResponse StormGuardService::status(const api::HttpRequest& req) {
   body["error"] = error_.empty() ? json(nullptr) : json(error_);
   body["missing"] = missing_;
   body["changes"] = engine_ ? engine_->changes() : 0;
+  body["active_probe"] = pinger_.status();
   json events = json::array();
   for (const Event& e : events_) {
     events.push_back({{"at", e.at}, {"node", e.node}, {"what", e.what}, {"applied", e.applied}});

@@ -3,7 +3,8 @@
 // that reads the watched nodes' signals from the telemetry collector, runs the engine, and puts
 // its decisions in force through Shaper::changeOverlay (ReloadTrigger::StormGuard: one HTB class
 // change per node direction, plus the circuits whose ceil the new rate caps); the adjustments
-// persisted in <state dir>/stormguard/adjustments.json and replayed at start; the route
+// persisted in <state dir>/stormguard/adjustments.json and replayed into the first plan of a
+// start (restore() for Shaper::setStartOverlay, then adopt()); the route
 // GET /api/stormguard, its Prometheus families, and its entries in /api/urgent. OperatorServices
 // owns it. In a dry run (the default) it logs and shows what it would do and changes nothing.
 //
@@ -23,6 +24,7 @@
 
 #include "api/Http.h"
 #include "daemon/Shaper.h"
+#include "stormguard/ActivePinger.h"
 #include "stormguard/Engine.h"
 
 namespace sluice::daemon {
@@ -35,6 +37,28 @@ class StormGuardService {
   /// `shaper` must be started and outlive this object; `stateDirectory` holds stormguard/.
   StormGuardService(Shaper& shaper, std::string stateDirectory, SignalSource signals);
   ~StormGuardService();
+
+  /// What restore() prepared for the first plan of a start.
+  struct Restored {
+    bool read = false;  ///< live mode: the state file was read (or found unreadable)
+    std::optional<stormguard::Engine> engine;  ///< the watched set with the replayed adjustments
+    std::vector<std::string> missing;          ///< targets not watched, with why
+    std::vector<std::string> discarded;        ///< "node: why" of each adjustment not replayed
+    std::string error;                         ///< the state file could not be read
+  };
+  /// The adjustments of the last run, for Shaper::setStartOverlay: reads [stormguard] from
+  /// `inputs.config` and, in live mode, <stateDirectory>/stormguard/adjustments.json; replays
+  /// them on the watched set of `inputs` and `plan` (the start's, without an overlay) with the
+  /// same rules as a replay after start (stormguard::Engine::replay: same plan and network.json
+  /// rates, else discarded) and sets `overlay.nodeRates` to the replayed rates. An unreadable
+  /// state file is logged and set in `error` (nothing replayed); invalid settings, a dry run or
+  /// a disabled StormGuard replay nothing (the service reports them as without this step).
+  static Restored restore(const model::Inputs& inputs, const plan::QueuePlan& plan,
+                          const std::string& stateDirectory, model::Overlay& overlay);
+  /// Before start(): continues from `restored` (the engine, the discards as events, the state
+  /// file's error as an event). When the overlay in force lacks the replayed rates (the shaper
+  /// started without them), the first tick puts them through changeOverlay as without restore().
+  void adopt(Restored restored);
 
   /// Starts the tick thread. Idempotent.
   void start();
@@ -91,6 +115,8 @@ class StormGuardService {
   std::thread thread_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  /// delay_probe_active's ICMP probe (off under the other strategies); its own lock.
+  stormguard::ActivePinger pinger_;
 };
 
 }  // namespace sluice::daemon

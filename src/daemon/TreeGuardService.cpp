@@ -81,6 +81,73 @@ treeguard::Signals signalsFromTelemetry(const json& circuits, const json& tree) 
 
 TreeGuardService::TreeGuardService(TreeGuardHost host) : host_(std::move(host)) {}
 
+TreeGuardService::Restored TreeGuardService::restore(const model::Inputs& inputs,
+                                                     const plan::QueuePlan& plan,
+                                                     const std::string& stateDirectory,
+                                                     model::Overlay& overlay) {
+  Restored out;
+  auto settings = treeguard::readSettings(inputs.config);
+  if (!settings || !settings->enabled || settings->dryRun || stateDirectory.empty()) {
+    return out;  // the first tick reports invalid settings
+  }
+  out.read = true;
+  std::ifstream in(statePath(stateDirectory));
+  if (!in) {
+    return out;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  out.settings = *settings;
+  out.controller = std::make_unique<treeguard::Controller>(*settings);
+  out.controller->setInputs(inputs, plan, {}, 0);
+  size_t skipped = 0;
+  auto replay =
+      out.controller->restoreFrom(json::parse(text.str(), nullptr, false), &skipped);
+  if (!replay) {
+    spdlog::error("treeguard: {} ignored: {}", statePath(stateDirectory),
+                  replay.error().message());
+    out.controller.reset();
+    return out;
+  }
+  out.decisions = std::move(*replay);
+  out.controller->layOver(out.decisions, out.fields);
+  overlay.circuitSqm = out.fields.circuitSqm;
+  overlay.virtualNodes = out.fields.virtualNodes;
+  spdlog::info("treeguard: {} circuit directions and {} nodes from {} in the first plan ({} "
+               "entries no longer fit)",
+               out.decisions.circuits.size(), out.decisions.nodes.size(),
+               statePath(stateDirectory), skipped);
+  return out;
+}
+
+void TreeGuardService::adopt(Restored restored) {
+  std::lock_guard ticking(tickMutex_);
+  std::lock_guard lock(mutex_);
+  if (!restored.read) {
+    return;  // the first tick does what a start without restore() does
+  }
+  restored_ = true;  // the state file was read once
+  if (!restored.controller) {
+    return;
+  }
+  const model::Overlay inForce = host_.overlay();
+  const bool sameSqm = std::ranges::equal(
+      inForce.circuitSqm, restored.fields.circuitSqm, [](const auto& a, const auto& b) {
+        return a.first == b.first && a.second.down == b.second.down && a.second.up == b.second.up;
+      });
+  if (!sameSqm || inForce.virtualNodes != restored.fields.virtualNodes) {
+    spdlog::warn("treeguard: the first plan lacks the restored state; applying it now");
+    restored_ = false;  // the first tick replays the state file through changeOverlay
+    return;
+  }
+  settings_ = restored.settings;
+  controller_ = std::move(restored.controller);
+  const int64_t unixMs = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  controller_->reportApplied(restored.decisions, true, "applied", 0, unixMs);
+}
+
 TreeGuardService::~TreeGuardService() {
   stop();
 }

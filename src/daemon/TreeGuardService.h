@@ -3,7 +3,9 @@
 // tick_seconds reads the signals, runs treeguard::Controller and applies what it decided as ONE
 // overlay change (Shaper::changeOverlay with ReloadTrigger::TreeGuard: circuitSqm for
 // CAKE <-> fq_codel, virtualNodes for node virtualisation), the state file
-// <state dir>/treeguard/state.json (written after every applied change, replayed on start), the
+// <state dir>/treeguard/state.json (written after every applied change; at a start of sluiced
+// replayed into the shaper's first plan: restore() for Shaper::setStartOverlay, then adopt();
+// without that step, by the first tick), the
 // route GET /api/treeguard, the entries of /api/urgent and the Prometheus lines.
 // OperatorServices owns it (created after the telemetry Collector, stopped before it).
 //
@@ -79,6 +81,27 @@ class TreeGuardService {
  public:
   explicit TreeGuardService(TreeGuardHost host);
   ~TreeGuardService();
+
+  /// What restore() prepared for the first plan of a start.
+  struct Restored {
+    bool read = false;  ///< enabled and live with a state directory: the state file was looked at
+    std::optional<treeguard::Settings> settings;
+    std::unique_ptr<treeguard::Controller> controller;  ///< enrolled on the start's inputs
+    treeguard::Decisions decisions;                     ///< what the state file brings back
+    model::Overlay fields;  ///< TreeGuard's overlay fields with `decisions` applied
+  };
+  /// The state of the last run, for Shaper::setStartOverlay: reads [treeguard] from
+  /// `inputs.config`; when enabled and not a dry run, enrols `inputs` and `plan` (the start's,
+  /// without an overlay) as the first tick would, reads <stateDirectory>/treeguard/state.json,
+  /// keeps what still fits (treeguard::Controller::restoreFrom) and sets
+  /// `overlay.circuitSqm` and `overlay.virtualNodes` to it. A missing file restores nothing; an
+  /// unreadable or invalid one is logged (as the first tick logs it) and restores nothing.
+  static Restored restore(const model::Inputs& inputs, const plan::QueuePlan& plan,
+                          const std::string& stateDirectory, model::Overlay& overlay);
+  /// Before the first tick: continues from `restored` when the overlay in force holds its
+  /// fields (the shaper planned them); else the first tick replays the state file through
+  /// changeOverlay as without restore().
+  void adopt(Restored restored);
 
   /// Starts the tick thread. Idempotent.
   void start();

@@ -28,6 +28,7 @@
 #include "daemon/HaService.h"
 #include "daemon/InputWatcher.h"
 #include "daemon/OperatorServices.h"
+#include "daemon/PersistedOverlay.h"
 #include "daemon/Shaper.h"
 #include "daemon/SystemdNotify.h"
 
@@ -121,6 +122,10 @@ int main(int argc, char** argv) {
   const int readyFd = foreground ? -1 : forkAndWaitForReady();
 
   sluice::daemon::Shaper shaper(options);
+  // The modules' persisted overlay entries (RADIUS sessions, StormGuard adjustments, TreeGuard
+  // state) are in the first plan start() applies (docs/daemon.md, "The overlay").
+  sluice::daemon::PersistedOverlay persisted(options.configPath);
+  shaper.setStartOverlay(persisted.loader());
   if (auto started = shaper.start(); !started) {
     spdlog::error("start failed: {}", started.error().message());
     shaper.stop();
@@ -139,6 +144,7 @@ int main(int argc, char** argv) {
   ha.start();
   sluice::daemon::OperatorServices services(shaper, options.configPath);
   services.setHa(&ha);
+  services.setPersisted(&persisted);
   if (auto started = services.start(); !started) {
     spdlog::error("operator services: {}", started.error().message());
     ha.stop();

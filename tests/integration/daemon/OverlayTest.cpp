@@ -4,8 +4,11 @@
 // a node rate is one incremental apply of its class and the circuits it caps and returns to the
 // plan exactly, a dynamic
 // circuit gets classes and address map entries and survives an operator reload, a conflicting
-// entry is skipped without touching the kernel and stays in the overlay.
+// entry is skipped without touching the kernel and stays in the overlay; entries given before
+// start() (Shaper::setStartOverlay, the modules' persisted ones) are in the first plan, and a
+// loader that fails leaves a shaper started without them.
 
+#include <stdexcept>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -167,6 +170,72 @@ TEST_F(OverlayShaper, AConflictingCircuitIsSkippedAndTheKernelIsUntouched) {
   EXPECT_EQ(sh("tc class show dev shp-inet"), up);
   EXPECT_EQ(shaper_->overlay().circuits.size(), 1u) << "kept, to apply when the inputs allow it";
   shaper_->changeOverlay([&](model::Overlay& o) { o.circuits.clear(); }, ReloadTrigger::Radius);
+}
+
+TEST_F(OverlayShaper, EntriesLoadedBeforeStartAreInTheFirstPlan) {
+  const std::string ap = "Riverbend Water Tower AP1-N";
+  shaper_->stop();
+  delete shaper_;
+  DaemonOptions options;
+  options.configPath = lab_.config();
+  options.pinDir = lab_.pins();
+  options.driftInterval = std::chrono::seconds(0);
+  shaper_ = new Shaper(options);
+  std::string seenStateDir;
+  size_t seenCircuits = 0;
+  shaper_->setStartOverlay([&](const Shaper::StartContext& c, model::Overlay& o) {
+    seenStateDir = c.stateDirectory;
+    seenCircuits = c.plan.circuits.size();
+    EXPECT_FALSE(c.inputs.model.shaped.byId.contains("r-88")) << "the inputs without an overlay";
+    o.circuits["r-88"] = dynamicCircuit("r-88", "100.64.77.8");
+    o.nodeRates[ap] = {30, 7};
+  });
+  auto started = shaper_->start();
+  ASSERT_TRUE(started) << started.error().message();
+  EXPECT_EQ(seenStateDir, (lab_.work() / "state").string());
+
+  // Right after start: the dynamic circuit's classes and map entry, and the node's rate, with
+  // one apply (the build) and no other.
+  const auto snap = shaper_->snapshot();
+  EXPECT_EQ(snap.plan->circuits.size(), seenCircuits + 1);
+  const auto* circuit = findCircuit(*snap.plan, "r-88");
+  ASSERT_NE(circuit, nullptr);
+  EXPECT_NE(classLine("shp-subs", circuit->downClass).find("ceil 8Mbit"), std::string::npos)
+      << classLine("shp-subs", circuit->downClass);
+  bool mapped = false;
+  for (const auto& a : snap.plan->addresses) {
+    mapped = mapped || a.prefix == *IpNet::parse("100.64.77.8");
+  }
+  EXPECT_TRUE(mapped) << "the circuit's address is in the published map";
+  const auto* node = findNode(*snap.plan, ap);
+  ASSERT_NE(node, nullptr);
+  EXPECT_NE(classLine("shp-subs", node->downClass).find("ceil 30Mbit"), std::string::npos)
+      << classLine("shp-subs", node->downClass);
+  EXPECT_EQ(shaper_->overlay().circuits.size(), 1u);
+  EXPECT_EQ(shaper_->overlay().nodeRates.size(), 1u);
+  const nlohmann::json status = shaper_->status().body;
+  EXPECT_EQ(status["last_reload"]["trigger"], "startup") << status["last_reload"].dump();
+  EXPECT_EQ(status["bakery"]["last_apply"]["mode"], "build") << status["bakery"].dump();
+  EXPECT_EQ(status["bakery"]["last_apply"]["sequence"], 1) << status["bakery"].dump();
+
+  // Removing the entries later is an ordinary overlay change back to the plan.
+  auto answer = shaper_->changeOverlay([](model::Overlay& o) { o = model::Overlay{}; },
+                                       ReloadTrigger::Radius);
+  ASSERT_EQ(answer.status, 200) << answer.body.dump();
+  EXPECT_EQ(classLine("shp-subs", circuit->downClass), "");
+
+  // A loader that fails: the shaper starts, without an overlay.
+  shaper_->stop();
+  delete shaper_;
+  shaper_ = new Shaper(options);
+  shaper_->setStartOverlay([](const Shaper::StartContext&, model::Overlay& o) {
+    o.circuits["r-89"] = dynamicCircuit("r-89", "100.64.77.9");
+    throw std::runtime_error("state file unreadable");
+  });
+  started = shaper_->start();
+  ASSERT_TRUE(started) << started.error().message();
+  EXPECT_TRUE(shaper_->overlay().empty());
+  EXPECT_EQ(findCircuit(*shaper_->snapshot().plan, "r-89"), nullptr);
 }
 
 }  // namespace

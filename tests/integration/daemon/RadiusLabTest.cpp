@@ -9,7 +9,9 @@
 //      the neighbouring circuit 1001 loses nothing; the change is one bakery apply of <= 2 tc ops;
 //   3. a CoA with a wrong secret gets no answer, is counted as bad-authenticator, and changes
 //      nothing (no apply, same rate);
-//   4. a restart of sluiced brings the session back from the state directory (at the CoA's rate);
+//   4. a restart of sluiced brings the session back from the state directory (at the CoA's rate)
+//      in the shaper's first plan: its classes are in the tree when sluiced is ready and nothing
+//      is applied after the start's apply;
 //   5. a Disconnect-Request removes the circuit: the address falls to the default class (its
 //      bytes are counted there) and is no longer held at 5 Mbit/s.
 // Needs root; holds /tmp/sluice-lab.lock for its whole run (the lab's namespaces are fixed).
@@ -367,14 +369,36 @@ TEST_F(RadiusLab, StartCoaWrongSecretDisconnect) {
             std::string::npos)
       << statusText.out;
 
-  // 3b. A restart of sluiced: the session comes back from the state directory and is applied
-  // again (at the CoA's rate) without any accounting.
+  // 3b. A restart of sluiced: the session comes back from the state directory (at the CoA's
+  // rate) without any accounting, in the first plan: the tree has the circuit's classes when
+  // sluiced is ready, and no apply follows the start's.
+  const auto classes = [&] {
+    const auto out = run({"ip", "netns", "exec", lab::kShaperNs, "tc", "class", "show", "dev",
+                          lab::kShaperNetworkIf});
+    return std::ranges::count(out.out, '\n');
+  };
+  const auto classesBefore = classes();
   const auto restarted = sluice({"lab", "--state-dir", kLabDir, "restart"}, seconds(120));
   ASSERT_EQ(restarted.exitCode, 0) << restarted.out << restarted.err;
+  EXPECT_EQ(classes(), classesBefore) << "the dynamic circuit's classes are missing at ready";
   radius = waitCircuits(1);
   ASSERT_EQ(radius["sessions"].size(), 1u) << radius.dump(1);
   EXPECT_EQ(radius["sessions"][0]["circuit"]["download_max_mbps"], 5.0) << radius.dump(1);
   EXPECT_EQ(radius["apply"].value("last_outcome", ""), "applied") << radius.dump(1);
+  std::this_thread::sleep_for(milliseconds(1500));  // the first batch and a re-map have run
+  const Json restartStatus = get("/api/status");
+  EXPECT_EQ(restartStatus["last_reload"].value("trigger", ""), "startup")
+      << "an apply after the start's: " << restartStatus["last_reload"].dump();
+  std::ifstream logFile(kLabDir + "/sluiced.log");
+  std::stringstream logText;
+  logText << logFile.rdbuf();
+  const std::string log = logText.str();
+  const size_t readyAt = log.rfind("sluiced: ready: ");  // the shaper's, not "ha: ready: "
+  ASSERT_NE(readyAt, std::string::npos) << log.substr(log.size() > 3000 ? log.size() - 3000 : 0);
+  const std::string readyLine = log.substr(readyAt, log.find('\n', readyAt) - readyAt);
+  EXPECT_NE(readyLine.find("overlay: 1 dynamic circuits"), std::string::npos) << readyLine;
+  EXPECT_EQ(log.find("reload (radius)", readyAt), std::string::npos)
+      << log.substr(readyAt, 3000);
 
   // 4. Disconnect-Request: the circuit goes; the address falls to the default class.
   r = radclient("disconnect", session);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # StormGuard's persisted adjustments in sluiced on a real kernel (root; private namespace): an
 # adjustment in <state dir>/stormguard/adjustments.json made under the plan in force is replayed
-# at start (the site's HTB class at the adjusted rate, and status says so); an operator
+# in the first plan at start (the site's HTB class at the adjusted rate as soon as sluiced is
+# ready, no StormGuard apply after the start's, and status says so); an operator
 # reload with the same plan keeps it; a reload that re-plans the site discards it (the class at
 # the new plan, the state file emptied, the discard in the events); leaving live mode returns
 # the node to its plan. Usage: stormguard_replay_test.sh SLUICED SLUICE
@@ -90,16 +91,27 @@ ready() { "$sluice" status --socket "$work/sluiced.sock" --json 2>/dev/null | gr
 site_is() { [[ $(site) == "$1" ]]; }
 wait_for "sluiced ready" ready
 
-# 1. Replayed at start: the class at 7, status and urgent say so.
-wait_for "site class at the replayed 12 Mbit/s (is $(site))" site_is 12.0
+# 1. Replayed in the first plan: the class at 12 when sluiced is ready (before StormGuard's first
+# tick), the start's apply the only one; status says so.
+site_is 12.0 || fail "site class at $(site) when sluiced is ready, not the replayed 12 Mbit/s"
+grep -q 'overlay in the first plan: 0 dynamic circuits, 1 node rates' "$work/log" ||
+  fail "the first plan did not carry the adjustment"
+grep -q 'ready: .*overlay: 0 dynamic circuits, 1 node rates' "$work/log" || fail "ready line"
+sleep 2.5  # two StormGuard ticks: a replay through changeOverlay would have happened by now
+site_is 12.0 || fail "site class at $(site) after StormGuard's first ticks"
+grep -q 'reload (stormguard)' "$work/log" && fail "a StormGuard apply after start"
+"$sluice" status --socket "$work/sluiced.sock" --json | python3 -c '
+import json,sys
+s=json.load(sys.stdin)
+assert s["last_reload"]["trigger"] == "startup", s["last_reload"]' ||
+  fail "an apply after the start's: $("$sluice" status --socket "$work/sluiced.sock" --json)"
 sg | python3 -c '
 import json,sys
 n=json.load(sys.stdin)["nodes"][0]
 assert n["download"]["current_mbps"] == 12 and n["download"]["planned_mbps"] == 20, n
 assert n["upload"]["current_mbps"] == 20, n' || fail "status after replay: $(sg)"
-"$sluice" status --socket "$work/sluiced.sock" --json >/dev/null
 grep -q 'stormguard: set Site download' "$work/log" && fail "replay logged as a decision"
-grep -q 'adjustments replayed' "$work/log" || fail "no replay in the log"
+grep -q 'adjustments replayed into the first plan' "$work/log" || fail "no replay in the log"
 
 # 2. An operator reload with the same plan keeps it.
 "$sluice" reload --socket "$work/sluiced.sock" >/dev/null || fail "reload refused"
@@ -127,4 +139,4 @@ wait_for "site class at the plan 20 in a dry run (is $(site))" site_is 20.0
 sleep 1.5
 [[ -e $work/state/stormguard/adjustments.json ]] && fail "state file kept in a dry run"
 sg | grep -q '"phase": *"dry_run"' || fail "phase after dry_run = true: $(sg)"
-echo "PASS: replayed at start (12 of 20 Mbit/s; the minimum is 10), kept over a same-plan reload, discarded by a re-plan (25), dry run at the plan"
+echo "PASS: replayed in the first plan at start (12 of 20 Mbit/s, no apply after it; the minimum is 10), kept over a same-plan reload, discarded by a re-plan (25), dry run at the plan"

@@ -4,7 +4,9 @@
 //   - node virtualisation ([treeguard.links]) is live: the idle node's classes go, its circuits'
 //     classes stay and hang under the node's parent, through one overlay change; traffic restores
 //     the node's classes;
-//   - the state file and its replay after a restart of the shaper and the service;
+//   - the state file and its replay after a restart of the shaper and the service, in the
+//     shaper's first plan (TreeGuardService::restore through Shaper::setStartOverlay, as sluiced
+//     wires it): the node is virtual right after start and the first tick applies nothing;
 //   - a CAKE <-> fq_codel switch with both kinds falling back to pfifo ([sluice] leaf_fallback)
 //     is decided and recorded but changes nothing in the kernel (0 tc ops).
 // The signals come from the test (empty telemetry = idle) and the CPU from a test file, as
@@ -53,13 +55,20 @@ class TreeGuardShaper : public ::testing::Test {
     startShaper();
   }
 
-  static void startShaper() {
+  /// `restore`: TreeGuard's state file goes into the first plan, as sluiced wires it
+  /// (daemon/PersistedOverlay.h); what it prepared is left in restored_.
+  static void startShaper(bool restore = false) {
     DaemonOptions options;
     options.configPath = lab_.config();
     options.pinDir = lab_.pins();
     options.driftInterval = std::chrono::seconds(0);
     options.keepOnExit = true;  // a restart adopts the tree, as after a daemon restart
     shaper_ = new Shaper(options);
+    if (restore) {
+      shaper_->setStartOverlay([](const Shaper::StartContext& c, model::Overlay& o) {
+        restored_ = TreeGuardService::restore(c.inputs, c.plan, c.stateDirectory, o);
+      });
+    }
     auto started = shaper_->start();
     ASSERT_TRUE(started) << started.error().message();
   }
@@ -114,6 +123,7 @@ class TreeGuardShaper : public ::testing::Test {
   static inline fs::path work_;
   static inline test::PrivateShaperLab lab_;
   static inline Shaper* shaper_ = nullptr;
+  static inline TreeGuardService::Restored restored_;
 };
 
 TEST_F(TreeGuardShaper, AnIdleNodeIsVirtualisedLiveRestoredOnTrafficAndReplayedAfterARestart) {
@@ -173,21 +183,32 @@ TEST_F(TreeGuardShaper, AnIdleNodeIsVirtualisedLiveRestoredOnTrafficAndReplayedA
   EXPECT_EQ(urgent[0]["kind"], "treeguard") << urgent.dump(1);
   EXPECT_EQ(urgent[1]["kind"], "treeguard-change") << urgent.dump(1);
 
-  // The state file holds both; a restart of shaper and service replays them.
+  // The state file holds both; a restart of shaper and service replays them in the shaper's
+  // first plan: the node is virtual right after start, and the service's first tick applies
+  // nothing more.
   std::ifstream saved(work_ / "state/treeguard/state.json");
   json file = json::parse(saved, nullptr, false);
   EXPECT_EQ(file["nodes"], json::array({kAp})) << file.dump();
   EXPECT_EQ(file["circuits"]["1001"], "fq_codel/fq_codel") << file.dump();
   tg.reset();
   stopShaper();
-  startShaper();
-  ASSERT_TRUE(shaper_->overlay().empty());
+  startShaper(true);
+  EXPECT_TRUE(shaper_->overlay().virtualNodes.contains(kAp));
+  EXPECT_EQ(shaper_->overlay().circuitSqm.count("1001"), 1u);
+  EXPECT_EQ(classLine("shp-subs", ap->downClass), "") << "the node's class is back at start";
+  const uint64_t startVersion = shaper_->snapshot().version;
   std::ofstream(work_ / "cpu") << "65\n";  // between low and high: no CPU-driven change
   tg = service(&mbps);
+  tg->adopt(std::move(restored_));
   tg->tickOnce(0, 2000);
+  EXPECT_EQ(shaper_->snapshot().version, startVersion) << "an apply after the start's";
+  EXPECT_EQ(shaper_->status().body["last_reload"]["trigger"], "startup");
   EXPECT_TRUE(shaper_->overlay().virtualNodes.contains(kAp)) << tg->statusJson().dump(1);
   EXPECT_EQ(shaper_->overlay().circuitSqm.count("1001"), 1u);
   EXPECT_EQ(classLine("shp-subs", ap->downClass), "");
+  status = tg->statusJson();
+  EXPECT_EQ(status["nodes"]["virtual"], 1) << status.dump(1);
+  EXPECT_EQ(status["circuits"]["fq_codel_directions"], 2) << status["circuits"].dump();
 
   // Traffic on the node (200 Mbit/s of 200: the EWMA, weight 0.1, reaches 10 % >= 5 % on the
   // first tick): its classes come back.
