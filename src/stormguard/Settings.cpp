@@ -1,5 +1,7 @@
 #include "stormguard/Settings.h"
 
+#include <arpa/inet.h>
+
 #include <cerrno>
 
 #include "config/OtherSection.h"
@@ -44,6 +46,17 @@ Result<Settings> readSettings(const config::Config& config) {
   }
   if (!(out.minimumUploadShare > 0 && out.minimumUploadShare <= 1)) {
     return s.invalid("minimum_upload_percentage", "a share in (0, 1]");
+  }
+  if (out.enabled && out.strategy == "delay_probe_active") {
+    in6_addr scratch{};
+    if (::inet_pton(AF_INET, out.activePingTarget.c_str(), &scratch) != 1 &&
+        ::inet_pton(AF_INET6, out.activePingTarget.c_str(), &scratch) != 1) {
+      return s.invalid("active_ping_target",
+                       "an IPv4 or IPv6 address (no host names: sluiced does not resolve them)");
+    }
+    if (!(out.activePingWeight >= 0 && out.activePingWeight <= 1)) {
+      return s.invalid("active_ping_weight", "a weight in [0, 1]");
+    }
   }
   return out;
 }
