@@ -34,6 +34,7 @@ packages=(
   # man pages from --help, CPack's dependency scan (dpkg-shlibdeps, file), lint, a clean bookworm root
   libsystemd-dev help2man dpkg-dev file lintian debootstrap
   systemd-container                     # systemd-nspawn: booting the package's unit by hand (docs/packaging.md)
+  netsniff-ng                           # trafgen: frames for the real-frame benchmark (bench/realframe/run.sh)
 )
 
 sudo_cmd=()

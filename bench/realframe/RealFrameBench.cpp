@@ -1,0 +1,294 @@
+// Real-frame benchmark of the whole packet path (root; namespaces of its own, see Topology.h):
+// trafgen sends frames of known kinds into the Internet-facing veth; they cross sluice_xdp ->
+// cpumap (CPU 1) -> bridge -> sluice_tc -> HTB (mq, one HTB per tx queue) to a sink. Reports
+// packets per second forwarded (sink rx counter), the per-program cost from the kernel's BPF
+// run-time statistics, and whether every frame reached its expected HTB class; then the same
+// with a redirect-only XDP program and no tc program, then the reload penalty.
+// Exits 1 when the path is broken (nothing forwarded, frames outside their classes).
+//
+// Usage: bench_realframe [--rounds N] [--seconds S] [--rate PPS] [--reload-rate PPS]
+//                        [--reload-seconds S] [--no-reload]
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+
+#include "Bench.h"
+#include "Frames.h"
+#include "RedirectOnly.h"
+#include "dataplane/BpfMapWriter.h"
+
+namespace sluice::realframe {
+
+std::unique_ptr<PathAttachment> PathAttachment::sluice(const Topology& topo,
+                                                       const dataplane::Dataplane& dp) {
+  std::unique_ptr<PathAttachment> p(new PathAttachment(topo));
+  topo.inShaper([&] {
+    for (int ifindex : {topo.i1Ifindex(), topo.s1Ifindex()}) {
+      auto x = dataplane::XdpAttachment::attach(ifindex, dp.xdpProgramFd());
+      auto t = dataplane::TcAttachment::attachEgress(ifindex, dp.tcProgramFd());
+      if (!x || !t) {
+        throw std::runtime_error("attaching Sluice's programs: " +
+                                 (!x ? x.error().message() : t.error().message()));
+      }
+      p->xdp_.push_back(std::move(*x));
+      p->tc_.push_back(std::move(*t));
+    }
+    return 0;
+  });
+  return p;
+}
+
+std::unique_ptr<PathAttachment> PathAttachment::redirectOnly(const Topology& topo, int progFd) {
+  std::unique_ptr<PathAttachment> p(new PathAttachment(topo));
+  topo.inShaper([&] {
+    auto x = dataplane::XdpAttachment::attach(topo.i1Ifindex(), progFd);
+    if (!x) {
+      throw std::runtime_error("attaching the redirect-only program: " + x.error().message());
+    }
+    p->xdp_.push_back(std::move(*x));
+    return 0;
+  });
+  return p;
+}
+
+PathAttachment::~PathAttachment() {
+  topo_.inShaper([&] {
+    for (auto& x : xdp_) {
+      (void)x.detach();
+    }
+    for (auto& t : tc_) {
+      (void)t.detach();
+    }
+    return 0;
+  });
+}
+
+Window measureWindow(const Topology& topo, const Programs& progs, const std::string& config,
+                     uint64_t ratePps, const std::vector<std::string>& expected, const Options& o,
+                     const std::string& log) {
+  Trafgen sender(topo.inet(), "i0", config, ratePps, log);
+  std::this_thread::sleep_for(std::chrono::duration<double>(o.warmupSeconds));
+  auto a = snapshot(topo, progs);
+  std::this_thread::sleep_for(std::chrono::duration<double>(o.seconds));
+  auto b = snapshot(topo, progs);
+  return difference(a, b, expected);
+}
+
+}  // namespace sluice::realframe
+
+namespace {
+
+using namespace sluice::realframe;
+namespace dataplane = sluice::dataplane;
+
+std::string loadAverage() {
+  std::ifstream f("/proc/loadavg");
+  std::string one, five, fifteen;
+  f >> one >> five >> fifteen;
+  return one + " " + five + " " + fifteen;
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        throw std::runtime_error(a + " needs a value");
+      }
+      return argv[++i];
+    };
+    if (a == "--rounds") {
+      o.rounds = std::stoi(next());
+    } else if (a == "--seconds") {
+      o.seconds = std::stod(next());
+    } else if (a == "--rate") {
+      o.ratePps = std::stoull(next());
+    } else if (a == "--reload-rate") {
+      o.reloadRatePps = std::stoull(next());
+    } else if (a == "--reload-seconds") {
+      o.reloadSeconds = std::stod(next());
+    } else if (a == "--no-reload") {
+      o.reload = false;
+    } else {
+      throw std::runtime_error("unknown argument " + a +
+                               "; usage: bench_realframe [--rounds N] [--seconds S] [--rate PPS] "
+                               "[--reload-rate PPS] [--reload-seconds S] [--no-reload]");
+    }
+  }
+  if (o.rounds < 1 || o.seconds <= 0 || o.reloadSeconds <= 0) {
+    throw std::runtime_error("--rounds, --seconds and --reload-seconds must be positive");
+  }
+  return o;
+}
+
+struct KindResult {
+  std::vector<double> pps, xdpNs, tcNs, offered, basePps, baseNs, classifiedPct, metaPct;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  Options o = parse(argc, argv);
+  // libbpf warns when tc's clsact hook already exists (each run re-attaches): not a problem.
+  spdlog::set_level(spdlog::level::err);
+  if (geteuid() != 0) {
+    throw std::runtime_error("needs root (namespaces, XDP, BPF statistics)");
+  }
+  if (std::system("command -v trafgen >/dev/null") != 0) {
+    throw std::runtime_error(
+        "trafgen not found: apt-get install netsniff-ng (tools/install-deps.sh)");
+  }
+  o.workDir = fmt::format("/tmp/sluice-realframe-{}", getpid());
+  mkdir(o.workDir.c_str(), 0700);
+  utsname u{};
+  uname(&u);
+  std::printf("# bench_realframe: Linux %s, %ld CPUs, load average %s\n", u.release,
+              sysconf(_SC_NPROCESSORS_ONLN), loadAverage().c_str());
+
+  BpfStatsSession bpfStats;
+  Topology topo;
+  dataplane::DataplaneOptions dpo;
+  dpo.internetIfindex = static_cast<uint32_t>(topo.i1Ifindex());
+  dpo.networkIfindex = static_cast<uint32_t>(topo.s1Ifindex());
+  dpo.lpmCapacity = kReloadMappings + 1024;
+  auto dp = dataplane::Dataplane::open(dpo);
+  if (!dp) {
+    throw std::runtime_error("open the data plane: " + dp.error().message());
+  }
+  constexpr uint32_t kCpu = 1;  // the shaping CPU; trafgen and the XDP softirq use CPU 0
+  if (auto r = (*dp)->setRuntimeConfig({0, {kCpu, kCpu}}); !r) {
+    throw std::runtime_error("runtime config: " + r.error().message());
+  }
+  dataplane::BpfMapWriter writer((*dp)->lpmMapFd(), (*dp)->epochMapFd());
+  if (auto r = writer.publish(benchMappings(kCpu)); !r) {
+    throw std::runtime_error("publish: " + r.error().message());
+  }
+  RedirectOnly redirect(SLUICE_REALFRAME_BPF_OBJ, kCpu, dpo.cpumapQueueSize);
+  std::printf("# classification hand-over: %s\n", (*dp)->mode().xdpMetadata
+                                                      ? "XDP metadata (tc reads XDP's decision)"
+                                                      : (*dp)->mode().reason.c_str());
+  auto kinds = frameKinds();
+  std::string liveReason;
+  bool live = topo.inShaper([&] {
+    return probeLiveFrames(redirect.programFd(), topo.i1Ifindex(), kinds[0].frames[0], &liveReason);
+  });
+  std::printf("# BPF_F_TEST_XDP_LIVE_FRAMES: %s\n",
+              live ? "accepted by this kernel (not needed: trafgen drives the real path)"
+                   : ("refused (" + liveReason + "); frames come from trafgen").c_str());
+  std::printf("# %d rounds (medians), %.1f s windows after %.1f s warm-up, offered: %s\n\n",
+              o.rounds, o.seconds, o.warmupSeconds,
+              o.ratePps ? fmt::format("{} pps", o.ratePps).c_str() : "one trafgen sender, max");
+
+  std::vector<std::string> failures;
+  std::vector<KindResult> results(kinds.size());
+  const Programs sluiceProgs{(*dp)->xdpProgramFd(), (*dp)->tcProgramFd(), (*dp)->statsMapFd()};
+  const Programs baseProgs{redirect.programFd(), -1, -1};
+  for (size_t k = 0; k < kinds.size(); ++k) {
+    writeTrafgenConfig(kinds[k].frames, fmt::format("{}/kind{}.cfg", o.workDir, k));
+  }
+  for (int round = 0; round < o.rounds; ++round) {
+    for (size_t k = 0; k < kinds.size(); ++k) {
+      const auto& kind = kinds[k];
+      std::string cfg = fmt::format("{}/kind{}.cfg", o.workDir, k);
+      std::string log = fmt::format("{}/trafgen.log", o.workDir);
+      Window s, b;
+      {
+        auto att = PathAttachment::sluice(topo, **dp);
+        s = measureWindow(topo, sluiceProgs, cfg, o.ratePps, kind.expectedClasses, o, log);
+      }
+      {
+        auto att = PathAttachment::redirectOnly(topo, redirect.programFd());
+        b = measureWindow(topo, baseProgs, cfg, o.ratePps, {"1:2", "2:2"}, o, log);
+      }
+      auto& r = results[k];
+      r.pps.push_back(s.forwardedPps);
+      r.offered.push_back(s.offeredPps);
+      r.xdpNs.push_back(s.xdpNs);
+      r.tcNs.push_back(s.tcNs);
+      r.basePps.push_back(b.forwardedPps);
+      r.baseNs.push_back(b.xdpNs);
+      double pct = s.leafPackets ? 100.0 * static_cast<double>(s.expectedPackets) /
+                                       static_cast<double>(s.leafPackets)
+                                 : 0.0;
+      r.classifiedPct.push_back(pct);
+      const uint64_t tcPackets = s.stats[SLUICE_STAT_TC_PACKETS];
+      r.metaPct.push_back(tcPackets
+                              ? 100.0 * static_cast<double>(s.stats[SLUICE_STAT_TC_FROM_META]) /
+                                    static_cast<double>(tcPackets)
+                              : 0.0);
+      auto where = fmt::format("round {} {}", round + 1, kind.name);
+      if (s.forwardedPps <= 0 || s.xdpRuns == 0 || s.tcRuns == 0) {
+        failures.push_back(where + ": Sluice path forwarded nothing or a program never ran");
+      } else if (pct < 99.0) {
+        failures.push_back(fmt::format("{}: only {:.2f} % of {} packets in {}", where, pct,
+                                       s.leafPackets, fmt::join(kind.expectedClasses, ",")));
+      }
+      if (b.forwardedPps <= 0 || b.defaultPackets < b.leafPackets * 99 / 100) {
+        failures.push_back(where + ": redirect-only path forwarded nothing into M:2");
+      }
+      std::fprintf(stderr,
+                   "%s: Sluice %.0f pps (xdp %.1f ns, tc %.1f ns, %.2f %% classified), "
+                   "redirect-only %.0f pps (%.1f ns)\n",
+                   where.c_str(), s.forwardedPps, s.xdpNs, s.tcNs, pct, b.forwardedPps, b.xdpNs);
+    }
+  }
+
+  std::printf(
+      "| frame kind | frame bytes | offered pps | forwarded pps | sluice_xdp ns | "
+      "sluice_tc ns | tc from XDP metadata | in expected class | redirect-only forwarded pps | "
+      "redirect-only XDP ns | XDP ratio | XDP + tc ratio |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  for (size_t k = 0; k < kinds.size(); ++k) {
+    const auto& r = results[k];
+    double xdp = median(r.xdpNs), tc = median(r.tcNs), base = median(r.baseNs);
+    std::string bytes = k + 1 == kinds.size() ? "60–74" : std::to_string(kinds[k].frames[0].size());
+    std::printf(
+        "| %s | %s | %.0f | %.0f | %.1f | %.1f | %.1f %% | %.2f %% | %.0f | %.1f | %.2f | %.2f "
+        "|\n",
+        kinds[k].name.c_str(), bytes.c_str(), median(r.offered), median(r.pps), xdp, tc,
+        median(r.metaPct), median(r.classifiedPct), median(r.basePps), base,
+        base > 0 ? xdp / base : 0, base > 0 ? (xdp + tc) / base : 0);
+  }
+
+  if (o.reload) {
+    auto rows = reloadPenalty(topo, **dp, o, failures);
+    std::printf(
+        "\nreload penalty: %d IPv4 subscribers round robin at %llu pps offered, CPU 1 "
+        "republishing %d mappings in a loop (busy) or idle\n\n",
+        kReloadSubscribers, static_cast<unsigned long long>(o.reloadRatePps), kReloadMappings);
+    std::printf(
+        "| variant | XDP ns idle | XDP ns busy | busy/idle | tc ns idle | tc ns busy | "
+        "offered pps | forwarded pps idle / busy | republishes | misclassified (HTB M:2) | XDP "
+        "default-class verdicts |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (const auto& r : rows) {
+      std::printf(
+          "| %s | %.1f | %.1f | %.2f | %.1f | %.1f | %.0f | %.0f / %.0f | %.0f | %.3f %% | "
+          "%.3f %% |\n",
+          r.variant.c_str(), r.idleXdpNs, r.busyXdpNs,
+          r.idleXdpNs > 0 ? r.busyXdpNs / r.idleXdpNs : 0, r.idleTcNs, r.busyTcNs, r.offeredPps,
+          r.idlePps, r.busyPps, r.republishes, r.misclassifiedPct, r.xdpDefaultPct);
+    }
+  }
+  std::printf("\n# load average after: %s\n", loadAverage().c_str());
+  std::system(("rm -rf " + o.workDir).c_str());
+  if (!failures.empty()) {
+    for (const auto& f : failures) {
+      std::fprintf(stderr, "bench_realframe: FAILED: %s\n", f.c_str());
+    }
+    return 1;
+  }
+  return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "bench_realframe: %s\n", e.what());
+  return 1;
+}
