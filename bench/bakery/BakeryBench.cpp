@@ -2,12 +2,14 @@
 // circuit trees, compared with a full build of the same tree in the same run; hitless rebuild
 // time; and the kernel memory of HTB classes, HTB qdiscs and pfifo leaves (--measure-memory).
 //
-//   bench_bakery [--circuits 1000,10000,30000] [--queues 16] [--repeat 5] [--rebuild] [--model]
+//   bench_bakery [--circuits 1000,10000,30000] [--queues 16] [--tx-queues 17] [--repeat 5]
+//                [--rebuild] [--model]
 //   bench_bakery --measure-memory [--objects 10000]
 //
 // Per size: a synthetic ISP (synth::generate, seed 1, sites = circuits/500), planned by the real
 // planner for Q queues, leaves pfifo (this kernel has no CAKE/fq_codel), on a veth pair eth0/eth1
-// with Q tx queues in namespace sl-bakery-bench-<pid>. "full build" is Bakery::apply from nothing
+// with --tx-queues tx queues (default Q+1: one spare for the rebuild) in namespace
+// sl-bakery-bench-<pid>. "full build" is Bakery::apply from nothing
 // (the whole tree, batched netlink, then one full map publish). Then, repeated --repeat times each,
 // one change of each class is made to the model, planned (not timed) and applied (timed: stabilize
 // + preflight + diff + kernel ops + map update + persisting active.json; the map writer records,
@@ -55,12 +57,12 @@ double msSince(Clock::time_point t0) {
 /// A network namespace with veth eth0/eth1 (Q queues each), removed in the destructor.
 class Lab {
  public:
-  explicit Lab(uint32_t queues) : ns_(fmt::format("sl-bakery-bench-{}", ::getpid())) {
+  explicit Lab(uint32_t txQueues) : ns_(fmt::format("sl-bakery-bench-{}", ::getpid())) {
     sh("ip netns del " + ns_);
     if (sh("ip netns add " + ns_) != 0 ||
         sh(fmt::format("ip -n {0} link add eth0 numtxqueues {1} numrxqueues {1} type veth peer "
                        "name eth1 numtxqueues {1} numrxqueues {1}",
-                       ns_, queues)) != 0 ||
+                       ns_, txQueues)) != 0 ||
         sh(fmt::format("ip -n {0} link set eth0 up && ip -n {0} link set eth1 up", ns_)) != 0) {
       throw std::runtime_error("cannot create namespace " + ns_ + " (root needed)");
     }
@@ -90,6 +92,13 @@ class TimedRunner final : public bakery::OpRunner {
   Result<uint64_t> backlogPackets(const std::string& ifname,
                                   const std::vector<plan::TcHandle>& classids) override {
     return inner_.backlogPackets(ifname, classids);
+  }
+  Result<uint32_t> txQueueCount(const std::string& ifname) override {
+    return inner_.txQueueCount(ifname);
+  }
+  Result<uint64_t> htbBacklogPackets(const std::string& ifname, uint16_t major,
+                                     uint16_t skipMinor) override {
+    return inner_.htbBacklogPackets(ifname, major, skipMinor);
   }
   uint64_t messagesSent() const override { return inner_.messagesSent(); }
   double kernelMs = 0;
@@ -181,16 +190,19 @@ std::string row(const std::string& what, const Sample& s) {
                      median(s.persistMs), ops.front(), ops.back());
 }
 
-int runSize(uint32_t circuits, uint32_t queues, uint32_t repeat, bool rebuild, bool useModel) {
+int runSize(uint32_t circuits, uint32_t queues, uint32_t txQueues, uint32_t repeat, bool rebuild,
+            bool useModel) {
   const std::string dir = fmt::format("/var/tmp/sl-bakery-bench-{}-{}", ::getpid(), circuits);
   Isp isp = makeIsp(circuits, dir);
   auto& model = isp.inputs.model;
   std::unique_ptr<Lab> lab;
   std::unique_ptr<bakery::OpRunner> inner;
   if (useModel) {
-    inner = std::make_unique<bakery::ModelOpRunner>();
+    auto model = std::make_unique<bakery::ModelOpRunner>();
+    model->setTxQueues(txQueues);
+    inner = std::move(model);
   } else {
-    lab = std::make_unique<Lab>(queues);
+    lab = std::make_unique<Lab>(txQueues);
     auto socket = netlink::Socket::open(lab->path());
     auto clock = tc::Psched::read();
     if (!socket || !clock) {
@@ -226,8 +238,9 @@ int runSize(uint32_t circuits, uint32_t queues, uint32_t repeat, bool rebuild, b
   const auto first = planOf(isp, queues);
   for (const auto& i : first.interfaces)
     for (const auto& q : i.queues) classes += q.classes.size();
-  fmt::print("{} circuits, {} queues, {} HTB classes, {} addresses (both directions){}{}\n",
-             circuits, queues, classes, first.addresses.size(),
+  fmt::print("{} circuits, {} queues on {} tx queues, {} HTB classes, {} addresses (both "
+             "directions){}{}\n",
+             circuits, queues, txQueues, classes, first.addresses.size(),
              circuits > kLeafCircuits ? fmt::format("; leaves for the first {} circuits only",
                                                     kLeafCircuits)
                                       : std::string(),
@@ -299,6 +312,8 @@ int runSize(uint32_t circuits, uint32_t queues, uint32_t repeat, bool rebuild, b
     }
     fmt::print("  {:<16} {:>10.2f} {:>10} {:>10.3f} {:>10} {:>10} {:>8} {:>8}   ({})\n",
                "hitless rebuild", ms, "", runner.kernelMs, "", "", r->tcOps, r->tcOps, r->mode);
+    fmt::print("  rebuild / full build in this run: {:.2f}x{}\n", ms / build.ms.front(),
+               r->reason.empty() ? std::string() : "; " + r->reason);
   }
   auto drift = bakery.checkDrift();
   fmt::print("  live tree vs active state: {}\n",
@@ -431,7 +446,11 @@ int main(int argc, char** argv) {
   bool useModel = false;
   uint32_t objects = 10000;
   app.add_option("--circuits", sizes, "comma-separated tree sizes");
-  app.add_option("--queues", queues, "tx queues = shaping queues");
+  app.add_option("--queues", queues, "shaping queues");
+  uint32_t txQueues = 0;
+  app.add_option("--tx-queues", txQueues,
+                 "tx queues of the veth (default: queues + 1, one spare for the rebuild; "
+                 "= queues: no spare, the rebuild stays in the same HTB qdiscs)");
   app.add_option("--repeat", repeat, "changes of each class per size");
   app.add_flag("--rebuild", rebuild, "also time a hitless rebuild of the whole tree");
   app.add_flag("--model", useModel, "ModelOpRunner instead of the kernel (user-space part only)");
@@ -449,7 +468,8 @@ int main(int argc, char** argv) {
     std::stringstream ss(sizes);
     std::string item;
     while (std::getline(ss, item, ',')) {
-      if (int rc = runSize(static_cast<uint32_t>(std::stoul(item)), queues, repeat, rebuild, useModel)) {
+      if (int rc = runSize(static_cast<uint32_t>(std::stoul(item)), queues,
+                           txQueues == 0 ? queues + 1 : txQueues, repeat, rebuild, useModel)) {
         return rc;
       }
     }

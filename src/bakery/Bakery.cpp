@@ -11,8 +11,10 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "bakery/FastPatch.h"
+#include "bakery/SpareRebuild.h"
 #include "dataplane/MapWriter.h"
 #include "tc/Applier.h"
 
@@ -375,6 +377,16 @@ Result<ApplyReport> Bakery::runChangeSet(const ChangeSet& cs, ApplyReport report
 
 Result<ApplyReport> Bakery::build(plan::QueuePlan desired) {
   const auto t0 = Clock::now();
+  // Leaves off the spare tx queues' HTB majors, so that a later rebuild can use them.
+  std::shared_ptr<const plan::QueuePlan> input;
+  std::set<std::string> devices;
+  for (const auto& iface : desired.interfaces) devices.insert(iface.ifname);
+  for (const auto& dev : devices) {
+    if (auto n = runner_.txQueueCount(dev)) {
+      if (!input) input = std::make_shared<const plan::QueuePlan>(desired);
+      detail::freeSpareMajors(desired, dev, *n);
+    }
+  }
   if (auto r = preflight(desired, limits_); !r) {
     return std::unexpected(r.error());
   }
@@ -419,8 +431,9 @@ Result<ApplyReport> Bakery::build(plan::QueuePlan desired) {
   if (auto r = persist(std::move(desired), buildGeneration_); !r) {
     return std::unexpected(r.error());
   }
-  // A build uses the planner's numbers as they are: the input is the active plan.
-  takeLastInput(std::shared_ptr<const plan::QueuePlan>(active_, &active_->plan));
+  // A build uses the planner's numbers (but leaf handles moved off spare tx queues' majors).
+  takeLastInput(input ? std::move(input)
+                      : std::shared_ptr<const plan::QueuePlan>(active_, &active_->plan));
   reloadRequired_.reset();
   report.durationMs = msSince(t0);
   return report;
@@ -592,6 +605,13 @@ Result<ApplyReport> Bakery::rebuild(plan::QueuePlan desired, std::string reason)
     buildGeneration_ = 0;
     return build(std::move(desired));
   }
+  std::string whyNotSpare;
+  if (auto spare = spareQueueRebuild(desired, reason, whyNotSpare)) {
+    return std::move(*spare);
+  }
+  spdlog::warn("bakery: rebuild ({}) not on spare tx queues ({}); building beside the old tree "
+               "in the same HTB qdiscs", reason, whyNotSpare);
+  reason += "; beside the old tree in the same HTB qdiscs, not on spare tx queues: " + whyNotSpare;
   const plan::QueuePlan original = desired;
   if (auto r = stabilizeForRebuild(desired, active_->plan); !r) {
     return bypassRebuild(original, reason + "; two trees do not fit: " + r.error().message());

@@ -15,11 +15,13 @@
 //      at a class that does not exist yet;
 //   3. delete phase: replaced leaves, then classes children before parents, then HTB qdiscs;
 //      no mapping points at them any more.
-// When the change cannot be made in place (queue count, interfaces, on-a-stick, r2q or default
-// class changed; minors of a queue exhausted) the bakery rebuilds hitlessly: the new tree is
-// built beside the old one in the other minor range of the same HTB qdiscs, mappings switch with
-// one epoch bump, the old leaves drain, the old classes go. Only when two trees do not fit
-// (minors, qdisc handles, memory) does it rebuild with classification bypass, and says so.
+// When the change cannot be made in place (interfaces, on-a-stick, r2q or default class changed;
+// minors of a queue exhausted) the bakery rebuilds hitlessly: when the devices have a free tx
+// queue, each queue of the new tree is built in a fresh HTB qdisc on a free tx queue, its
+// circuits switch, and the old HTB qdisc goes in one message (bakery/SpareRebuild.h); otherwise
+// the new tree is built beside the old one in other minors of the same HTB qdiscs, mappings
+// switch with one epoch bump, the old leaves drain, the old classes go. Only when two trees do
+// not fit (minors, qdisc handles, memory) does it rebuild with classification bypass, and says so.
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -169,6 +171,17 @@ class OpRunner {
   virtual Result<uint64_t> backlogPackets(const std::string& ifname,
                                           const std::vector<plan::TcHandle>& classids);
 
+  /// Transmit queues of `ifname` (IFLA_NUM_TX_QUEUES): the mq classes 7FFF:1..n a rebuild may
+  /// use beyond the plan's. Default: ENOTSUP (rebuilds then stay on the plan's tx queues).
+  virtual Result<uint32_t> txQueueCount(const std::string& ifname);
+
+  /// Packets queued in the leaves of HTB qdisc `major`: on `ifname`, except the leaf of class
+  /// major:`skipMinor` (the default class, which unknown addresses keep filling): whether the
+  /// circuits of an HTB qdisc that nothing maps to any more have drained. 0 when the qdisc does
+  /// not exist. Default: ENOTSUP (not waited for).
+  virtual Result<uint64_t> htbBacklogPackets(const std::string& ifname, uint16_t major,
+                                             uint16_t skipMinor);
+
   /// Kernel messages sent so far (for reports and benchmarks: "O(1) ops per speed change").
   virtual uint64_t messagesSent() const { return 0; }
 };
@@ -216,7 +229,10 @@ Result<void> preflight(const plan::QueuePlan& desired, const Limits& limits,
 
 /// The outcome of one Bakery::apply.
 struct ApplyReport {
-  std::string mode;  ///< "noop" | "incremental" | "hitless-rebuild" | "bypass-rebuild" | "build"
+  /// "noop" | "incremental" | "spare-queue-rebuild" (hitless, new tree on free tx queues) |
+  /// "hitless-rebuild" (hitless, new tree beside the old one in the same HTB qdiscs; `reason`
+  /// says why not on spare tx queues) | "bypass-rebuild" | "build"
+  std::string mode;
   std::map<ChangeKind, size_t> counts;
   size_t tcOps = 0;
   size_t mapUpserts = 0;
@@ -308,6 +324,14 @@ class Bakery {
                                    const plan::QueuePlan* desired);
   Result<ApplyReport> build(plan::QueuePlan desired);
   Result<ApplyReport> bypassRebuild(plan::QueuePlan desired, std::string reason);
+  /// The rebuild on spare tx queues (bakery/SpareRebuild.h), or nullopt with `whyNot` set when
+  /// it does not apply (rebuild() then builds beside the old tree). SpareRebuild.cpp.
+  std::optional<Result<ApplyReport>> spareQueueRebuild(const plan::QueuePlan& desired,
+                                                       const std::string& reason,
+                                                       std::string& whyNot);
+  /// Waits until HTB qdisc `major`: on `ifname` has no circuit packets queued (at most
+  /// Limits::drainTimeout); returns the packets left (0 when drained or unknown).
+  uint64_t drainHtb(const std::string& ifname, uint16_t major, uint16_t defaultMinor);
   Result<ApplyReport> reconcileTo(plan::QueuePlan desired);
   Result<void> runChunked(const std::vector<TcOp>& ops);
   /// Takes `plan` as the active state and hands it to the writer (shared, no copy).

@@ -138,8 +138,9 @@ std::optional<std::vector<int32_t>> correspondence(const plan::QueuePlan& last,
     for (size_t k = 0; k < li.queues.size(); ++k) {
       const auto& lq = li.queues[k];
       const auto& aq = ai.queues[k];
-      if (lq.direction != aq.direction || lq.txQueue != aq.txQueue ||
-          lq.classes.size() != aq.classes.size()) {
+      // txQueue may differ: after a rebuild on spare tx queues the active queue k can sit on
+      // another tx queue than the planner's k (stabilization keeps it there: adoptPlacement).
+      if (lq.direction != aq.direction || lq.classes.size() != aq.classes.size()) {
         return std::nullopt;
       }
       for (size_t c = 0; c < lq.classes.size(); ++c) {

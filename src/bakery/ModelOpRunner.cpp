@@ -321,4 +321,26 @@ Result<uint64_t> ModelOpRunner::backlogPackets(const std::string& ifname,
   return n;
 }
 
+Result<uint32_t> ModelOpRunner::txQueueCount(const std::string& ifname) {
+  if (txQueues_ == 0) {
+    return OpRunner::txQueueCount(ifname);
+  }
+  return txQueues_;
+}
+
+Result<uint64_t> ModelOpRunner::htbBacklogPackets(const std::string& ifname, uint16_t major,
+                                                  uint16_t skipMinor) {
+  auto devIt = devices_.find(ifname);
+  if (devIt == devices_.end()) {
+    return 0;
+  }
+  uint64_t n = 0;
+  for (const auto& [raw, cls] : devIt->second.classes) {
+    if ((raw >> 16) == major && (raw & 0xFFFF) != skipMinor && cls.leaf) {
+      n += backlog_;
+    }
+  }
+  return n;
+}
+
 }  // namespace sluice::bakery

@@ -35,7 +35,14 @@ class ModelOpRunner final : public OpRunner {
   Result<void> reconcile(const plan::QueuePlan& plan) override;
   Result<uint64_t> backlogPackets(const std::string& ifname,
                                   const std::vector<plan::TcHandle>& classids) override;
+  /// ENOTSUP until setTxQueues() (the bakery then rebuilds beside the old tree).
+  Result<uint32_t> txQueueCount(const std::string& ifname) override;
+  /// Backlog (setBacklog) times the leaf classes of HTB `major` other than major:skipMinor.
+  Result<uint64_t> htbBacklogPackets(const std::string& ifname, uint16_t major,
+                                     uint16_t skipMinor) override;
   uint64_t messagesSent() const override { return opsRun_; }
+  /// Tx queues every device reports (0: unknown, ENOTSUP).
+  void setTxQueues(uint32_t n) { txQueues_ = n; }
 
   /// Runs after each successful op (tests check invariants at every step).
   void setAfterEachOp(std::function<void(const TcOp&)> hook) { afterEach_ = std::move(hook); }
@@ -57,6 +64,7 @@ class ModelOpRunner final : public OpRunner {
   std::function<void(const TcOp&)> afterEach_;
   std::vector<TcOp> log_;
   uint64_t opsRun_ = 0;
+  uint32_t txQueues_ = 0;
   uint64_t failAt_ = UINT64_MAX;
   int failErrno_ = 0;
   uint64_t backlog_ = 0;

@@ -1,5 +1,8 @@
 #include "bakery/NetlinkOpRunner.h"
 
+#include <libmnl/libmnl.h>
+#include <linux/rtnetlink.h>
+
 #include <fmt/format.h>
 
 #include "tc/Cake.h"
@@ -9,6 +12,7 @@
 #include "tc/LiveTree.h"
 #include "tc/Mq.h"
 #include "tc/TcMessage.h"
+#include "netlink/TcObject.h"
 #include "tc/Verify.h"
 
 namespace sluice::bakery {
@@ -156,6 +160,47 @@ Result<uint64_t> NetlinkOpRunner::backlogPackets(const std::string& ifname,
     if (const tc::LiveQdisc* leaf = live->qdiscAt(c.raw())) {
       packets += leaf->stats.qlen;
     }
+  }
+  return packets;
+}
+
+Result<uint32_t> NetlinkOpRunner::txQueueCount(const std::string& ifname) {
+  auto info = socket().linkInfo(ifname);
+  if (!info) {
+    return std::unexpected(info.error());
+  }
+  return info->txQueues;
+}
+
+Result<uint64_t> NetlinkOpRunner::htbBacklogPackets(const std::string& ifname, uint16_t major,
+                                                    uint16_t skipMinor) {
+  auto index = ifindex(ifname);
+  if (!index) {
+    return std::unexpected(index.error());
+  }
+  std::vector<uint8_t> buffer(MNL_SOCKET_BUFFER_SIZE, 0);
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buffer.data());
+  nlh->nlmsg_type = RTM_GETTCLASS;
+  auto* tcm = static_cast<tcmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(tcmsg)));
+  tcm->tcm_family = AF_UNSPEC;
+  tcm->tcm_ifindex = *index;
+  tcm->tcm_parent = makeHandle(major, 0);
+  const uint32_t skip = makeHandle(major, skipMinor);
+  uint64_t packets = 0;
+  auto r = socket().dump(nlh, fmt::format("class dump dev {} parent {:x}:", ifname, major),
+                         [&](const nlmsghdr* msg) {
+                           netlink::TcObject obj;
+                           if (!netlink::parseTcObject(msg, obj)) {
+                             return false;
+                           }
+                           if (obj.ifindex == *index && (obj.handle >> 16) == major &&
+                               obj.handle != skip) {
+                             packets += obj.stats.qlen;
+                           }
+                           return true;
+                         });
+  if (!r) {
+    return std::unexpected(r.error());
   }
   return packets;
 }

@@ -43,6 +43,13 @@ class NetlinkOpRunner final : public OpRunner {
   Result<void> reconcile(const plan::QueuePlan& plan) override;
   Result<uint64_t> backlogPackets(const std::string& ifname,
                                   const std::vector<plan::TcHandle>& classids) override;
+  /// IFLA_NUM_TX_QUEUES of the device (RTM_GETLINK). Errors: ENODEV naming the device.
+  Result<uint32_t> txQueueCount(const std::string& ifname) override;
+  /// One class dump filtered to HTB qdisc `major`: (tcm_parent; sch_api.c tc_dump_tclass_qdisc
+  /// skips the other qdiscs), summing the qlen HTB reports for each leaf class
+  /// (htb_dump_class_stats: the leaf qdisc's qlen) except major:skipMinor.
+  Result<uint64_t> htbBacklogPackets(const std::string& ifname, uint16_t major,
+                                     uint16_t skipMinor) override;
   uint64_t messagesSent() const override { return messages_; }
 
   netlink::Socket& socket() { return applier_.socket(); }

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "bakery/Bakery.h"
+#include "bakery/SpareRebuild.h"
 
 namespace sluice::bakery {
 namespace {
@@ -198,7 +199,11 @@ class ClassRemap {
   std::vector<uint32_t>* last_ = nullptr;
 };
 
-Result<void> stabilize(QueuePlan& desired, const QueuePlan& active, bool rebuild) {
+Result<void> stabilize(QueuePlan& desired, const QueuePlan& active, bool rebuild,
+                       uint32_t reservedMajors = detail::kHtbMajorsReserved) {
+  // After a rebuild on spare tx queues the active queues may sit on a permutation of the tx
+  // queues: queue k keeps its tx queue, so that it is matched with itself below.
+  detail::adoptPlacement(desired, active);
   const std::vector<int32_t> activeOfNew = stabilizeCircuitOrder(desired, active);
 
   // The active tree, by queue and identity, and the numbers it occupies. Circuit classes are
@@ -223,6 +228,9 @@ Result<void> stabilize(QueuePlan& desired, const QueuePlan& active, bool rebuild
       it->second.take(0);
       it->second.take(plan::kMqMajor);
       it->second.take(0xFFFF);
+      for (uint32_t m = 1; m <= reservedMajors && m < 0xFFFF; ++m) {
+        it->second.take(m);  // HTB majors of tx queues (spare ones too): never new leaves
+      }
     }
     return it->second;
   };
@@ -402,6 +410,11 @@ Result<void> stabilizeHandles(QueuePlan& desired, const QueuePlan& active) {
 
 Result<void> stabilizeForRebuild(QueuePlan& desired, const QueuePlan& active) {
   return stabilize(desired, active, true);
+}
+
+Result<void> detail::stabilizeForSpareRebuild(QueuePlan& desired, const QueuePlan& active,
+                                              uint32_t reservedMajors) {
+  return stabilize(desired, active, true, std::max(reservedMajors, detail::kHtbMajorsReserved));
 }
 
 }  // namespace sluice::bakery

@@ -10,6 +10,9 @@
 
 #include <fmt/format.h>
 
+#include <set>
+#include <span>
+
 #include "BakeryTestUtil.h"
 #include "bakery/NetlinkOpRunner.h"
 #include "tc/LiveTree.h"
@@ -164,14 +167,139 @@ TEST_F(BakeryKernelTest, EveryChangeClassLandsInTheKernelWithItsOwnOpsOnly) {
   EXPECT_EQ(again->mode, "noop");
 }
 
+/// The op runner without its tx queue count: the rebuild stays in the same HTB qdiscs.
+class NoSpareRunner final : public OpRunner {
+ public:
+  explicit NoSpareRunner(OpRunner& inner) : inner_(inner) {}
+  Result<void> run(const std::vector<TcOp>& ops) override { return inner_.run(ops); }
+  Result<std::vector<std::string>> liveDifferences(const plan::QueuePlan& p) override {
+    return inner_.liveDifferences(p);
+  }
+  Result<uint64_t> backlogPackets(const std::string& ifname,
+                                  const std::vector<plan::TcHandle>& classids) override {
+    return inner_.backlogPackets(ifname, classids);
+  }
+  uint64_t messagesSent() const override { return inner_.messagesSent(); }
+
+ private:
+  OpRunner& inner_;
+};
+
+/// Records mappings and checks the live kernel after every map write: every mapping's classes
+/// exist (download on lan0, upload on wan0), and tx queues 0..queues-1 of both devices hold an
+/// HTB qdisc (unknown addresses go to their default classes, bpf/lookup.h).
+class LiveCheckingWriter final : public dataplane::MapWriter {
+ public:
+  LiveCheckingWriter(NetlinkOpRunner& runner, uint16_t queues) : runner_(runner), queues_(queues) {}
+  Result<uint32_t> publish(std::span<const plan::AddressMapping> m) override {
+    auto r = inner.publish(m);
+    check();
+    return r;
+  }
+  Result<uint32_t> update(std::span<const plan::AddressMapping> u,
+                          std::span<const IpNet> rm) override {
+    auto r = inner.update(u, rm);
+    check();
+    return r;
+  }
+  Result<uint32_t> bumpEpoch() override { return inner.bumpEpoch(); }
+
+  dataplane::RecordingMapWriter inner;
+  int writes = 0;
+  std::string firstProblem;
+
+ private:
+  void check() {
+    ++writes;
+    std::map<std::string, std::set<uint32_t>> classes;
+    for (const char* dev : {"lan0", "wan0"}) {
+      auto live = tc::readLiveTree(runner_.socket(), dev);
+      if (!live) {
+        note(live.error().message());
+        return;
+      }
+      for (const auto& c : live->classes) classes[dev].insert(c.classid);
+      for (uint16_t t = 0; t < queues_; ++t) {
+        const tc::LiveQdisc* q = live->qdiscAt(tc::makeHandle(plan::kMqMajor, t + 1));
+        if (q == nullptr || q->kind != "htb") {
+          note(fmt::format("write {}: {} tx queue {} holds no HTB qdisc", writes, dev, t));
+        }
+      }
+    }
+    for (const auto& [prefix, a] : inner.table()) {
+      if (!classes["lan0"].contains(a.downClass.raw()) ||
+          !classes["wan0"].contains(a.upClass.raw())) {
+        note(fmt::format("write {}: {} maps to {} / {}, not both live", writes,
+                         prefix.toString(), a.downClass.toString(), a.upClass.toString()));
+      }
+    }
+  }
+  void note(const std::string& problem) {
+    if (firstProblem.empty()) firstProblem = problem;
+  }
+
+  NetlinkOpRunner& runner_;
+  uint16_t queues_;
+};
+
+TEST_F(BakeryKernelTest, RebuildOnSpareTxQueuesKeepsEveryMappingAndDefaultClassLive) {
+  // 4 tx queues, 2 shaping queues: 2 spare.
+  LiveCheckingWriter writer(*runner_, 2);
+  testing::TempDir dir;
+  Bakery bakery(*runner_, writer, dir.path(), limits_);
+  auto m = testing::smallIsp(40);
+  ASSERT_TRUE(bakery.apply(kernelLeaves(testing::planOf(m))));
+  const int writes = writer.writes;
+  auto r = bakery.rebuild(kernelLeaves(testing::planOf(m)), "test");
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->mode, "spare-queue-rebuild") << r->reason;
+  EXPECT_EQ(writer.writes - writes, 3) << "one map update per queue built, one queue twice";
+  EXPECT_EQ(writer.firstProblem, "");
+  auto diffs = runner_->liveDifferences(*bakery.active());
+  ASSERT_TRUE(diffs) << diffs.error().message();
+  EXPECT_TRUE(diffs->empty()) << joined(*diffs);
+  for (const char* dev : {"lan0", "wan0"}) {
+    auto live = tc::readLiveTree(runner_->socket(), dev);
+    ASSERT_TRUE(live);
+    for (uint16_t t = 2; t < 4; ++t) {  // the spare tx queues are free again
+      const tc::LiveQdisc* q = live->qdiscAt(tc::makeHandle(plan::kMqMajor, t + 1));
+      EXPECT_TRUE(q == nullptr || q->kind != "htb") << dev << " tx queue " << t;
+    }
+  }
+  // Later changes match the permuted tree: a speed change is 2 class changes.
+  m.shaped.circuits[7].downloadMaxMbps = 123;
+  auto speed = bakery.apply(kernelLeaves(testing::planOf(m)));
+  ASSERT_TRUE(speed) << speed.error().message();
+  EXPECT_EQ(speed->mode, "incremental");
+  EXPECT_LE(speed->tcOps, 2u);
+  auto again = bakery.rebuild(kernelLeaves(testing::planOf(m)), "again");
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_EQ(again->mode, "spare-queue-rebuild") << again->reason;
+  EXPECT_EQ(writer.firstProblem, "");
+  diffs = runner_->liveDifferences(*bakery.active());
+  ASSERT_TRUE(diffs) << diffs.error().message();
+  EXPECT_TRUE(diffs->empty()) << joined(*diffs);
+}
+
 TEST_F(BakeryKernelTest, HitlessRebuildObserveAndDrift) {
   auto m = testing::smallIsp(40);
   apply(m);
   const uint32_t epoch = writer_.epoch();
-  auto r = bakery_->rebuild(kernelLeaves(testing::planOf(m)), "test");
-  ASSERT_TRUE(r) << r.error().message();
-  EXPECT_EQ(r->mode, "hitless-rebuild");
-  EXPECT_EQ(writer_.epoch(), epoch + 1) << "one epoch bump switches every mapping";
+  {
+    // Without a known tx queue count: the new tree beside the old one, one epoch bump.
+    ASSERT_TRUE(bakery_->flush());
+    NoSpareRunner noSpare(*runner_);
+    Bakery inPlace(noSpare, writer_, dir_.path(), limits_);
+    ASSERT_TRUE(inPlace.load());
+    auto r = inPlace.rebuild(kernelLeaves(testing::planOf(m)), "test");
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->mode, "hitless-rebuild");
+    EXPECT_NE(r->reason.find("not on spare tx queues"), std::string::npos) << r->reason;
+    EXPECT_EQ(writer_.epoch(), epoch + 1) << "one epoch bump switches every mapping";
+    ASSERT_TRUE(inPlace.flush());
+  }
+  bakery_ = std::make_unique<Bakery>(*runner_, writer_, dir_.path(), limits_);
+  ASSERT_TRUE(bakery_->load());
   expectLiveEqualsActive();
 
   // Drift: a class deleted behind Sluice's back is found, and the next apply repairs it.
