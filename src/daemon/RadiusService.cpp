@@ -86,6 +86,24 @@ radius::ClockPair RadiusService::clocks() {
 Result<void> RadiusService::start() {
   auto started = startListeners();
   startError_ = started ? "" : started.error().message();
+  restored_.reset();
+  if (!started) {
+    // Nothing would expire or change the circuits of the sessions restored into the first plan:
+    // they go, as they would not have come back without the listeners.
+    size_t ours = 0;
+    for (const auto& [id, c] : shaper_.overlay().circuits) {
+      ours += owns(c) ? 1 : 0;
+    }
+    if (ours > 0) {
+      const api::Response r = shaper_.changeOverlay(
+          [](model::Overlay& o) {
+            std::erase_if(o.circuits, [](const auto& e) { return owns(e.second); });
+          },
+          ReloadTrigger::Radius);
+      spdlog::warn("radius: not running; the {} circuits of its saved sessions removed ({})", ours,
+                   r.status == 200 ? "applied" : r.body.dump());
+    }
+  }
   return started;
 }
 

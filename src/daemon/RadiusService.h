@@ -70,7 +70,8 @@ class RadiusService {
   /// Reads the settings from the config in force; when enabled loads the clients' secrets,
   /// restores the saved sessions, binds the listeners and starts the apply thread. Disabled: a
   /// no-op. Errors: invalid settings (radius::readRadiusSettings), an unreadable secret file,
-  /// the listeners' bind errors. Nothing is left running on error.
+  /// the listeners' bind errors. Nothing is left running on error, and the circuits restore()
+  /// put in the first plan are removed from the overlay (nothing would expire them).
   Result<void> start();
   /// Stops the listeners and the apply thread (a batch in progress finishes) and saves the
   /// sessions. The dynamic circuits stay in the overlay and the kernel. Idempotent.

@@ -5,15 +5,28 @@
 // plan exactly, a dynamic
 // circuit gets classes and address map entries and survives an operator reload, a conflicting
 // entry is skipped without touching the kernel and stays in the overlay; entries given before
-// start() (Shaper::setStartOverlay, the modules' persisted ones) are in the first plan, and a
-// loader that fails leaves a shaper started without them.
+// start() (Shaper::setStartOverlay, the modules' persisted ones) are in the first plan, a
+// loader that fails leaves a shaper started without them, and RADIUS circuits restored into the
+// first plan go when its listeners cannot start.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "daemon/PersistedOverlay.h"
+#include "daemon/RadiusService.h"
 #include "daemon/Shaper.h"
+#include "radius/SessionStore.h"
 #include "support/PrivateShaper.h"
 
 namespace sluice::daemon {
@@ -236,6 +249,68 @@ TEST_F(OverlayShaper, EntriesLoadedBeforeStartAreInTheFirstPlan) {
   ASSERT_TRUE(started) << started.error().message();
   EXPECT_TRUE(shaper_->overlay().empty());
   EXPECT_EQ(findCircuit(*shaper_->snapshot().plan, "r-89"), nullptr);
+}
+
+TEST_F(OverlayShaper, RestoredRadiusCircuitsGoWhenTheListenersCannotStart) {
+  // A UDP port taken inside the test's namespace: RADIUS cannot bind its accounting port.
+  const int taken = ::socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(taken, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(taken, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::getsockname(taken, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const auto work = lab_.work();
+  std::ofstream(work / "secret") << "s3cret\n";
+  std::stringstream base;
+  base << std::ifstream(lab_.config()).rdbuf();
+  const std::string config = (work / "radius.conf").string();
+  std::ofstream(config) << base.str()
+                        << fmt::format("\n[radius]\nenabled = true\nlisten = \"127.0.0.1:{}\"\n"
+                                       "coa_enabled = false\n"
+                                       "parents = [{{ range = \"100.127.0.0/16\", node = "
+                                       "\"Riverbend Water Tower AP1-N\" }}]\n"
+                                       "[[radius.clients]]\nname = \"bng\"\n"
+                                       "source = \"127.0.0.1\"\nsecret_file = \"{}\"\n",
+                                       ntohs(addr.sin_port), (work / "secret").string());
+  // One saved session, fresh.
+  using namespace std::chrono;
+  const radius::ClockPair now{
+      duration_cast<seconds>(steady_clock::now().time_since_epoch()).count(),
+      duration_cast<seconds>(system_clock::now().time_since_epoch()).count()};
+  radius::Session s;
+  s.nas = "bng";
+  s.acctSessionId = "s1";
+  s.circuitId = "radius:bng:s1";
+  s.addresses.push_back(*IpNet::parse("100.127.0.9"));
+  s.rates = radius::Rates{6'000'000, 2'000'000, {}, {}, "MikroTik-Rate-Limit"};
+  s.startedSec = s.lastUpdateSec = now.monoSec;
+  ASSERT_TRUE(radius::saveSessions((work / "state/radius/sessions.json").string(), {s}, now));
+
+  shaper_->stop();
+  delete shaper_;
+  DaemonOptions options;
+  options.configPath = config;
+  options.pinDir = lab_.pins();
+  options.driftInterval = std::chrono::seconds(0);
+  shaper_ = new Shaper(options);
+  PersistedOverlay persisted(config);
+  shaper_->setStartOverlay(persisted.loader());
+  auto started = shaper_->start();
+  ASSERT_TRUE(started) << started.error().message();
+  const auto* circuit = findCircuit(*shaper_->snapshot().plan, "radius:bng:s1");
+  ASSERT_NE(circuit, nullptr) << "the saved session's circuit is in the first plan";
+  EXPECT_NE(classLine("shp-subs", circuit->downClass).find("ceil 6Mbit"), std::string::npos);
+
+  RadiusService radius(*shaper_, config, shaper_->stateDirectory());
+  radius.adopt(persisted.takeRadius());
+  EXPECT_FALSE(radius.start());
+  EXPECT_NE(radius.startError(), "");
+  EXPECT_TRUE(shaper_->overlay().circuits.empty());
+  EXPECT_EQ(findCircuit(*shaper_->snapshot().plan, "radius:bng:s1"), nullptr);
+  EXPECT_EQ(classLine("shp-subs", circuit->downClass), "");
+  ::close(taken);
 }
 
 }  // namespace
