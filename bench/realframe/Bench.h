@@ -22,6 +22,7 @@ struct Options {
   uint64_t ratePps = 0;              ///< path runs: 0 = one trafgen sender as fast as it goes
   uint64_t reloadRatePps = 100'000;  ///< reload runs: offered rate, below the path's capacity
   double reloadSeconds = 3.0;        ///< reload runs: idle window, then busy window, each
+  uint32_t liveFrames = 1'000'000;   ///< frames per live-frames test run (where the kernel allows)
   bool reload = true;
   std::string workDir;  ///< trafgen configurations and logs
 };
@@ -49,6 +50,14 @@ class PathAttachment {
 Window measureWindow(const Topology& topo, const Programs& progs, const std::string& config,
                      uint64_t ratePps, const std::vector<std::string>& expected, const Options& o,
                      const std::string& log);
+
+/// One BPF_F_TEST_XDP_LIVE_FRAMES test run of `xdpFd` on `frames` copies of `frame` arriving on
+/// i1, pinned to CPU 0; offered/forwarded pps are over the test run's wall time (the sink is
+/// read 200 ms after it, once CPU 1 drained the cpumap). Throws std::runtime_error with the errno
+/// text when the kernel refuses. Only called where probeLiveFrames() said yes.
+Window liveFramesWindow(const Topology& topo, const Programs& progs, int xdpFd,
+                        const std::vector<uint8_t>& frame, uint32_t frames,
+                        const std::vector<std::string>& expected);
 
 /// One row of the reload-penalty table (medians over the rounds).
 struct ReloadRow {

@@ -21,12 +21,16 @@ std::vector<uint8_t> withMacs(std::vector<uint8_t> frame) {
   return frame;
 }
 
-// `kFlowsPerKind` frames of `base` with TCP source ports 40000, 40001, ...
+// kFlowsPerKind flows x kSeqSteps segments, flow after flow: frame (step j, flow f) has TCP
+// source port 40000 + f and sequence number 1000 + j * 2^32 / kSeqSteps.
 template <typename Make>
 std::vector<std::vector<uint8_t>> flows(Make make) {
   std::vector<std::vector<uint8_t>> out;
-  for (int f = 0; f < kFlowsPerKind; ++f) {
-    out.push_back(withMacs(make(static_cast<uint16_t>(40000 + f)).build()));
+  for (int j = 0; j < kSeqSteps; ++j) {
+    for (int f = 0; f < kFlowsPerKind; ++f) {
+      uint32_t seq = 1000u + static_cast<uint32_t>(j) * (0x1'0000'0000ull / kSeqSteps);
+      out.push_back(withMacs(make(static_cast<uint16_t>(40000 + f), seq).build()));
+    }
   }
   return out;
 }
@@ -50,36 +54,46 @@ uint32_t reloadAddress(int i) {
 }  // namespace
 
 std::vector<FrameKind> frameKinds() {
-  // Smallest frames of each kind (TCP without payload, padded to 60 bytes for IPv4).
+  // TCP segments with kPayloadBytes of data each (an IPv4 one is then a minimal 60-byte frame).
   FrameKind v4{"IPv4 TCP",
-               flows([](uint16_t sp) {
-                 return PacketBuilder().ip("203.0.113.5", "10.1.2.3").tcp(sp, 443).payload(6);
+               flows([](uint16_t sp, uint32_t seq) {
+                 return PacketBuilder()
+                     .ip("203.0.113.5", "10.1.2.3")
+                     .tcp(sp, 443, seq)
+                     .payload(kPayloadBytes);
                }),
                {"1:30"}};
   FrameKind v6{"IPv6 TCP",
-               flows([](uint16_t sp) {
-                 return PacketBuilder().ip("2001:db8:ffff::1", "2001:db8:1::9").tcp(sp, 443);
+               flows([](uint16_t sp, uint32_t seq) {
+                 return PacketBuilder()
+                     .ip("2001:db8:ffff::1", "2001:db8:1::9")
+                     .tcp(sp, 443, seq)
+                     .payload(kPayloadBytes);
                }),
                {"2:40"}};
   FrameKind qinq{"QinQ + PPPoE IPv4",
-                 flows([](uint16_t sp) {
+                 flows([](uint16_t sp, uint32_t seq) {
                    return PacketBuilder()
                        .vlan(10, 0x88a8)
                        .vlan(20)
                        .pppoe()
                        .ip("203.0.113.5", "10.1.2.4")
-                       .tcp(sp, 443);
+                       .tcp(sp, 443, seq)
+                       .payload(kPayloadBytes);
                  }),
                  {"2:34"}};
   FrameKind unknown{"unknown address",
-                    flows([](uint16_t sp) {
-                      return PacketBuilder().ip("203.0.113.5", "10.1.7.7").tcp(sp, 443).payload(6);
+                    flows([](uint16_t sp, uint32_t seq) {
+                      return PacketBuilder()
+                          .ip("203.0.113.5", "10.1.7.7")
+                          .tcp(sp, 443, seq)
+                          .payload(kPayloadBytes);
                     }),
                     {"1:2", "2:2"}};
   FrameKind mix{"mix (the four, round robin)", {}, {"1:30", "2:40", "2:34", "1:2", "2:2"}};
-  for (int f = 0; f < kFlowsPerKind; ++f) {
+  for (size_t i = 0; i < v4.frames.size(); ++i) {
     for (const FrameKind* k : {&v4, &v6, &qinq, &unknown}) {
-      mix.frames.push_back(k->frames[static_cast<size_t>(f)]);
+      mix.frames.push_back(k->frames[i]);
     }
   }
   return {v4, v6, qinq, unknown, mix};
@@ -91,8 +105,7 @@ FrameKind reloadFrames() {
     uint32_t a = reloadAddress((i * 389) % kReloadMappings);
     std::string dst =
         fmt::format("{}.{}.{}.{}", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
-    k.frames.push_back(
-        withMacs(PacketBuilder().ip("203.0.113.5", dst).tcp(40000, 443).payload(6).build()));
+    k.frames.push_back(withMacs(PacketBuilder().ip("203.0.113.5", dst).tcp(40000, 443).build()));
   }
   return k;
 }

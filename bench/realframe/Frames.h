@@ -22,6 +22,13 @@ struct FrameKind {
 /// Flows per kind: frames differ in the TCP source port, so after the first round every frame
 /// is a flow-table hit (the common case of a real link; bench_dataplane's "flow hit" rows).
 inline constexpr int kFlowsPerKind = 16;
+/// Segments per flow. Segment j carries sequence number 1000 + j * 2^32 / kSeqSteps: in TCP's
+/// serial-number arithmetic (RFC 1982, as bpf/telemetry.h compares) every segment, also after
+/// the wrap back to j = 0, ends after the previous one, so the flow telemetry takes its in-order
+/// path and counts no retransmission (one repeated segment would count as one every time).
+inline constexpr int kSeqSteps = 16;
+/// TCP payload of every measured segment.
+inline constexpr size_t kPayloadBytes = 6;
 /// Subscribers of the reload-penalty run (round robin, one flow each).
 inline constexpr int kReloadSubscribers = 256;
 /// Mappings republished during the reload-penalty run (as bench_dataplane's reload rows).
@@ -33,8 +40,9 @@ inline constexpr int kReloadMappings = 100'000;
 /// queue), and "mix" (the four interleaved). Every frame goes from kSourceMac to kSinkMac.
 std::vector<FrameKind> frameKinds();
 
-/// The reload run's frames: IPv4 TCP to kReloadSubscribers addresses spread over the reload
-/// mappings (classes 1:30 or 2:30; M:2 means misclassified).
+/// The reload run's frames: IPv4 TCP ACKs without data (no retransmission counting) to
+/// kReloadSubscribers addresses spread over the reload mappings (classes 1:30 or 2:30; M:2
+/// means misclassified).
 FrameKind reloadFrames();
 
 /// The three subscriber mappings of frameKinds() plus kReloadMappings IPv4 host mappings

@@ -92,16 +92,16 @@ Trafgen::~Trafgen() {
 
 Snapshot snapshot(const Topology& topo, const Programs& progs) {
   Snapshot s;
-  // Program statistics first and last around the slower counter reads (fork of ip/tc): the
-  // window's packets and its run counts then cover the same interval to within milliseconds.
+  // Program statistics and link counters first (microseconds apart), the HTB classes and
+  // qdisc drops (fork of tc, milliseconds) after: they give shares, not rates.
   if (progs.xdpFd >= 0) {
     s.xdp = readProgStats(progs.xdpFd, "XDP program");
   }
   if (progs.tcFd >= 0) {
     s.tc = readProgStats(progs.tcFd, "tc program");
   }
-  s.at = std::chrono::steady_clock::now();
   s.sinkRx = topo.sinkRxPackets();
+  s.at = std::chrono::steady_clock::now();
   s.sourceTx = topo.sourceTxPackets();
   s.classes = topo.htbClassPackets();
   s.qdiscDrops = topo.qdiscDrops();
@@ -118,8 +118,8 @@ Snapshot snapshot(const Topology& topo, const Programs& progs) {
 Window difference(const Snapshot& a, const Snapshot& b, const std::vector<std::string>& expected) {
   Window w;
   w.seconds = std::chrono::duration<double>(b.at - a.at).count();
-  w.offeredPps = static_cast<double>(b.sourceTx - a.sourceTx) / w.seconds;
-  w.forwardedPps = static_cast<double>(b.sinkRx - a.sinkRx) / w.seconds;
+  w.offeredPps = static_cast<double>(static_cast<uint32_t>(b.sourceTx - a.sourceTx)) / w.seconds;
+  w.forwardedPps = static_cast<double>(static_cast<uint32_t>(b.sinkRx - a.sinkRx)) / w.seconds;
   w.xdpNs = nsPerRun(a.xdp, b.xdp);
   w.tcNs = nsPerRun(a.tc, b.tc);
   w.xdpRuns = b.xdp.runCount - a.xdp.runCount;

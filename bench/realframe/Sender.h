@@ -45,7 +45,8 @@ struct Programs {
 /// Counters at one instant.
 struct Snapshot {
   std::chrono::steady_clock::time_point at;
-  uint64_t sinkRx = 0, sourceTx = 0, qdiscDrops = 0;
+  uint32_t sinkRx = 0, sourceTx = 0;  ///< 32-bit link counters (differences modulo 2^32)
+  uint64_t qdiscDrops = 0;
   std::map<std::string, uint64_t> classes;
   ProgRunStats xdp, tc;
   std::vector<uint64_t> stats;  ///< sluice_stats by enum sluice_stat, empty without the map

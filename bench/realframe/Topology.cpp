@@ -1,8 +1,11 @@
 #include "Topology.h"
 
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <linux/if_link.h>
 #include <net/if.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -10,6 +13,7 @@
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <regex>
 #include <stdexcept>
 
@@ -115,34 +119,57 @@ Topology::~Topology() {
   }
 }
 
-void Topology::enterShaper() const {
-  selfFd_ = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-  int target = open(("/run/netns/" + shaper_).c_str(), O_RDONLY | O_CLOEXEC);
-  if (selfFd_ < 0 || target < 0 || setns(target, CLONE_NEWNET) != 0) {
-    throw std::runtime_error("cannot enter network namespace " + shaper_);
+int Topology::enter(const std::string& ns) const {
+  int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  int target = open(("/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
+  bool ok = self >= 0 && target >= 0 && setns(target, CLONE_NEWNET) == 0;
+  if (target >= 0) {
+    close(target);
   }
-  close(target);
+  if (!ok) {
+    if (self >= 0) {
+      close(self);
+    }
+    throw std::runtime_error("cannot enter network namespace " + ns);
+  }
+  return self;
 }
 
-void Topology::leaveShaper() const {
-  if (setns(selfFd_, CLONE_NEWNET) != 0) {
+void Topology::leave(int self) const {
+  int rc = setns(self, CLONE_NEWNET);
+  close(self);
+  if (rc != 0) {
     throw std::runtime_error("cannot return to the original network namespace");
   }
-  close(selfFd_);
-  selfFd_ = -1;
 }
 
-uint64_t Topology::linkCounter(const std::string& ns, const std::string& dev,
-                               const char* dir) const {
-  auto j = jsonOf("ip -n " + ns + " -s -j link show dev " + dev);
-  return j.at(0).at("stats64").at(dir).at("packets").get<uint64_t>();
+uint32_t Topology::linkCounter(const std::string& ns, const std::string& dev, bool rx) const {
+  return inNamespace(ns, [&] {
+    ifaddrs* list = nullptr;
+    if (getifaddrs(&list) != 0) {
+      throw std::runtime_error("getifaddrs in " + ns + " failed");
+    }
+    std::optional<uint32_t> packets;
+    for (ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
+      if (a->ifa_addr != nullptr && a->ifa_addr->sa_family == AF_PACKET && a->ifa_data &&
+          dev == a->ifa_name) {
+        const auto* st = static_cast<const rtnl_link_stats*>(a->ifa_data);
+        packets = rx ? st->rx_packets : st->tx_packets;
+      }
+    }
+    freeifaddrs(list);
+    if (!packets) {
+      throw std::runtime_error("no link statistics for " + dev + " in " + ns);
+    }
+    return *packets;
+  });
 }
 
-uint64_t Topology::sinkRxPackets() const {
-  return linkCounter(subs_, "s0", "rx");
+uint32_t Topology::sinkRxPackets() const {
+  return linkCounter(subs_, "s0", true);
 }
-uint64_t Topology::sourceTxPackets() const {
-  return linkCounter(inet_, "i0", "tx");
+uint32_t Topology::sourceTxPackets() const {
+  return linkCounter(inet_, "i0", false);
 }
 
 std::map<std::string, uint64_t> Topology::htbClassPackets() const {

@@ -41,32 +41,41 @@ class Topology {
   int i1Ifindex() const { return i1_; }  ///< Internet-facing port in the shaper
   int s1Ifindex() const { return s1_; }  ///< subscriber-facing port in the shaper
 
-  /// Runs `fn` with the calling thread inside the shaper namespace (attach, if_nametoindex).
+  /// Runs `fn` with the calling thread inside namespace `ns`, then returns to the original one.
   template <typename Fn>
-  auto inShaper(Fn fn) const {
-    enterShaper();
+  auto inNamespace(const std::string& ns, Fn fn) const {
+    int self = enter(ns);
     auto r = fn();
-    leaveShaper();
+    leave(self);
     return r;
   }
+  /// The same in the shaper namespace (attach, if_nametoindex).
+  template <typename Fn>
+  auto inShaper(Fn fn) const {
+    return inNamespace(shaper_, fn);
+  }
 
-  /// rx_packets of s0 (packets that crossed the whole path) and tx_packets of i0 (sent).
-  uint64_t sinkRxPackets() const;
-  uint64_t sourceTxPackets() const;
+  /// rx_packets of s0 (packets that crossed the whole path) and tx_packets of i0 (sent), read
+  /// through getifaddrs(3) inside the namespace (no process started: a reading takes
+  /// microseconds, so a window's rate is not skewed by fork/exec on a loaded machine). These
+  /// are the 32-bit rtnl_link_stats counters: differences are taken modulo 2^32.
+  uint32_t sinkRxPackets() const;
+  uint32_t sourceTxPackets() const;
   /// Sent packets of every HTB class on s1, keyed "1:30", "2:2", ...
   std::map<std::string, uint64_t> htbClassPackets() const;
   /// Total drops reported by the qdiscs on s1 (HTB and leaves).
   uint64_t qdiscDrops() const;
 
  private:
-  void enterShaper() const;
-  void leaveShaper() const;
+  /// Moves the calling thread into `ns`; returns a descriptor of the namespace it left.
+  int enter(const std::string& ns) const;
+  /// Moves it back there and closes the descriptor.
+  void leave(int self) const;
   void exec(const std::string& ns, const std::string& cmd);
-  uint64_t linkCounter(const std::string& ns, const std::string& dev, const char* dir) const;
+  uint32_t linkCounter(const std::string& ns, const std::string& dev, bool rx) const;
 
   std::string inet_, shaper_, subs_;
   int i1_ = 0, s1_ = 0;
-  mutable int selfFd_ = -1;
 };
 
 }  // namespace sluice::realframe
