@@ -1,6 +1,6 @@
 // sluice stormguard status [--json] [--events N]: StormGuard in the running sluiced
 // (daemon/StormGuardService.h, docs/stormguard.md) over the control socket (GET /api/stormguard):
-// mode, every watched node's planned, current and minimum rate per direction, its RTT baseline,
+// mode, the active probe (delay_probe_active), every watched node's planned, current and minimum rate per direction, its RTT baseline,
 // the last decision and why, and the latest events.
 
 #include <chrono>
@@ -42,6 +42,15 @@ void printStatus(const json& b, const Options& o) {
              b.value("changes", 0));
   if (b.value("error", json()).is_string()) {
     fmt::print("ERROR: {}\n", b["error"].get<std::string>());
+  }
+  if (const json probe = b.value("active_probe", json()); probe.is_object()) {
+    fmt::print("active probe: {} every {} s ({} socket), {} sent, {} answered, {} timed out, "
+               "last {}{}\n",
+               probe.value("target", "?"), probe.value("interval_s", 0.0),
+               probe["socket"].is_string() ? probe["socket"].get<std::string>() : "no",
+               probe.value("sent", 0), probe.value("answered", 0), probe.value("timeouts", 0),
+               ms(probe.value("last_rtt_ms", json())),
+               probe.value("error", "").empty() ? "" : "; ERROR: " + probe.value("error", ""));
   }
   for (const json& m : b.value("missing", json::array())) {
     fmt::print("not watched: {}\n", m.get<std::string>());

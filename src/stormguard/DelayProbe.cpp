@@ -102,7 +102,11 @@ Decision DelayProbe::tick(const Sample& sample, double nowSeconds) {
     const double from = down && bloat && sample.throughputMbps > 0
                             ? std::min(current_, sample.throughputMbps)
                             : current_;
-    const double raw = std::max(p_.floorMbps, std::round(from * multiplier));
+    // Whole Mbit/s, as LibreQoS sets them; a decrease rounds down, so that it lands under the
+    // capacity it measured instead of on it (at 6 Mbit/s, round(5.9 x 0.95) = 6 kept the
+    // backhaul's queue: tools/stormguard-lab.sh, 2026-12-07).
+    const double rounded = down ? std::floor(from * multiplier) : std::round(from * multiplier);
+    const double raw = std::max(p_.floorMbps, rounded);
     const double target = std::clamp(raw, min_, max_);  // clamped, never refused (see header)
     if (target == current_) {
       return Decision{Action::None, 0, why + "; already at the bound"};

@@ -29,7 +29,9 @@
 //     so the rate lands under it at once instead of after many ×0.88 steps;
 //   - an increase that follows an increase (no bloat in between) uses increase_fast_multiplier
 //     (LibreQoS reads the key but never uses it in delay_probe), so recovery is geometric;
-//   - steps are clamped to [minimum, planned], so the plan is reached exactly.
+//   - steps are clamped to [minimum, planned], so the plan is reached exactly;
+//   - steps are whole Mbit/s, a decrease rounded down (it must land under the capacity it
+//     measured, not on it), an increase rounded to the nearest.
 
 #include <array>
 #include <cstdint>
