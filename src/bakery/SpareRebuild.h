@@ -64,7 +64,8 @@ std::variant<SpareSchedule, std::string> planSpareRebuild(const plan::QueuePlan&
 
 /// Moves queue k of interface i of `p` to tx queue slots[i][k] (HTB major slot+1): the queue's
 /// txQueue and major, every classid and parent of its classes, and the node, circuit and
-/// address classids that point into it. Minors and leaf handles stay.
+/// address classids that point into it, and a moved address's CPU to queueCpu[tx queue] (the
+/// CPU the data plane sends unknown addresses of that tx queue to). Minors and leaf handles stay.
 void relocateQueues(plan::QueuePlan& p, const std::vector<std::vector<uint16_t>>& slots);
 
 /// Gives `desired` (a planner plan) the tx queue placement of `active` when active's queues sit

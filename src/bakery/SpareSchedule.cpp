@@ -186,8 +186,14 @@ std::variant<SpareSchedule, std::string> planSpareRebuild(const QueuePlan& activ
     }
     switched[k] = true;
   };
+  // Last queue first: the kernel keeps every HTB class's filter block in one global list, newest
+  // first, that each class add scans whole and each class delete scans up to the class
+  // (net/core/flow_offload.c find_indir_dev; devices without ndo_setup_tc such as veth). A build
+  // adds queue 0 first, so the old HTB qdiscs go newest first this way: their classes are near
+  // the head of the list (measured: the deletes' share of the rebuild falls).
   std::vector<size_t> moveLater;
-  for (size_t k = 0; k < q; ++k) {
+  for (size_t i = 0; i < q; ++i) {
+    const size_t k = q - 1 - i;
     int s = pick(0, static_cast<uint32_t>(q));  // the new default-class range first
     bool final = s >= 0;
     if (s < 0) s = pick(static_cast<uint32_t>(q), slots);
@@ -245,8 +251,17 @@ void relocateQueues(QueuePlan& p, const std::vector<std::vector<uint16_t>>& slot
     fix(Direction::Upload, c.upClass);
   }
   for (auto& a : p.addresses) {
+    const TcHandle before = a.downClass.major != 0 ? a.downClass : a.upClass;
     fix(Direction::Download, a.downClass);
     fix(Direction::Upload, a.upClass);
+    // The CPU that serves tx queue t is queueCpu[t], also for unknown addresses hashed to t
+    // (bpf/lookup.h): a queue moved to tx queue t is fed from that CPU, so that each tx queue's
+    // qdisc lock stays one CPU's.
+    const TcHandle after = a.downClass.major != 0 ? a.downClass : a.upClass;
+    const uint32_t slot = after.major - 1u;
+    if (after.major != before.major && after.major != 0 && slot < p.queueCpu.size()) {
+      a.cpu = p.queueCpu[slot];
+    }
   }
 }
 

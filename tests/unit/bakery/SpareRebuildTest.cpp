@@ -81,15 +81,17 @@ TEST(SpareSchedule, OneSpareRotatesTheQueuesAndBuildsOneOfThemTwice) {
   const auto& sched = std::get<detail::SpareSchedule>(s);
   ASSERT_EQ(sched.steps.size(), 3u);
   EXPECT_EQ(sched.interimCopies, 1u);
-  // Queue 0 to the spare (2), queue 1 over old queue 0 (tx 0), queue 0 over old queue 1 (tx 1).
+  // Last queue first: queue 1 to the spare (2), queue 0 over old queue 1 (tx 1), then queue 1
+  // over old queue 0 (tx 0).
+  EXPECT_EQ(sched.steps[0].position, 1u);
   EXPECT_EQ(sched.steps[0].slot, 2);
   EXPECT_FALSE(sched.steps[0].final);
   EXPECT_FALSE(sched.steps[0].clearsSlot);
-  EXPECT_EQ(sched.steps[1].position, 1u);
-  EXPECT_EQ(sched.steps[1].slot, 0);
+  EXPECT_EQ(sched.steps[1].position, 0u);
+  EXPECT_EQ(sched.steps[1].slot, 1);
   EXPECT_TRUE(sched.steps[1].clearsSlot);
-  EXPECT_EQ(sched.steps[2].position, 0u);
-  EXPECT_EQ(sched.steps[2].slot, 1);
+  EXPECT_EQ(sched.steps[2].position, 1u);
+  EXPECT_EQ(sched.steps[2].slot, 0);
   EXPECT_EQ(sched.finalSlot, (std::vector<uint16_t>{1, 0}));
   EXPECT_EQ(sched.leftovers, (std::vector<uint16_t>{2}));
 
@@ -121,6 +123,13 @@ TEST_F(SpareRebuildTest, NewTreeOnSpareQueuesThenLaterAppliesMatchThePermutedTre
             old.interfaces.front().queues[0].txQueue);
   for (const auto& [ifname, dev] : runner_.devices()) {
     for (const auto& [major, q] : dev.queues) EXPECT_LT(q.header.txQueue, 2) << ifname;
+  }
+  // Each tx queue is fed by its own CPU, also for the queue that moved onto it.
+  const auto& queueCpu = bakery_->active()->queueCpu;
+  ASSERT_EQ(queueCpu.size(), 2u);
+  EXPECT_NE(queueCpu[0], queueCpu[1]);
+  for (const auto& a : bakery_->active()->addresses) {
+    EXPECT_EQ(a.cpu, queueCpu[a.downClass.major - 1u]) << a.prefix.toString();
   }
 
   // The same plan again is a no-op, a speed change takes the fast path with 2 class changes,
