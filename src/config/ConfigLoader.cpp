@@ -435,6 +435,15 @@ class Builder {
             "stormguard.all_sites = false",
             "[]");
     }
+    const std::string target = sg.string("active_ping_target").value_or("1.1.1.1");
+    const auto parsed = IpNet::parse(target);
+    if (enabled && sg.string("strategy").value_or("") == "delay_probe_active" &&
+        (!parsed || target.find('/') != std::string::npos)) {
+      error(sg.where("active_ping_target"), "invalid-value",
+            "stormguard.active_ping_target must be an IPv4 or IPv6 address (sluiced does not "
+            "resolve host names) when strategy = \"delay_probe_active\"",
+            quoted(target));
+    }
     if (sg.boolean("circuit_fallback_enabled").value_or(false)) {
       std::string sqm = std::string(trim(sg.string("circuit_fallback_sqm").value_or("fq_codel")));
       std::transform(sqm.begin(), sqm.end(), sqm.begin(),

@@ -21,7 +21,7 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; tail -n 30 "$work/log" 2>/dev/null || true; exit 1; }
 
-conf() {  # $1 = dry_run value
+conf() {  # $1 = dry_run value, $2 = extra [stormguard] keys
   cat >"$work/lqos.conf" <<CONF
 version = "1.5"
 lqos_directory = "$work"
@@ -47,6 +47,7 @@ history_db = ""
 enabled = true
 dry_run = $1
 targets = ["Site"]
+${2:-}
 CONF
 }
 net() {
@@ -139,4 +140,18 @@ wait_for "site class at the plan 20 in a dry run (is $(site))" site_is 20.0
 sleep 1.5
 [[ -e $work/state/stormguard/adjustments.json ]] && fail "state file kept in a dry run"
 sg | grep -q '"phase": *"dry_run"' || fail "phase after dry_run = true: $(sg)"
-echo "PASS: replayed in the first plan at start (12 of 20 Mbit/s, no apply after it; the minimum is 10), kept over a same-plan reload, discarded by a re-plan (25), dry run at the plan"
+# 5. delay_probe_active: the ICMP probe runs (toward the namespace's loopback) and reports.
+conf true $'strategy = "delay_probe_active"\nactive_ping_target = "127.0.0.1"\nactive_ping_interval_seconds = 1'
+"$sluice" reload --socket "$work/sluiced.sock" >/dev/null || fail "reload refused"
+probe_answers() {
+  sg | python3 -c '
+import json,sys
+p=json.load(sys.stdin)["active_probe"]
+assert p and p["answered"] >= 2 and p["last_rtt_ms"] is not None and p["error"] == "", p'
+}
+wait_for "active probe answers ($(sg | grep -o '"active_probe".*' | head -c 300))" probe_answers
+"$sluice" stormguard status --socket "$work/sluiced.sock" | grep -q 'active probe: 127.0.0.1' ||
+  fail "sluice stormguard status does not show the probe"
+conf true $'strategy = "delay_probe_active"\nactive_ping_target = "one.one.one.one"'
+"$sluice" reload --socket "$work/sluiced.sock" >/dev/null 2>&1 && fail "a host name as active_ping_target was accepted"
+echo "PASS: replayed in the first plan at start (12 of 20 Mbit/s, no apply after it; the minimum is 10), kept over a same-plan reload, discarded by a re-plan (25), dry run at the plan, the active probe answers, a host name refused"

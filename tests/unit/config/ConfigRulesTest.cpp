@@ -293,6 +293,19 @@ TEST(ConfigRules, StormguardFallbackSqm) {
   expectAt(diags, "invalid-value", text, "\"pfifo\"");
 }
 
+TEST(ConfigRules, StormguardActivePingTargetIsAnAddress) {
+  const std::string text =
+      "[bridge]\n[stormguard]\nenabled = true\nall_sites = true\n"
+      "strategy = \"delay_probe_active\"\nactive_ping_target = \"one.one.one.one\"\n";
+  Diagnostics diags;
+  EXPECT_FALSE(parse(text, diags));
+  expectAt(diags, "invalid-value", text, "\"one.one.one.one\"");
+  Diagnostics ok;
+  EXPECT_TRUE(parse("[bridge]\n[stormguard]\nenabled = true\nall_sites = true\n"
+                    "strategy = \"delay_probe_active\"\nactive_ping_target = \"2001:db8::1\"\n",
+                    ok));
+}
+
 TEST(ConfigRules, WebserverListenNeedsPort) {
   const std::string text = "[bridge]\n[sluice]\nwebserver_listen = \"127.0.0.1\"\n";
   Diagnostics diags;
