@@ -162,11 +162,15 @@ Result<void> RadiusService::startListeners() {
       inForce = inForce && it != overlay.circuits.end() && sameCircuit(it->second, c);
     }
   }
+  // The sessions as status shows them, until the first batch maps them again.
+  Mapped mapped = inForce ? mapAll(server_->dispatcher().sessions()) : Mapped{};
   {
     std::lock_guard lock(mutex_);
     stopping_ = false;
     dirty_ = true;  // the first batch applies the restored sessions (or clears stale entries)
     if (inForce) {
+      pending_ = std::move(mapped.pending);
+      sessionsJson_ = std::move(mapped.sessions);
       applied_ = restored->circuits;
       ++batches_;
       circuitsAdded_ += applied_.size();

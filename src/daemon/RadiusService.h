@@ -15,8 +15,9 @@
 // change is retried every few seconds. At a start of sluiced the saved sessions still alive
 // (TTL, stale grace) are mapped before the shaper's first plan (restore() for
 // Shaper::setStartOverlay) and their circuits are in that plan; start() puts the sessions back in
-// the table (adopt()). Without that step, the first batch applies them. The apply thread also re-maps when the inputs in force change
-// (an operator reload may add the ShapedDevices row a session matches).
+// the table (adopt()). Without that step, the first batch applies them. The apply thread also
+// re-maps when the inputs in force change (an operator reload may add the ShapedDevices row a
+// session matches).
 // OperatorServices owns it; GET /api/radius, the status "radius" object and /metrics read it.
 
 #include <condition_variable>

@@ -35,9 +35,8 @@ RadiusService::Restored RadiusService::restore(const model::Inputs& inputs,
     return out;  // start() reports invalid settings
   }
   out.read = true;
-  const std::string file = settings->sessionsFile.empty()
-                               ? stateDirectory + "/radius/sessions.json"
-                               : settings->sessionsFile;
+  const std::string file = settings->sessionsFile.empty() ? stateDirectory + "/radius/sessions.json"
+                                                          : settings->sessionsFile;
   const radius::ClockPair now = clocks();
   auto saved = radius::loadSessions(file, now);
   if (!saved) {
@@ -60,9 +59,10 @@ RadiusService::Restored RadiusService::restore(const model::Inputs& inputs,
     overlay.circuits.insert_or_assign(id, c);
   }
   if (!out.sessions.empty() || out.expired > 0) {
-    spdlog::info("radius: {} saved sessions from {} ({} expired meanwhile): {} circuits in the "
-                 "first plan",
-                 out.sessions.size(), file, out.expired, out.circuits.size());
+    spdlog::info(
+        "radius: {} saved sessions from {} ({} expired meanwhile): {} circuits in the "
+        "first plan",
+        out.sessions.size(), file, out.expired, out.circuits.size());
   }
   return out;
 }

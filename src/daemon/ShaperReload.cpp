@@ -48,8 +48,8 @@ plan::PipelineResult planOverlaid(const model::Inputs& base, const plan::TxQueue
                                    run.cpus};
     run.plan = plan::buildPlan(input, run.inputs.diagnostics);
     if (run.plan) {
-      run.queueSource = plan::describeQueueCount(run.inputs.config, run.probe, run.cpus,
-                                                 run.plan->queueCount);
+      run.queueSource =
+          plan::describeQueueCount(run.inputs.config, run.probe, run.cpus, run.plan->queueCount);
     }
   }
   return run;
@@ -62,9 +62,10 @@ void Shaper::layStartOverlay(plan::PipelineResult& run, const std::string& state
   try {
     startOverlay_(StartContext{run.inputs, *run.plan, stateDir}, overlay);
   } catch (const std::exception& e) {
-    spdlog::error("overlay: the modules' persisted entries could not be loaded ({}); starting "
-                  "without them",
-                  e.what());
+    spdlog::error(
+        "overlay: the modules' persisted entries could not be loaded ({}); starting "
+        "without them",
+        e.what());
     return;
   }
   if (overlay.empty()) {
@@ -82,14 +83,16 @@ void Shaper::layStartOverlay(plan::PipelineResult& run, const std::string& state
     for (const auto& d : overlaid.inputs.diagnostics.errors()) {
       spdlog::error("overlay at start: {}", d.toString());
     }
-    spdlog::error("overlay: the planner refuses the inputs with the modules' persisted entries; "
-                  "starting without them");
+    spdlog::error(
+        "overlay: the planner refuses the inputs with the modules' persisted entries; "
+        "starting without them");
     return;
   }
-  spdlog::info("overlay in the first plan: {} dynamic circuits, {} node rates, {} circuit leaf "
-               "kinds, {} virtual nodes ({} entries skipped)",
-               report.circuitsAdded, report.nodeRatesSet, report.circuitSqmSet,
-               report.nodesVirtualized, report.skipped);
+  spdlog::info(
+      "overlay in the first plan: {} dynamic circuits, {} node rates, {} circuit leaf "
+      "kinds, {} virtual nodes ({} entries skipped)",
+      report.circuitsAdded, report.nodeRatesSet, report.circuitSqmSet, report.nodesVirtualized,
+      report.skipped);
   run = std::move(overlaid);
   overlay_ = std::move(overlay);
   base_ = std::move(base);

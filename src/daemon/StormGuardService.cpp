@@ -73,8 +73,8 @@ void StormGuardService::adopt(Restored restored) {
   const double wall =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   if (!restored.error.empty()) {
-    event(wall, "(all)", "state file unreadable, persisted adjustments discarded: " +
-                             restored.error, false);
+    event(wall, "(all)",
+          "state file unreadable, persisted adjustments discarded: " + restored.error, false);
   }
   for (const std::string& d : restored.discarded) {
     spdlog::warn("stormguard: {}", d);

@@ -101,11 +101,9 @@ TreeGuardService::Restored TreeGuardService::restore(const model::Inputs& inputs
   out.controller = std::make_unique<treeguard::Controller>(*settings);
   out.controller->setInputs(inputs, plan, {}, 0);
   size_t skipped = 0;
-  auto replay =
-      out.controller->restoreFrom(json::parse(text.str(), nullptr, false), &skipped);
+  auto replay = out.controller->restoreFrom(json::parse(text.str(), nullptr, false), &skipped);
   if (!replay) {
-    spdlog::error("treeguard: {} ignored: {}", statePath(stateDirectory),
-                  replay.error().message());
+    spdlog::error("treeguard: {} ignored: {}", statePath(stateDirectory), replay.error().message());
     out.controller.reset();
     return out;
   }
@@ -113,10 +111,11 @@ TreeGuardService::Restored TreeGuardService::restore(const model::Inputs& inputs
   out.controller->layOver(out.decisions, out.fields);
   overlay.circuitSqm = out.fields.circuitSqm;
   overlay.virtualNodes = out.fields.virtualNodes;
-  spdlog::info("treeguard: {} circuit directions and {} nodes from {} in the first plan ({} "
-               "entries no longer fit)",
-               out.decisions.circuits.size(), out.decisions.nodes.size(),
-               statePath(stateDirectory), skipped);
+  spdlog::info(
+      "treeguard: {} circuit directions and {} nodes from {} in the first plan ({} "
+      "entries no longer fit)",
+      out.decisions.circuits.size(), out.decisions.nodes.size(), statePath(stateDirectory),
+      skipped);
   return out;
 }
 

@@ -267,13 +267,14 @@ TEST_F(OverlayShaper, RestoredRadiusCircuitsGoWhenTheListenersCannotStart) {
   base << std::ifstream(lab_.config()).rdbuf();
   const std::string config = (work / "radius.conf").string();
   std::ofstream(config) << base.str()
-                        << fmt::format("\n[radius]\nenabled = true\nlisten = \"127.0.0.1:{}\"\n"
-                                       "coa_enabled = false\n"
-                                       "parents = [{{ range = \"100.127.0.0/16\", node = "
-                                       "\"Riverbend Water Tower AP1-N\" }}]\n"
-                                       "[[radius.clients]]\nname = \"bng\"\n"
-                                       "source = \"127.0.0.1\"\nsecret_file = \"{}\"\n",
-                                       ntohs(addr.sin_port), (work / "secret").string());
+                        << fmt::format(
+                               "\n[radius]\nenabled = true\nlisten = \"127.0.0.1:{}\"\n"
+                               "coa_enabled = false\n"
+                               "parents = [{{ range = \"100.127.0.0/16\", node = "
+                               "\"Riverbend Water Tower AP1-N\" }}]\n"
+                               "[[radius.clients]]\nname = \"bng\"\n"
+                               "source = \"127.0.0.1\"\nsecret_file = \"{}\"\n",
+                               ntohs(addr.sin_port), (work / "secret").string());
   // One saved session, fresh.
   using namespace std::chrono;
   const radius::ClockPair now{

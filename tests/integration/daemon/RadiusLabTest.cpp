@@ -397,8 +397,7 @@ TEST_F(RadiusLab, StartCoaWrongSecretDisconnect) {
   ASSERT_NE(readyAt, std::string::npos) << log.substr(log.size() > 3000 ? log.size() - 3000 : 0);
   const std::string readyLine = log.substr(readyAt, log.find('\n', readyAt) - readyAt);
   EXPECT_NE(readyLine.find("overlay: 1 dynamic circuits"), std::string::npos) << readyLine;
-  EXPECT_EQ(log.find("reload (radius)", readyAt), std::string::npos)
-      << log.substr(readyAt, 3000);
+  EXPECT_EQ(log.find("reload (radius)", readyAt), std::string::npos) << log.substr(readyAt, 3000);
 
   // 4. Disconnect-Request: the circuit goes; the address falls to the default class.
   r = radclient("disconnect", session);

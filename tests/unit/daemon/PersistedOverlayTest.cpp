@@ -128,10 +128,11 @@ TEST_F(PersistedOverlayTest, StormGuardWithAnUnreadableStateFileOrInADryRunRepla
 }
 
 TEST_F(PersistedOverlayTest, RadiusDropsExpiredSessionsAndMapsTheOthers) {
-  config("[radius]\nenabled = true\nlisten = \"127.0.0.1\"\n"
-         "parents = [{ range = \"100.127.0.0/16\", node = \"Site\" }]\n"
-         "[[radius.clients]]\nname = \"bng\"\nsource = \"127.0.0.1\"\nsecret_file = \"" +
-         (dir_ / "secret").string() + "\"\n");
+  config(
+      "[radius]\nenabled = true\nlisten = \"127.0.0.1\"\n"
+      "parents = [{ range = \"100.127.0.0/16\", node = \"Site\" }]\n"
+      "[[radius.clients]]\nname = \"bng\"\nsource = \"127.0.0.1\"\nsecret_file = \"" +
+      (dir_ / "secret").string() + "\"\n");
   using namespace std::chrono;
   const radius::ClockPair now{
       duration_cast<seconds>(steady_clock::now().time_since_epoch()).count(),
@@ -149,10 +150,9 @@ TEST_F(PersistedOverlayTest, RadiusDropsExpiredSessionsAndMapsTheOthers) {
     return s;
   };
   // The default TTL is 900 s: "gone" had no accounting for 1,000 s.
-  ASSERT_TRUE(radius::saveSessions((dir_ / "state/radius/sessions.json").string(),
-                                   {session("live", "100.127.0.5", 30),
-                                    session("gone", "100.127.0.6", 1000)},
-                                   now));
+  ASSERT_TRUE(radius::saveSessions(
+      (dir_ / "state/radius/sessions.json").string(),
+      {session("live", "100.127.0.5", 30), session("gone", "100.127.0.6", 1000)}, now));
   PersistedOverlay persisted(dir_ / "lqos.conf");
   const model::Overlay overlay = load(persisted);
   ASSERT_EQ(overlay.circuits.size(), 1u);
@@ -170,9 +170,10 @@ TEST_F(PersistedOverlayTest, RadiusDropsExpiredSessionsAndMapsTheOthers) {
 }
 
 TEST_F(PersistedOverlayTest, TreeGuardRestoresWhatStillEnrols) {
-  config("[treeguard]\nenabled = true\ndry_run = false\n"
-         "[treeguard.circuits]\nall_circuits = false\ncircuits = [\"c1\"]\n"
-         "[treeguard.links]\nenabled = true\nall_nodes = false\nnodes = [\"Other\"]\n");
+  config(
+      "[treeguard]\nenabled = true\ndry_run = false\n"
+      "[treeguard.circuits]\nall_circuits = false\ncircuits = [\"c1\"]\n"
+      "[treeguard.links]\nenabled = true\nall_nodes = false\nnodes = [\"Other\"]\n");
   write("state/treeguard/state.json",
         R"({"version": 1, "circuits": {"c1": "fq_codel/fq_codel", "gone": "fq_codel/cake"},
             "nodes": ["Other", "Nowhere"]})");
