@@ -13,7 +13,7 @@
 
 #include <linux/types.h>
 
-#define SLUICE_ABI_VERSION 1
+#define SLUICE_ABI_VERSION 2 /* 2: host slots (sluice_mapping.slot, sluice_host_slot) */
 
 /* Direction of a packet, seen from the subscriber. Download = towards the subscriber. */
 #define SLUICE_DIR_DOWN 0
@@ -51,7 +51,15 @@ struct sluice_mapping {
 	__u32 classid_down; /* tc classid major:minor on the subscriber-facing egress */
 	__u32 classid_up;   /* tc classid major:minor on the Internet-facing egress */
 	__u32 circuit;      /* QueuePlan circuit index, or SLUICE_CIRCUIT_NONE */
+	/*
+	 * Index of the host's counters in sluice_host_slots, assigned by the map writer to prefixes
+	 * of one address (/32, /128); SLUICE_SLOT_NONE: counted per address in sluice_hosts.
+	 */
+	__u32 slot;
 };
+
+/* Slot 0 of sluice_host_slots is the descriptor, never a host: 0 in a mapping means "no slot". */
+#define SLUICE_SLOT_NONE 0u
 
 /* Hot cache: one subscriber address (v4-mapped for IPv4) -> mapping, or a negative entry. */
 struct sluice_addr {
@@ -69,7 +77,7 @@ struct sluice_hot_entry {
 /* The one-element epoch map: userspace increments it after every batch of mapping changes. */
 struct sluice_epoch {
 	__u32 epoch;
-	__u32 pad;
+	__u32 host_slots_map_id; /* id of sluice_host_slots (written at open; for the map writer) */
 };
 
 /*
@@ -111,6 +119,7 @@ struct sluice_flow {
 	struct sluice_mapping mapping; /* cached classification of the subscriber address */
 	__u32 epoch;                   /* epoch the mapping was read under */
 	__u32 flags;                   /* SLUICE_FLOW_* */
+	__u32 pad;
 	__u64 start_ns;                /* first packet */
 	__u64 last_ns;                 /* latest packet */
 	__u64 bytes[SLUICE_DIR_COUNT];
@@ -128,6 +137,26 @@ struct sluice_host_counters {
 	__u64 proto_packets[SLUICE_PROTO_COUNT][SLUICE_DIR_COUNT];
 	__u64 last_seen_ns; /* CLOCK_MONOTONIC ns, coarse (jiffy) resolution */
 	__u32 circuit;      /* SLUICE_CIRCUIT_NONE for unknown hosts */
+	__u32 pad;
+};
+
+/*
+ * Per-CPU array sluice_host_slots, indexed by sluice_mapping.slot: the counters of a host whose
+ * mapping is one address, found without a hash lookup. The map writer assigns a slot when it
+ * publishes the mapping (writing addr, in_use = 1 and zero counters on every CPU) and frees it
+ * after the epoch bump that follows the mapping's removal. Hosts without a slot (unknown
+ * addresses, addresses inside wider prefixes, a full array) keep per-address counters in
+ * sluice_hosts. Slot 0 is the descriptor (in_use = SLUICE_SLOT_DESCRIPTOR): aux = map id of
+ * sluice_hosts, limit = one past the highest slot ever assigned, so that a reader holding only
+ * this map finds both halves.
+ */
+#define SLUICE_SLOT_DESCRIPTOR 0x51ce5107u
+struct sluice_host_slot {
+	struct sluice_host_counters counters; /* BPF writes these (circuit included) */
+	__u8 addr[16];                        /* the host (v4-mapped for IPv4); writer-owned */
+	__u32 in_use;                         /* 1 while a mapping holds the slot; writer-owned */
+	__u32 aux;                            /* descriptor only: map id of sluice_hosts */
+	__u32 limit;                          /* descriptor only: one past the highest slot used */
 	__u32 pad;
 };
 

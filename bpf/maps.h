@@ -72,6 +72,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sluice_config SEC(".maps");
 
+/* Per-address host counters of hosts without a slot (unknown, inside a wider prefix). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
 	__type(key, struct sluice_addr);
@@ -79,6 +80,19 @@ struct {
 	__uint(max_entries, 65536);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sluice_hosts SEC(".maps");
+
+/*
+ * Host counters of hosts whose mapping carries a slot (one-address prefixes): a per-CPU array
+ * indexed by sluice_mapping.slot, so counting costs an inlined array access instead of a hash
+ * lookup. Slot 0 is the descriptor (abi/sluice_abi.h). Userspace sets the capacity.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct sluice_host_slot);
+	__uint(max_entries, 65536);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_host_slots SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -137,7 +137,8 @@ int sluice_xdp(struct xdp_md *ctx)
 	}
 	resolve_class(&mapping, known, dir, sub, cfg, &cls);
 
-	account_host(sub, dir, pkt.proto, len, known ? mapping.circuit : SLUICE_CIRCUIT_NONE, now);
+	account_host(sub, known ? mapping.slot : SLUICE_SLOT_NONE, dir, pkt.proto, len,
+		     known ? mapping.circuit : SLUICE_CIRCUIT_NONE, now);
 	if (flow)
 		account_flow(flow, &fkey, &pkt, dir, len, now);
 

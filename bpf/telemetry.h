@@ -35,19 +35,33 @@ static __always_inline __u32 proto_bucket(__u8 proto)
 	}
 }
 
-static __always_inline void account_host(const __u8 *addr, int dir, __u8 proto, __u64 len,
-					 __u32 circuit, __u64 now)
+/*
+ * Host counters: through the mapping's slot (an inlined per-CPU array access) when it has one,
+ * else the per-address LRU (unknown hosts, hosts inside a wider prefix). `circuit` is
+ * SLUICE_CIRCUIT_NONE for unknown hosts.
+ */
+static __always_inline void account_host(const __u8 *addr, __u32 slot, int dir, __u8 proto,
+					 __u64 len, __u32 circuit, __u64 now)
 {
-	struct sluice_host_counters *hc = bpf_map_lookup_elem(&sluice_hosts, addr);
+	struct sluice_host_counters *hc = NULL;
 	__u32 d = dir & 1, p = proto_bucket(proto) & 3;
 
-	if (!hc) {
-		struct sluice_host_counters fresh = {};
+	if (slot != SLUICE_SLOT_NONE) {
+		struct sluice_host_slot *hs = bpf_map_lookup_elem(&sluice_host_slots, &slot);
 
-		bpf_map_update_elem(&sluice_hosts, addr, &fresh, BPF_NOEXIST);
+		if (hs)
+			hc = &hs->counters;
+	}
+	if (!hc) {
 		hc = bpf_map_lookup_elem(&sluice_hosts, addr);
-		if (!hc)
-			return;
+		if (!hc) {
+			struct sluice_host_counters fresh = {};
+
+			bpf_map_update_elem(&sluice_hosts, addr, &fresh, BPF_NOEXIST);
+			hc = bpf_map_lookup_elem(&sluice_hosts, addr);
+			if (!hc)
+				return;
+		}
 	}
 	/* Per-CPU value: plain increments are exact. */
 	hc->bytes[d] += len;

@@ -10,7 +10,7 @@
 // bpf_xdp_adjust_meta loads) and always without, where tc repeats the lookup; that mode's rows
 // add the tc program's own cost on the same packet (leaving through the subscriber-facing port).
 //
-// Usage: bench_dataplane [--rounds N] [--repeat N] [--quick]
+// Usage: bench_dataplane [--rounds N] [--repeat N] [--quick] [--only ROW-SUBSTRING]
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -143,12 +143,43 @@ struct PathResult {
   double tcNs = 0;  ///< tc's own lookup (metadata-less mode only), 0 when not measured
 };
 
+// The first packet of a host never seen before (flow miss, hot-cache miss, LPM, flow and
+// hot-cache inserts, host counters created): one test-run with repeat 1 per host over 2,000
+// distinct mapped hosts (a repeat would be a flow hit), median per-run duration; the baseline
+// is XDP_PASS with repeat 1 on the same packets.
+PathResult firstPackets(Dataplane& dp, const std::vector<plan::AddressMapping>& maps, int ifindex,
+                        const std::string& tag, int rounds) {
+  setFlags(dp, 0);
+  std::vector<double> ns, base;
+  constexpr size_t kHosts = 2000;
+  for (int r = 0; r < rounds; ++r) {
+    for (size_t i = 0; i < kHosts; ++i) {
+      const auto& m = maps[((static_cast<size_t>(r) * kHosts + i) * 7919) % maps.size()];
+      if (!m.prefix.isV4) {  // every host once: 7919 is prime to the table size
+        continue;
+      }
+      const auto& a = m.prefix.addr;
+      std::string dst = fmt::format("{}.{}.{}.{}", a[12], a[13], a[14], a[15]);
+      const auto pkt = PacketBuilder().ip("203.0.113.5", dst).tcp(443, 50000).payload(64).build();
+      base.push_back(must(runXdp(dp.xdpPassProgramFd(), pkt, ifindex, 1), "test run").durationNs);
+      ns.push_back(must(runXdp(dp.xdpProgramFd(), pkt, ifindex, 1), "test run").durationNs);
+    }
+  }
+  std::sort(ns.begin(), ns.end());
+  std::sort(base.begin(), base.end());
+  return {"first packet of a new host, IPv4" + tag + ", repeat 1", ns[ns.size() / 2],
+          base[base.size() / 2]};
+}
+
 void checkNoMetaFailures(Dataplane& dp) {
   auto s = must(dataplane::readStats(dp.statsMapFd()), "stats");
   if (s[SLUICE_STAT_META_FAILED] != 0) {
     die("metadata adjust failed during repeats: the benchmark would measure another path");
   }
 }
+
+// --only SUBSTRING: measure only the rows whose name contains it (e.g. under perf record).
+std::string gOnly;
 
 void pathBenchmarks(const Lab& lab, uint32_t repeat, int rounds, bool quick,
                     XdpMetadata metadata) {
@@ -182,6 +213,9 @@ void pathBenchmarks(const Lab& lab, uint32_t repeat, int rounds, bool quick,
     std::printf("# %zu prefixes published in %.0f ms (%s)\n", maps.size(), pubMs,
                 w.perElementFallback() ? "per element: LPM has no batch ops" : "batched");
     auto measure = [&](const std::string& name, const std::vector<uint8_t>& pkt, uint32_t flags) {
+      if (!gOnly.empty() && name.find(gOnly) == std::string::npos) {
+        return;
+      }
       setFlags(*dp, flags);
       std::vector<double> ns, base, tc;
       for (int r = 0; r < rounds; ++r) {  // interleave with the baseline to share the noise
@@ -206,6 +240,9 @@ void pathBenchmarks(const Lab& lab, uint32_t repeat, int rounds, bool quick,
       measure("hot-cache hit, IPv4 (flows off)", pkt4, SLUICE_CFG_NO_FLOWS);
       measure("flow hit, IPv6", pkt6, 0);
       measure("flow hit, QinQ + PPPoE IPv4", pktQinqPppoe, 0);
+    }
+    if (n == sizes.back() && (gOnly.empty() || std::string("first packet").find(gOnly) == 0)) {
+      results.push_back(firstPackets(*dp, maps, in, tag, rounds));
     }
     measure("LPM path, IPv4" + tag, pkt4, SLUICE_CFG_NO_FLOWS | SLUICE_CFG_NO_HOT_CACHE);
     measure("LPM path, IPv6" + tag, pkt6, SLUICE_CFG_NO_FLOWS | SLUICE_CFG_NO_HOT_CACHE);
@@ -369,13 +406,15 @@ int main(int argc, char** argv) {
       rounds = std::atoi(argv[++i]);
     } else if (a == "--repeat" && i + 1 < argc) {
       repeat = static_cast<uint32_t>(std::atol(argv[++i]));
+    } else if (a == "--only" && i + 1 < argc) {
+      gOnly = argv[++i];
     } else if (a == "--quick") {
       quick = true;
       repeat = 100'000;
       rounds = 3;
       seconds = 1.5;
     } else {
-      die("usage: bench_dataplane [--rounds N] [--repeat N] [--quick]");
+      die("usage: bench_dataplane [--rounds N] [--repeat N] [--quick] [--only ROW-SUBSTRING]");
     }
   }
   auto lab = must(enterPrivateLab(), "namespace");
@@ -390,6 +429,8 @@ int main(int argc, char** argv) {
                 refusal.c_str());
   }
   pathBenchmarks(lab, repeat, rounds, quick, XdpMetadata::Off);
-  reloadPenalty(lab, 1000, seconds);
+  if (gOnly.empty()) {
+    reloadPenalty(lab, 1000, seconds);
+  }
   return 0;
 }

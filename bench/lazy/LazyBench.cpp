@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "data plane: %s\n", dp.error().message().c_str());
       return 1;
     }
-    const int fd = (*dp)->hostMapFd();
+    const int fd = (*dp)->addressHostMapFd();  // hosts simulated per address
     std::vector<sluice_host_counters> perCpu(static_cast<size_t>(cpus));
     const auto write = [&](size_t i, uint64_t bytes) {
       for (auto& v : perCpu) {

@@ -284,7 +284,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     telemetry::Sources sources;
-    sources.hostsFd = (*dp)->hostMapFd();
+    sources.hostsFd = (*dp)->addressHostMapFd();  // hosts simulated per address
     sources.flowsFd = (*dp)->flowMapFd();
     sources.statsFd = (*dp)->statsMapFd();
     sources.rttRingFd = (*dp)->rttRingFd();

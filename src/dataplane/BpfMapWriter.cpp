@@ -48,6 +48,32 @@ sluice_mapping toLpmValue(const plan::AddressMapping& mapping) {
 BpfMapWriter::BpfMapWriter(int lpmFd, int epochFd, size_t batchSize)
     : lpmFd_(lpmFd), epochFd_(epochFd), batchSize_(std::max<size_t>(batchSize, 1)) {}
 
+void BpfMapWriter::openSlots() {
+  if (slotsOpened_) {
+    return;
+  }
+  slotsOpened_ = true;
+  auto slots = HostSlots::open(epochFd_);
+  if (!slots) {
+    spdlog::warn("dataplane: host slots unavailable ({}); hosts are counted per address",
+                 slots.error().message());
+    return;
+  }
+  slots_ = std::move(*slots);
+}
+
+Result<void> BpfMapWriter::assignSlots(const std::vector<sluice_lpm_key>& keys,
+                                       std::vector<sluice_mapping>& values) {
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto slot = slots_.assign(keys[i]);
+    if (!slot) {
+      return std::unexpected(slot.error());
+    }
+    values[i].slot = *slot;
+  }
+  return {};
+}
+
 Result<void> BpfMapWriter::writeAll(const std::vector<sluice_lpm_key>& keys,
                                     const std::vector<sluice_mapping>& values) {
   size_t done = 0;
@@ -138,6 +164,7 @@ Result<uint32_t> BpfMapWriter::publish(std::span<const plan::AddressMapping> map
   if (!existing) {
     return std::unexpected(existing.error());
   }
+  openSlots();
   constexpr size_t kChunk = 16384;
   std::vector<sluice_lpm_key> keys;
   std::vector<sluice_mapping> values;
@@ -149,6 +176,9 @@ Result<uint32_t> BpfMapWriter::publish(std::span<const plan::AddressMapping> map
     for (const auto& m : mappings.subspan(at, std::min(kChunk, mappings.size() - at))) {
       keys.push_back(toLpmKey(m.prefix));
       values.push_back(toLpmValue(m));
+    }
+    if (auto ok = assignSlots(keys, values); !ok) {
+      return std::unexpected(ok.error());
     }
     if (auto ok = writeAll(keys, values); !ok) {
       return std::unexpected(ok.error());
@@ -166,7 +196,8 @@ Result<uint32_t> BpfMapWriter::publish(std::span<const plan::AddressMapping> map
   if (auto ok = deleteAll(stale); !ok) {
     return std::unexpected(ok.error());
   }
-  return bumpEpoch();
+  slots_.releaseUnassigned();
+  return bumpAndCommitSlots();
 }
 
 Result<uint32_t> BpfMapWriter::update(std::span<const plan::AddressMapping> upserts,
@@ -185,13 +216,34 @@ Result<uint32_t> BpfMapWriter::update(std::span<const plan::AddressMapping> upse
   for (const auto& p : removals) {
     gone.push_back(toLpmKey(p));
   }
+  openSlots();
+  if (auto ok = assignSlots(keys, values); !ok) {
+    return std::unexpected(ok.error());
+  }
   if (auto ok = writeAll(keys, values); !ok) {
     return std::unexpected(ok.error());
   }
   if (auto ok = deleteAll(gone); !ok) {
     return std::unexpected(ok.error());
   }
-  return bumpEpoch();
+  for (const auto& k : gone) {
+    if (!seen.contains(k)) {  // removed, not just re-written by this call
+      slots_.release(k);
+    }
+  }
+  return bumpAndCommitSlots();
+}
+
+Result<uint32_t> BpfMapWriter::bumpAndCommitSlots() {
+  auto epoch = bumpEpoch();
+  if (!epoch) {
+    return epoch;
+  }
+  // After the bump no cached decision names a released slot any more: reuse is safe.
+  if (auto ok = slots_.commit(); !ok) {
+    return std::unexpected(ok.error());
+  }
+  return epoch;
 }
 
 Result<uint32_t> BpfMapWriter::epoch() const {
@@ -204,12 +256,12 @@ Result<uint32_t> BpfMapWriter::epoch() const {
 }
 
 Result<uint32_t> BpfMapWriter::bumpEpoch() {
-  auto current = epoch();
-  if (!current) {
-    return std::unexpected(current.error());
-  }
   uint32_t zero = 0;
-  sluice_epoch value{*current + 1, 0};
+  sluice_epoch value{};
+  if (bpf_map_lookup_elem(epochFd_, &zero, &value) != 0) {
+    return makeError(errno, "read epoch");
+  }
+  value.epoch += 1;  // host_slots_map_id stays
   if (bpf_map_update_elem(epochFd_, &zero, &value, BPF_ANY) != 0) {
     return makeError(errno, "bump epoch");
   }

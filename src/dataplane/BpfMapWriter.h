@@ -1,12 +1,17 @@
 #pragma once
 // MapWriter over the real LPM trie and epoch map (file descriptors from Dataplane, or from
 // pinned maps). Single writer: two BpfMapWriters on the same maps would race on the epoch.
+//
+// It also owns the host slots (dataplane/HostSlots.h): every one-address mapping it writes gets
+// a slot of the host slot array (found through the epoch map), kept while the prefix stays
+// published and freed after the epoch bump that follows its removal.
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
 #include "abi/sluice_abi.h"
+#include "dataplane/HostSlots.h"
 #include "dataplane/MapWriter.h"
 
 namespace sluice::dataplane {
@@ -32,17 +37,28 @@ class BpfMapWriter final : public MapWriter {
   Result<std::vector<sluice_lpm_key>> keys() const;
   /// True once a batch call was refused and the writer fell back to per-element calls.
   bool perElementFallback() const { return !batchUpdate_; }
+  /// Host slots in use after the last call (0 before the first, or without a slot array).
+  size_t hostSlotsUsed() const { return slots_.used(); }
 
  private:
   Result<void> writeAll(const std::vector<sluice_lpm_key>& keys,
                         const std::vector<sluice_mapping>& values);
   Result<void> deleteAll(const std::vector<sluice_lpm_key>& keys);
+  /// bumpEpoch(), then frees the slots released by this call.
+  Result<uint32_t> bumpAndCommitSlots();
+  /// Opens the host slots on first use; a failure leaves them off (hosts counted per address).
+  void openSlots();
+  /// values[i].slot for keys[i]. Errors: bpf() errno.
+  Result<void> assignSlots(const std::vector<sluice_lpm_key>& keys,
+                           std::vector<sluice_mapping>& values);
 
   int lpmFd_;
   int epochFd_;
   size_t batchSize_;
   bool batchUpdate_ = true;
   bool batchDelete_ = true;
+  bool slotsOpened_ = false;
+  HostSlots slots_;
 };
 
 }  // namespace sluice::dataplane

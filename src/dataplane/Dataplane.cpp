@@ -16,6 +16,7 @@
 #include <system_error>
 #include <utility>
 
+#include "dataplane/HostSlots.h"
 #include "dataplane/LibbpfLog.h"
 #include "sluice.skel.h"
 
@@ -32,7 +33,7 @@ using SkelPtr = std::unique_ptr<sluice_bpf, SkelDeleter>;
 std::vector<bpf_map*> pinnedMaps(sluice_bpf* s) {
   return {s->maps.sluice_lpm,   s->maps.sluice_hot,   s->maps.sluice_flows, s->maps.sluice_epoch,
           s->maps.sluice_config, s->maps.sluice_hosts, s->maps.sluice_stats, s->maps.sluice_cpus,
-          s->maps.sluice_abi};
+          s->maps.sluice_abi,   s->maps.sluice_host_slots};
 }
 
 // What differs between a pinned map and the one this build would create; empty when reusable.
@@ -228,7 +229,7 @@ Result<void> ensureBpffsDir(const std::string& dir) {
 Result<std::unique_ptr<Dataplane>> Dataplane::open(const DataplaneOptions& options) {
   routeLibbpfLogToSpdlog();
   if (options.lpmCapacity == 0 || options.flowCapacity == 0 || options.hotCacheCapacity == 0 ||
-      options.hostCapacity == 0) {
+      options.hostCapacity == 0 || options.hostSlotCapacity == 0) {
     return makeError(EINVAL, "dataplane options: map capacities must be positive");
   }
   int possible = libbpf_num_possible_cpus();
@@ -263,6 +264,7 @@ Result<std::unique_ptr<Dataplane>> Dataplane::open(const DataplaneOptions& optio
   bpf_map__set_max_entries(s->maps.sluice_flows, options.flowCapacity);
   bpf_map__set_max_entries(s->maps.sluice_hot, options.hotCacheCapacity);
   bpf_map__set_max_entries(s->maps.sluice_hosts, options.hostCapacity);
+  bpf_map__set_max_entries(s->maps.sluice_host_slots, options.hostSlotCapacity);
 
   if (options.pinDir.empty()) {
     for (bpf_map* map : pinnedMaps(s)) {
@@ -284,6 +286,11 @@ Result<std::unique_ptr<Dataplane>> Dataplane::open(const DataplaneOptions& optio
   sluice_abi_info abi{SLUICE_ABI_VERSION, 0};
   if (bpf_map_update_elem(bpf_map__fd(s->maps.sluice_abi), &zero, &abi, BPF_ANY) != 0) {
     return makeError(errno, "write sluice_abi");
+  }
+  if (auto ok = initHostSlots(bpf_map__fd(s->maps.sluice_host_slots),
+                              bpf_map__fd(s->maps.sluice_hosts), bpf_map__fd(s->maps.sluice_epoch));
+      !ok) {
+    return std::unexpected(ok.error());
   }
   if (auto ok = populateCpumap(s, static_cast<uint32_t>(possible), options.cpumapQueueSize);
       !ok) {
@@ -318,7 +325,8 @@ int Dataplane::hotCacheMapFd() const { return bpf_map__fd(skel_->maps.sluice_hot
 int Dataplane::flowMapFd() const { return bpf_map__fd(skel_->maps.sluice_flows); }
 int Dataplane::epochMapFd() const { return bpf_map__fd(skel_->maps.sluice_epoch); }
 int Dataplane::configMapFd() const { return bpf_map__fd(skel_->maps.sluice_config); }
-int Dataplane::hostMapFd() const { return bpf_map__fd(skel_->maps.sluice_hosts); }
+int Dataplane::hostMapFd() const { return bpf_map__fd(skel_->maps.sluice_host_slots); }
+int Dataplane::addressHostMapFd() const { return bpf_map__fd(skel_->maps.sluice_hosts); }
 int Dataplane::statsMapFd() const { return bpf_map__fd(skel_->maps.sluice_stats); }
 int Dataplane::cpuMapFd() const { return bpf_map__fd(skel_->maps.sluice_cpus); }
 int Dataplane::rttRingFd() const { return bpf_map__fd(skel_->maps.sluice_rtt); }

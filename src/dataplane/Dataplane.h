@@ -44,7 +44,10 @@ struct DataplaneOptions {
   uint32_t lpmCapacity = 1u << 20;   ///< prefixes
   uint32_t flowCapacity = 262'144;   ///< flows (LRU)
   uint32_t hotCacheCapacity = 65'536;  ///< addresses (LRU)
-  uint32_t hostCapacity = 65'536;      ///< hosts with counters (LRU, per CPU)
+  uint32_t hostCapacity = 65'536;      ///< hosts counted per address (LRU, per CPU)
+  /// Hosts counted through a slot (one-address mappings), descriptor included; per-CPU array,
+  /// preallocated: 144 bytes x capacity x possible CPUs (9.4 MB per CPU at the default).
+  uint32_t hostSlotCapacity = 65'536;
   uint32_t cpumapQueueSize = 2048;     ///< frames queued per CPU in the cpumap
   XdpMetadata xdpMetadata = XdpMetadata::Auto;
   /// Tests only: XDP records its last decision in a map (Dataplane::takeXdpDecision()).
@@ -101,7 +104,11 @@ class Dataplane {
   int flowMapFd() const;
   int epochMapFd() const;
   int configMapFd() const;
+  /// The host counters as the readers take them (dataplane/Readers.h forEachHost): the host slot
+  /// array, whose descriptor names the per-address map.
   int hostMapFd() const;
+  /// The per-address host map alone (LRU per CPU): unknown hosts, hosts inside wider prefixes.
+  int addressHostMapFd() const;
   int statsMapFd() const;
   int cpuMapFd() const;
   int rttRingFd() const;

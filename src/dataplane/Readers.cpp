@@ -3,11 +3,16 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
 
 #include "dataplane/BatchLookup.h"
+#include "dataplane/HostSlots.h"
 
 namespace sluice::dataplane {
 
@@ -52,12 +57,13 @@ constexpr size_t kHostStride = (sizeof(sluice_host_counters) + 7) / 8 * 8;
 
 /// The host at `key` with its `cpus` per-CPU values at `values` summed; the circuit is that of
 /// the CPU that saw the host last.
-HostCounters sumHost(const sluice_addr& key, const uint8_t* values, int cpus) {
+HostCounters sumHost(const sluice_addr& key, const uint8_t* values, int cpus,
+                     size_t stride = kHostStride) {
   HostCounters h;
   h.address = addressFromBytes(key.addr);
   for (int i = 0; i < cpus; ++i) {
     sluice_host_counters c;
-    std::memcpy(&c, values + static_cast<size_t>(i) * kHostStride, sizeof(c));
+    std::memcpy(&c, values + static_cast<size_t>(i) * stride, sizeof(c));
     for (int d = 0; d < SLUICE_DIR_COUNT; ++d) {
       h.bytes[d] += c.bytes[d];
       h.packets[d] += c.packets[d];
@@ -81,9 +87,9 @@ Result<HostCounters> lookupHost(int hostsFd, const sluice_addr& key, int cpus,
   return sumHost(key, perCpu.data(), cpus);
 }
 
-}  // namespace
-
-Result<void> forEachHost(int hostsFd, const std::function<void(const HostCounters&)>& onHost) {
+// The per-address host map (LRU, per CPU).
+Result<void> forEachAddressHost(int hostsFd,
+                                const std::function<void(const HostCounters&)>& onHost) {
   const int cpus = libbpf_num_possible_cpus();
   if (cpus <= 0) {
     return makeError(-cpus, "libbpf_num_possible_cpus");
@@ -119,6 +125,83 @@ Result<void> forEachHost(int hostsFd, const std::function<void(const HostCounter
   return {};
 }
 
+}  // namespace
+
+Result<void> forEachHost(int hostsFd, const std::function<void(const HostCounters&)>& onHost) {
+  bpf_map_info info{};
+  uint32_t len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(hostsFd, &info, &len) != 0) {
+    return makeError(errno, "host map info");
+  }
+  if (info.type != BPF_MAP_TYPE_PERCPU_ARRAY) {
+    return forEachAddressHost(hostsFd, onHost);
+  }
+  const int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) {
+    return makeError(-cpus, "libbpf_num_possible_cpus");
+  }
+  // Slot hosts first, kept until the per-address walk: an address counted in both (it had
+  // per-address counters before its one-address mapping got a slot, and the LRU has not evicted
+  // them yet) comes out once with both halves summed.
+  std::vector<HostCounters> bySlot;
+  std::unordered_map<std::string_view, size_t> index;
+  auto slots = forEachUsedSlot(hostsFd, [&](uint32_t, const sluice_host_slot* perCpu) {
+    sluice_addr key{};
+    std::memcpy(key.addr, perCpu[0].addr, 16);
+    // sumHost reads sluice_host_counters at the slot stride: counters lead the slot value.
+    HostCounters h = sumHost(key, reinterpret_cast<const uint8_t*>(perCpu), cpus,
+                             sizeof(sluice_host_slot));
+    if (h.packets[0] + h.packets[1] > 0) {  // as the LRU: hosts that were seen
+      bySlot.push_back(h);
+    }
+  });
+  if (!slots) {
+    return slots;
+  }
+  for (size_t i = 0; i < bySlot.size(); ++i) {
+    index.emplace(std::string_view(reinterpret_cast<const char*>(bySlot[i].address.addr.data()),
+                                   16),
+                  i);
+  }
+  auto d = readSlotDescriptor(hostsFd);
+  if (!d) {
+    return std::unexpected(d.error());
+  }
+  const int byAddress = bpf_map_get_fd_by_id(d->aux);
+  if (byAddress < 0) {
+    return makeError(errno, "open the per-address host map",
+                     "map id " + std::to_string(d->aux) + " named by the host slot array");
+  }
+  auto rest = forEachAddressHost(byAddress, [&](const HostCounters& h) {
+    auto it = index.find(
+        std::string_view(reinterpret_cast<const char*>(h.address.addr.data()), 16));
+    if (it == index.end()) {
+      onHost(h);
+      return;
+    }
+    HostCounters& s = bySlot[it->second];
+    for (int dir = 0; dir < SLUICE_DIR_COUNT; ++dir) {
+      s.bytes[dir] += h.bytes[dir];
+      s.packets[dir] += h.packets[dir];
+      for (int p = 0; p < SLUICE_PROTO_COUNT; ++p) {
+        s.protoPackets[p][dir] += h.protoPackets[p][dir];
+      }
+    }
+    if (h.lastSeenNs > s.lastSeenNs) {
+      s.lastSeenNs = h.lastSeenNs;
+      s.circuit = h.circuit;
+    }
+  });
+  close(byAddress);
+  if (!rest) {
+    return rest;
+  }
+  for (const HostCounters& h : bySlot) {
+    onHost(h);
+  }
+  return {};
+}
+
 Result<std::vector<HostCounters>> readHostCounters(int hostsFd) {
   std::vector<HostCounters> out;
   if (auto ok = forEachHost(hostsFd, [&](const HostCounters& h) { out.push_back(h); }); !ok) {
@@ -128,6 +211,27 @@ Result<std::vector<HostCounters>> readHostCounters(int hostsFd) {
 }
 
 Result<HostCounters> readHostCounters(int hostsFd, const IpNet& address) {
+  bpf_map_info info{};
+  uint32_t len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(hostsFd, &info, &len) != 0) {
+    return makeError(errno, "host map info");
+  }
+  if (info.type == BPF_MAP_TYPE_PERCPU_ARRAY) {  // the slot array: a walk (tests, CLI)
+    std::optional<HostCounters> found;
+    const sluice_addr want = addressToBytes(address);
+    auto ok = forEachHost(hostsFd, [&](const HostCounters& h) {
+      if (std::memcmp(h.address.addr.data(), want.addr, 16) == 0) {
+        found = h;
+      }
+    });
+    if (!ok) {
+      return std::unexpected(ok.error());
+    }
+    if (!found) {
+      return makeError(ENOENT, "read host counters", address.toString());
+    }
+    return *found;
+  }
   int cpus = libbpf_num_possible_cpus();
   if (cpus <= 0) {
     return makeError(-cpus, "libbpf_num_possible_cpus");

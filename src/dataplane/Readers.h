@@ -33,15 +33,18 @@ struct HostCounters {
   uint32_t circuit = SLUICE_CIRCUIT_NONE;
 };
 
-/// Calls `onHost` for every host in the host map with its counters summed over the possible
-/// CPUs: one BPF_MAP_LOOKUP_BATCH call per 4096 hosts (dataplane/BatchLookup.h); on kernels
+/// Calls `onHost` for every host with its counters summed over the possible CPUs. `hostsFd` is
+/// either Dataplane::hostMapFd() (the host slot array: its in-use slots with traffic, then the
+/// per-address map its descriptor names, opened by id, which needs CAP_SYS_ADMIN) or a bare
+/// per-address map. Every host comes once; the address is always one host (/32 or /128).
+/// The per-address map is read with one BPF_MAP_LOOKUP_BATCH call per 4096 hosts (dataplane/BatchLookup.h); on kernels
 /// without batch lookups for the map, a get_next_key walk with one lookup per host. At 100k hosts
 /// the walk cost ~200 ms of CPU a second, read by both telemetry and the lazy-queue tracker.
 /// Errors: bpf() errno of the walk or of a lookup (entries evicted during the walk are skipped).
 Result<void> forEachHost(int hostsFd, const std::function<void(const HostCounters&)>& onHost);
 /// forEachHost into a vector.
 Result<std::vector<HostCounters>> readHostCounters(int hostsFd);
-/// One host; std::nullopt-like empty result is ENOENT.
+/// One host (from the slot array: a walk); a host without counters is ENOENT.
 Result<HostCounters> readHostCounters(int hostsFd, const IpNet& address);
 
 struct FlowRecord {

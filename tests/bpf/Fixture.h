@@ -53,8 +53,10 @@ struct Fixture {
 /// gtest prints a fixture by its name (test names and failure messages).
 inline void PrintTo(const Fixture& f, std::ostream* os) { *os << f.name; }
 
-/// Builds the fixture list.
+/// Builds the fixture list (slotFixtures() included).
 std::vector<Fixture> allFixtures();
+/// The host-slot fixtures (SlotFixtures.cpp).
+std::vector<Fixture> slotFixtures();
 
 /// Mappings every fixture starts with (see Fixtures.cpp for the table).
 std::vector<plan::AddressMapping> baseMappings();

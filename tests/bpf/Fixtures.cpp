@@ -557,6 +557,9 @@ std::vector<Fixture> allFixtures() {
                  EXPECT_EQ(h->circuit, 3u);
                  EXPECT_GT(h->lastSeenNs, 0u);
                }});
+  for (auto& slot : slotFixtures()) {
+    f.push_back(std::move(slot));
+  }
   return f;
 }
 

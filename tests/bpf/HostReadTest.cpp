@@ -34,7 +34,7 @@ TEST(HostRead, EveryHostOnceWithCountersSummedOverCpusAcrossChunks) {
   o.hotCacheCapacity = 1024;
   auto dp = Dataplane::open(o);
   ASSERT_TRUE(dp) << dp.error().message();
-  const int fd = (*dp)->hostMapFd();
+  const int fd = (*dp)->addressHostMapFd();  // the per-address half, written directly
   const int cpus = libbpf_num_possible_cpus();
   ASSERT_GT(cpus, 0);
   // Hosts i: CPU c holds bytes i + c, one packet, seen at 1000 + c with circuit 10 * i + c; the
