@@ -20,6 +20,22 @@ const char* directionName(stormguard::Direction d) {
   return d == stormguard::kDown ? "download" : "upload";
 }
 
+/// The settings a new engine runs with, for the log.
+void logSettings(const stormguard::Settings& settings) {
+  if (!settings.enabled) {
+    spdlog::info("stormguard: disabled");
+    return;
+  }
+  spdlog::info("stormguard: {} ({}), strategy {}", settings.live() ? "live" : "dry run",
+               settings.allSites ? "all sites" : fmt::format("{} targets", settings.targets.size()),
+               settings.strategy);
+  if (settings.strategy == "legacy_score") {
+    spdlog::warn(
+        "stormguard: strategy legacy_score is not implemented; delay_probe (passive TCP RTT) "
+        "runs instead");
+  }
+}
+
 }  // namespace
 
 StormGuardService::StormGuardService(Shaper& shaper, std::string stateDirectory,
@@ -81,6 +97,9 @@ void StormGuardService::adopt(Restored restored) {
     event(wall, d.substr(0, d.find(':')), d, false);
   }
   missing_ = std::move(restored.missing);
+  if (restored.engine) {
+    logSettings(restored.engine->settings());
+  }
   // The next resync (a new snapshot version) re-reads the watched set from the plan in force,
   // which carries the replayed rates, as after any operator reload.
   engine_ = std::move(restored.engine);
@@ -244,19 +263,7 @@ void StormGuardService::resync(const Shaper::Snapshot& snap, double wallSeconds)
     }
     replayed_ = true;
     engine_.emplace(*settings);
-    if (!settings->enabled) {
-      spdlog::info("stormguard: disabled");
-    } else {
-      spdlog::info(
-          "stormguard: {} ({}), strategy {}", settings->live() ? "live" : "dry run",
-          settings->allSites ? "all sites" : fmt::format("{} targets", settings->targets.size()),
-          settings->strategy);
-      if (settings->strategy == "legacy_score") {
-        spdlog::warn(
-            "stormguard: strategy legacy_score is not implemented; delay_probe (passive TCP RTT) "
-            "runs instead");
-      }
-    }
+    logSettings(*settings);
     auto selection = stormguard::selectTargets(*settings, snap.inputs->model.network, *snap.plan);
     missing_ = selection.missing;
     engine_->setWatched(selection);
