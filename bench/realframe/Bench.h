@@ -23,8 +23,10 @@ struct Options {
   uint64_t reloadRatePps = 100'000;  ///< reload runs: offered rate, below the path's capacity
   double reloadSeconds = 3.0;        ///< reload runs: idle window, then busy window, each
   uint32_t liveFrames = 1'000'000;   ///< frames per live-frames test run (where the kernel allows)
-  bool reload = true;
-  std::string workDir;  ///< trafgen configurations and logs
+  bool paths = true;                 ///< the trafgen table
+  bool live = true;                  ///< the live-frames table (where the kernel accepts the flag)
+  bool reload = true;                ///< the reload-penalty table
+  std::string workDir;               ///< trafgen configurations and logs
 };
 
 /// The programs on the path for one run, attached in the shaper namespace for the object's life
@@ -71,8 +73,9 @@ struct ReloadRow {
 
 /// CPU 1 republishes benchMappings() in a loop while trafgen sends reloadFrames(); idle window
 /// first, busy window right after, in the same trafgen run, per variant: epoch republish with
-/// flows on (Sluice's default) and off, and LibreQoS 1.4's reload (delete all, re-add, wipe the
-/// hot cache; flows off). Appends failures (e.g. no traffic) to `failures`.
+/// flows on (Sluice's default) and off, LibreQoS 1.4's reload (delete all, re-add, wipe the
+/// hot cache; flows off), and a control where CPU 1 only spins (what a busy CPU 1 alone costs
+/// the path). Appends failures (e.g. no traffic) to `failures`.
 std::vector<ReloadRow> reloadPenalty(const Topology& topo, dataplane::Dataplane& dp,
                                      const Options& o, std::vector<std::string>& failures);
 

@@ -7,7 +7,8 @@
 // Exits 1 when the path is broken (nothing forwarded, frames outside their classes).
 //
 // Usage: bench_realframe [--rounds N] [--seconds S] [--rate PPS] [--reload-rate PPS]
-//                        [--reload-seconds S] [--live-frames N] [--no-reload]
+//                        [--reload-seconds S] [--live-frames N] [--no-paths] [--no-live]
+//                        [--no-reload]
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -121,13 +122,18 @@ Options parse(int argc, char** argv) {
       o.reloadSeconds = std::stod(next());
     } else if (a == "--live-frames") {
       o.liveFrames = static_cast<uint32_t>(std::stoul(next()));
+    } else if (a == "--no-paths") {
+      o.paths = false;
+    } else if (a == "--no-live") {
+      o.live = false;
     } else if (a == "--no-reload") {
       o.reload = false;
     } else {
       throw std::runtime_error(
           "unknown argument " + a +
           "; usage: bench_realframe [--rounds N] [--seconds S] [--rate PPS] "
-          "[--reload-rate PPS] [--reload-seconds S] [--live-frames N] [--no-reload]");
+          "[--reload-rate PPS] [--reload-seconds S] [--live-frames N] [--no-paths] "
+          "[--no-live] [--no-reload]");
     }
   }
   if (o.rounds < 1 || o.seconds <= 0 || o.reloadSeconds <= 0 || o.liveFrames == 0 ||
@@ -204,7 +210,7 @@ int main(int argc, char** argv) try {
   for (size_t k = 0; k < kinds.size(); ++k) {
     writeTrafgenConfig(kinds[k].frames, fmt::format("{}/kind{}.cfg", o.workDir, k));
   }
-  for (int round = 0; round < o.rounds; ++round) {
+  for (int round = 0; o.paths && round < o.rounds; ++round) {
     for (size_t k = 0; k < kinds.size(); ++k) {
       const auto& kind = kinds[k];
       std::string cfg = fmt::format("{}/kind{}.cfg", o.workDir, k);
@@ -251,29 +257,31 @@ int main(int argc, char** argv) try {
     }
   }
 
-  std::printf(
-      "| frame kind | frame bytes | offered pps | forwarded pps | sluice_xdp ns | "
-      "sluice_tc ns | tc from XDP metadata | in expected class | redirect-only forwarded pps | "
-      "redirect-only XDP ns | XDP ratio | XDP + tc ratio |\n");
-  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-  for (size_t k = 0; k < kinds.size(); ++k) {
-    const auto& r = results[k];
-    double xdp = median(r.xdpNs), tc = median(r.tcNs), base = median(r.baseNs);
-    size_t lo = SIZE_MAX, hi = 0;
-    for (const auto& f : kinds[k].frames) {
-      lo = std::min(lo, f.size());
-      hi = std::max(hi, f.size());
-    }
-    std::string bytes = lo == hi ? std::to_string(lo) : fmt::format("{}–{}", lo, hi);
+  if (o.paths) {
     std::printf(
-        "| %s | %s | %.0f | %.0f | %.1f | %.1f | %.1f %% | %.2f %% | %.0f | %.1f | %.2f | %.2f "
-        "|\n",
-        kinds[k].name.c_str(), bytes.c_str(), median(r.offered), median(r.pps), xdp, tc,
-        median(r.metaPct), median(r.classifiedPct), median(r.basePps), base,
-        base > 0 ? xdp / base : 0, base > 0 ? (xdp + tc) / base : 0);
+        "| frame kind | frame bytes | offered pps | forwarded pps | sluice_xdp ns | "
+        "sluice_tc ns | tc from XDP metadata | in expected class | redirect-only forwarded pps | "
+        "redirect-only XDP ns | XDP ratio | XDP + tc ratio |\n");
+    std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (size_t k = 0; k < kinds.size(); ++k) {
+      const auto& r = results[k];
+      double xdp = median(r.xdpNs), tc = median(r.tcNs), base = median(r.baseNs);
+      size_t lo = SIZE_MAX, hi = 0;
+      for (const auto& f : kinds[k].frames) {
+        lo = std::min(lo, f.size());
+        hi = std::max(hi, f.size());
+      }
+      std::string bytes = lo == hi ? std::to_string(lo) : fmt::format("{}–{}", lo, hi);
+      std::printf(
+          "| %s | %s | %.0f | %.0f | %.1f | %.1f | %.1f %% | %.2f %% | %.0f | %.1f | %.2f | %.2f "
+          "|\n",
+          kinds[k].name.c_str(), bytes.c_str(), median(r.offered), median(r.pps), xdp, tc,
+          median(r.metaPct), median(r.classifiedPct), median(r.basePps), base,
+          base > 0 ? xdp / base : 0, base > 0 ? (xdp + tc) / base : 0);
+    }
   }
 
-  if (live) {
+  if (live && o.live) {
     std::printf(
         "\nlive frames: BPF_F_TEST_XDP_LIVE_FRAMES test runs of %u frames each on CPU 0 "
         "(no trafgen, no veth on the sending side), one flow per kind\n\n",

@@ -73,12 +73,14 @@ std::vector<ReloadRow> reloadPenalty(const Topology& topo, dataplane::Dataplane&
     const char* name;
     uint32_t flags;
     bool libreqos;
+    bool spinOnly = false;  ///< control: CPU 1 busy without touching any map
   };
   const Variant variants[] = {
       {"epoch republish, flows on (Sluice default)", 0, false},
       {"epoch republish, flows off", SLUICE_CFG_NO_FLOWS, false},
       {"LibreQoS 1.4 style (delete all, re-add, wipe hot cache), flows off", SLUICE_CFG_NO_FLOWS,
        true},
+      {"control: CPU 1 spins without writing, flows on", 0, false, true},
   };
   auto att = PathAttachment::sluice(topo, dp);
   std::vector<ReloadRow> rows;
@@ -102,6 +104,13 @@ std::vector<ReloadRow> reloadPenalty(const Topology& topo, dataplane::Dataplane&
         std::thread control([&] {
           pinToCpu(1);
           while (!stop.load()) {
+            if (v.spinOnly) {
+              auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+              while (!stop.load(std::memory_order_relaxed) &&
+                     std::chrono::steady_clock::now() < until) {
+              }
+              continue;  // no republish counted
+            }
             if (v.libreqos) {
               libreqosStyleRepublish(dp, keys, values);
             } else if (auto r = writer.publish(maps); !r) {
