@@ -77,7 +77,10 @@ struct sluice_hot_entry {
 /* The one-element epoch map: userspace increments it after every batch of mapping changes. */
 struct sluice_epoch {
 	__u32 epoch;
-	__u32 host_slots_map_id; /* id of sluice_host_slots (written at open; for the map writer) */
+	/* Written at open, for a map writer that holds only the LPM and epoch fds. */
+	__u32 host_slots_map_id;  /* id of sluice_host_slots */
+	__u32 host_routes_map_id; /* id of sluice_host_routes */
+	__u32 pad;
 };
 
 /*

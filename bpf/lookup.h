@@ -73,7 +73,8 @@ static __always_inline void build_flow_key(const struct sluice_pkt *pkt, int dir
 }
 
 /*
- * Hot cache, then LPM. Fills `out` and returns 1 for a known address, 0 for an unknown one.
+ * Hot cache, then the exact host routes, then the LPM trie (LPM_HIT counts a mapping found by
+ * either). Fills `out` and returns 1 for a known address, 0 for an unknown one.
  * Cache entries made under another epoch read as a miss and are overwritten.
  */
 static __always_inline int lookup_address(const __u8 *addr, __u32 epoch, __u32 cfg_flags,
@@ -97,8 +98,11 @@ static __always_inline int lookup_address(const __u8 *addr, __u32 epoch, __u32 c
 			return 1;
 		}
 	}
-	__builtin_memcpy(lkey.addr, addr, 16);
-	m = bpf_map_lookup_elem(&sluice_lpm, &lkey);
+	m = bpf_map_lookup_elem(&sluice_host_routes, addr);
+	if (!m) {
+		__builtin_memcpy(lkey.addr, addr, 16);
+		m = bpf_map_lookup_elem(&sluice_lpm, &lkey);
+	}
 	if (m) {
 		stat_inc(SLUICE_STAT_LPM_HIT);
 		fresh.mapping = *m;

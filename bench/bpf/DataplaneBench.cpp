@@ -298,11 +298,19 @@ LoopResult packetLoop(Dataplane& dp, const std::vector<std::vector<uint8_t>>& pa
 // LibreQoS 1.4's reload: clear the LPM, write every entry again, clear the hot cache.
 void libreqosStyleRepublish(Dataplane& dp, const std::vector<sluice_lpm_key>& keys,
                             const std::vector<sluice_mapping>& values) {
+  // The host-route map holds the one-address prefixes of the LPM (Sluice's own exact-match
+  // step); LibreQoS has one trie, so both are emptied and refilled here.
   for (const auto& k : keys) {
     bpf_map_delete_elem(dp.lpmMapFd(), &k);
+    if (k.prefixlen == 128) {
+      bpf_map_delete_elem(dp.hostRouteMapFd(), k.addr);
+    }
   }
   for (size_t i = 0; i < keys.size(); ++i) {
     bpf_map_update_elem(dp.lpmMapFd(), &keys[i], &values[i], BPF_ANY);
+    if (keys[i].prefixlen == 128) {
+      bpf_map_update_elem(dp.hostRouteMapFd(), keys[i].addr, &values[i], BPF_ANY);
+    }
   }
   sluice_addr key{}, next{};
   std::vector<sluice_addr> hot;

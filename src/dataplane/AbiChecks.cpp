@@ -24,7 +24,8 @@ SLUICE_CHECK_SIZE(sluice_hot_entry, 28);
 SLUICE_CHECK_OFFSET(sluice_hot_entry, epoch, 20);
 SLUICE_CHECK_OFFSET(sluice_hot_entry, flags, 24);
 
-SLUICE_CHECK_SIZE(sluice_epoch, 8);
+SLUICE_CHECK_SIZE(sluice_epoch, 16);
+SLUICE_CHECK_OFFSET(sluice_epoch, host_routes_map_id, 8);
 SLUICE_CHECK_OFFSET(sluice_epoch, host_slots_map_id, 4);
 SLUICE_CHECK_SIZE(sluice_config, 8 + 4 * SLUICE_MAX_QUEUES);
 SLUICE_CHECK_OFFSET(sluice_config, queue_count, 4);

@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <errno.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -48,11 +49,26 @@ sluice_mapping toLpmValue(const plan::AddressMapping& mapping) {
 BpfMapWriter::BpfMapWriter(int lpmFd, int epochFd, size_t batchSize)
     : lpmFd_(lpmFd), epochFd_(epochFd), batchSize_(std::max<size_t>(batchSize, 1)) {}
 
+BpfMapWriter::~BpfMapWriter() {
+  if (routesFd_ >= 0) {
+    close(routesFd_);
+  }
+}
+
 void BpfMapWriter::openSlots() {
   if (slotsOpened_) {
     return;
   }
   slotsOpened_ = true;
+  uint32_t zero = 0;
+  sluice_epoch e{};
+  if (bpf_map_lookup_elem(epochFd_, &zero, &e) == 0 && e.host_routes_map_id != 0) {
+    routesFd_ = bpf_map_get_fd_by_id(e.host_routes_map_id);
+    if (routesFd_ < 0) {
+      spdlog::warn("dataplane: host-route map {} unavailable ({}); host routes go to the LPM only",
+                   e.host_routes_map_id, std::strerror(errno));
+    }
+  }
   auto slots = HostSlots::open(epochFd_);
   if (!slots) {
     spdlog::warn("dataplane: host slots unavailable ({}); hosts are counted per address",
@@ -74,8 +90,37 @@ Result<void> BpfMapWriter::assignSlots(const std::vector<sluice_lpm_key>& keys,
   return {};
 }
 
+Result<void> BpfMapWriter::writeHostRoutes(const std::vector<sluice_lpm_key>& keys,
+                                           const std::vector<sluice_mapping>& values) {
+  if (routesFd_ < 0) {
+    return {};
+  }
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i].prefixlen == 128 &&
+        bpf_map_update_elem(routesFd_, keys[i].addr, &values[i], BPF_ANY) != 0) {
+      return makeError(errno, "host route update");
+    }
+  }
+  return {};
+}
+
+Result<void> BpfMapWriter::deleteHostRoutes(const std::vector<sluice_lpm_key>& keys) {
+  if (routesFd_ < 0) {
+    return {};
+  }
+  for (const auto& k : keys) {
+    if (k.prefixlen == 128 && bpf_map_delete_elem(routesFd_, k.addr) != 0 && errno != ENOENT) {
+      return makeError(errno, "host route delete");
+    }
+  }
+  return {};
+}
+
 Result<void> BpfMapWriter::writeAll(const std::vector<sluice_lpm_key>& keys,
                                     const std::vector<sluice_mapping>& values) {
+  if (auto ok = writeHostRoutes(keys, values); !ok) {
+    return ok;
+  }
   size_t done = 0;
   while (batchUpdate_ && done < keys.size()) {
     uint32_t count = static_cast<uint32_t>(std::min(batchSize_, keys.size() - done));
@@ -99,6 +144,9 @@ Result<void> BpfMapWriter::writeAll(const std::vector<sluice_lpm_key>& keys,
 }
 
 Result<void> BpfMapWriter::deleteAll(const std::vector<sluice_lpm_key>& keys) {
+  if (auto ok = deleteHostRoutes(keys); !ok) {
+    return ok;
+  }
   size_t done = 0;
   while (batchDelete_ && done < keys.size()) {
     uint32_t count = static_cast<uint32_t>(std::min(batchSize_, keys.size() - done));

@@ -2,7 +2,8 @@
 // MapWriter over the real LPM trie and epoch map (file descriptors from Dataplane, or from
 // pinned maps). Single writer: two BpfMapWriters on the same maps would race on the epoch.
 //
-// It also owns the host slots (dataplane/HostSlots.h): every one-address mapping it writes gets
+// It also keeps the host-route map (the LPM's one-address prefixes by exact address) in step
+// with the LPM, and owns the host slots (dataplane/HostSlots.h): every one-address mapping it writes gets
 // a slot of the host slot array (found through the epoch map), kept while the prefix stays
 // published and freed after the epoch bump that follows its removal.
 
@@ -25,6 +26,9 @@ class BpfMapWriter final : public MapWriter {
   /// `lpmFd` and `epochFd` are borrowed and must outlive the writer. `batchSize` bounds the
   /// elements per bpf() call.
   BpfMapWriter(int lpmFd, int epochFd, size_t batchSize = 4096);
+  ~BpfMapWriter() override;
+  BpfMapWriter(const BpfMapWriter&) = delete;
+  BpfMapWriter& operator=(const BpfMapWriter&) = delete;
 
   Result<uint32_t> publish(std::span<const plan::AddressMapping> mappings) override;
   Result<uint32_t> update(std::span<const plan::AddressMapping> upserts,
@@ -44,6 +48,11 @@ class BpfMapWriter final : public MapWriter {
   Result<void> writeAll(const std::vector<sluice_lpm_key>& keys,
                         const std::vector<sluice_mapping>& values);
   Result<void> deleteAll(const std::vector<sluice_lpm_key>& keys);
+  /// The one-address keys of a write/delete into/from the host-route map (before the LPM's
+  /// writes, before its deletes: the trie holds the same answer meanwhile). Errors: bpf() errno.
+  Result<void> writeHostRoutes(const std::vector<sluice_lpm_key>& keys,
+                               const std::vector<sluice_mapping>& values);
+  Result<void> deleteHostRoutes(const std::vector<sluice_lpm_key>& keys);
   /// bumpEpoch(), then frees the slots released by this call.
   Result<uint32_t> bumpAndCommitSlots();
   /// Opens the host slots on first use; a failure leaves them off (hosts counted per address).
@@ -58,6 +67,7 @@ class BpfMapWriter final : public MapWriter {
   bool batchUpdate_ = true;
   bool batchDelete_ = true;
   bool slotsOpened_ = false;
+  int routesFd_ = -1;  ///< sluice_host_routes, opened by id with the slots; -1 = none
   HostSlots slots_;
 };
 

@@ -33,7 +33,7 @@ using SkelPtr = std::unique_ptr<sluice_bpf, SkelDeleter>;
 std::vector<bpf_map*> pinnedMaps(sluice_bpf* s) {
   return {s->maps.sluice_lpm,   s->maps.sluice_hot,   s->maps.sluice_flows, s->maps.sluice_epoch,
           s->maps.sluice_config, s->maps.sluice_hosts, s->maps.sluice_stats, s->maps.sluice_cpus,
-          s->maps.sluice_abi,   s->maps.sluice_host_slots};
+          s->maps.sluice_abi,   s->maps.sluice_host_slots, s->maps.sluice_host_routes};
 }
 
 // What differs between a pinned map and the one this build would create; empty when reusable.
@@ -261,6 +261,7 @@ Result<std::unique_ptr<Dataplane>> Dataplane::open(const DataplaneOptions& optio
   // A cpumap may not be larger than the possible CPUs (E2BIG), DESIGN §5.
   bpf_map__set_max_entries(s->maps.sluice_cpus, static_cast<uint32_t>(possible));
   bpf_map__set_max_entries(s->maps.sluice_lpm, options.lpmCapacity);
+  bpf_map__set_max_entries(s->maps.sluice_host_routes, options.lpmCapacity);
   bpf_map__set_max_entries(s->maps.sluice_flows, options.flowCapacity);
   bpf_map__set_max_entries(s->maps.sluice_hot, options.hotCacheCapacity);
   bpf_map__set_max_entries(s->maps.sluice_hosts, options.hostCapacity);
@@ -288,7 +289,9 @@ Result<std::unique_ptr<Dataplane>> Dataplane::open(const DataplaneOptions& optio
     return makeError(errno, "write sluice_abi");
   }
   if (auto ok = initHostSlots(bpf_map__fd(s->maps.sluice_host_slots),
-                              bpf_map__fd(s->maps.sluice_hosts), bpf_map__fd(s->maps.sluice_epoch));
+                              bpf_map__fd(s->maps.sluice_hosts),
+                              bpf_map__fd(s->maps.sluice_host_routes),
+                              bpf_map__fd(s->maps.sluice_epoch));
       !ok) {
     return std::unexpected(ok.error());
   }
@@ -321,6 +324,7 @@ int Dataplane::tcBridgeProgramFd() const {
 }
 int Dataplane::xdpPassProgramFd() const { return bpf_program__fd(skel_->progs.sluice_xdp_pass); }
 int Dataplane::lpmMapFd() const { return bpf_map__fd(skel_->maps.sluice_lpm); }
+int Dataplane::hostRouteMapFd() const { return bpf_map__fd(skel_->maps.sluice_host_routes); }
 int Dataplane::hotCacheMapFd() const { return bpf_map__fd(skel_->maps.sluice_hot); }
 int Dataplane::flowMapFd() const { return bpf_map__fd(skel_->maps.sluice_flows); }
 int Dataplane::epochMapFd() const { return bpf_map__fd(skel_->maps.sluice_epoch); }

@@ -100,6 +100,8 @@ class Dataplane {
   int xdpPassProgramFd() const;
 
   int lpmMapFd() const;
+  /// The LPM's one-address prefixes by exact address (written by the map writer with the LPM).
+  int hostRouteMapFd() const;
   int hotCacheMapFd() const;
   int flowMapFd() const;
   int epochMapFd() const;

@@ -55,11 +55,12 @@ Result<sluice_host_slot> readSlotDescriptor(int slotsFd) {
   return perCpu[0];
 }
 
-Result<void> initHostSlots(int slotsFd, int hostsFd, int epochFd) {
+Result<void> initHostSlots(int slotsFd, int hostsFd, int hostRoutesFd, int epochFd) {
   auto cpus = possibleCpus();
   auto hostsId = mapId(hostsFd);
   auto slotsId = mapId(slotsFd);
-  if (!cpus || !hostsId || !slotsId) {
+  auto routesId = mapId(hostRoutesFd);
+  if (!cpus || !hostsId || !slotsId || !routesId) {
     return makeError(errno ? errno : EIO, "host slots: map ids");
   }
   sluice_host_slot d{};
@@ -79,6 +80,7 @@ Result<void> initHostSlots(int slotsFd, int hostsFd, int epochFd) {
     return makeError(errno, "read epoch");
   }
   e.host_slots_map_id = *slotsId;
+  e.host_routes_map_id = *routesId;
   if (bpf_map_update_elem(epochFd, &zero, &e, BPF_ANY) != 0) {
     return makeError(errno, "write epoch map (host slot array id)");
   }

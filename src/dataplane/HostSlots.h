@@ -23,9 +23,9 @@
 namespace sluice::dataplane {
 
 /// At open: writes the descriptor (slot 0: aux = map id of `hostsFd`, limit kept from a reused
-/// pinned array, else 1) and records the slot array's map id in the epoch map (the epoch value
-/// itself is kept). Errors: the failing bpf() errno.
-Result<void> initHostSlots(int slotsFd, int hostsFd, int epochFd);
+/// pinned array, else 1) and records the map ids of the slot array and of the host-route map
+/// (`hostRoutesFd`) in the epoch map (the epoch value itself is kept). Errors: bpf() errno.
+Result<void> initHostSlots(int slotsFd, int hostsFd, int hostRoutesFd, int epochFd);
 
 /// The descriptor of a slot array: {aux = per-address host map id, limit}. Errors: bpf() errno;
 /// EINVAL when slot 0 is not a descriptor (not a Sluice slot array).

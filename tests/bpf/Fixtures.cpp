@@ -90,6 +90,9 @@ void publishExtra(Env& env, plan::AddressMapping m, bool bump) {
   sluice_lpm_key key = dataplane::toLpmKey(m.prefix);
   sluice_mapping value = dataplane::toLpmValue(m);
   ASSERT_EQ(bpf_map_update_elem(env.dp->lpmMapFd(), &key, &value, BPF_ANY), 0);
+  if (key.prefixlen == 128) {  // as the writer: one-address prefixes also by exact address
+    ASSERT_EQ(bpf_map_update_elem(env.dp->hostRouteMapFd(), key.addr, &value, BPF_ANY), 0);
+  }
 }
 
 }  // namespace

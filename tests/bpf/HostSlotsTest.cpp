@@ -1,5 +1,5 @@
-// The map writer's host slots (dataplane/HostSlots.h) against real maps: one-address mappings
-// get distinct slots, wider prefixes none; a second writer over the same maps (a restarted
+// The map writer's host slots (dataplane/HostSlots.h) and host routes against real maps:
+// one-address mappings get distinct slots and an exact host-route entry, wider prefixes neither; a second writer over the same maps (a restarted
 // daemon) keeps every slot and its counters; a republish without a host frees its slot after
 // the bump and the next new host reuses it; a full array leaves further hosts without a slot.
 
@@ -50,6 +50,11 @@ class HostSlotsTest : public ::testing::Test {
     EXPECT_EQ(bpf_map_lookup_elem(dp_->hostMapFd(), &s, perCpu.data()), 0);
     return perCpu;
   }
+  bool hostRoute(const std::string& address) {
+    const sluice_addr a = addressToBytes(*IpNet::parse(address));
+    sluice_mapping v{};
+    return bpf_map_lookup_elem(dp_->hostRouteMapFd(), &a, &v) == 0;
+  }
   std::unique_ptr<Dataplane> dp_;
 };
 
@@ -67,6 +72,9 @@ TEST_F(HostSlotsTest, KeptByANewWriterFreedAfterRemovalReusedAndBoundedByCapacit
   EXPECT_EQ(std::set<uint32_t>({s1, s2, s3}).size(), 3u);
   EXPECT_EQ(std::set<uint32_t>({s1, s2, s3}).count(SLUICE_SLOT_NONE), 0u);
   EXPECT_EQ(slotOf("10.0.1.0/24"), SLUICE_SLOT_NONE);
+  EXPECT_TRUE(hostRoute("10.0.0.2"));  // one-address prefixes also by exact address
+  EXPECT_TRUE(hostRoute("2001:db8::9"));
+  EXPECT_FALSE(hostRoute("10.0.1.0"));
 
   // Counters XDP would have written into 10.0.0.2's slot (CPU 0).
   auto v = slot(s2);
@@ -91,6 +99,7 @@ TEST_F(HostSlotsTest, KeptByANewWriterFreedAfterRemovalReusedAndBoundedByCapacit
   EXPECT_EQ(slot(s2)[0].in_use, 0u);
   EXPECT_EQ(slot(s2)[0].counters.packets[SLUICE_DIR_DOWN], 0u);
   EXPECT_FALSE(readHostCounters(dp_->hostMapFd(), *IpNet::parse("10.0.0.2")));
+  EXPECT_FALSE(hostRoute("10.0.0.2"));
   std::vector<plan::AddressMapping> more{mapping("10.0.0.5/32", 5), mapping("10.0.0.6/32", 6),
                                          mapping("10.0.0.7/32", 7)};
   ASSERT_TRUE(w.update(more, {}));
@@ -104,6 +113,7 @@ TEST_F(HostSlotsTest, KeptByANewWriterFreedAfterRemovalReusedAndBoundedByCapacit
   const std::vector<IpNet> gone{*IpNet::parse("10.0.0.6/32")};
   const uint32_t s6 = slotOf("10.0.0.6/32");
   ASSERT_TRUE(w.update({}, gone));
+  EXPECT_FALSE(hostRoute("10.0.0.6"));
   std::vector<plan::AddressMapping> last{mapping("10.0.0.8/32", 8)};
   ASSERT_TRUE(w.update(last, {}));
   EXPECT_EQ(slotOf("10.0.0.8/32"), s6);

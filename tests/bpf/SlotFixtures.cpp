@@ -157,6 +157,26 @@ std::vector<Fixture> slotFixtures() {
                  EXPECT_EQ((*flows)[0].flow.mapping.circuit, 9u);
                  EXPECT_EQ((*flows)[0].flow.mapping.slot, slotOf(env, "10.1.2.3/32"));
                }});
+  f.push_back({"host_route_answers_before_the_trie",
+               Mode::Bridge,
+               // An exact entry that disagrees with the trie (only a test writes one): the packet
+               // takes the exact answer, so the host-route map is consulted and consulted first.
+               {withBeforeStep(down("10.1.2.3", 1000, cid(2, 0x77), 0),
+                               [](Env& env) {
+                                 sluice_mapping m{};
+                                 m.cpu = 0;
+                                 m.classid_down = cid(2, 0x77);
+                                 m.classid_up = cid(2, 0x78);
+                                 m.circuit = 77;
+                                 const sluice_addr a = dataplane::addressToBytes(
+                                     *IpNet::parse("10.1.2.3"));
+                                 ASSERT_EQ(bpf_map_update_elem(env.dp->hostRouteMapFd(), &a, &m,
+                                                               BPF_ANY),
+                                           0);
+                                 ASSERT_TRUE(env.writer->bumpEpoch());
+                               })},
+               {{SLUICE_STAT_LPM_HIT, 1}},
+               {}});
   return f;
 }
 
