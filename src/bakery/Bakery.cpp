@@ -396,6 +396,7 @@ Result<ApplyReport> Bakery::build(plan::QueuePlan desired) {
   ApplyReport report;
   report.mode = "build";
   ChangeSet cs = diff(plan::QueuePlan{}, desired);
+  detail::interleaveQueues(cs.addPhase);  // queue by queue: what a later rebuild deletes together
   const uint64_t msgs0 = runner_.messagesSent();
   // Roots first, alone: a device that already has a Sluice tree (a restart without state) is
   // adopted through reconcile instead.

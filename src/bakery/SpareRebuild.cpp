@@ -201,6 +201,11 @@ std::optional<Result<ApplyReport>> Bakery::spareQueueRebuild(const plan::QueuePl
   spdlog::info("bakery: rebuild ({}) on spare tx queues: {} queues, {} tx queues, {} interim "
                "cop{}", reason, sched.finalSlot.size(), txQueues, sched.interimCopies,
                sched.interimCopies == 1 ? "y" : "ies");
+  for (const auto& st : sched.steps) {
+    spdlog::debug("bakery: spare step: queue {} ({} classes) -> tx queue {}{}{}", st.position,
+                  desired.interfaces.front().queues[st.position].classes.size(), st.slot,
+                  st.final ? "" : " (interim)", st.clearsSlot ? ", after deleting the HTB there" : "");
+  }
   ApplyReport report;
   report.mode = "spare-queue-rebuild";
   report.reason = reason;
@@ -217,17 +222,21 @@ std::optional<Result<ApplyReport>> Bakery::spareQueueRebuild(const plan::QueuePl
   };
   bool first = true;
   for (const auto& step : sched.steps) {
+    // The old HTB qdiscs of every interface first, then the new ones: deletes find their
+    // classes in the kernel's block list before this step's new classes are put in front.
     std::vector<TcOp> ops;
-    for (size_t i = 0; i < desired.interfaces.size(); ++i) {
-      const std::string& ifname = desired.interfaces[i].ifname;
-      const plan::HtbQueuePlan& q = step.final ? desired.interfaces[i].queues[step.position]
-                                               : interim.at({i, step.position});
-      if (step.clearsSlot) {
+    if (step.clearsSlot) {
+      for (size_t i = 0; i < desired.interfaces.size(); ++i) {
+        const std::string& ifname = desired.interfaces[i].ifname;
         leftover += drainHtb(ifname, static_cast<uint16_t>(step.slot + 1),
                              defaultAt[{i, step.slot}]);
         ops.push_back(deleteHtb(ifname, step.slot));
       }
-      appendBuild(ops, ifname, q);
+    }
+    for (size_t i = 0; i < desired.interfaces.size(); ++i) {
+      const plan::HtbQueuePlan& q = step.final ? desired.interfaces[i].queues[step.position]
+                                               : interim.at({i, step.position});
+      appendBuild(ops, desired.interfaces[i].ifname, q);
       defaultAt[{i, step.slot}] = q.defaultMinor;
     }
     const auto tk = Clock::now();

@@ -81,6 +81,14 @@ void adoptPlacement(plan::QueuePlan& desired, const plan::QueuePlan& active);
 /// the lowest free handle above kHtbMajorsReserved instead. True when a handle changed.
 bool freeSpareMajors(plan::QueuePlan& p, const std::string& ifname, uint32_t txQueues);
 
+/// Orders a build's add phase queue by queue (tx queue 0 of every interface, then tx queue 1,
+/// ...) instead of interface by interface, keeping HTB qdiscs before classes before leaves and
+/// the plan's order within a queue (parents first). The kernel keeps every class's filter block
+/// in one list, newest first, that a class delete scans up to the class (SpareRebuild.cpp): a
+/// later rebuild on spare tx queues deletes one tx queue of every interface per step, and finds
+/// those classes side by side near the head this way. Same cost for the build itself.
+void interleaveQueues(std::vector<TcOp>& addPhase);
+
 /// stabilizeForRebuild with HTB majors 1..reservedMajors never given to a leaf (the spare tx
 /// queues' HTB qdiscs take them). Errors as stabilizeForRebuild.
 Result<void> stabilizeForSpareRebuild(plan::QueuePlan& desired, const plan::QueuePlan& active,
