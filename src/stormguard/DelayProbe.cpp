@@ -109,9 +109,10 @@ Decision DelayProbe::tick(const Sample& sample, double nowSeconds) {
     const double raw = std::max(p_.floorMbps, rounded);
     const double target = std::clamp(raw, min_, max_);  // clamped, never refused (see header)
     if (target == current_) {
-      return Decision{Action::None, 0, why + "; already at the bound"};
+      return Decision{Action::None, 0, why + "; already at the bound", std::nullopt};
     }
-    return Decision{action, target, std::move(why)};
+    return Decision{action, target, std::move(why),
+                    down && from < current_ ? std::optional<double>(from) : std::nullopt};
   };
   if (canDecrease && (severe || highLoss)) {
     return step(Action::DecreaseFast, p_.decreaseFastMultiplier,
@@ -122,10 +123,19 @@ Decision DelayProbe::tick(const Sample& sample, double nowSeconds) {
                 fmt::format("bloat: {}; retransmits {:.1f} %", rttWhy, retx * 100));
   }
   if (canIncrease && good && load >= p_.increaseLoadShare && ticksSinceChange_ >= probeTicks) {
-    const bool fast = lastApplied_ == Action::Increase || lastApplied_ == Action::IncreaseFast;
+    if (capacity_ && current_ >= *capacity_ * p_.increaseMultiplier) {
+      capacity_.reset();  // good a plain step above the last bloat's capacity: the link grew
+    }
+    const bool nearCapacity = capacity_ && current_ * p_.increaseFastMultiplier > *capacity_;
+    const bool fast = !nearCapacity &&
+                      (lastApplied_ == Action::Increase || lastApplied_ == Action::IncreaseFast);
+    std::string why = fmt::format("good under load {:.0f} %: {}", load * 100, rttWhy);
+    if (nearCapacity) {
+      why += fmt::format("; near the {:.1f} Mbit/s the last bloat measured: a plain step",
+                         *capacity_);
+    }
     return step(fast ? Action::IncreaseFast : Action::Increase,
-                fast ? p_.increaseFastMultiplier : p_.increaseMultiplier,
-                fmt::format("good under load {:.0f} %: {}", load * 100, rttWhy));
+                fast ? p_.increaseFastMultiplier : p_.increaseMultiplier, std::move(why));
   }
   d.why = fmt::format("hold: {}; load {:.0f} %; retransmits {:.1f} %", rttWhy, load * 100,
                       retx * 100);
@@ -138,6 +148,9 @@ void DelayProbe::reportApplied(const Decision& decision, bool ok, double nowSeco
   }
   current_ = decision.targetMbps;
   ticksSinceChange_ = 0;
+  if (decision.capacityMbps) {
+    capacity_ = decision.capacityMbps;
+  }
   lastApplied_ = decision.action;
   double cooldown = 0;
   switch (decision.action) {

@@ -30,6 +30,11 @@
 //   - an increase that follows an increase (no bloat in between) uses increase_fast_multiplier
 //     (LibreQoS reads the key but never uses it in delay_probe), so recovery is geometric;
 //   - steps are clamped to [minimum, planned], so the plan is reached exactly;
+//   - an increase near the capacity the last bloat measured (the throughput a decrease stepped
+//     from, when below the rate) is a plain step even after an increase: the fast multiplier
+//     would overshoot a link known to saturate there by up to 30 % and rebuild the queue it just
+//     drained (TCP's slow-start threshold, applied to a rate). Once the rate holds good a plain
+//     step above that capacity, the link has grown and fast steps resume;
 //   - steps are whole Mbit/s, a decrease rounded down (it must land under the capacity it
 //     measured, not on it), an increase rounded to the nearest.
 
@@ -77,6 +82,10 @@ struct Decision {
   Action action = Action::None;
   double targetMbps = 0;  ///< the new rate when action != None (clamped to [min, max])
   std::string why;        ///< "delay 92.0 ms >= 80 ms (severe)", "cooldown 2.5 s", ...
+  /// A decrease stepped from the throughput (below the rate, while the queue grew): the
+  /// capacity it measured, Mbps; kept by reportApplied() as the point near which increases are
+  /// plain steps.
+  std::optional<double> capacityMbps;
 };
 
 /// The controller of one direction of one node. Rates in Mbps; time in seconds of any monotonic
@@ -98,6 +107,8 @@ class DelayProbe {
   void restore(double currentMbps);
 
   double currentMbps() const { return current_; }
+  /// The capacity the last bloat measured, until the rate holds good well above it.
+  std::optional<double> capacityMbps() const { return capacity_; }
   double plannedMbps() const { return max_; }
   double minimumMbps() const { return min_; }
   /// The RTT baseline in ms; nullopt before the first usable sample.
@@ -117,6 +128,7 @@ class DelayProbe {
   size_t retxNext_ = 0;
   uint64_t ticksSinceChange_ = 0;
   Action lastApplied_ = Action::None;
+  std::optional<double> capacity_;  ///< the last bloat's measured capacity, Mbps
   double cooldownUntil_ = -1;
 };
 

@@ -48,15 +48,17 @@ std::optional<config::Config> parse(const std::string& stormguard, Diagnostics& 
 
 TEST(ActiveProbeSettings, TheTargetMustBeAnAddressUnderTheActiveStrategy) {
   Diagnostics diags;
-  auto c = parse("enabled = true\ntargets = [\"A\"]\nstrategy = \"delay_probe_active\"\n"
-                 "active_ping_target = \"one.one.one.one\"\n",
-                 diags);
-  ASSERT_TRUE(c) << diags.all().size();
-  auto s = readSettings(*c);
+  // The config loader refuses a host name (file:line:column, tests/unit/config); readSettings
+  // refuses it too for a config built in memory.
+  EXPECT_FALSE(parse("enabled = true\ntargets = [\"A\"]\nstrategy = \"delay_probe_active\"\n"
+                     "active_ping_target = \"one.one.one.one\"\n",
+                     diags));
+  auto passiveFirst = parse("enabled = true\ntargets = [\"A\"]\nactive_ping_target = \"x\"\n", diags);
+  ASSERT_TRUE(passiveFirst);
+  passiveFirst->otherSections["stormguard"]["strategy"] = "\"delay_probe_active\"";
+  auto s = readSettings(*passiveFirst);
   ASSERT_FALSE(s);
   EXPECT_NE(s.error().message().find("active_ping_target"), std::string::npos)
-      << s.error().message();
-  EXPECT_NE(s.error().message().find("one.one.one.one"), std::string::npos)
       << s.error().message();
 
   auto v6 = parse("enabled = true\ntargets = [\"A\"]\nstrategy = \"delay_probe_active\"\n"

@@ -66,6 +66,30 @@ TEST(DelayProbe, ADecreaseLandsUnderTheCapacityItMeasured) {
   EXPECT_EQ(d->decision.targetMbps, 5) << d->decision.why;
 }
 
+TEST(DelayProbe, IncreasesNearTheLastBloatsCapacityArePlainSteps) {
+  // The site fell from 20 under a bloat at 5.9 Mbit/s; then the RTT is good under load. Plain
+  // steps (x1.15) while a fast one (x1.30) would cross 5.9; once the rate holds good a plain step
+  // above it (1.15 x 5.9 = 6.8), the link has grown and fast steps resume.
+  DelayProbeParams p;
+  p.delayThresholdMs = 100;
+  p.delayThresholdRatio = 100;
+  p.probeIntervalSeconds = 5;
+  auto steps = replay(p, 20, 0.25, flat(0, 3, 5.9, 0.5) + flat(3, 2, 5.9, 120.0) +
+                                        flat(5, 40, 25, 0.5));
+  std::vector<std::pair<Action, double>> changes;
+  for (const TraceStep& s : steps) {
+    if (s.decision.action != Action::None) {
+      changes.emplace_back(s.decision.action, s.decision.targetMbps);
+    }
+  }
+  ASSERT_GE(changes.size(), 5u);
+  EXPECT_EQ(changes[0], std::make_pair(Action::Decrease, 5.0));  // floor(5.9 x 0.95)
+  EXPECT_EQ(changes[1], std::make_pair(Action::Increase, 6.0));  // round(5 x 1.15)
+  EXPECT_EQ(changes[2], std::make_pair(Action::Increase, 7.0));  // 6 x 1.3 > 5.9: plain
+  EXPECT_EQ(changes[3], std::make_pair(Action::IncreaseFast, 9.0));  // 7 >= 6.8: fast again
+  EXPECT_EQ(changes[4], std::make_pair(Action::IncreaseFast, 12.0));
+}
+
 TEST(DelayProbe, SevereDelayDecreasesFastThenCoolsDown) {
   auto steps = replay({}, 100, 0.5, flat(0, 20, 95, 20.0) + flat(20, 20, 95, 101.0));
   const TraceStep* fast = firstAction(steps, Action::DecreaseFast);
@@ -175,9 +199,13 @@ TEST(DelayProbe, RecordedBackhaulFadeTrace) {
   EXPECT_EQ(steps[89].rateAfterMbps, 20);
   // After the fade the RTT is good but the recording's 92 Mbit/s is above the 20 Mbit/s rate:
   // the increases come every probe interval, the second and later ones fast.
+  ASSERT_NE(firstAction(steps, Action::Increase), nullptr);
   EXPECT_EQ(firstAction(steps, Action::Increase)->timeSeconds, 90);
+  ASSERT_NE(firstAction(steps, Action::IncreaseFast), nullptr);
   EXPECT_EQ(firstAction(steps, Action::IncreaseFast)->timeSeconds, 100);
-  EXPECT_EQ(steps[119].rateAfterMbps, 39);  // 20 -> 23 (x 1.15) -> 30 (x 1.30) -> 39 (x 1.30)
+  // 20 -> 23 (x 1.15) -> 30 (x 1.30, still under the 30 Mbit/s the fade measured) -> 35 (a
+  // plain x 1.15: x 1.30 would pass that capacity by 30 %).
+  EXPECT_EQ(steps[119].rateAfterMbps, 35);
 }
 
 TEST(DelayProbe, TraceErrorsNameTheLine) {
