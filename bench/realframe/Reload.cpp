@@ -8,6 +8,8 @@
 #include <sched.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
 #include <thread>
 
@@ -26,14 +28,29 @@ void pinToCpu(int cpu) {
 }
 
 // LibreQoS 1.4's reload as bench_dataplane reproduces it: delete every LPM entry, write every
-// entry again, delete every hot-cache entry (no epoch, so nothing else invalidates).
+// entry again, delete every hot-cache entry (no epoch, so nothing else invalidates). Throws on
+// a refused map operation: an emulation that silently did nothing would report 0 % lost.
 void libreqosStyleRepublish(dataplane::Dataplane& dp, const std::vector<sluice_lpm_key>& keys,
                             const std::vector<sluice_mapping>& values) {
+  // Sluice answers one-address prefixes from its exact host-route map before the trie;
+  // LibreQoS has the trie only, so both are emptied and refilled (as bench_dataplane does).
+  auto check = [](int rc, const char* what) {
+    if (rc != 0) {
+      throw std::runtime_error(std::string("LibreQoS-style ") + what + ": " + std::strerror(errno));
+    }
+  };
   for (const auto& k : keys) {
-    bpf_map_delete_elem(dp.lpmMapFd(), &k);
+    check(bpf_map_delete_elem(dp.lpmMapFd(), &k), "LPM delete");
+    if (k.prefixlen == 128) {
+      check(bpf_map_delete_elem(dp.hostRouteMapFd(), k.addr), "host-route delete");
+    }
   }
   for (size_t i = 0; i < keys.size(); ++i) {
-    bpf_map_update_elem(dp.lpmMapFd(), &keys[i], &values[i], BPF_ANY);
+    check(bpf_map_update_elem(dp.lpmMapFd(), &keys[i], &values[i], BPF_ANY), "LPM update");
+    if (keys[i].prefixlen == 128) {
+      check(bpf_map_update_elem(dp.hostRouteMapFd(), keys[i].addr, &values[i], BPF_ANY),
+            "host-route update");
+    }
   }
   std::vector<sluice_addr> hot;
   sluice_addr key{}, next{};
@@ -44,7 +61,10 @@ void libreqosStyleRepublish(dataplane::Dataplane& dp, const std::vector<sluice_l
     prev = &key;
   }
   for (const auto& h : hot) {
-    bpf_map_delete_elem(dp.hotCacheMapFd(), &h);
+    if (bpf_map_delete_elem(dp.hotCacheMapFd(), &h) != 0 && errno != ENOENT) {
+      throw std::runtime_error(std::string("LibreQoS-style hot-cache wipe: ") +
+                               std::strerror(errno));
+    }
   }
 }
 
@@ -157,9 +177,13 @@ std::vector<ReloadRow> reloadPenalty(const Topology& topo, dataplane::Dataplane&
           pct(busy.stats[SLUICE_STAT_DEFAULT_CLASS], busy.stats[SLUICE_STAT_XDP_PACKETS]));
       std::fprintf(stderr,
                    "%s: XDP %.1f -> %.1f ns, offered %.0f / %.0f pps, forwarded %.0f / %.0f pps, "
-                   "%d republishes, %.3f %% in M:2\n",
+                   "%d republishes, %.3f %% in M:2 (busy: %llu LPM misses, %llu negative hot-cache "
+                   "hits, %llu LPM hits)\n",
                    where.c_str(), idle.xdpNs, busy.xdpNs, idle.offeredPps, busy.offeredPps,
-                   idle.forwardedPps, busy.forwardedPps, republishes.load(), mis.back());
+                   idle.forwardedPps, busy.forwardedPps, republishes.load(), mis.back(),
+                   static_cast<unsigned long long>(busy.stats[SLUICE_STAT_LPM_MISS]),
+                   static_cast<unsigned long long>(busy.stats[SLUICE_STAT_HOT_NEGATIVE_HIT]),
+                   static_cast<unsigned long long>(busy.stats[SLUICE_STAT_LPM_HIT]));
     }
     rows.push_back({v.name, median(idleXdp), median(busyXdp), median(idleTc), median(busyTc),
                     median(offered), median(idlePps), median(busyPps), median(rounds), median(mis),
