@@ -187,6 +187,8 @@ void pathBenchmarks(const Lab& lab, uint32_t repeat, int rounds, bool quick,
   const auto pkt4 = down4.build();
   const auto pkt6 =
       PacketBuilder().ip("2001:db8:ffff::1", "2001:db8:1::9").tcp(443, 50000).payload(64).build();
+  const auto pkt4net =
+      PacketBuilder().ip("203.0.113.5", "100.64.1.7").tcp(443, 50000).payload(64).build();
   const auto pktQinqPppoe = PacketBuilder(down4).vlan(10, 0x88a8).vlan(20).pppoe().build();
   int in = lab.internetIfindex;
   bool tcLookup = false;  // the mode the data plane loaded in: tc repeats the lookup
@@ -206,6 +208,12 @@ void pathBenchmarks(const Lab& lab, uint32_t repeat, int rounds, bool quick,
     v6.downClass = {1, 0x40};
     v6.upClass = {1, 0x41};
     maps.push_back(v6);
+    plan::AddressMapping v4net;  // a prefix wider than one address: only the trie answers
+    v4net.prefix = *IpNet::parse("100.64.1.0/24");
+    v4net.cpu = 1;
+    v4net.downClass = {1, 0x42};
+    v4net.upClass = {1, 0x43};
+    maps.push_back(v4net);
     auto t0 = std::chrono::steady_clock::now();
     must(w.publish(maps), "publish");
     double pubMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
@@ -244,7 +252,10 @@ void pathBenchmarks(const Lab& lab, uint32_t repeat, int rounds, bool quick,
     if (n == sizes.back() && (gOnly.empty() || std::string("first packet").find(gOnly) == 0)) {
       results.push_back(firstPackets(*dp, maps, in, tag, rounds));
     }
-    measure("LPM path, IPv4" + tag, pkt4, SLUICE_CFG_NO_FLOWS | SLUICE_CFG_NO_HOT_CACHE);
+    measure("LPM path, IPv4 host route" + tag, pkt4,
+            SLUICE_CFG_NO_FLOWS | SLUICE_CFG_NO_HOT_CACHE);
+    measure("LPM path, IPv4 in a /24 (trie)" + tag, pkt4net,
+            SLUICE_CFG_NO_FLOWS | SLUICE_CFG_NO_HOT_CACHE);
     measure("LPM path, IPv6" + tag, pkt6, SLUICE_CFG_NO_FLOWS | SLUICE_CFG_NO_HOT_CACHE);
     checkNoMetaFailures(*dp);
   }

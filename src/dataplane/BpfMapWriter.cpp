@@ -95,9 +95,30 @@ Result<void> BpfMapWriter::writeHostRoutes(const std::vector<sluice_lpm_key>& ke
   if (routesFd_ < 0) {
     return {};
   }
+  std::vector<sluice_addr> addrs;
+  std::vector<sluice_mapping> vals;
   for (size_t i = 0; i < keys.size(); ++i) {
-    if (keys[i].prefixlen == 128 &&
-        bpf_map_update_elem(routesFd_, keys[i].addr, &values[i], BPF_ANY) != 0) {
+    if (keys[i].prefixlen == 128) {
+      addrs.emplace_back();
+      std::memcpy(addrs.back().addr, keys[i].addr, 16);
+      vals.push_back(values[i]);
+    }
+  }
+  size_t done = 0;
+  while (batchRoutes_ && done < addrs.size()) {  // one bpf() per chunk, as for the LPM
+    uint32_t count = static_cast<uint32_t>(std::min(batchSize_, addrs.size() - done));
+    LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+    if (bpf_map_update_batch(routesFd_, &addrs[done], &vals[done], &count, &opts) == 0) {
+      done += count;
+      continue;
+    }
+    if (!batchUnsupported(errno) || done != 0) {
+      return makeError(errno, "host route batch update");
+    }
+    batchRoutes_ = false;
+  }
+  for (; done < addrs.size(); ++done) {
+    if (bpf_map_update_elem(routesFd_, &addrs[done], &vals[done], BPF_ANY) != 0) {
       return makeError(errno, "host route update");
     }
   }

@@ -67,7 +67,8 @@ class BpfMapWriter final : public MapWriter {
   bool batchUpdate_ = true;
   bool batchDelete_ = true;
   bool slotsOpened_ = false;
-  int routesFd_ = -1;  ///< sluice_host_routes, opened by id with the slots; -1 = none
+  int routesFd_ = -1;
+  bool batchRoutes_ = true;  ///< sluice_host_routes, opened by id with the slots; -1 = none
   HostSlots slots_;
 };
 
