@@ -56,9 +56,19 @@ Decision DelayProbe::tick(const Sample& sample, double nowSeconds) {
     rtt = *sample.rttMs;
     if (!baseline_) {
       baseline_ = rtt;
+    } else if (*rtt <= *baseline_) {
+      *baseline_ += p_.baselineAlphaDown * (*rtt - *baseline_);
     } else {
-      const double alpha = *rtt > *baseline_ ? p_.baselineAlphaUp : p_.baselineAlphaDown;
-      *baseline_ += alpha * (*rtt - *baseline_);
+      // A sample that shows bloat does not raise the baseline while the rate can still come
+      // down: it measures the queue StormGuard is draining, not the path. (LibreQoS raises it
+      // from every sample: 20 s of a 400 ms queue lifted it from 15 to 130 ms in the lab, and
+      // with it the point where a queue counts as "good".) At the minimum rate nothing is left to
+      // drain, so a lasting rise is the path's own (a longer route) and the baseline follows it.
+      const double base = std::max(1.0, *baseline_);
+      const bool bloat = *rtt - base >= p_.delayThresholdMs || *rtt / base >= p_.delayThresholdRatio;
+      if (!bloat || current_ <= min_) {
+        *baseline_ += p_.baselineAlphaUp * (*rtt - *baseline_);
+      }
     }
   }
 

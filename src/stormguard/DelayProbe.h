@@ -8,7 +8,8 @@
 //
 // Per tick (1 s):
 //   baseline b <- b + alpha (rtt - b), alpha = alpha_up (0.01) when rtt > b else alpha_down (0.10),
-//                 seeded by the first sample; used floored at 1 ms
+//                 seeded by the first sample; used floored at 1 ms; not raised by a bloat sample
+//                 above the minimum rate (below)
 //   delay = max(0, rtt - b), ratio = rtt / b       (only when throughput >= min_throughput)
 //   bloat  = delay >= T      or ratio >= R          (T = delay_threshold_ms, R = ..._ratio)
 //   severe = delay >= 2T     or ratio >= 1 + 2(R-1)
@@ -35,6 +36,8 @@
 //     would overshoot a link known to saturate there by up to 30 % and rebuild the queue it just
 //     drained (TCP's slow-start threshold, applied to a rate). Once the rate holds good a plain
 //     step above that capacity, the link has grown and fast steps resume;
+//   - the baseline rises only from samples that do not show bloat, unless the rate is at its
+//     minimum (LibreQoS raises it from every sample, so a long queue lifts it and hides itself);
 //   - steps are whole Mbit/s, a decrease rounded down (it must land under the capacity it
 //     measured, not on it), an increase rounded to the nearest.
 

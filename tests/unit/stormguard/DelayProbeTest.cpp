@@ -42,10 +42,23 @@ TEST(DelayProbe, BaselineRisesSlowlyAndFallsFast) {
   DelayProbe p({}, 100, 0.5);
   p.tick({50, 20.0, 0}, 0);
   EXPECT_DOUBLE_EQ(*p.baselineMs(), 20);  // seeded by the first sample
-  p.tick({50, 30.0, 0}, 1);
-  EXPECT_DOUBLE_EQ(*p.baselineMs(), 20.1);  // + 0.01 x 10
-  p.tick({50, 10.1, 0}, 2);
-  EXPECT_DOUBLE_EQ(*p.baselineMs(), 19.1);  // + 0.10 x (10.1 - 20.1)
+  p.tick({50, 21.0, 0}, 1);
+  EXPECT_DOUBLE_EQ(*p.baselineMs(), 20.01);  // + 0.01 x 1
+  p.tick({50, 10.01, 0}, 2);
+  EXPECT_DOUBLE_EQ(*p.baselineMs(), 19.01);  // + 0.10 x (10.01 - 20.01)
+}
+
+TEST(DelayProbe, BloatDoesNotRaiseTheBaselineAboveTheMinimumRate) {
+  DelayProbeParams params;
+  params.decreaseCooldownSeconds = params.decreaseFastCooldownSeconds = 0;
+  DelayProbe p(params, 10, 0.5);  // minimum 5
+  p.tick({9, 20.0, 0}, 0);
+  p.tick({9, 30.0, 0}, 1);  // ratio 1.5 >= 1.10: bloat, the rate can come down
+  EXPECT_DOUBLE_EQ(*p.baselineMs(), 20);
+  // At the minimum a lasting rise is the path's own: the baseline follows it.
+  p.restore(5);
+  p.tick({5, 30.0, 0}, 2);
+  EXPECT_DOUBLE_EQ(*p.baselineMs(), 20.1);
 }
 
 TEST(DelayProbe, RttIsIgnoredWithoutTraffic) {
