@@ -238,13 +238,14 @@ int runSize(uint32_t circuits, uint32_t queues, uint32_t txQueues, uint32_t repe
   const auto first = planOf(isp, queues);
   for (const auto& i : first.interfaces)
     for (const auto& q : i.queues) classes += q.classes.size();
-  fmt::print("{} circuits, {} queues on {} tx queues, {} HTB classes, {} addresses (both "
-             "directions){}{}\n",
-             circuits, queues, txQueues, classes, first.addresses.size(),
-             circuits > kLeafCircuits ? fmt::format("; leaves for the first {} circuits only",
-                                                    kLeafCircuits)
-                                      : std::string(),
-             useModel ? "; ModelOpRunner: user space only, no kernel" : "");
+  fmt::print(
+      "{} circuits, {} queues on {} tx queues, {} HTB classes, {} addresses (both "
+      "directions){}{}\n",
+      circuits, queues, txQueues, classes, first.addresses.size(),
+      circuits > kLeafCircuits
+          ? fmt::format("; leaves for the first {} circuits only", kLeafCircuits)
+          : std::string(),
+      useModel ? "; ModelOpRunner: user space only, no kernel" : "");
   fmt::print("  {:<16} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8}\n", "change", "median ms",
              "worst ms", "kernel ms", "diff ms", "state ms", "min ops", "max ops");
   std::fflush(stdout);

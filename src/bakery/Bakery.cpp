@@ -380,10 +380,12 @@ Result<ApplyReport> Bakery::build(plan::QueuePlan desired) {
   // Leaves off the spare tx queues' HTB majors, so that a later rebuild can use them.
   std::shared_ptr<const plan::QueuePlan> input;
   std::set<std::string> devices;
-  for (const auto& iface : desired.interfaces) devices.insert(iface.ifname);
+  for (const auto& iface : desired.interfaces)
+    devices.insert(iface.ifname);
   for (const auto& dev : devices) {
     if (auto n = runner_.txQueueCount(dev)) {
-      if (!input) input = std::make_shared<const plan::QueuePlan>(desired);
+      if (!input)
+        input = std::make_shared<const plan::QueuePlan>(desired);
       detail::freeSpareMajors(desired, dev, *n);
     }
   }
@@ -610,8 +612,10 @@ Result<ApplyReport> Bakery::rebuild(plan::QueuePlan desired, std::string reason)
   if (auto spare = spareQueueRebuild(desired, reason, whyNotSpare)) {
     return std::move(*spare);
   }
-  spdlog::warn("bakery: rebuild ({}) not on spare tx queues ({}); building beside the old tree "
-               "in the same HTB qdiscs", reason, whyNotSpare);
+  spdlog::warn(
+      "bakery: rebuild ({}) not on spare tx queues ({}); building beside the old tree "
+      "in the same HTB qdiscs",
+      reason, whyNotSpare);
   reason += "; beside the old tree in the same HTB qdiscs, not on spare tx queues: " + whyNotSpare;
   const plan::QueuePlan original = desired;
   if (auto r = stabilizeForRebuild(desired, active_->plan); !r) {

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "netlink/TcObject.h"
 #include "tc/Cake.h"
 #include "tc/Fifo.h"
 #include "tc/FqCodel.h"
@@ -12,7 +13,6 @@
 #include "tc/LiveTree.h"
 #include "tc/Mq.h"
 #include "tc/TcMessage.h"
-#include "netlink/TcObject.h"
 #include "tc/Verify.h"
 
 namespace sluice::bakery {
@@ -187,18 +187,17 @@ Result<uint64_t> NetlinkOpRunner::htbBacklogPackets(const std::string& ifname, u
   tcm->tcm_parent = makeHandle(major, 0);
   const uint32_t skip = makeHandle(major, skipMinor);
   uint64_t packets = 0;
-  auto r = socket().dump(nlh, fmt::format("class dump dev {} parent {:x}:", ifname, major),
-                         [&](const nlmsghdr* msg) {
-                           netlink::TcObject obj;
-                           if (!netlink::parseTcObject(msg, obj)) {
-                             return false;
-                           }
-                           if (obj.ifindex == *index && (obj.handle >> 16) == major &&
-                               obj.handle != skip) {
-                             packets += obj.stats.qlen;
-                           }
-                           return true;
-                         });
+  auto r = socket().dump(
+      nlh, fmt::format("class dump dev {} parent {:x}:", ifname, major), [&](const nlmsghdr* msg) {
+        netlink::TcObject obj;
+        if (!netlink::parseTcObject(msg, obj)) {
+          return false;
+        }
+        if (obj.ifindex == *index && (obj.handle >> 16) == major && obj.handle != skip) {
+          packets += obj.stats.qlen;
+        }
+        return true;
+      });
   if (!r) {
     return std::unexpected(r.error());
   }

@@ -53,7 +53,8 @@ void markLeaves(const plan::QueuePlan& p, std::vector<bool>& used) {
   for (const auto& iface : p.interfaces) {
     for (const auto& q : iface.queues) {
       for (const auto& cls : q.classes) {
-        if (cls.leaf && cls.leaf->kind != plan::LeafKind::None) used[cls.leaf->handleMajor] = true;
+        if (cls.leaf && cls.leaf->kind != plan::LeafKind::None)
+          used[cls.leaf->handleMajor] = true;
       }
     }
   }
@@ -65,10 +66,14 @@ Result<plan::HtbQueuePlan> interimCopy(const plan::HtbQueuePlan& q, uint16_t slo
   plan::HtbQueuePlan copy = q;
   const uint16_t major = static_cast<uint16_t>(slot + 1);
   for (auto& cls : copy.classes) {
-    if (cls.classid.major == q.major) cls.classid.major = major;
-    if (cls.parent.major == q.major) cls.parent.major = major;
-    if (!cls.leaf || cls.leaf->kind == plan::LeafKind::None) continue;
-    while (cursor < 0xFFFF && used[cursor]) ++cursor;
+    if (cls.classid.major == q.major)
+      cls.classid.major = major;
+    if (cls.parent.major == q.major)
+      cls.parent.major = major;
+    if (!cls.leaf || cls.leaf->kind == plan::LeafKind::None)
+      continue;
+    while (cursor < 0xFFFF && used[cursor])
+      ++cursor;
     if (cursor >= 0xFFFF) {
       return makeError(ENOSPC, "rebuild on spare tx queues",
                        "no qdisc handle left for the interim copy of a queue");
@@ -130,8 +135,8 @@ std::optional<Result<ApplyReport>> Bakery::spareQueueRebuild(const plan::QueuePl
     whyNot = r.error().message();
     return std::nullopt;
   }
-  detail::relocateQueues(desired, std::vector<std::vector<uint16_t>>(desired.interfaces.size(),
-                                                                     sched.finalSlot));
+  detail::relocateQueues(
+      desired, std::vector<std::vector<uint16_t>>(desired.interfaces.size(), sched.finalSlot));
   if (auto r = preflight(desired, limits_, &active, true); !r) {
     whyNot = r.error().message();
     return std::nullopt;
@@ -139,7 +144,8 @@ std::optional<Result<ApplyReport>> Bakery::spareQueueRebuild(const plan::QueuePl
 
   // Interim copies (a queue that must move before its final tx queue is free).
   std::vector<bool> used(0x10000, false);
-  for (uint32_t m = 0; m <= txQueues + 1 && m < 0x10000; ++m) used[m] = true;
+  for (uint32_t m = 0; m <= txQueues + 1 && m < 0x10000; ++m)
+    used[m] = true;
   used[plan::kMqMajor] = used[0xFFFF] = true;
   markLeaves(active, used);
   std::vector<bool> clash = used;
@@ -153,7 +159,8 @@ std::optional<Result<ApplyReport>> Bakery::spareQueueRebuild(const plan::QueuePl
         if (!cls.leaf || cls.leaf->kind == plan::LeafKind::None || !clash[cls.leaf->handleMajor]) {
           continue;
         }
-        while (cursor < 0xFFFF && used[cursor]) ++cursor;
+        while (cursor < 0xFFFF && used[cursor])
+          ++cursor;
         if (cursor >= 0xFFFF) {
           whyNot = "no qdisc handle left for a new leaf beside the old tree";
           return std::nullopt;
@@ -165,7 +172,8 @@ std::optional<Result<ApplyReport>> Bakery::spareQueueRebuild(const plan::QueuePl
   }
   std::map<std::pair<size_t, size_t>, plan::HtbQueuePlan> interim;  // (iface, position)
   for (const auto& step : sched.steps) {
-    if (step.final) continue;
+    if (step.final)
+      continue;
     for (size_t i = 0; i < desired.interfaces.size(); ++i) {
       auto copy = interimCopy(desired.interfaces[i].queues[step.position], step.slot, used, cursor);
       if (!copy) {
@@ -185,26 +193,32 @@ std::optional<Result<ApplyReport>> Bakery::spareQueueRebuild(const plan::QueuePl
   std::vector<std::vector<const plan::AddressMapping*>> byPosition(sched.finalSlot.size());
   std::set<IpNet> kept;
   for (const auto& a : desired.addresses) {
-    auto it = a.downClass.major != 0 ? positionOf.find({plan::Direction::Download, a.downClass.major})
-                                     : positionOf.find({plan::Direction::Upload, a.upClass.major});
-    if (it != positionOf.end()) byPosition[it->second].push_back(&a);
+    auto it = a.downClass.major != 0
+                  ? positionOf.find({plan::Direction::Download, a.downClass.major})
+                  : positionOf.find({plan::Direction::Upload, a.upClass.major});
+    if (it != positionOf.end())
+      byPosition[it->second].push_back(&a);
     kept.insert(a.prefix);
   }
   std::vector<IpNet> removals;
   for (const auto& a : active.addresses) {
-    if (!kept.contains(a.prefix)) removals.push_back(a.prefix);
+    if (!kept.contains(a.prefix))
+      removals.push_back(a.prefix);
   }
 
   if (auto r = beginApply(); !r) {
     return std::unexpected(r.error());
   }
-  spdlog::info("bakery: rebuild ({}) on spare tx queues: {} queues, {} tx queues, {} interim "
-               "cop{}", reason, sched.finalSlot.size(), txQueues, sched.interimCopies,
-               sched.interimCopies == 1 ? "y" : "ies");
+  spdlog::info(
+      "bakery: rebuild ({}) on spare tx queues: {} queues, {} tx queues, {} interim "
+      "cop{}",
+      reason, sched.finalSlot.size(), txQueues, sched.interimCopies,
+      sched.interimCopies == 1 ? "y" : "ies");
   for (const auto& st : sched.steps) {
     spdlog::debug("bakery: spare step: queue {} ({} classes) -> tx queue {}{}{}", st.position,
                   desired.interfaces.front().queues[st.position].classes.size(), st.slot,
-                  st.final ? "" : " (interim)", st.clearsSlot ? ", after deleting the HTB there" : "");
+                  st.final ? "" : " (interim)",
+                  st.clearsSlot ? ", after deleting the HTB there" : "");
   }
   ApplyReport report;
   report.mode = "spare-queue-rebuild";
@@ -213,7 +227,8 @@ std::optional<Result<ApplyReport>> Bakery::spareQueueRebuild(const plan::QueuePl
   const uint64_t msgs0 = runner_.messagesSent();
   std::map<std::pair<size_t, uint16_t>, uint16_t> defaultAt;  // (iface, tx queue) -> default minor
   for (size_t i = 0; i < active.interfaces.size(); ++i) {
-    for (const auto& q : active.interfaces[i].queues) defaultAt[{i, q.txQueue}] = q.defaultMinor;
+    for (const auto& q : active.interfaces[i].queues)
+      defaultAt[{i, q.txQueue}] = q.defaultMinor;
   }
   uint64_t leftover = 0;
   const auto fail = [&](const std::string& where, const Error& e) {
@@ -228,14 +243,14 @@ std::optional<Result<ApplyReport>> Bakery::spareQueueRebuild(const plan::QueuePl
     if (step.clearsSlot) {
       for (size_t i = 0; i < desired.interfaces.size(); ++i) {
         const std::string& ifname = desired.interfaces[i].ifname;
-        leftover += drainHtb(ifname, static_cast<uint16_t>(step.slot + 1),
-                             defaultAt[{i, step.slot}]);
+        leftover +=
+            drainHtb(ifname, static_cast<uint16_t>(step.slot + 1), defaultAt[{i, step.slot}]);
         ops.push_back(deleteHtb(ifname, step.slot));
       }
     }
     for (size_t i = 0; i < desired.interfaces.size(); ++i) {
-      const plan::HtbQueuePlan& q = step.final ? desired.interfaces[i].queues[step.position]
-                                               : interim.at({i, step.position});
+      const plan::HtbQueuePlan& q =
+          step.final ? desired.interfaces[i].queues[step.position] : interim.at({i, step.position});
       appendBuild(ops, desired.interfaces[i].ifname, q);
       defaultAt[{i, step.slot}] = q.defaultMinor;
     }
@@ -252,8 +267,10 @@ std::optional<Result<ApplyReport>> Bakery::spareQueueRebuild(const plan::QueuePl
       upserts.push_back(*a);
       if (!step.final) {
         auto& m = upserts.back();
-        if (m.downClass.major != 0) m.downClass.major = static_cast<uint16_t>(step.slot + 1);
-        if (m.upClass.major != 0) m.upClass.major = static_cast<uint16_t>(step.slot + 1);
+        if (m.downClass.major != 0)
+          m.downClass.major = static_cast<uint16_t>(step.slot + 1);
+        if (m.upClass.major != 0)
+          m.upClass.major = static_cast<uint16_t>(step.slot + 1);
       }
     }
     const auto tm = Clock::now();
@@ -290,8 +307,10 @@ std::optional<Result<ApplyReport>> Bakery::spareQueueRebuild(const plan::QueuePl
   }
   reloadRequired_.reset();
   report.durationMs = msSince(t0);
-  spdlog::info("bakery: rebuild on spare tx queues done in {:.0f} ms, {} tc messages, {} map "
-               "updates", report.durationMs, report.tcOps, sched.steps.size());
+  spdlog::info(
+      "bakery: rebuild on spare tx queues done in {:.0f} ms, {} tc messages, {} map "
+      "updates",
+      report.durationMs, report.tcOps, sched.steps.size());
   return report;
 }
 

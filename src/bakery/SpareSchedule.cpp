@@ -27,17 +27,18 @@ std::variant<std::vector<uint16_t>, std::string> placement(const QueuePlan& p, c
   for (size_t i = 0; i < p.interfaces.size(); ++i) {
     const auto& queues = p.interfaces[i].queues;
     if (i == 0) {
-      for (const auto& q : queues) slots.push_back(q.txQueue);
+      for (const auto& q : queues)
+        slots.push_back(q.txQueue);
     } else if (queues.size() != slots.size()) {
-      return fmt::format("{} has {} queues and {} has {} in the {} plan",
-                         p.interfaces[0].ifname, slots.size(), p.interfaces[i].ifname,
-                         queues.size(), which);
+      return fmt::format("{} has {} queues and {} has {} in the {} plan", p.interfaces[0].ifname,
+                         slots.size(), p.interfaces[i].ifname, queues.size(), which);
     }
     for (size_t k = 0; k < queues.size(); ++k) {
       if (queues[k].major != queues[k].txQueue + 1 || queues[k].txQueue != slots[k]) {
-        return fmt::format("HTB qdisc {:x}: on {} sits on tx queue {} (the data plane needs "
-                           "major = tx queue + 1, the same on every interface)",
-                           queues[k].major, p.interfaces[i].ifname, queues[k].txQueue);
+        return fmt::format(
+            "HTB qdisc {:x}: on {} sits on tx queue {} (the data plane needs "
+            "major = tx queue + 1, the same on every interface)",
+            queues[k].major, p.interfaces[i].ifname, queues[k].txQueue);
       }
     }
   }
@@ -81,16 +82,20 @@ std::variant<SpareSchedule, std::string> planSpareRebuild(const QueuePlan& activ
     }
   }
   auto oldPlace = placement(active, "active");
-  if (auto* why = std::get_if<std::string>(&oldPlace)) return *why;
+  if (auto* why = std::get_if<std::string>(&oldPlace))
+    return *why;
   auto newPlace = placement(desired, "new");
-  if (auto* why = std::get_if<std::string>(&newPlace)) return *why;
+  if (auto* why = std::get_if<std::string>(&newPlace))
+    return *why;
   const auto& oldSlots = std::get<std::vector<uint16_t>>(oldPlace);
   const auto& plannerSlots = std::get<std::vector<uint16_t>>(newPlace);
   const size_t q = plannerSlots.size();
   for (size_t k = 0; k < q; ++k) {
     if (plannerSlots[k] != k) {
-      return fmt::format("the new plan puts queue {} on tx queue {} (expected the planner's "
-                         "numbering)", k, plannerSlots[k]);
+      return fmt::format(
+          "the new plan puts queue {} on tx queue {} (expected the planner's "
+          "numbering)",
+          k, plannerSlots[k]);
     }
   }
   const uint32_t slots = std::min<uint32_t>(txQueues, 0xFFFE);
@@ -125,26 +130,31 @@ std::variant<SpareSchedule, std::string> planSpareRebuild(const QueuePlan& activ
   std::vector<std::set<int>> pending(slots);
   for (const auto& a : active.addresses) {
     auto it = newQueueOf.find(a.prefix);
-    if (it == newQueueOf.end()) continue;
-    for (auto [d, h] : {std::pair{Direction::Download, a.downClass},
-                        std::pair{Direction::Upload, a.upClass}}) {
+    if (it == newQueueOf.end())
+      continue;
+    for (auto [d, h] :
+         {std::pair{Direction::Download, a.downClass}, std::pair{Direction::Upload, a.upClass}}) {
       const int j = h.major != 0 ? oldPos(d, h) : -1;
-      if (j >= 0) pending[oldSlots[j]].insert(it->second);
+      if (j >= 0)
+        pending[oldSlots[j]].insert(it->second);
     }
   }
 
   enum class Occ : uint8_t { Free, Old, Interim, Final };
   std::vector<Occ> occ(slots, Occ::Free);
-  for (uint16_t s : oldSlots) occ[s] = Occ::Old;
+  for (uint16_t s : oldSlots)
+    occ[s] = Occ::Old;
   // A free tx queue whose HTB major is an old leaf's handle is usable once that leaf's HTB
   // qdisc is gone (trees built before leaves avoided the spare majors).
   std::vector<std::vector<uint16_t>> blockedBy(slots);
   for (const auto& iface : active.interfaces) {
     for (size_t j = 0; j < iface.queues.size(); ++j) {
       for (const auto& cls : iface.queues[j].classes) {
-        if (!cls.leaf || cls.leaf->kind == plan::LeafKind::None) continue;
+        if (!cls.leaf || cls.leaf->kind == plan::LeafKind::None)
+          continue;
         const uint32_t s = cls.leaf->handleMajor - 1u;
-        if (cls.leaf->handleMajor != 0 && s < slots) blockedBy[s].push_back(oldSlots[j]);
+        if (cls.leaf->handleMajor != 0 && s < slots)
+          blockedBy[s].push_back(oldSlots[j]);
       }
     }
   }
@@ -164,10 +174,12 @@ std::variant<SpareSchedule, std::string> planSpareRebuild(const QueuePlan& activ
   // A free tx queue in [first, last), else one whose HTB qdisc may go; -1 when none.
   const auto pick = [&](uint32_t first, uint32_t last) -> int {
     for (uint32_t s = first; s < last; ++s) {
-      if (occ[s] == Occ::Free && usable(s)) return static_cast<int>(s);
+      if (occ[s] == Occ::Free && usable(s))
+        return static_cast<int>(s);
     }
     for (uint32_t s = first; s < last; ++s) {
-      if (deletable(s) && usable(s)) return static_cast<int>(s);
+      if (deletable(s) && usable(s))
+        return static_cast<int>(s);
     }
     return -1;
   };
@@ -196,10 +208,12 @@ std::variant<SpareSchedule, std::string> planSpareRebuild(const QueuePlan& activ
   // But the queue processed first goes to a spare and is built twice unless an old queue is
   // empty: the smallest one (a loaded queue twice cost 25 % more at 2k circuits).
   std::vector<size_t> order(q);
-  for (size_t k = 0; k < q; ++k) order[k] = k;
+  for (size_t k = 0; k < q; ++k)
+    order[k] = k;
   if (oldSlots.size() == q) {
     bool identity = true;
-    for (size_t k = 0; k < q; ++k) identity = identity && oldSlots[k] == k;
+    for (size_t k = 0; k < q; ++k)
+      identity = identity && oldSlots[k] == k;
     std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
       return identity ? oldSlots[a] > oldSlots[b] : oldSlots[a] < oldSlots[b];
     });
@@ -219,26 +233,29 @@ std::variant<SpareSchedule, std::string> planSpareRebuild(const QueuePlan& activ
   } else {
     std::vector<size_t> classes(q, 0);
     for (const auto& iface : desired.interfaces) {
-      for (size_t k = 0; k < q; ++k) classes[k] += iface.queues[k].classes.size();
+      for (size_t k = 0; k < q; ++k)
+        classes[k] += iface.queues[k].classes.size();
     }
-    const auto smallest = std::min_element(order.begin(), order.end(), [&](size_t a, size_t b) {
-      return classes[a] < classes[b];
-    });
+    const auto smallest = std::min_element(
+        order.begin(), order.end(), [&](size_t a, size_t b) { return classes[a] < classes[b]; });
     std::rotate(order.begin(), smallest, smallest + 1);
   }
   std::vector<size_t> moveLater;
   for (size_t k : order) {
     int s = pick(0, static_cast<uint32_t>(q));  // the new default-class range first
     bool final = s >= 0;
-    if (s < 0) s = pick(static_cast<uint32_t>(q), slots);
+    if (s < 0)
+      s = pick(static_cast<uint32_t>(q), slots);
     if (s < 0) {
-      return fmt::format("no free tx queue for queue {} ({} tx queues, the old tree on {} and "
-                         "the new one needs {}; one spare is enough when the circuits keep their "
-                         "queue and no old leaf handle is a spare tx queue's HTB major)",
-                         k, slots, oldSlots.size(), q);
+      return fmt::format(
+          "no free tx queue for queue {} ({} tx queues, the old tree on {} and "
+          "the new one needs {}; one spare is enough when the circuits keep their "
+          "queue and no old leaf handle is a spare tx queue's HTB major)",
+          k, slots, oldSlots.size(), q);
     }
     place(k, s, final);
-    if (!final) moveLater.push_back(k);
+    if (!final)
+      moveLater.push_back(k);
   }
   for (size_t k : moveLater) {
     const int s = pick(0, static_cast<uint32_t>(q));
@@ -264,17 +281,21 @@ void relocateQueues(QueuePlan& p, const std::vector<std::vector<uint16_t>>& slot
       const uint16_t major = static_cast<uint16_t>(slots[i][k] + 1);
       majorOf[{hq.direction, hq.major}] = major;
       for (auto& cls : hq.classes) {
-        if (cls.classid.major == hq.major) cls.classid.major = major;
-        if (cls.parent.major == hq.major) cls.parent.major = major;
+        if (cls.classid.major == hq.major)
+          cls.classid.major = major;
+        if (cls.parent.major == hq.major)
+          cls.parent.major = major;
       }
       hq.txQueue = slots[i][k];
       hq.major = major;
     }
   }
   const auto fix = [&](Direction d, TcHandle& h) {
-    if (h.major == 0) return;
+    if (h.major == 0)
+      return;
     auto it = majorOf.find({d, h.major});
-    if (it != majorOf.end()) h.major = it->second;
+    if (it != majorOf.end())
+      h.major = it->second;
   };
   for (auto& n : p.nodes) {
     fix(Direction::Download, n.downClass);
@@ -313,18 +334,23 @@ void adoptPlacement(QueuePlan& desired, const QueuePlan& active) {
   const auto& oldSlots = std::get<std::vector<uint16_t>>(oldPlace);
   const auto& newSlots = std::get<std::vector<uint16_t>>(newPlace);
   std::vector<uint16_t> adopted = newSlots;
-  for (size_t k = 0; k < adopted.size() && k < oldSlots.size(); ++k) adopted[k] = oldSlots[k];
-  if (adopted == newSlots) return;
+  for (size_t k = 0; k < adopted.size() && k < oldSlots.size(); ++k)
+    adopted[k] = oldSlots[k];
+  if (adopted == newSlots)
+    return;
   std::vector<uint16_t> a = adopted, b = newSlots;
   std::sort(a.begin(), a.end());
   std::sort(b.begin(), b.end());
-  if (a != b) return;  // not a permutation of the tx queues the planner uses
+  if (a != b)
+    return;  // not a permutation of the tx queues the planner uses
   for (size_t i = 0; i < desired.interfaces.size(); ++i) {
-    if (desired.interfaces[i].ifname != active.interfaces[i].ifname) return;
+    if (desired.interfaces[i].ifname != active.interfaces[i].ifname)
+      return;
     const auto& dq = desired.interfaces[i].queues;
     const auto& aq = active.interfaces[i].queues;
     for (size_t k = 0; k < dq.size() && k < aq.size(); ++k) {
-      if (dq[k].direction != aq[k].direction) return;
+      if (dq[k].direction != aq[k].direction)
+        return;
     }
   }
   relocateQueues(desired, std::vector<std::vector<uint16_t>>(desired.interfaces.size(), adopted));
@@ -333,24 +359,30 @@ void adoptPlacement(QueuePlan& desired, const QueuePlan& active) {
 bool freeSpareMajors(QueuePlan& p, const std::string& ifname, uint32_t txQueues) {
   bool changed = false;
   for (auto& iface : p.interfaces) {
-    if (iface.ifname != ifname) continue;
+    if (iface.ifname != ifname)
+      continue;
     std::vector<bool> used(0x10000, false);
     std::vector<bool> htbMajor(0x10000, false);
     used[0] = used[plan::kMqMajor] = used[0xFFFF] = true;
     for (const auto& hq : iface.queues) {
       used[hq.major] = htbMajor[hq.major] = true;
       for (const auto& cls : hq.classes) {
-        if (cls.leaf && cls.leaf->kind != plan::LeafKind::None) used[cls.leaf->handleMajor] = true;
+        if (cls.leaf && cls.leaf->kind != plan::LeafKind::None)
+          used[cls.leaf->handleMajor] = true;
       }
     }
     uint32_t cursor = kHtbMajorsReserved + 1;
     for (auto& hq : iface.queues) {
       for (auto& cls : hq.classes) {
-        if (!cls.leaf || cls.leaf->kind == plan::LeafKind::None) continue;
+        if (!cls.leaf || cls.leaf->kind == plan::LeafKind::None)
+          continue;
         const uint16_t h = cls.leaf->handleMajor;
-        if (h == 0 || h > txQueues || htbMajor[h]) continue;
-        while (cursor < 0xFFFF && used[cursor]) ++cursor;
-        if (cursor >= 0xFFFF) return changed;  // full: the rebuild will say so
+        if (h == 0 || h > txQueues || htbMajor[h])
+          continue;
+        while (cursor < 0xFFFF && used[cursor])
+          ++cursor;
+        if (cursor >= 0xFFFF)
+          return changed;  // full: the rebuild will say so
         used[cursor] = true;
         cls.leaf->handleMajor = static_cast<uint16_t>(cursor);
         changed = true;

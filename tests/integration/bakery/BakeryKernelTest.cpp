@@ -218,7 +218,8 @@ class LiveCheckingWriter final : public dataplane::MapWriter {
         note(live.error().message());
         return;
       }
-      for (const auto& c : live->classes) classes[dev].insert(c.classid);
+      for (const auto& c : live->classes)
+        classes[dev].insert(c.classid);
       for (uint16_t t = 0; t < queues_; ++t) {
         const tc::LiveQdisc* q = live->qdiscAt(tc::makeHandle(plan::kMqMajor, t + 1));
         if (q == nullptr || q->kind != "htb") {
@@ -229,13 +230,14 @@ class LiveCheckingWriter final : public dataplane::MapWriter {
     for (const auto& [prefix, a] : inner.table()) {
       if (!classes["lan0"].contains(a.downClass.raw()) ||
           !classes["wan0"].contains(a.upClass.raw())) {
-        note(fmt::format("write {}: {} maps to {} / {}, not both live", writes,
-                         prefix.toString(), a.downClass.toString(), a.upClass.toString()));
+        note(fmt::format("write {}: {} maps to {} / {}, not both live", writes, prefix.toString(),
+                         a.downClass.toString(), a.upClass.toString()));
       }
     }
   }
   void note(const std::string& problem) {
-    if (firstProblem.empty()) firstProblem = problem;
+    if (firstProblem.empty())
+      firstProblem = problem;
   }
 
   NetlinkOpRunner& runner_;

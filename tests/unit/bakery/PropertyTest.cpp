@@ -1,5 +1,6 @@
 // Properties over random sequences of operator changes (every change class of issue 6), each
-// planned by the real planner and applied by the Bakery to the kernel model:
+// planned by the real planner and applied by the Bakery to the kernel model (with and without
+// spare tx queues for rebuilds):
 //   - after every apply the model equals the desired plan and the map equals its addresses;
 //   - at no step (after any tc op or map write) does a mapping point at a missing class;
 //   - re-applying the same plan is a no-op (empty ChangeSet, no tc op, no map write);
@@ -105,6 +106,11 @@ RC_GTEST_PROP(BakeryProperty, RandomChangesConvergeWithoutDanglingMappings, ()) 
   Limits limits;
   limits.memoryAvailableBytes = 64ull << 30;
   limits.chunkOps = *rc::gen::inRange<size_t>(1, 50);
+  // Tx queues per device (2 queues planned): unknown (0) or 2 rebuild in the same HTB qdiscs,
+  // 3 and 4 on spare tx queues (and the applies after it must match the permuted tree).
+  const uint32_t txQueues = *rc::gen::element<uint32_t>(0, 2, 3, 4);
+  RC_TAG(txQueues > 2 ? "spare tx queues" : "no spare tx queue");
+  runner.setTxQueues(txQueues);
   Bakery bakery(runner, writer, dir.path(), limits);
   std::string dangling;
   runner.setAfterEachOp([&](const TcOp& op) {

@@ -30,7 +30,8 @@ class SpareRebuildTest : public ::testing::Test {
       // Unknown addresses go to tx queues 0..Q-1 (bpf/lookup.h): each must hold an HTB qdisc.
       for (const auto& [ifname, dev] : runner_.devices()) {
         std::set<uint16_t> txWithHtb;
-        for (const auto& [major, q] : dev.queues) txWithHtb.insert(q.header.txQueue);
+        for (const auto& [major, q] : dev.queues)
+          txWithHtb.insert(q.header.txQueue);
         for (uint16_t t = 0; t < queues_; ++t) {
           EXPECT_TRUE(txWithHtb.contains(t)) << ifname << " tx queue " << t << " has no HTB";
         }
@@ -44,7 +45,8 @@ class SpareRebuildTest : public ::testing::Test {
     ASSERT_TRUE(diffs);
     EXPECT_TRUE(diffs->empty()) << diffs->size() << " differences, first: " << diffs->front();
     std::map<IpNet, plan::AddressMapping> want;
-    for (const auto& a : bakery_->active()->addresses) want.emplace(a.prefix, a);
+    for (const auto& a : bakery_->active()->addresses)
+      want.emplace(a.prefix, a);
     EXPECT_EQ(writer_.inner.table(), want);
   }
 
@@ -72,7 +74,8 @@ TEST(SpareSchedule, OneSpareRotatesTheQueuesAndBuildsOneOfThemTwice) {
   for (const auto& iface : p.interfaces) {
     for (const auto& q : iface.queues) {
       for (const auto& c : q.classes) {
-        if (c.leaf) EXPECT_GT(c.leaf->handleMajor, 3) << "spare tx queue 2's major is 3";
+        if (c.leaf)
+          EXPECT_GT(c.leaf->handleMajor, 3) << "spare tx queue 2's major is 3";
       }
     }
   }
@@ -122,7 +125,8 @@ TEST_F(SpareRebuildTest, NewTreeOnSpareQueuesThenLaterAppliesMatchThePermutedTre
   EXPECT_NE(bakery_->active()->interfaces.front().queues[0].txQueue,
             old.interfaces.front().queues[0].txQueue);
   for (const auto& [ifname, dev] : runner_.devices()) {
-    for (const auto& [major, q] : dev.queues) EXPECT_LT(q.header.txQueue, 2) << ifname;
+    for (const auto& [major, q] : dev.queues)
+      EXPECT_LT(q.header.txQueue, 2) << ifname;
   }
   // Each tx queue is fed by its own CPU, also for the queue that moved onto it.
   const auto& queueCpu = bakery_->active()->queueCpu;
