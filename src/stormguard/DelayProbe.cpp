@@ -44,6 +44,10 @@ double DelayProbe::retransmitAverage() const {
   return sum / static_cast<double>(retxCount_);
 }
 
+bool DelayProbe::isBloat(double rttMs, double baseMs) const {
+  return rttMs - baseMs >= p_.delayThresholdMs || rttMs / baseMs >= p_.delayThresholdRatio;
+}
+
 Decision DelayProbe::tick(const Sample& sample, double nowSeconds) {
   ++ticksSinceChange_;
   retx_[retxNext_] = std::clamp(sample.retransmitFraction, 0.0, 1.0);
@@ -64,9 +68,7 @@ Decision DelayProbe::tick(const Sample& sample, double nowSeconds) {
       // from every sample: 20 s of a 400 ms queue lifted it from 15 to 130 ms in the lab, and
       // with it the point where a queue counts as "good".) At the minimum rate nothing is left to
       // drain, so a lasting rise is the path's own (a longer route) and the baseline follows it.
-      const double base = std::max(1.0, *baseline_);
-      const bool bloat = *rtt - base >= p_.delayThresholdMs || *rtt / base >= p_.delayThresholdRatio;
-      if (!bloat || current_ <= min_) {
+      if (!isBloat(*rtt, std::max(1.0, *baseline_)) || current_ <= min_) {
         *baseline_ += p_.baselineAlphaUp * (*rtt - *baseline_);
       }
     }
@@ -89,7 +91,7 @@ Decision DelayProbe::tick(const Sample& sample, double nowSeconds) {
     const double base = std::max(1.0, *baseline_);
     const double delay = std::max(0.0, *rtt - base);
     const double ratio = *rtt / base;
-    bloat = delay >= T || ratio >= R;
+    bloat = isBloat(*rtt, base);
     severe = delay >= 2 * T || ratio >= 1 + 2 * (R - 1);
     good = delay <= T / 2 && ratio <= 1 + (R - 1) / 2;
     rttWhy = fmt::format("rtt {:.1f} ms, baseline {:.1f} ms, delay {:.1f} ms, ratio {:.2f}", *rtt,

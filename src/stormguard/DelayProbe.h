@@ -120,6 +120,9 @@ class DelayProbe {
   double retransmitAverage() const;
 
  private:
+  /// delay >= T or ratio >= R against `baseMs` (the baseline, floored at 1 ms).
+  bool isBloat(double rttMs, double baseMs) const;
+
   DelayProbeParams p_;
   double max_;
   double min_;

@@ -54,9 +54,6 @@ Result<Settings> readSettings(const config::Config& config) {
       return s.invalid("active_ping_target",
                        "an IPv4 or IPv6 address (no host names: sluiced does not resolve them)");
     }
-    if (!(out.activePingWeight >= 0 && out.activePingWeight <= 1)) {
-      return s.invalid("active_ping_weight", "a weight in [0, 1]");
-    }
   }
   return out;
 }

@@ -34,7 +34,8 @@ struct Settings {
 
 /// Reads `[stormguard]` from `config`. Errors (EINVAL, naming the key and value): enabled
 /// without all_sites and without targets; a minimum percentage outside (0, 1]; under
-/// delay_probe_active, an active_ping_target that is not an IP address or a weight outside [0, 1].
+/// delay_probe_active, an active_ping_target that is not an IP address (the schema checks
+/// active_ping_weight's range).
 Result<Settings> readSettings(const config::Config& config);
 
 }  // namespace sluice::stormguard
