@@ -61,7 +61,11 @@ Result<std::vector<TrafficTarget>> resolveTargets(const LabState& state,
 
 /// The iperf3 argv for one test: the client in namespace `ns` (the subs namespace), bound to
 /// `source`, against the server of the same family on `port`; `download` adds --reverse (the
-/// server sends).
+/// server sends). The load is CUBIC (`--congestion cubic`, which iperf3 also sets on the server's
+/// socket) when the kernel has it: a loss-based sender keeps the shaper's leaf backlogged, so the
+/// rate read is the shaper's. BBR, this machine's default, paces at its own estimate and cannot
+/// make up time its CPU was away: with both CPUs taken 5 ms of every 20, BBR loads read 49-97 %
+/// of ceil over four runs, CUBIC loads 92-96 % (2026-12-07, the four e2e circuits).
 std::vector<std::string> iperfArgv(const IpNet& source, uint16_t port, bool download,
                                    int seconds, const std::string& ns = kSubsNs);
 

@@ -211,10 +211,12 @@ class Lab : public ::testing::Test {
 using BridgeLab = Lab<LabMode::Bridge>;
 using StickLab = Lab<LabMode::Stick>;
 
-/// How many times a rate check runs before its failure counts: 3, or SLUICE_E2E_ATTEMPTS.
+/// How many times a rate check runs before its failure counts: 2, or SLUICE_E2E_ATTEMPTS (the
+/// guest suite sets 3: under qemu's emulation a run's rate also depends on how much host CPU the
+/// emulator got during those 8 s).
 int rateAttempts() {
   const char* value = std::getenv("SLUICE_E2E_ATTEMPTS");
-  const int attempts = value == nullptr ? 3 : std::atoi(value);
+  const int attempts = value == nullptr ? 2 : std::atoi(value);
   return std::clamp(attempts, 1, 5);
 }
 
@@ -266,11 +268,10 @@ std::string cpuReport(const CpuTimes& before) {
 }
 
 /// Runs `check` again when it failed, up to rateAttempts() runs in all, 10 s apart; only the
-/// last run's failures count. The lab shares two vCPUs with whatever else the machine runs: a
-/// vCPU that is away for a few ms at a time (foreign load, or steal on a shared host) costs HTB
-/// the sending time it missed, as its default burst is one MTU. A real-time hog on both CPUs,
-/// 5 ms of every 20, reproduced CI's run of 2026-12-07 (downloads at 75-85 % of ceil, uploads
-/// at target) in 2 of 9 runs. A shaper that is broken fails every run.
+/// last run's failures count. The lab shares two vCPUs with whatever else the machine runs, and
+/// a burst of foreign load can cost one 8 s run its rate (with a paced sender it cost CI's run of
+/// 2026-12-07 its downloads, 75-85 % of ceil: Traffic.h iperfArgv, why the load is CUBIC). A
+/// shaper that is broken fails every run.
 template <typename Check>
 void withRetries(Check check) {
   for (int attempt = 1; attempt < rateAttempts(); ++attempt) {

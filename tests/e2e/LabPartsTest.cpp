@@ -117,7 +117,8 @@ TEST(LabTraffic, IperfArgvBindsTheSourceAndPicksTheFamilysServer) {
   const std::string text = describe(v6);
   EXPECT_EQ(text,
             "ip netns exec subs iperf3 --client 2001:db8:ffff::1 --port 5203 --bind "
-            "2001:db8:60::1 --time 8 --omit 1 --connect-timeout 5000 --json --reverse");
+            "2001:db8:60::1 --time 8 --omit 1 --connect-timeout 5000 --congestion cubic --json "
+            "--reverse");
   const auto v4 = iperfArgv(net("100.64.0.9"), 5201, false, 5);
   EXPECT_EQ(v4[6], kServerV4);
   EXPECT_EQ(v4.back(), "--json");
