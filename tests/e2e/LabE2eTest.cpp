@@ -277,8 +277,8 @@ CpuReport cpuReport(const CpuTimes& before) {
 /// A failed run during which the hypervisor stole at least this share of some vCPU is run again
 /// without counting as an attempt, up to kStealReruns times. Measured 2026-12-07: a run with 29 %
 /// steal on one vCPU read its downloads at 47-71 % of ceil (CUBIC loads; the next run passed).
-/// Stolen time stops the shaper's HTB timers and the lab's own senders alike, and HTB's default
-/// burst (one MTU: iproute2's rate / hz with hz = 10^9) cannot make it up afterwards.
+/// Stolen time stops the shaper's HTB timers and the lab's own senders alike; which of them lost
+/// the rate is not known (SIGSTOP on the guest kernel's qemu did not reproduce steal).
 constexpr double kStealPercent = 5;
 constexpr int kStealReruns = 2;
 
