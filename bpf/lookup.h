@@ -73,8 +73,10 @@ static __always_inline void build_flow_key(const struct sluice_pkt *pkt, int dir
 }
 
 /*
- * Hot cache, then the exact host routes, then the LPM trie (LPM_HIT counts a mapping found by
- * either). Fills `out` and returns 1 for a known address, 0 for an unknown one.
+ * The exact host routes, then the hot cache, then the LPM trie (LPM_HIT counts a mapping found
+ * by the host routes or the trie). Fills `out` and returns 1 for a known address, 0 for an
+ * unknown one. A host route is one hash lookup, as a hot-cache hit is, so it is neither looked
+ * up in nor copied into the hot cache: that saves the first packet of a /32 host its LRU insert.
  * Cache entries made under another epoch read as a miss and are overwritten.
  */
 static __always_inline int lookup_address(const __u8 *addr, __u32 epoch, __u32 cfg_flags,
@@ -86,6 +88,12 @@ static __always_inline int lookup_address(const __u8 *addr, __u32 epoch, __u32 c
 	struct sluice_mapping *m;
 	int use_hot = !(cfg_flags & SLUICE_CFG_NO_HOT_CACHE);
 
+	m = bpf_map_lookup_elem(&sluice_host_routes, addr);
+	if (m) {
+		stat_inc(SLUICE_STAT_LPM_HIT);
+		*out = *m;
+		return 1;
+	}
 	if (use_hot) {
 		hot = bpf_map_lookup_elem(&sluice_hot, addr);
 		if (hot && hot->epoch == epoch) {
@@ -98,11 +106,8 @@ static __always_inline int lookup_address(const __u8 *addr, __u32 epoch, __u32 c
 			return 1;
 		}
 	}
-	m = bpf_map_lookup_elem(&sluice_host_routes, addr);
-	if (!m) {
-		__builtin_memcpy(lkey.addr, addr, 16);
-		m = bpf_map_lookup_elem(&sluice_lpm, &lkey);
-	}
+	__builtin_memcpy(lkey.addr, addr, 16);
+	m = bpf_map_lookup_elem(&sluice_lpm, &lkey);
 	if (m) {
 		stat_inc(SLUICE_STAT_LPM_HIT);
 		fresh.mapping = *m;

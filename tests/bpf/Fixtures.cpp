@@ -331,11 +331,19 @@ std::vector<Fixture> allFixtures() {
                {{SLUICE_STAT_LPM_MISS, 1}, {SLUICE_STAT_HOT_NEGATIVE_HIT, 1},
                 {SLUICE_STAT_LPM_HIT, 1}},
                {}});
+  // An address a wider prefix covers: the trie once, then the hot cache for its next flow.
   f.push_back({"hot_cache_hit_for_new_flow",
+               Mode::Bridge,
+               {xdp(I, down4("10.1.2.9", 443, 1000), XDP_REDIRECT, cid(2, 0x20), 0),
+                xdp(I, down4("10.1.2.9", 443, 1001), XDP_REDIRECT, cid(2, 0x20), 0)},
+               {{SLUICE_STAT_LPM_HIT, 1}, {SLUICE_STAT_HOT_HIT, 1}, {SLUICE_STAT_FLOW_HIT, 0}},
+               {}});
+  // A /32 is a host route: one exact lookup per new flow, never copied into the hot cache.
+  f.push_back({"host_route_bypasses_hot_cache",
                Mode::Bridge,
                {xdp(I, down4("10.1.2.3", 443, 1000), XDP_REDIRECT, cid(1, 0x30), 1),
                 xdp(I, down4("10.1.2.3", 443, 1001), XDP_REDIRECT, cid(1, 0x30), 1)},
-               {{SLUICE_STAT_LPM_HIT, 1}, {SLUICE_STAT_HOT_HIT, 1}, {SLUICE_STAT_FLOW_HIT, 0}},
+               {{SLUICE_STAT_LPM_HIT, 2}, {SLUICE_STAT_HOT_HIT, 0}, {SLUICE_STAT_FLOW_HIT, 0}},
                {}});
   f.push_back({"flow_hit_for_same_flow",
                Mode::Bridge,
