@@ -32,6 +32,7 @@ CpuTimes parseCpuTimes(const std::string& text) {
     CpuTime& t = out.cpus[cpu];
     t.busy = user + nice + system + irq + softirq + steal;
     t.total = t.busy + idle + iowait;
+    t.steal = steal;
     t.present = true;
   }
   return out;
@@ -47,17 +48,32 @@ Result<CpuTimes> readCpuTimes(const std::string& path) {
   return parseCpuTimes(ss.str());
 }
 
-std::optional<double> cpuBusyPct(const CpuTimes& before, const CpuTimes& after, uint32_t cpu) {
+namespace {
+
+/// 100 × (part(after) − part(before)) / (total(after) − total(before)), or nullopt.
+template <typename Part>
+std::optional<double> sharePct(const CpuTimes& before, const CpuTimes& after, uint32_t cpu,
+                               Part part) {
   if (cpu >= before.cpus.size() || cpu >= after.cpus.size() || !before.cpus[cpu].present ||
       !after.cpus[cpu].present) {
     return std::nullopt;
   }
   const CpuTime& a = before.cpus[cpu];
   const CpuTime& b = after.cpus[cpu];
-  if (b.total <= a.total || b.busy < a.busy) {
+  if (b.total <= a.total || part(b) < part(a)) {
     return std::nullopt;
   }
-  return 100.0 * static_cast<double>(b.busy - a.busy) / static_cast<double>(b.total - a.total);
+  return 100.0 * static_cast<double>(part(b) - part(a)) / static_cast<double>(b.total - a.total);
+}
+
+}  // namespace
+
+std::optional<double> cpuBusyPct(const CpuTimes& before, const CpuTimes& after, uint32_t cpu) {
+  return sharePct(before, after, cpu, [](const CpuTime& t) { return t.busy; });
+}
+
+std::optional<double> cpuStealPct(const CpuTimes& before, const CpuTimes& after, uint32_t cpu) {
+  return sharePct(before, after, cpu, [](const CpuTime& t) { return t.steal; });
 }
 
 }  // namespace sluice::telemetry

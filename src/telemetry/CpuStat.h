@@ -13,6 +13,7 @@ namespace sluice::telemetry {
 struct CpuTime {
   uint64_t busy = 0;   ///< user + nice + system + irq + softirq + steal (USER_HZ ticks)
   uint64_t total = 0;  ///< busy + idle + iowait
+  uint64_t steal = 0;  ///< time the hypervisor ran something else while this vCPU wanted to run
   bool present = false;
 };
 
@@ -27,5 +28,8 @@ Result<CpuTimes> readCpuTimes(const std::string& path);
 /// Busy percentage (0..100) of `cpu` between two readings; nullopt when either lacks the CPU or
 /// no time passed.
 std::optional<double> cpuBusyPct(const CpuTimes& before, const CpuTimes& after, uint32_t cpu);
+/// Steal percentage (0..100) of `cpu` between two readings (part of cpuBusyPct); nullopt as
+/// there.
+std::optional<double> cpuStealPct(const CpuTimes& before, const CpuTimes& after, uint32_t cpu);
 
 }  // namespace sluice::telemetry

@@ -37,6 +37,7 @@
 #include "lab/Network.h"
 #include "lab/Traffic.h"
 #include "planner/TcBatch.h"
+#include "telemetry/CpuStat.h"
 
 namespace sluice::lab {
 namespace {
@@ -220,58 +221,36 @@ int rateAttempts() {
   return std::clamp(attempts, 1, 5);
 }
 
-/// Per-CPU jiffies from /proc/stat (proc(5)): all of them, idle + iowait, and steal (the time
-/// the hypervisor ran something else while this vCPU wanted to run).
-struct CpuTimes {
-  std::vector<uint64_t> total, idle, steal;
-
-  static CpuTimes read() {
-    CpuTimes times;
-    std::ifstream stat("/proc/stat");
-    for (std::string line; std::getline(stat, line);) {
-      if (line.rfind("cpu", 0) != 0 || line.size() < 4 || line[3] == ' ') {
-        continue;  // the aggregate "cpu " line, or not a cpu line
-      }
-      std::istringstream fields(line.substr(line.find(' ')));
-      uint64_t field[8] = {};
-      for (uint64_t& value : field) {
-        fields >> value;  // user nice system idle iowait irq softirq steal (guest is in user)
-      }
-      uint64_t sum = 0;
-      for (uint64_t value : field) {
-        sum += value;
-      }
-      times.total.push_back(sum);
-      times.idle.push_back(field[3] + field[4]);
-      times.steal.push_back(field[7]);
-    }
-    return times;
-  }
-};
-
-/// What each CPU did between `before` and now: "cpu0 busy 14 % steal 0 %, cpu1 ...", and the
-/// largest steal share of any CPU (percent).
+/// What each CPU did since `before` (telemetry::readCpuTimes of /proc/stat): "cpu0 busy 40 %
+/// (steal 29 %), cpu1 ...", and the largest steal share of any CPU (percent).
 struct CpuReport {
   std::string text;
   double maxStealPercent = 0;
 };
 
-CpuReport cpuReport(const CpuTimes& before) {
-  const CpuTimes after = CpuTimes::read();
+CpuReport cpuReport(const telemetry::CpuTimes& before) {
   CpuReport report;
-  for (size_t cpu = 0; cpu < after.total.size() && cpu < before.total.size(); ++cpu) {
-    const double span = static_cast<double>(after.total[cpu] - before.total[cpu]);
-    if (span <= 0) {
+  const auto after = telemetry::readCpuTimes("/proc/stat");
+  if (!after) {
+    report.text = after.error().message();
+    return report;
+  }
+  for (uint32_t cpu = 0; cpu < after->cpus.size(); ++cpu) {
+    const auto busy = telemetry::cpuBusyPct(before, *after, cpu);
+    const auto steal = telemetry::cpuStealPct(before, *after, cpu);
+    if (!busy || !steal) {
       continue;
     }
-    const double idle = static_cast<double>(after.idle[cpu] - before.idle[cpu]);
-    const double stolen = static_cast<double>(after.steal[cpu] - before.steal[cpu]);
-    report.text += fmt::format("{}cpu{} busy {:.0f} % steal {:.0f} %",
-                               report.text.empty() ? "" : ", ", cpu,
-                               100 * (span - idle - stolen) / span, 100 * stolen / span);
-    report.maxStealPercent = std::max(report.maxStealPercent, 100 * stolen / span);
+    report.text += fmt::format("{}cpu{} busy {:.0f} % (steal {:.0f} %)",
+                               report.text.empty() ? "" : ", ", cpu, *busy, *steal);
+    report.maxStealPercent = std::max(report.maxStealPercent, *steal);
   }
   return report;
+}
+
+/// /proc/stat now; empty when it cannot be read (the report then says why).
+telemetry::CpuTimes cpuTimesNow() {
+  return telemetry::readCpuTimes("/proc/stat").value_or(telemetry::CpuTimes{});
 }
 
 /// A failed run during which the hypervisor stole at least this share of some vCPU is run again
@@ -295,7 +274,7 @@ void withRetries(Check check) {
   for (int run = 1; attemptsLeft > 1; ++run) {
     bool failed = false;
     ::testing::TestPartResultArray results;
-    const CpuTimes before = CpuTimes::read();
+    const telemetry::CpuTimes before = cpuTimesNow();
     {
       ::testing::ScopedFakeTestPartResultReporter reporter(
           ::testing::ScopedFakeTestPartResultReporter::INTERCEPT_ONLY_CURRENT_THREAD, &results);
@@ -321,7 +300,7 @@ void withRetries(Check check) {
                  stolen ? " (steal: this run does not count)" : "");
     std::this_thread::sleep_for(seconds(10));
   }
-  const CpuTimes before = CpuTimes::read();
+  const telemetry::CpuTimes before = cpuTimesNow();
   check();
   if (::testing::Test::HasFailure()) {
     std::fprintf(stderr, "last run: %s\n", cpuReport(before).text.c_str());

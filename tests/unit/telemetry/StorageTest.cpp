@@ -162,6 +162,14 @@ TEST(TelemetryCpuStat, BusyShareBetweenReadings) {
   EXPECT_TRUE(readCpuTimes("/proc/stat"));
 }
 
+TEST(TelemetryCpuStat, StealShareIsPartOfBusy) {
+  auto a = parseCpuTimes("cpu0 100 0 100 800 0 0 0 0 0 0\n");
+  auto b = parseCpuTimes("cpu0 100 0 100 900 0 0 0 100 0 0\n");
+  EXPECT_NEAR(*cpuStealPct(a, b, 0), 50.0, 1e-9);
+  EXPECT_NEAR(*cpuBusyPct(a, b, 0), 50.0, 1e-9);
+  EXPECT_FALSE(cpuStealPct(a, b, 1));
+}
+
 TEST(TelemetryPrometheusText, EscapesAndFormats) {
   EXPECT_EQ(escapeLabel("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
   EXPECT_EQ(formatValue(1.5), "1.5");
