@@ -235,7 +235,16 @@ std::optional<Result<ApplyReport>> Bakery::spareQueueRebuild(const plan::QueuePl
     reloadRequired_ = "rebuild on spare tx queues failed " + where + ": " + e.message();
     return std::optional<Result<ApplyReport>>(std::unexpected(e));
   };
-  bool first = true;
+  // Prefixes that go away leave the map before any old HTB qdisc goes: planSpareRebuild lets a
+  // step delete an old qdisc that still classifies them (they hold nothing in the new tree).
+  if (!removals.empty()) {
+    const auto tm = Clock::now();
+    auto e = writer_.update({}, removals);
+    report.mapMs += msSince(tm);
+    if (!e) {
+      return fail("removing the addresses that go away", e.error());
+    }
+  }
   for (const auto& step : sched.steps) {
     // The old HTB qdiscs of every interface first, then the new ones: deletes find their
     // classes in the kernel's block list before this step's new classes are put in front.
@@ -274,13 +283,12 @@ std::optional<Result<ApplyReport>> Bakery::spareQueueRebuild(const plan::QueuePl
       }
     }
     const auto tm = Clock::now();
-    auto e = writer_.update(upserts, first ? removals : std::vector<IpNet>{});
+    auto e = writer_.update(upserts, {});
     report.mapMs += msSince(tm);
     if (!e) {
       return fail(fmt::format("switching queue {}", step.position), e.error());
     }
     report.mapUpserts += upserts.size();
-    first = false;
   }
   std::vector<TcOp> ops;
   for (uint16_t slot : sched.leftovers) {

@@ -109,8 +109,8 @@ std::variant<SpareSchedule, std::string> planSpareRebuild(const QueuePlan& activ
   }
 
   // Which new queues must have switched before the old HTB qdisc on tx queue s may go: those
-  // that take over a prefix it classifies now. Prefixes that disappear are removed with the
-  // first map update and hold nothing.
+  // that take over a prefix it classifies now. Prefixes that disappear leave the map before the
+  // first step (Bakery::spareQueueRebuild) and hold nothing.
   const PositionOf oldPos(active);
   const PositionOf newPos(desired);
   std::map<IpNet, int> newQueueOf;

@@ -188,5 +188,24 @@ TEST_F(SpareRebuildTest, LeftoverBacklogIsWaitedForAndReported) {
   expectInSync();
 }
 
+// Found by the random-change property: after a rebuild that rotated the queues, a second
+// rebuild needs no interim copy and its first step deletes an old HTB qdisc at once. A circuit
+// removed in the same change still mapped to that qdisc until the first map update, after it.
+TEST_F(SpareRebuildTest, RemovedCircuitsLeaveTheMapBeforeTheirOldQdiscGoes) {
+  runner_.setTxQueues(4);
+  limits_.chunkOps = 1;  // check between every tc message
+  bakery_ = std::make_unique<Bakery>(runner_, writer_, dir_.path(), limits_);
+  auto m = smallIsp(4);
+  ASSERT_TRUE(bakery_->apply(planOf(m)));
+  for (int round = 0; round < 2; ++round) {
+    testing::eraseCircuit(m, m.shaped.circuits[0].id);
+    auto r = bakery_->rebuild(planOf(m), "operator asked");
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->mode, "spare-queue-rebuild") << r->reason;
+    EXPECT_EQ(r->mapRemovals, 1u);
+    expectInSync();
+  }
+}
+
 }  // namespace
 }  // namespace sluice::bakery
