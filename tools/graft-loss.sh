@@ -1,7 +1,7 @@
 #!/bin/bash
 # What a tc operation costs the packets of *other* tx queues (docs/bakery.md, Known limits).
 #
-# Usage (root): tools/graft-loss.sh mq|holder|class [OPERATIONS] [SECONDS]
+# Usage (root): tools/graft-loss.sh mq|holder|tbf-holder|class [OPERATIONS] [SECONDS]
 #
 # Two namespaces joined by a veth with 4 tx queues, mq at the root and an HTB qdisc per tx queue
 # (as Sluice builds it). A UDP stream (about 20k packets/s) runs from one namespace to the other
@@ -11,13 +11,14 @@
 #           tx queues does per step; the kernel's mq_graft deactivates the whole device)
 #   holder  the same, but the HTB qdisc sits under one class of a per-tx-queue holder HTB qdisc,
 #           so the graft is htb_graft (no device deactivation)
+#   tbf-holder  the same with a TBF qdisc (100 Gbit, 4 MB burst) as the holder (tbf_graft)
 #   class   add and delete one HTB class (what an incremental apply does)
 # Prints packets sent, received and the device's TX drop counter; exits 1 when any were lost.
 set -euo pipefail
 mode=${1:-mq}
 ops=${2:-40}
 seconds=${3:-3}
-case "$mode" in mq | holder | class) ;; *)
+case "$mode" in mq | holder | tbf-holder | class) ;; *)
   sed -n '4p' "$0" >&2
   exit 2
   ;;
@@ -45,6 +46,9 @@ for t in 1 2 3 4; do
   if [ "$mode" = holder ]; then
     tc qdisc replace dev va parent "$parent" handle "8$t:" htb default 1
     tc class add dev va parent "8$t:" classid "8$t:1" htb rate 100gbit quantum 60000
+    parent=8$t:1
+  elif [ "$mode" = tbf-holder ]; then
+    tc qdisc replace dev va parent "$parent" handle "8$t:" tbf rate 100gbit burst 4mb limit 1mb
     parent=8$t:1
   fi
   tc qdisc replace dev va parent "$parent" handle "$t:" htb default 2
@@ -78,7 +82,7 @@ print(n)' "$seconds" >"/tmp/sgl-tx-$$" &
 tx=$!
 sleep 0.5
 parent=7fff:4
-[ "$mode" = holder ] && parent=84:1
+[ "$mode" = holder ] || [ "$mode" = tbf-holder ] && parent=84:1
 for _ in $(seq "$ops"); do
   if [ "$mode" = class ]; then
     tc class add dev va parent 4: classid 4:99 htb rate 1mbit
