@@ -90,11 +90,11 @@ for i in $(seq "$rounds"); do
   done
   echo "$line"
 done
-median() { printf '%s\n' $@ | sort -n | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : int((v[NR/2]+v[NR/2+1])/2))}'; }
-base=$(median ${runs[plain]})
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : int((v[NR/2]+v[NR/2+1])/2))}'; }
+base=$(median "${runs[plain]}")
 echo "median ${label[plain]}: $base packets/s ($((1000000000 / base)) ns/packet)"
 for k in htb tbf; do
-  m=$(median ${runs[$k]})
+  m=$(median "${runs[$k]}")
   echo "median ${label[$k]}: $m packets/s ($((1000000000 / m)) ns/packet), the holder costs" \
     "$((1000000000 / m - 1000000000 / base)) ns/packet"
 done
