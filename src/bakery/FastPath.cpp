@@ -210,7 +210,13 @@ std::optional<FastPatch> fastPatch(const plan::QueuePlan& last, const plan::Queu
   if (active.queueCpu != input.queueCpu) {
     patch.queueCpu = input.queueCpu;
   }
-  std::set<int32_t> speedChanged, nodeSpeedChanged, sqmChanged;
+  // Who changed, as diff() counts it: a circuit or node by its model index (>= 0), a link or
+  // default class by its classid (< 0).
+  std::set<int64_t> speedChanged, nodeSpeedChanged, sqmChanged;
+  const auto whoChanged = [](const plan::HtbClassPlan& input, const plan::HtbClassPlan& live) {
+    const bool placed = input.role == plan::ClassRole::Circuit || input.role == plan::ClassRole::Node;
+    return placed ? int64_t{input.modelIndex} : -1 - int64_t{live.classid.raw()};
+  };
   for (size_t i = 0; i < input.interfaces.size(); ++i) {
     const auto& li = last.interfaces[i];
     const auto& ii = input.interfaces[i];
@@ -220,9 +226,13 @@ std::optional<FastPatch> fastPatch(const plan::QueuePlan& last, const plan::Queu
     for (size_t k = 0; k < ii.queues.size(); ++k) {
       const auto& lq = li.queues[k];
       const auto& iq = ii.queues[k];
+      // r2q may differ: it is inert (every class carries its quantum) and the patched active
+      // plan keeps the live value, as stabilization does (Stabilize.cpp keepInertR2q).
       if (lq.direction != iq.direction || lq.txQueue != iq.txQueue || lq.major != iq.major ||
-          lq.r2q != iq.r2q || lq.defaultMinor != iq.defaultMinor ||
-          lq.classes.size() != iq.classes.size()) {
+          lq.defaultMinor != iq.defaultMinor || lq.classes.size() != iq.classes.size() ||
+          (lq.r2q != iq.r2q &&
+           std::any_of(iq.classes.begin(), iq.classes.end(),
+                       [](const auto& c) { return c.quantumBytes == 0; }))) {
         return std::nullopt;
       }
       for (size_t c = 0; c < iq.classes.size(); ++c) {
@@ -269,13 +279,13 @@ std::optional<FastPatch> fastPatch(const plan::QueuePlan& last, const plan::Queu
           cs.addPhase.push_back(classOp(TcOp::Kind::ChangeClass, ii.ifname, nq, n));
           // Counted per circuit / node (both directions are one change), as diff() does.
           (ic.role == plan::ClassRole::Circuit ? speedChanged : nodeSpeedChanged)
-              .insert(ic.modelIndex);
+              .insert(whoChanged(ic, nc));
         }
         if (leafChanged) {
           n.leaf = *ic.leaf;
           n.leaf->handleMajor = nc.leaf->handleMajor;
           cs.addPhase.push_back(classOp(TcOp::Kind::ChangeLeaf, ii.ifname, nq, n));
-          sqmChanged.insert(ic.modelIndex);
+          sqmChanged.insert(whoChanged(ic, nc));
         }
         patch.classes.push_back(PlanPatch::Class{static_cast<uint32_t>(i),
                                                  static_cast<uint32_t>(k),

@@ -199,11 +199,42 @@ class ClassRemap {
   std::vector<uint32_t>* last_ = nullptr;
 };
 
+/// HTB reads its qdisc's r2q only for a class added or changed without a quantum (sch_htb.c
+/// htb_change_class: `if (hopt->quantum) cl->quantum = hopt->quantum`, r2q is used nowhere
+/// else), and every class Sluice plans carries one (HtbMath computeQuantum, >= 1522 bytes). So
+/// r2q is inert in a Sluice tree, yet HTB cannot change it in place: a queue whose r2q alone
+/// differs from the active one's keeps the active value, and a link-rate change (which moves the
+/// planner's r2q) changes classes instead of rebuilding every HTB qdisc.
+void keepInertR2q(QueuePlan& desired, const QueuePlan& active) {
+  for (auto& iface : desired.interfaces) {
+    const auto ai = std::find_if(active.interfaces.begin(), active.interfaces.end(),
+                                 [&](const auto& a) { return a.ifname == iface.ifname; });
+    if (ai == active.interfaces.end()) {
+      continue;
+    }
+    for (auto& hq : iface.queues) {
+      const auto aq = std::find_if(ai->queues.begin(), ai->queues.end(), [&](const auto& a) {
+        return a.major == hq.major && a.txQueue == hq.txQueue && a.direction == hq.direction &&
+               a.defaultMinor == hq.defaultMinor;
+      });
+      if (aq == ai->queues.end() || aq->r2q == hq.r2q) {
+        continue;
+      }
+      const bool everyQuantumSet = std::all_of(hq.classes.begin(), hq.classes.end(),
+                                               [](const auto& c) { return c.quantumBytes > 0; });
+      if (everyQuantumSet) {
+        hq.r2q = aq->r2q;
+      }
+    }
+  }
+}
+
 Result<void> stabilize(QueuePlan& desired, const QueuePlan& active, bool rebuild,
                        uint32_t reservedMajors = detail::kHtbMajorsReserved) {
   // After a rebuild on spare tx queues the active queues may sit on a permutation of the tx
   // queues: queue k keeps its tx queue, so that it is matched with itself below.
   detail::adoptPlacement(desired, active);
+  keepInertR2q(desired, active);
   const std::vector<int32_t> activeOfNew = stabilizeCircuitOrder(desired, active);
 
   // The active tree, by queue and identity, and the numbers it occupies. Circuit classes are

@@ -3,6 +3,7 @@
 //   - 100 random incremental changes of every change class (the lab's ShapedDevices.csv and
 //     network.json edited, then reloaded through the control API as `sluice reload` does),
 //   - one structural change (a new site; an AP and its circuits moved under it),
+//   - a link rate change (lqos.conf uplink/downlink_bandwidth_mbps: in place, not a rebuild),
 //   - a shape -> observe -> shape cycle (lqos.conf queue_mode),
 //   - a SIGKILL of sluiced during a large apply and a restart (`sluice lab restart --kill`).
 // Asserts: no probe packet lost outside the two observe transitions (their loss and duration are
@@ -594,6 +595,47 @@ TEST_F(BakeryLab, EveryChangeLiveWithoutProbeLoss) {
     EXPECT_EQ(cls->parent, east->downClass.raw());
   }
 
+  std::pair<uint64_t, uint64_t> linkWindow;
+  // The link rate (lqos.conf uplink/downlink_bandwidth_mbps) moves the planner's r2q, which HTB
+  // cannot change in place. r2q is inert in a Sluice tree (every class carries its quantum), so
+  // the HTB qdiscs stay and the classes change in place: no rebuild, no graft under mq (a graft
+  // deactivates the whole device and drops packets: docs/bakery.md), no probe loss.
+  {
+    std::string conf = readText(state_.config);
+    for (const std::string key : {"uplink_bandwidth_mbps = ", "downlink_bandwidth_mbps = "}) {
+      const auto at = conf.find(key);
+      ASSERT_NE(at, std::string::npos) << key;
+      conf.replace(at, conf.find('\n', at) - at, key + "900");
+    }
+    writeAtomically(state_.config, conf);
+    const uint64_t from = (*probe)->nextSeq();
+    const Json b = applyInputs(&appliesSeen);
+    std::this_thread::sleep_for(milliseconds(300));
+    linkWindow = {from, (*probe)->nextSeq()};
+    const Json last = at(b, "last_apply");
+    fmt::print("link rate 1000 -> 900 Mbps: {}\n", last.dump());
+    EXPECT_EQ(at(last, "mode"), "incremental") << last.dump();
+    EXPECT_TRUE(flagAt(at(b, "drift"), "in_sync")) << b.dump();
+    const plan::QueuePlan active = activePlan();
+    expectKernelEqualsActive(active, "link rate change");
+    tc::LiveTree tree = liveTree(down);
+    size_t linkClasses = 0;
+    for (const auto& iface : active.interfaces) {
+      for (const auto& q : iface.queues) {
+        for (const auto& cls : q.classes) {
+          if (iface.ifname != down || cls.role != plan::ClassRole::Link) {
+            continue;
+          }
+          const auto* live = liveClass(tree, cls.classid);
+          ASSERT_NE(live, nullptr) << cls.classid.toString();
+          EXPECT_EQ(live->htb->ceilBytesPerSec, 900'000'000u / 8) << cls.classid.toString();
+          ++linkClasses;
+        }
+      }
+    }
+    EXPECT_GT(linkClasses, 0u);
+  }
+
   // shape -> observe -> shape, each transition measured.
   auto setQueueMode = [&](const std::string& mode) {
     std::string conf = readText(state_.config);
@@ -684,6 +726,9 @@ TEST_F(BakeryLab, EveryChangeLiveWithoutProbeLoss) {
                                                                     : "observe -> shape",
                                         transitions[w].dump())));
   }
+  const lab::ProbeReport link = (*probe)->report(linkWindow.first, linkWindow.second);
+  fmt::print("{}", lab::renderProbeReport(link, "link rate change (300 ms after it)"));
+  EXPECT_EQ(link.lost, 0u) << "probe packets lost around the link rate change";
   EXPECT_GT(total.received, 0u);
   EXPECT_EQ(total.lost - lostInObserve, 0u) << "probe packets lost outside observe transitions";
   EXPECT_EQ(total.duplicates, 0u);

@@ -22,9 +22,9 @@ model::Model smallIsp(int circuits) {
   return b.model();
 }
 
-plan::QueuePlan planOf(const model::Model& model) {
+plan::QueuePlan planOf(const model::Model& model, double linkMbps) {
   Diagnostics diags;
-  auto p = plan::testing::plan(plan::testing::bridgeConfig(), model, 2, 2, diags);
+  auto p = plan::testing::plan(plan::testing::bridgeConfig(linkMbps, linkMbps), model, 2, 2, diags);
   if (!p) {
     std::string why;
     for (const auto& d : diags.errors()) why += d.toString() + "\n";

@@ -19,8 +19,9 @@ namespace sluice::bakery::testing {
 /// address each (100.64.0.k), 2 queues, bridge mode, CAKE leaves.
 model::Model smallIsp(int circuits);
 
-/// Plans `model` (2 tx queues, 2 CPUs, bridgeConfig); throws when the planner fails.
-plan::QueuePlan planOf(const model::Model& model);
+/// Plans `model` (2 tx queues, 2 CPUs, bridgeConfig with `linkMbps` as both downlink and uplink
+/// bandwidth); throws when the planner fails.
+plan::QueuePlan planOf(const model::Model& model, double linkMbps = 1000);
 
 /// Adds circuit `id` under `parent` with one address at position `index` of the circuit list.
 void insertCircuit(model::Model& m, size_t index, const std::string& id, const std::string& parent,

@@ -106,6 +106,39 @@ TEST(DiffTest, SpeedChangeIsOneClassChangePerDirectionAndNoLeafOp) {
   EXPECT_EQ(cs.counts.size(), 1u);
 }
 
+// HTB cannot change a qdisc's r2q in place, but reads it only for classes without a quantum and
+// every planned class has one: a link-rate change keeps the live r2q and changes classes.
+TEST(DiffTest, LinkRateChangeChangesClassesAndKeepsTheHtbQdiscs) {
+  const auto model = smallIsp(40);
+  const auto active = planOf(model, 1000);
+  auto desired = planOf(model, 900);
+  ASSERT_NE(desired.interfaces[0].queues[0].r2q, active.interfaces[0].queues[0].r2q)
+      << "the planner's r2q follows the link rate";
+  const ChangeSet cs = stableDiff(active, desired);
+  EXPECT_FALSE(cs.rebuildReason) << *cs.rebuildReason;
+  const auto all = [&](TcOp::Kind kind) {
+    return countKind(cs.addPhase, kind) + countKind(cs.deletePhase, kind);
+  };
+  EXPECT_EQ(all(TcOp::Kind::AddHtbQdisc), 0u) << opsText(cs);
+  EXPECT_EQ(all(TcOp::Kind::DeleteHtbQdisc), 0u) << opsText(cs);
+  EXPECT_EQ(all(TcOp::Kind::AddClass), 0u) << opsText(cs);
+  EXPECT_GT(all(TcOp::Kind::ChangeClass), 0u);
+  for (size_t i = 0; i < desired.interfaces.size(); ++i) {
+    for (size_t k = 0; k < desired.interfaces[i].queues.size(); ++k) {
+      EXPECT_EQ(desired.interfaces[i].queues[k].r2q, active.interfaces[i].queues[k].r2q);
+    }
+  }
+  // The link class takes the new rate; circuit classes keep the planner's quanta for 900.
+  const auto fresh = planOf(model, 900);
+  EXPECT_EQ(desired.interfaces[0].queues[0].classes[0].ceilBitsPerSecond,
+            fresh.interfaces[0].queues[0].classes[0].ceilBitsPerSecond);
+  // A class planned without a quantum would need the new r2q: then the HTB qdiscs change.
+  auto noQuantum = planOf(model, 900);
+  noQuantum.interfaces[0].queues[0].classes.back().quantumBytes = 0;
+  const ChangeSet rebuilt = stableDiff(active, noQuantum);
+  EXPECT_TRUE(rebuilt.rebuildReason);
+}
+
 TEST(DiffTest, SqmKindChangeRotatesTheLeafHandleAndKeepsTheClass) {
   auto model = smallIsp(40);
   const auto active = planOf(model);

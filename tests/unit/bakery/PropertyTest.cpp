@@ -22,12 +22,16 @@ using testing::planOf;
 const char* kNodes[] = {"SiteA", "SiteB", "AP-A1", "AP-A2", "AP-B1", "AP-B2"};
 
 /// One random operator change to `m`; returns a name for failure messages.
-std::string mutate(model::Model& m, int& nextId, int& nextAddr) {
+std::string mutate(model::Model& m, int& nextId, int& nextAddr, double& linkMbps) {
   auto& cs = m.shaped.circuits;
-  const int kind = *rc::gen::inRange(0, 10);
+  const int kind = *rc::gen::inRange(0, 11);
   const auto pick = [&]() -> model::Circuit& {
     return cs[*rc::gen::inRange<size_t>(0, cs.size())];
   };
+  if (kind == 10) {  // lqos.conf uplink/downlink_bandwidth_mbps: the planner's r2q moves
+    linkMbps = *rc::gen::element(700.0, 900.0, 1000.0, 2000.0);
+    return fmt::format("link {} Mbps", linkMbps);
+  }
   if (cs.empty() && kind != 1) {
     return "skip";
   }
@@ -129,14 +133,15 @@ RC_GTEST_PROP(BakeryProperty, RandomChangesConvergeWithoutDanglingMappings, ()) 
   auto m = testing::smallIsp(*rc::gen::inRange(4, 30));
   int nextId = 0;
   int nextAddr = 0;
-  RC_ASSERT(bakery.apply(planOf(m)).has_value());
+  double linkMbps = 1000;
+  RC_ASSERT(bakery.apply(planOf(m, linkMbps)).has_value());
   const int steps = *rc::gen::inRange(1, 8);
   for (int s = 0; s < steps; ++s) {
     plan::QueuePlan before = *bakery.active();
     std::string what;
     const int changes = *rc::gen::inRange(1, 4);
     for (int k = 0; k < changes; ++k) {
-      what += mutate(m, nextId, nextAddr) + "; ";
+      what += mutate(m, nextId, nextAddr, linkMbps) + "; ";
     }
     const int how = *rc::gen::inRange(0, 10);  // 0: hitless rebuild, 1: observe and back
     RC_TAG(how == 0 ? "rebuild" : how == 1 ? "observe" : "apply");
@@ -145,8 +150,13 @@ RC_GTEST_PROP(BakeryProperty, RandomChangesConvergeWithoutDanglingMappings, ()) 
       RC_ASSERT(bakery.enterObserve({"wan0", "lan0"}).has_value());
       RC_ASSERT(writer.inner.table().empty());
     }
-    auto r = how == 0 ? bakery.rebuild(planOf(m), "property") : bakery.apply(planOf(m));
+    auto r = how == 0 ? bakery.rebuild(planOf(m, linkMbps), "property")
+                      : bakery.apply(planOf(m, linkMbps));
     RC_ASSERT(r.has_value());
+    // No operator change here needs new HTB qdiscs (a link rate moves only the inert r2q).
+    if (how >= 2) {
+      RC_ASSERT(r->mode == std::string("incremental") || r->mode == std::string("noop"));
+    }
     RC_ASSERT(dangling == "");
     // The state writer's own copy (patched like the active plan on the fast path) is what is
     // on disk: a restart would load exactly the active plan.
@@ -163,7 +173,7 @@ RC_GTEST_PROP(BakeryProperty, RandomChangesConvergeWithoutDanglingMappings, ()) 
     for (const auto& a : bakery.active()->addresses) want.emplace(a.prefix, a);
     RC_ASSERT(writer.inner.table() == want);
     // The active plan is the planner's plan up to numbering: same circuits, same rates.
-    const auto fresh = planOf(m);
+    const auto fresh = planOf(m, linkMbps);
     RC_ASSERT(bakery.active()->circuits.size() == fresh.circuits.size());
     RC_ASSERT(bakery.active()->addresses.size() == fresh.addresses.size());
     // Circuits whose parent and queue did not change keep their classes (not across rebuilds
@@ -187,7 +197,7 @@ RC_GTEST_PROP(BakeryProperty, RandomChangesConvergeWithoutDanglingMappings, ()) 
     // Same plan again: nothing to do.
     const size_t calls = writer.inner.calls().size();
     const uint64_t ops = runner.opsRun();
-    auto again = bakery.apply(planOf(m));
+    auto again = bakery.apply(planOf(m, linkMbps));
     RC_ASSERT(again.has_value());
     RC_ASSERT(again->mode == std::string("noop"));
     RC_ASSERT(runner.opsRun() == ops);
@@ -200,11 +210,12 @@ RC_GTEST_PROP(BakeryProperty, ChangeSetAppliedToTheActiveTreeGivesTheDesiredTree
   const auto active = planOf(m);
   int nextId = 0;
   int nextAddr = 0;
+  double linkMbps = 1000;
   const int changes = *rc::gen::inRange(1, 6);
   for (int k = 0; k < changes; ++k) {
-    RC_LOG() << mutate(m, nextId, nextAddr);
+    RC_LOG() << mutate(m, nextId, nextAddr, linkMbps);
   }
-  auto desired = planOf(m);
+  auto desired = planOf(m, linkMbps);
   RC_ASSERT(stabilizeHandles(desired, active).has_value());
   const ChangeSet cs = diff(active, desired);
   RC_ASSERT(!cs.rebuildReason.has_value());
@@ -230,11 +241,12 @@ RC_GTEST_PROP(BakeryProperty, FastPathAgreesWithStabilizeAndDiff, ()) {
   const auto active = planOf(m);  // a build: the planner plan is the active plan
   int nextId = 0;
   int nextAddr = 0;
+  double linkMbps = 1000;
   const int changes = *rc::gen::inRange(1, 4);
   for (int k = 0; k < changes; ++k) {
-    RC_LOG() << mutate(m, nextId, nextAddr);
+    RC_LOG() << mutate(m, nextId, nextAddr, linkMbps);
   }
-  const auto input = planOf(m);
+  const auto input = planOf(m, linkMbps);
   auto fast = fastDiff(active, active, input);
   RC_CLASSIFY(fast.has_value(), "fast path");
   if (!fast) {
@@ -281,10 +293,13 @@ namespace sluice::bakery {
 namespace {
 
 /// Non-structural operator changes only (what the fast path takes): speeds, addresses, minimums.
-std::string mutateInPlace(model::Model& m, int& nextAddr) {
+std::string mutateInPlace(model::Model& m, int& nextAddr, double& linkMbps) {
   auto& cs = m.shaped.circuits;
   auto& c = cs[*rc::gen::inRange<size_t>(0, cs.size())];
-  switch (*rc::gen::inRange(0, 4)) {
+  switch (*rc::gen::inRange(0, 5)) {
+    case 4:
+      linkMbps = *rc::gen::element(700.0, 900.0, 1000.0, 2000.0);
+      return fmt::format("link {} Mbps", linkMbps);
     case 0:
       c.downloadMaxMbps = *rc::gen::inRange(10, 400);
       c.uploadMaxMbps = *rc::gen::inRange(5, 100);
@@ -311,6 +326,7 @@ RC_GTEST_PROP(BakeryProperty, FastPathAgreesWithTheGeneralPathOnARenumberedTree,
   auto active = planOf(m);
   int nextId = 0;
   int nextAddr = 0;
+  double linkMbps = 1000;
   // Structural changes first: the planner renumbers, stabilization keeps the old numbers.
   for (int k = *rc::gen::inRange(1, 4); k > 0; --k) {
     const std::string id = fmt::format("n{}", nextId++);
@@ -326,14 +342,14 @@ RC_GTEST_PROP(BakeryProperty, FastPathAgreesWithTheGeneralPathOnARenumberedTree,
     testing::eraseCircuit(m, id);
     RC_LOG() << "remove " << id;
   }
-  const auto last = planOf(m);
+  const auto last = planOf(m, linkMbps);
   auto stabilized = last;
   RC_ASSERT(stabilizeHandles(stabilized, active).has_value());
   active = stabilized;
   for (int k = *rc::gen::inRange(1, 6); k > 0; --k) {
-    RC_LOG() << mutateInPlace(m, nextAddr);
+    RC_LOG() << mutateInPlace(m, nextAddr, linkMbps);
   }
-  const auto input = planOf(m);
+  const auto input = planOf(m, linkMbps);
   auto fast = fastDiff(last, active, input);
   RC_CLASSIFY(fast.has_value(), "fast path");
   if (!fast) {
