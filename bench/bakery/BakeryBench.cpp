@@ -11,7 +11,8 @@
 // with --tx-queues tx queues (default Q+1: one spare for the rebuild) in namespace
 // sl-bakery-bench-<pid>. "full build" is Bakery::apply from nothing
 // (the whole tree, batched netlink, then one full map publish). Then, repeated --repeat times each,
-// one change of each class is made to the model, planned (not timed) and applied (timed: stabilize
+// one change of each class (the link rate: lqos.conf's bandwidths -10 % and back, in turn) is made
+// to the model, planned (not timed) and applied (timed: stabilize
 // + preflight + diff + kernel ops + map update + persisting active.json; the map writer records,
 // it does not write BPF maps). Reported: median and worst apply time, the apply's share spent in
 // the kernel runner, and kernel messages per apply.
@@ -258,7 +259,10 @@ int runSize(uint32_t circuits, uint32_t queues, uint32_t txQueues, uint32_t repe
   auto& cs = model.shaped.circuits;
   std::map<std::string, Sample> samples;
   const char* order[] = {"noop", "speed", "address", "sqm", "circuit add", "parent move",
-                         "circuit remove", "node speed"};
+                         "circuit remove", "node speed", "link rate"};
+  auto& link = isp.inputs.config.queues;
+  const double linkDownMbps = link.downlinkBandwidthMbps;
+  const double linkUpMbps = link.uplinkBandwidthMbps;
   for (uint32_t k = 0; k < repeat; ++k) {
     const size_t i = (k * 7919 + 13) % cs.size();
     apply(samples["noop"]);
@@ -298,6 +302,12 @@ int runSize(uint32_t circuits, uint32_t queues, uint32_t txQueues, uint32_t repe
     auto& node = model.network.nodes[(k * 31) % model.network.nodes.size()];
     node.downloadMbps = node.downloadMbps > 10 ? node.downloadMbps - 1 : node.downloadMbps + 1;
     apply(samples["node speed"]);
+    // lqos.conf uplink/downlink_bandwidth_mbps -10 % and back: every class whose rate, ceil or
+    // quantum follows the link changes in place (the HTB qdiscs keep their r2q).
+    const double scale = k % 2 == 0 ? 0.9 : 1.0;
+    link.downlinkBandwidthMbps = linkDownMbps * scale;
+    link.uplinkBandwidthMbps = linkUpMbps * scale;
+    apply(samples["link rate"]);
   }
   for (const char* what : order) {
     fmt::print("{}", row(what, samples[what]));
