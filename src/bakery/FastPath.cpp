@@ -226,13 +226,11 @@ std::optional<FastPatch> fastPatch(const plan::QueuePlan& last, const plan::Queu
     for (size_t k = 0; k < ii.queues.size(); ++k) {
       const auto& lq = li.queues[k];
       const auto& iq = ii.queues[k];
-      // r2q may differ: it is inert (every class carries its quantum) and the patched active
-      // plan keeps the live value, as stabilization does (Stabilize.cpp keepInertR2q).
+      // r2q may differ when it is inert: the patched active plan keeps the live value, as
+      // stabilization does.
       if (lq.direction != iq.direction || lq.txQueue != iq.txQueue || lq.major != iq.major ||
           lq.defaultMinor != iq.defaultMinor || lq.classes.size() != iq.classes.size() ||
-          (lq.r2q != iq.r2q &&
-           std::any_of(iq.classes.begin(), iq.classes.end(),
-                       [](const auto& c) { return c.quantumBytes == 0; }))) {
+          (lq.r2q != iq.r2q && !r2qIsInert(iq))) {
         return std::nullopt;
       }
       for (size_t c = 0; c < iq.classes.size(); ++c) {

@@ -199,12 +199,9 @@ class ClassRemap {
   std::vector<uint32_t>* last_ = nullptr;
 };
 
-/// HTB reads its qdisc's r2q only for a class added or changed without a quantum (sch_htb.c
-/// htb_change_class: `if (hopt->quantum) cl->quantum = hopt->quantum`, r2q is used nowhere
-/// else), and every class Sluice plans carries one (HtbMath computeQuantum, >= 1522 bytes). So
-/// r2q is inert in a Sluice tree, yet HTB cannot change it in place: a queue whose r2q alone
-/// differs from the active one's keeps the active value, and a link-rate change (which moves the
-/// planner's r2q) changes classes instead of rebuilding every HTB qdisc.
+/// A queue whose r2q alone differs from the active one's keeps the active value when it is inert
+/// (r2qIsInert): a link-rate change (which moves the planner's r2q) then changes classes instead
+/// of rebuilding every HTB qdisc.
 void keepInertR2q(QueuePlan& desired, const QueuePlan& active) {
   for (auto& iface : desired.interfaces) {
     const auto ai = std::find_if(active.interfaces.begin(), active.interfaces.end(),
@@ -220,9 +217,7 @@ void keepInertR2q(QueuePlan& desired, const QueuePlan& active) {
       if (aq == ai->queues.end() || aq->r2q == hq.r2q) {
         continue;
       }
-      const bool everyQuantumSet = std::all_of(hq.classes.begin(), hq.classes.end(),
-                                               [](const auto& c) { return c.quantumBytes > 0; });
-      if (everyQuantumSet) {
+      if (r2qIsInert(hq)) {
         hq.r2q = aq->r2q;
       }
     }
@@ -434,6 +429,11 @@ Result<void> stabilize(QueuePlan& desired, const QueuePlan& active, bool rebuild
 }
 
 }  // namespace
+
+bool r2qIsInert(const plan::HtbQueuePlan& q) {
+  return std::all_of(q.classes.begin(), q.classes.end(),
+                     [](const HtbClassPlan& c) { return c.quantumBytes > 0; });
+}
 
 Result<void> stabilizeHandles(QueuePlan& desired, const QueuePlan& active) {
   return stabilize(desired, active, false);
