@@ -125,13 +125,6 @@ struct ChangeSet {
 /// naming the queue/interface and the count.
 Result<void> stabilizeHandles(plan::QueuePlan& desired, const plan::QueuePlan& active);
 
-/// True when the kernel never reads `q`'s r2q: HTB uses its qdisc's r2q only for a class added or
-/// changed without a quantum (sch_htb.c htb_change_class: `if (hopt->quantum) cl->quantum =
-/// hopt->quantum`, r2q is read nowhere else), and here every class carries one (the planner's
-/// always do: HtbMath computeQuantum, >= 1522 bytes). Stabilization and the fast path then keep
-/// the live r2q, which HTB cannot change in place, instead of rebuilding the HTB qdisc.
-bool r2qIsInert(const plan::HtbQueuePlan& q);
-
 /// The ordered operations that turn `active` into `desired` (both stabilized). Pure: no kernel.
 /// An identical plan gives an empty ChangeSet (no-op detection).
 ChangeSet diff(const plan::QueuePlan& active, const plan::QueuePlan& desired);

@@ -200,8 +200,8 @@ class ClassRemap {
 };
 
 /// A queue whose r2q alone differs from the active one's keeps the active value when it is inert
-/// (r2qIsInert): a link-rate change (which moves the planner's r2q) then changes classes instead
-/// of rebuilding every HTB qdisc.
+/// (plan::r2qIsInert): a link-rate change (which moves the planner's r2q) then changes classes
+/// instead of rebuilding every HTB qdisc.
 void keepInertR2q(QueuePlan& desired, const QueuePlan& active) {
   for (auto& iface : desired.interfaces) {
     const auto ai = std::find_if(active.interfaces.begin(), active.interfaces.end(),
@@ -217,7 +217,7 @@ void keepInertR2q(QueuePlan& desired, const QueuePlan& active) {
       if (aq == ai->queues.end() || aq->r2q == hq.r2q) {
         continue;
       }
-      if (r2qIsInert(hq)) {
+      if (plan::r2qIsInert(hq)) {
         hq.r2q = aq->r2q;
       }
     }
@@ -429,11 +429,6 @@ Result<void> stabilize(QueuePlan& desired, const QueuePlan& active, bool rebuild
 }
 
 }  // namespace
-
-bool r2qIsInert(const plan::HtbQueuePlan& q) {
-  return std::all_of(q.classes.begin(), q.classes.end(),
-                     [](const HtbClassPlan& c) { return c.quantumBytes > 0; });
-}
 
 Result<void> stabilizeHandles(QueuePlan& desired, const QueuePlan& active) {
   return stabilize(desired, active, false);

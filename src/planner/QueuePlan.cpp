@@ -1,5 +1,7 @@
 #include "planner/QueuePlan.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace sluice::plan {
@@ -9,6 +11,11 @@ std::string TcHandle::toString() const {
     return fmt::format("{:x}:", major);
   }
   return fmt::format("{:x}:{:x}", major, minor);
+}
+
+bool r2qIsInert(const HtbQueuePlan& q) {
+  return std::all_of(q.classes.begin(), q.classes.end(),
+                     [](const HtbClassPlan& c) { return c.quantumBytes > 0; });
 }
 
 const char* cakeDiffservName(CakeDiffserv mode) {

@@ -122,6 +122,14 @@ struct HtbQueuePlan {
   std::vector<HtbClassPlan> classes;
 };
 
+/// True when the kernel never reads `q`'s r2q: HTB uses its qdisc's r2q only for a class added or
+/// changed without a quantum (net/sched/sch_htb.c htb_change_class: `if (hopt->quantum)
+/// cl->quantum = hopt->quantum`; r2q is read nowhere else), and here every class carries one (the
+/// planner's always do: HtbMath computeQuantum, >= 1522 bytes). An r2q that differs from the live
+/// HTB qdisc's then changes nothing in the kernel's behaviour: the bakery, the applier's replace and
+/// the tree comparisons keep the live r2q (HTB cannot change it in place) instead of rebuilding.
+bool r2qIsInert(const HtbQueuePlan& q);
+
 struct InterfacePlan {
   std::string ifname;
   std::vector<HtbQueuePlan> queues;  ///< by txQueue

@@ -244,9 +244,12 @@ Result<void> NetlinkApplier::replace(const plan::InterfacePlan& plan) {
     auto it = liveQdiscByParent.find(mqClass(q));
     const LiveQdisc* cur = it == liveQdiscByParent.end() ? nullptr : it->second;
     const HtbQdiscOptions want{q.r2q, q.defaultMinor, std::nullopt};
+    // An r2q that only the planner's link rate moved is kept when no class reads it
+    // (plan::r2qIsInert): rebuilding would regraft under mq and drop every class of the queue.
     const bool keep = cur != nullptr && cur->kind == "htb" &&
                       cur->handle == makeHandle(q.major, 0) && cur->htb &&
-                      cur->htb->r2q == want.r2q && cur->htb->defaultMinor == want.defaultMinor;
+                      (cur->htb->r2q == want.r2q || plan::r2qIsInert(q)) &&
+                      cur->htb->defaultMinor == want.defaultMinor;
     if (!keep) {
       freshQueues.insert(q.major);
       if (cur != nullptr && cur->handle == makeHandle(q.major, 0)) {

@@ -37,7 +37,8 @@ class TcApplier {
   /// Makes the live tree equal to `plan` in place: HTB classes whose parent is unchanged are
   /// changed (rate/ceil/quantum/prio, no rebind), missing ones added, extra or re-parented ones
   /// deleted (children first) and re-added; leaves are replaced (same handle and kind: changed in
-  /// place; otherwise swapped). HTB qdiscs whose r2q/default differ are rebuilt. With no Sluice
+  /// place; otherwise swapped). HTB qdiscs whose default differs, or whose r2q differs and is
+  /// read by a class (plan::r2qIsInert), are rebuilt; an inert r2q is left as it is. With no Sluice
   /// root on the interface this is create().
   virtual Result<void> replace(const plan::InterfacePlan& plan) = 0;
 

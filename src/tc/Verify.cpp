@@ -129,7 +129,8 @@ std::vector<std::string> compareTree(const LiveTree& live, const plan::Interface
       out.push_back(fmt::format("tx queue {}: qdisc under {} is {} {}, plan says htb {:x}:",
                                 q.txQueue, formatHandle(mqChild), htb ? htb->kind : "nothing",
                                 htb ? formatHandle(htb->handle) : "", q.major));
-    } else if (!htb->htb || htb->htb->r2q != q.r2q || htb->htb->defaultMinor != q.defaultMinor) {
+    } else if (!htb->htb || (htb->htb->r2q != q.r2q && !plan::r2qIsInert(q)) ||
+               htb->htb->defaultMinor != q.defaultMinor) {
       out.push_back(fmt::format("htb {:x}: r2q/default are {}/{:x}, plan says {}/{:x}", q.major,
                                 htb->htb ? htb->htb->r2q : 0,
                                 htb->htb ? htb->htb->defaultMinor : 0, q.r2q, q.defaultMinor));

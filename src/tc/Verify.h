@@ -11,7 +11,8 @@
 namespace sluice::tc {
 
 /// Every difference between `live` and `plan`, one human-readable line each (empty = equal):
-/// the mq root (7FFF:), each queue's HTB qdisc (handle, parent mq class, r2q, default minor),
+/// the mq root (7FFF:), each queue's HTB qdisc (handle, parent mq class, default minor, and r2q
+/// unless no class reads it: plan::r2qIsInert),
 /// each planned class (exists, parent, rate, ceil (bytes/s = bits/s / 8), quantum, prio) and
 /// each leaf (handle, kind, parameters: CAKE and fq_codel all plan fields, fifo explicit limits;
 /// fq_codel times as the kernel rounds them, normalizeFqCodel).

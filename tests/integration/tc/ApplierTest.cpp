@@ -124,7 +124,7 @@ TEST_F(ApplierTest, ReplaceChangesRatesLeavesAndStructureInPlace) {
   added.classid = {1, 0x7000};
   added.leaf->handleMajor = 0x6000;
   q0.push_back(added);
-  b.queues[7].r2q = 20;                 // queue 7 is rebuilt
+  b.queues[7].defaultMinor = 3;         // queue 7 is rebuilt (HTB cannot change its default)
   b.queues.erase(b.queues.begin() + 6);  // queue 6 goes away
 
   auto r = applier_->replace(b);
@@ -141,6 +141,43 @@ TEST_F(ApplierTest, ReplaceChangesRatesLeavesAndStructureInPlace) {
   const LiveQdisc* q6 = live.qdiscAt(makeHandle(0x7FFF, 7));
   ASSERT_NE(q6, nullptr);
   EXPECT_NE(q6->kind, "htb") << "the dropped queue's HTB must be gone";
+}
+
+TEST_F(ApplierTest, AnInertR2qIsKeptAndOneAClassReadsRebuildsItsQueue) {
+  auto a = makePlan("a0", 4, 200, plan::LeafKind::Pfifo);
+  ASSERT_TRUE(applier_->create(a));
+
+  // Every class carries a quantum, so HTB never reads r2q: a link-rate edit that moves only the
+  // planner's r2q must not regraft the HTB qdiscs (which would drop all their classes).
+  auto b = a;
+  for (auto& q : b.queues) {
+    q.r2q = 37;
+  }
+  ASSERT_TRUE(plan::r2qIsInert(b.queues[0]));
+  auto r = applier_->replace(b);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(applier_->lastStats().messages, 0u);
+  expectTreeEquals(b);  // the live r2q (10) differs, inert: no difference reported
+  const LiveQdisc* kept = readBack().findQdisc(makeHandle(b.queues[1].major, 0));
+  ASSERT_NE(kept, nullptr);
+  ASSERT_TRUE(kept->htb);
+  EXPECT_EQ(kept->htb->r2q, 10u) << "the inert r2q must stay as it was";
+
+  // A class without its own quantum reads r2q: that queue (alone) is rebuilt with the new one.
+  b.queues[2].classes.back().quantumBytes = 0;
+  ASSERT_FALSE(plan::r2qIsInert(b.queues[2]));
+  EXPECT_FALSE(compareTree(readBack(), b).empty());
+  r = applier_->replace(b);
+  ASSERT_TRUE(r) << r.error().message();
+  const size_t rebuilt = b.queues[2].classes.size() * 2 + 2;  // classes, leaves, HTB del + add
+  EXPECT_LE(applier_->lastStats().messages, rebuilt);
+  EXPECT_GE(applier_->lastStats().messages, b.queues[2].classes.size());
+  const LiveTree live = readBack();
+  const LiveQdisc* fresh = live.findQdisc(makeHandle(b.queues[2].major, 0));
+  ASSERT_NE(fresh, nullptr);
+  ASSERT_TRUE(fresh->htb);
+  EXPECT_EQ(fresh->htb->r2q, 37u);
+  EXPECT_EQ(live.findQdisc(makeHandle(b.queues[1].major, 0))->htb->r2q, 10u);
 }
 
 TEST_F(ApplierTest, RemoveDeletesTheWholeTree) {

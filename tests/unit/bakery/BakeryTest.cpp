@@ -150,6 +150,28 @@ TEST_F(BakeryTest, RestartDiffsAgainstThePersistedStateInsteadOfRebuilding) {
   EXPECT_EQ(r->tcOps, 0u);
 }
 
+TEST_F(BakeryTest, TheModelLikeTheKernelComparisonIgnoresAnR2qNoClassReads) {
+  apply(smallIsp(20));
+  plan::QueuePlan other = *bakery_->active();
+  for (auto& iface : other.interfaces) {
+    for (auto& q : iface.queues) {
+      q.r2q += 7;
+    }
+  }
+  auto diffs = runner_.liveDifferences(other);
+  ASSERT_TRUE(diffs);
+  EXPECT_TRUE(diffs->empty()) << diffs->front();
+  // Once a class has no quantum of its own, HTB reads r2q for it: the difference counts.
+  auto& q0 = other.interfaces[0].queues[0];
+  q0.classes.back().quantumBytes = 0;
+  diffs = runner_.liveDifferences(other);
+  ASSERT_TRUE(diffs);
+  ASSERT_FALSE(diffs->empty());
+  EXPECT_NE(diffs->front().find(fmt::format("HTB qdisc {:x}: settings differ", q0.major)),
+            std::string::npos)
+      << diffs->front();
+}
+
 TEST_F(BakeryTest, AnApplyInterruptedBeforeItsStateWasSavedIsReconciledAfterRestart) {
   auto m = smallIsp(20);
   apply(m);
