@@ -230,7 +230,7 @@ std::optional<FastPatch> fastPatch(const plan::QueuePlan& last, const plan::Queu
       // stabilization does.
       if (lq.direction != iq.direction || lq.txQueue != iq.txQueue || lq.major != iq.major ||
           lq.defaultMinor != iq.defaultMinor || lq.classes.size() != iq.classes.size() ||
-          (lq.r2q != iq.r2q && !plan::r2qIsInert(iq))) {
+          plan::r2qDiffersInEffect(lq.r2q, iq)) {
         return std::nullopt;
       }
       for (size_t c = 0; c < iq.classes.size(); ++c) {

@@ -248,7 +248,7 @@ Result<std::vector<std::string>> ModelOpRunner::liveDifferences(const plan::Queu
         continue;
       }
       const auto& h = qi->second.header;
-      if (h.txQueue != q.txQueue || (h.r2q != q.r2q && !plan::r2qIsInert(q)) ||
+      if (h.txQueue != q.txQueue || plan::r2qDiffersInEffect(h.r2q, q) ||
           h.defaultMinor != q.defaultMinor) {
         diffs.push_back(fmt::format("{}: HTB qdisc {:x}: settings differ", iface.ifname, q.major));
       }

@@ -214,10 +214,7 @@ void keepInertR2q(QueuePlan& desired, const QueuePlan& active) {
         return a.major == hq.major && a.txQueue == hq.txQueue && a.direction == hq.direction &&
                a.defaultMinor == hq.defaultMinor;
       });
-      if (aq == ai->queues.end() || aq->r2q == hq.r2q) {
-        continue;
-      }
-      if (plan::r2qIsInert(hq)) {
+      if (aq != ai->queues.end() && !plan::r2qDiffersInEffect(aq->r2q, hq)) {
         hq.r2q = aq->r2q;
       }
     }

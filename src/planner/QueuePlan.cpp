@@ -18,6 +18,10 @@ bool r2qIsInert(const HtbQueuePlan& q) {
                      [](const HtbClassPlan& c) { return c.quantumBytes > 0; });
 }
 
+bool r2qDiffersInEffect(uint32_t liveR2q, const HtbQueuePlan& q) {
+  return liveR2q != q.r2q && !r2qIsInert(q);
+}
+
 const char* cakeDiffservName(CakeDiffserv mode) {
   switch (mode) {
     case CakeDiffserv::Besteffort:

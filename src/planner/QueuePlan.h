@@ -130,6 +130,11 @@ struct HtbQueuePlan {
 /// the tree comparisons keep the live r2q (HTB cannot change it in place) instead of rebuilding.
 bool r2qIsInert(const HtbQueuePlan& q);
 
+/// True when an HTB qdisc whose r2q is `liveR2q` behaves differently from `q`: the values differ
+/// and a class of `q` reads r2q (!r2qIsInert). The one test of r2q for every comparison of a plan
+/// with a live or active tree (bakery, applier, tree comparisons, kernel model).
+bool r2qDiffersInEffect(uint32_t liveR2q, const HtbQueuePlan& q);
+
 struct InterfacePlan {
   std::string ifname;
   std::vector<HtbQueuePlan> queues;  ///< by txQueue

@@ -248,7 +248,7 @@ Result<void> NetlinkApplier::replace(const plan::InterfacePlan& plan) {
     // (plan::r2qIsInert): rebuilding would regraft under mq and drop every class of the queue.
     const bool keep = cur != nullptr && cur->kind == "htb" &&
                       cur->handle == makeHandle(q.major, 0) && cur->htb &&
-                      (cur->htb->r2q == want.r2q || plan::r2qIsInert(q)) &&
+                      !plan::r2qDiffersInEffect(cur->htb->r2q, q) &&
                       cur->htb->defaultMinor == want.defaultMinor;
     if (!keep) {
       freshQueues.insert(q.major);

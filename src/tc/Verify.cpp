@@ -129,7 +129,7 @@ std::vector<std::string> compareTree(const LiveTree& live, const plan::Interface
       out.push_back(fmt::format("tx queue {}: qdisc under {} is {} {}, plan says htb {:x}:",
                                 q.txQueue, formatHandle(mqChild), htb ? htb->kind : "nothing",
                                 htb ? formatHandle(htb->handle) : "", q.major));
-    } else if (!htb->htb || (htb->htb->r2q != q.r2q && !plan::r2qIsInert(q)) ||
+    } else if (!htb->htb || plan::r2qDiffersInEffect(htb->htb->r2q, q) ||
                htb->htb->defaultMinor != q.defaultMinor) {
       out.push_back(fmt::format("htb {:x}: r2q/default are {}/{:x}, plan says {}/{:x}", q.major,
                                 htb->htb ? htb->htb->r2q : 0,

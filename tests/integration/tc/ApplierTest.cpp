@@ -166,7 +166,11 @@ TEST_F(ApplierTest, AnInertR2qIsKeptAndOneAClassReadsRebuildsItsQueue) {
   // A class without its own quantum reads r2q: that queue (alone) is rebuilt with the new one.
   b.queues[2].classes.back().quantumBytes = 0;
   ASSERT_FALSE(plan::r2qIsInert(b.queues[2]));
-  EXPECT_FALSE(compareTree(readBack(), b).empty());
+  const auto diffs = compareTree(readBack(), b);
+  const std::string r2qLine = fmt::format("htb {:x}: r2q/default", b.queues[2].major);
+  EXPECT_TRUE(std::any_of(diffs.begin(), diffs.end(),
+                          [&](const std::string& d) { return d.starts_with(r2qLine); }))
+      << joined(diffs);
   r = applier_->replace(b);
   ASSERT_TRUE(r) << r.error().message();
   const size_t rebuilt = b.queues[2].classes.size() * 2 + 2;  // classes, leaves, HTB del + add
