@@ -74,6 +74,18 @@ plan::TcHandle handle(const Json& v, const std::string& path) {
   }
 }
 
+/// `holder` of `j` ("none" when absent: state files written before holders existed).
+plan::HolderKind holderKind(const Json& j, const std::string& path) {
+  if (!j.contains("holder")) {
+    return plan::HolderKind::None;
+  }
+  const std::string holder = get<std::string>(j, "holder", path);
+  if (holder != "none" && holder != "tbf") {
+    throw ParseError{path + ".holder", "is not \"none\" or \"tbf\": " + holder};
+  }
+  return holder == "tbf" ? plan::HolderKind::Tbf : plan::HolderKind::None;
+}
+
 plan::ClassRole role(const std::string& s, const std::string& path) {
   if (s == "link") return plan::ClassRole::Link;
   if (s == "default") return plan::ClassRole::Default;
@@ -141,6 +153,7 @@ ActiveState parse(const Json& root) {
   }
   p.queueCount = get<uint16_t>(root, "queueCount", "$");
   p.onAStick = get<bool>(root, "onAStick", "$");
+  p.holder = holderKind(root, "$");  // absent in state files written before holders existed
   p.queueCpu = get<std::vector<uint32_t>>(root, "queueCpu", "$");
   const Json& ifaces = at(root, "interfaces", "$");
   for (size_t i = 0; i < ifaces.size(); ++i) {
@@ -158,6 +171,7 @@ ActiveState parse(const Json& root) {
       q.major = handle(at(qj, "handle", qp), qp + ".handle").major;
       q.r2q = get<uint32_t>(qj, "r2q", qp);
       q.defaultMinor = get<uint16_t>(qj, "defaultMinor", qp);
+      q.holder = p.holder;
       const Json& classes = at(qj, "classes", qp);
       q.classes.reserve(classes.size());
       for (size_t c = 0; c < classes.size(); ++c) {
@@ -382,8 +396,10 @@ int render(const ActiveState& state, int fd) {
       out.clear();
     }
   };
-  fmt::format_to(it, R"({{"format":"sluice-queue-plan","version":1,"queueCount":{},"onAStick":{},)",
-                 p.queueCount, p.onAStick);
+  fmt::format_to(it,
+                 R"({{"format":"sluice-queue-plan","version":1,"queueCount":{},"onAStick":{},)"
+                 R"("holder":"{}",)",
+                 p.queueCount, p.onAStick, plan::holderKindName(p.holder));
   fmt::format_to(it, R"("queueCpu":[{}],"interfaces":[)", fmt::join(p.queueCpu, ","));
   for (size_t i = 0; i < p.interfaces.size(); ++i) {
     const auto& iface = p.interfaces[i];
@@ -397,8 +413,7 @@ int render(const ActiveState& state, int fd) {
                      R"("defaultMinor":{},"classes":[)",
                      k ? "," : "", q.direction == plan::Direction::Download ? "download" : "upload",
                      q.txQueue, plan::TcHandle{q.major, 0}.toString(),
-                     plan::TcHandle{plan::kMqMajor, static_cast<uint16_t>(q.txQueue + 1)}.toString(),
-                     q.r2q, q.defaultMinor);
+                     plan::queueParentOf(q).toString(), q.r2q, q.defaultMinor);
       for (size_t c = 0; c < q.classes.size(); ++c) {
         const auto& cls = q.classes[c];
         fmt::format_to(it, R"({}{{"classid":"{}","parent":"{}","role":"{}",)", c ? "," : "",

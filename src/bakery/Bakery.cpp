@@ -707,6 +707,7 @@ Result<ApplyReport> Bakery::enterObserve(const std::vector<std::string>& interfa
     observed.queueCount = active_->plan.queueCount;
     observed.queueCpu = active_->plan.queueCpu;
     observed.onAStick = active_->plan.onAStick;
+    observed.holder = active_->plan.holder;  // the mq roots stay, with their holders
   }
   std::set<std::string> seen;
   for (const auto& name : interfaces) {

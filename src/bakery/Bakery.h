@@ -55,8 +55,8 @@ struct PlanPatch;  // bakery/FastPatch.h
 /// One kernel operation on one device.
 struct TcOp {
   enum class Kind : uint8_t {
-    AddRoot,         ///< mq root 7FFF: on `ifname`
-    AddHtbQdisc,     ///< HTB qdisc `queue.major`: under mq class 7FFF:(queue.txQueue+1)
+    AddRoot,         ///< mq root 7FFF: on `ifname`, with a `queue.holder` on every tx queue
+    AddHtbQdisc,     ///< HTB qdisc `queue.major`: under plan::queueParentOf(queue)
     AddClass,        ///< `cls` under cls.parent
     ChangeClass,     ///< `cls` in place (same classid and parent; rate/ceil/quantum/prio)
     AddLeaf,         ///< `leaf` (handle leaf.handleMajor:) under `cls.classid`

@@ -100,13 +100,21 @@ class Differ {
     if (a_.onAStick != d_.onAStick) {
       cs_.rebuildReason = fmt::format("on-a-stick changed ({} -> {})", a_.onAStick, d_.onAStick);
     }
+    // Holders are made with the mq root (and kept while it observes without queues).
+    if (a_.holder != d_.holder && !cs_.rebuildReason && !a_.interfaces.empty()) {
+      cs_.rebuildReason = fmt::format("queue holder changed ({} -> {}); the mq root is rebuilt",
+                                      plan::holderKindName(a_.holder),
+                                      plan::holderKindName(d_.holder));
+    }
     const auto activeDevs = devices(a_);
     const auto desiredDevs = devices(d_);
     for (const auto& dev : desiredDevs) {
       auto it = std::find_if(activeDevs.begin(), activeDevs.end(),
                              [&](const Device& x) { return x.ifname == dev.ifname; });
       if (it == activeDevs.end()) {
-        roots_.push_back(queueOp(TcOp::Kind::AddRoot, dev.ifname, {}));
+        HtbQueuePlan holder;
+        holder.holder = d_.holder;
+        roots_.push_back(queueOp(TcOp::Kind::AddRoot, dev.ifname, holder));
         for (const auto* q : dev.queues) {
           addQueue(dev.ifname, *q);
         }
@@ -514,6 +522,7 @@ plan::HtbQueuePlan queueHeader(const plan::HtbQueuePlan& q) {
   h.major = q.major;
   h.r2q = q.r2q;
   h.defaultMinor = q.defaultMinor;
+  h.holder = q.holder;
   return h;
 }
 
@@ -554,10 +563,13 @@ std::string describe(const TcOp& op) {
   const std::string dev = op.ifname;
   switch (op.kind) {
     case TcOp::Kind::AddRoot:
-      return fmt::format("add mq root 7fff: on {}", dev);
+      return op.queue.holder == plan::HolderKind::None
+                 ? fmt::format("add mq root 7fff: on {}", dev)
+                 : fmt::format("add mq root 7fff: with a {} holder per tx queue on {}",
+                               plan::holderKindName(op.queue.holder), dev);
     case TcOp::Kind::AddHtbQdisc:
-      return fmt::format("add htb qdisc {:x}: parent 7fff:{:x} r2q {} default {:x} on {}",
-                         op.queue.major, op.queue.txQueue + 1, op.queue.r2q,
+      return fmt::format("add htb qdisc {:x}: parent {} r2q {} default {:x} on {}",
+                         op.queue.major, plan::queueParentOf(op.queue).toString(), op.queue.r2q,
                          op.queue.defaultMinor, dev);
     case TcOp::Kind::AddClass:
     case TcOp::Kind::ChangeClass:
@@ -577,8 +589,8 @@ std::string describe(const TcOp& op) {
     case TcOp::Kind::DeleteClass:
       return fmt::format("delete class {} on {}", op.cls.classid.toString(), dev);
     case TcOp::Kind::DeleteHtbQdisc:
-      return fmt::format("delete htb qdisc {:x}: (tx queue {}) on {}", op.queue.major,
-                         op.queue.txQueue, dev);
+      return fmt::format("delete htb qdisc {:x}: (tx queue {}, parent {}) on {}", op.queue.major,
+                         op.queue.txQueue, plan::queueParentOf(op.queue).toString(), dev);
     case TcOp::Kind::DeleteRoot:
       return fmt::format("delete mq root 7fff: on {}", dev);
   }

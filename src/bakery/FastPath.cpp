@@ -199,6 +199,7 @@ std::optional<FastPatch> fastPatch(const plan::QueuePlan& last, const plan::Queu
   // What correspondence() established about last and active is not checked again: only input
   // is compared with last, and active is read where something changed.
   if (last.queueCount != input.queueCount || last.onAStick != input.onAStick ||
+      last.holder != input.holder ||
       last.interfaces.size() != input.interfaces.size() ||
       last.circuits.size() != input.circuits.size() || last.nodes.size() != input.nodes.size() ||
       circuitMap.size() != input.circuits.size()) {
@@ -229,7 +230,8 @@ std::optional<FastPatch> fastPatch(const plan::QueuePlan& last, const plan::Queu
       // r2q may differ when it is inert: the patched active plan keeps the live value, as
       // stabilization does.
       if (lq.direction != iq.direction || lq.txQueue != iq.txQueue || lq.major != iq.major ||
-          lq.defaultMinor != iq.defaultMinor || lq.classes.size() != iq.classes.size() ||
+          lq.defaultMinor != iq.defaultMinor || lq.holder != iq.holder ||
+          lq.classes.size() != iq.classes.size() ||
           plan::r2qDiffersInEffect(lq.r2q, iq)) {
         return std::nullopt;
       }

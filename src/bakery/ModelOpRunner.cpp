@@ -55,6 +55,7 @@ Result<void> ModelOpRunner::apply(const TcOp& op) {
       return fail(EEXIST, "the device has an mq root 7fff: already");
     }
     devices_[op.ifname] = Device{};
+    devices_[op.ifname].holder = op.queue.holder;
     return {};
   }
   auto devIt = devices_.find(op.ifname);
@@ -87,6 +88,12 @@ Result<void> ModelOpRunner::apply(const TcOp& op) {
       if (dev.qdiscMajors.contains(op.queue.major)) {
         return fail(EEXIST, "qdisc handle in use on the device");
       }
+      if (op.queue.holder != dev.holder) {
+        return fail(op.queue.holder == plan::HolderKind::None ? EINVAL : ENOENT,
+                    fmt::format("the tx queue's holder is {}, the HTB qdisc expects {}",
+                                plan::holderKindName(dev.holder),
+                                plan::holderKindName(op.queue.holder)));
+      }
       // The graft replaces whatever HTB sat under the same mq class.
       for (auto it = dev.queues.begin(); it != dev.queues.end(); ++it) {
         if (it->second.header.txQueue == op.queue.txQueue) {
@@ -102,6 +109,12 @@ Result<void> ModelOpRunner::apply(const TcOp& op) {
     case K::DeleteHtbQdisc:
       if (!dev.queues.contains(op.queue.major)) {
         return fail(ENOENT, "no such HTB qdisc");
+      }
+      if (op.queue.holder != dev.holder) {
+        return fail(EINVAL, fmt::format("the tx queue's holder is {}, the delete expects {} (it "
+                                        "would replace the wrong qdisc)",
+                                        plan::holderKindName(dev.holder),
+                                        plan::holderKindName(op.queue.holder)));
       }
       dropQueue(op.queue.major);
       return {};
@@ -249,7 +262,7 @@ Result<std::vector<std::string>> ModelOpRunner::liveDifferences(const plan::Queu
       }
       const auto& h = qi->second.header;
       if (h.txQueue != q.txQueue || plan::r2qDiffersInEffect(h.r2q, q) ||
-          h.defaultMinor != q.defaultMinor) {
+          h.defaultMinor != q.defaultMinor || dev.holder != q.holder) {
         diffs.push_back(fmt::format("{}: HTB qdisc {:x}: settings differ", iface.ifname, q.major));
       }
       for (const auto& cls : q.classes) {

@@ -23,6 +23,7 @@ class ModelOpRunner final : public OpRunner {
   };
   struct Device {
     std::map<uint16_t, Queue> queues;                   ///< by HTB major
+    plan::HolderKind holder = plan::HolderKind::None;   ///< created with the mq root
     std::map<uint32_t, plan::HtbClassPlan> classes;     ///< by raw classid (with leaf)
     std::set<uint16_t> qdiscMajors;                     ///< HTB and leaf handle majors in use
     /// Children per raw classid (classes with a parent minor), so "has children" is one lookup

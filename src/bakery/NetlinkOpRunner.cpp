@@ -12,6 +12,7 @@
 #include "tc/Htb.h"
 #include "tc/LiveTree.h"
 #include "tc/Mq.h"
+#include "tc/Tbf.h"
 #include "tc/TcMessage.h"
 #include "tc/Verify.h"
 
@@ -42,9 +43,7 @@ void encodeLeaf(netlink::Batch& b, Verb verb, const TcTarget& t, const plan::Lea
   }
 }
 
-uint32_t mqClass(const plan::HtbQueuePlan& q) {
-  return makeHandle(plan::kMqMajor, static_cast<uint16_t>(q.txQueue + 1));
-}
+uint32_t queueParent(const plan::HtbQueuePlan& q) { return plan::queueParentOf(q).raw(); }
 
 }  // namespace
 
@@ -82,12 +81,25 @@ Result<void> NetlinkOpRunner::run(const std::vector<TcOp>& ops) {
     const uint32_t classid = op.cls.classid.raw();
     const uint32_t leafHandle = makeHandle(op.leaf.handleMajor, 0);
     switch (op.kind) {
-      case TcOp::Kind::AddRoot:
+      case TcOp::Kind::AddRoot: {
         tc::encodeMq(batch, Verb::Add, target(makeHandle(plan::kMqMajor, 0), tc::kRootParent));
+        if (op.queue.holder == plan::HolderKind::None) {
+          break;
+        }
+        auto txQueues = txQueueCount(op.ifname);
+        if (!txQueues) {
+          Error e = txQueues.error();
+          e.context = describe(op) + ": " + e.context;
+          return std::unexpected(e);
+        }
+        for (uint32_t t = 0; t < std::min(*txQueues, plan::kMaxHolderTxQueues); ++t) {
+          tc::encodeHolder(batch, *index, op.ifname, static_cast<uint16_t>(t), op.queue.holder);
+        }
         break;
+      }
       case TcOp::Kind::AddHtbQdisc:
         tc::encodeHtbQdisc(batch, Verb::Replace,
-                           target(makeHandle(op.queue.major, 0), mqClass(op.queue)),
+                           target(makeHandle(op.queue.major, 0), queueParent(op.queue)),
                            tc::HtbQdiscOptions{op.queue.r2q, op.queue.defaultMinor, std::nullopt});
         break;
       case TcOp::Kind::AddClass:
@@ -110,8 +122,8 @@ Result<void> NetlinkOpRunner::run(const std::vector<TcOp>& ops) {
         tc::encodeClassDelete(batch, target(classid, 0));
         break;
       case TcOp::Kind::DeleteHtbQdisc:
-        tc::encodeFifo(batch, Verb::Replace, target(0, mqClass(op.queue)), tc::FifoKind::Packets,
-                       0);
+        tc::encodeFifo(batch, Verb::Replace, target(0, queueParent(op.queue)),
+                       tc::FifoKind::Packets, 0);
         break;
       case TcOp::Kind::DeleteRoot:
         tc::encodeQdiscDelete(batch, target(0, tc::kRootParent));

@@ -5,9 +5,11 @@
 // and compared with the plan, tc::compareTree) and reconcile (tc::NetlinkApplier::replace).
 //
 // Encoding of each op (flags as iproute2 sends them, tc/TcMessage.h):
-//   AddRoot        qdisc add    root handle 7fff: mq
-//   AddHtbQdisc    qdisc replace parent 7fff:(q+1) handle M: htb r2q R default D  (grafts over the
-//                  default FIFO of the mq class)
+//   AddRoot        qdisc add    root handle 7fff: mq; with a holder (queue.holder), in the same
+//                  batch a TBF holder on each tx queue t of the device (tc/Tbf.h encodeHolder)
+//   AddHtbQdisc    qdisc replace parent P handle M: htb r2q R default D  (grafts over the FIFO of
+//                  P: the mq class 7fff:(q+1), or class 1 of the tx queue's holder; QueuePlan.h
+//                  queueParentOf)
 //   AddClass       class replace (create, or change when it exists: a retry converges)
 //   ChangeClass    class change  (rate/ceil/quantum/prio; no rebind, nothing flushed)
 //   AddLeaf        qdisc replace parent C handle H: KIND (create + graft: the old leaf of C, if
@@ -16,7 +18,7 @@
 //                  fq_codel without its flow count, which the kernel cannot change)
 //   DeleteLeaf     qdisc del parent C handle H:
 //   DeleteClass    class del classid C (its leaf goes with it)
-//   DeleteHtbQdisc qdisc replace parent 7fff:(q+1) pfifo (the tx queue keeps a FIFO)
+//   DeleteHtbQdisc qdisc replace parent P pfifo (the tx queue keeps a FIFO; P as for AddHtbQdisc)
 //   DeleteRoot     qdisc del root
 
 #include <map>

@@ -39,12 +39,14 @@ void appendBuild(std::vector<TcOp>& ops, const std::string& ifname, const plan::
   }
 }
 
-TcOp deleteHtb(const std::string& ifname, uint16_t slot) {
+/// The delete of the HTB qdisc on tx queue `slot` of `ifname` (below its `holder`, if any).
+TcOp deleteHtb(const std::string& ifname, uint16_t slot, plan::HolderKind holder) {
   TcOp del;
   del.kind = TcOp::Kind::DeleteHtbQdisc;
   del.ifname = ifname;
   del.queue.txQueue = slot;
   del.queue.major = static_cast<uint16_t>(slot + 1);
+  del.queue.holder = holder;
   return del;
 }
 
@@ -124,6 +126,9 @@ std::optional<Result<ApplyReport>> Bakery::spareQueueRebuild(const plan::QueuePl
     }
     txQueues = std::min(txQueues, *n);
   }
+  if (input.holder != plan::HolderKind::None) {
+    txQueues = std::min(txQueues, plan::kMaxHolderTxQueues);  // tx queues with a holder
+  }
   auto planned = detail::planSpareRebuild(active, input, txQueues);
   if (auto* why = std::get_if<std::string>(&planned)) {
     whyNot = *why;
@@ -146,7 +151,9 @@ std::optional<Result<ApplyReport>> Bakery::spareQueueRebuild(const plan::QueuePl
   std::vector<bool> used(0x10000, false);
   for (uint32_t m = 0; m <= txQueues + 1 && m < 0x10000; ++m)
     used[m] = true;
-  used[plan::kMqMajor] = used[0xFFFF] = true;
+  for (uint32_t m = 0; m <= 0xFFFF; ++m) {
+    used[m] = used[m] || plan::isReservedMajor(m);
+  }
   markLeaves(active, used);
   std::vector<bool> clash = used;
   markLeaves(desired, used);
@@ -254,7 +261,7 @@ std::optional<Result<ApplyReport>> Bakery::spareQueueRebuild(const plan::QueuePl
         const std::string& ifname = desired.interfaces[i].ifname;
         leftover +=
             drainHtb(ifname, static_cast<uint16_t>(step.slot + 1), defaultAt[{i, step.slot}]);
-        ops.push_back(deleteHtb(ifname, step.slot));
+        ops.push_back(deleteHtb(ifname, step.slot, desired.holder));
       }
     }
     for (size_t i = 0; i < desired.interfaces.size(); ++i) {
@@ -295,7 +302,7 @@ std::optional<Result<ApplyReport>> Bakery::spareQueueRebuild(const plan::QueuePl
     for (size_t i = 0; i < desired.interfaces.size(); ++i) {
       leftover += drainHtb(desired.interfaces[i].ifname, static_cast<uint16_t>(slot + 1),
                            defaultAt[{i, slot}]);
-      ops.push_back(deleteHtb(desired.interfaces[i].ifname, slot));
+      ops.push_back(deleteHtb(desired.interfaces[i].ifname, slot, desired.holder));
     }
   }
   const auto tk = Clock::now();

@@ -81,6 +81,11 @@ std::variant<SpareSchedule, std::string> planSpareRebuild(const QueuePlan& activ
       return std::string("the interfaces changed");
     }
   }
+  if (active.holder != desired.holder) {
+    return std::string("the queue holder changed (the mq root is rebuilt with it)");
+  }
+  for (size_t i = 0; i < active.interfaces.size(); ++i) {
+  }
   auto oldPlace = placement(active, "active");
   if (auto* why = std::get_if<std::string>(&oldPlace))
     return *why;
@@ -363,7 +368,9 @@ bool freeSpareMajors(QueuePlan& p, const std::string& ifname, uint32_t txQueues)
       continue;
     std::vector<bool> used(0x10000, false);
     std::vector<bool> htbMajor(0x10000, false);
-    used[0] = used[plan::kMqMajor] = used[0xFFFF] = true;
+    for (uint32_t m = 0; m <= 0xFFFF; ++m) {
+      used[m] = plan::isReservedMajor(m);
+    }
     for (const auto& hq : iface.queues) {
       used[hq.major] = htbMajor[hq.major] = true;
       for (const auto& cls : hq.classes) {

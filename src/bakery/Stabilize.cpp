@@ -248,9 +248,11 @@ Result<void> stabilize(QueuePlan& desired, const QueuePlan& active, bool rebuild
   const auto deviceSpace = [&](const std::string& ifname) -> NumberSpace& {
     auto [it, fresh] = handles.try_emplace(ifname);
     if (fresh) {
-      it->second.take(0);
-      it->second.take(plan::kMqMajor);
-      it->second.take(0xFFFF);
+      for (uint32_t m = 0; m <= 0xFFFF; ++m) {
+        if (plan::isReservedMajor(m)) {
+          it->second.take(m);
+        }
+      }
       for (uint32_t m = 1; m <= reservedMajors && m < 0xFFFF; ++m) {
         it->second.take(m);  // HTB majors of tx queues (spare ones too): never new leaves
       }

@@ -96,6 +96,10 @@ struct SluiceConfig {
   /// allows it ("auto"); "off" never tries (a driver that mishandles metadata) and tc repeats the
   /// lookup for every packet.
   bool xdpMetadataOff = false;
+  /// A pass-through TBF between each mq class and its HTB qdisc ("tbf"), so that rebuilds and
+  /// queue changes graft without deactivating the device (0 packets lost, ~120 ns more per
+  /// packet; planner/QueuePlan.h HolderKind); "none" puts HTB directly under mq.
+  bool queueHolderTbf = false;
 };
 
 /// `[ha]`: one shaper of an active/backup pair steered by routing (docs/ha.md). Sluice's own.

@@ -316,6 +316,7 @@ class Builder {
     out.tlsCertificate = s.string("tls_certificate").value_or(out.tlsCertificate);
     out.tlsPrivateKey = s.string("tls_private_key").value_or(out.tlsPrivateKey);
     out.xdpMetadataOff = s.string("xdp_metadata").value_or("auto") == "off";
+    out.queueHolderTbf = s.string("queue_holder").value_or("none") == "tbf";
     if (out.tlsCertificate.empty() != out.tlsPrivateKey.empty()) {
       error(s.where(out.tlsCertificate.empty() ? "tls_private_key" : "tls_certificate"),
             "tls-incomplete", "sluice.tls_certificate and sluice.tls_private_key go together",

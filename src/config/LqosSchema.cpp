@@ -69,6 +69,7 @@ constexpr KeySpec bandwidth(std::string_view name) {
 constexpr std::array<std::string_view, 2> kQueueModes{"shape", "observe"};
 constexpr std::array<std::string_view, 3> kLazyQueues{"No", "Htb", "Full"};
 constexpr std::array<std::string_view, 2> kXdpMetadata{"auto", "off"};
+constexpr std::array<std::string_view, 2> kQueueHolders{"none", "tbf"};
 constexpr std::array<std::string_view, 3> kStormguardStrategies{"legacy_score", "delay_probe",
                                                                  "delay_probe_active"};
 constexpr std::array<std::string_view, 2> kTreeguardCpuModes{"cpu_aware", "traffic_rtt_only"};
@@ -343,7 +344,7 @@ constexpr std::array kSluice{
     text("web_root"),      text("users_file"),         text("history_db"),
     unsignedInt("history_max_bytes"), boolean("metrics_per_circuit"),
     text("devices_overrides"), text("tls_certificate"), text("tls_private_key"),
-    choice("xdp_metadata", kXdpMetadata),
+    choice("xdp_metadata", kXdpMetadata), choice("queue_holder", kQueueHolders),
 };
 
 // [ha]: Sluice's own section (docs/ha.md).

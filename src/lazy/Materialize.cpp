@@ -29,7 +29,9 @@ void fillLeafHandles(QueuePlan& p) {
   std::map<std::string, std::vector<bool>> taken;
   for (const auto& iface : p.interfaces) {
     auto& t = taken.try_emplace(iface.ifname, std::vector<bool>(0x10000, false)).first->second;
-    t[0] = t[plan::kMqMajor] = t[0xFFFF] = true;
+    for (uint32_t m = 0; m <= 0xFFFF; ++m) {
+      t[m] = t[m] || plan::isReservedMajor(m);
+    }
     for (const auto& q : iface.queues) {
       t[q.major] = true;
       for (const auto& cls : q.classes) {
@@ -169,6 +171,7 @@ QueuePlan materialize(const FullPlan& fullPlan, const ActiveCircuits& active,
   out.queueCount = full.queueCount;
   out.queueCpu = full.queueCpu;
   out.onAStick = full.onAStick;
+  out.holder = full.holder;
   out.nodes = full.nodes;
   out.circuits = full.circuits;
   out.addresses = full.addresses;
@@ -190,6 +193,7 @@ QueuePlan materialize(const FullPlan& fullPlan, const ActiveCircuits& active,
       oq.major = q.major;
       oq.r2q = q.r2q;
       oq.defaultMinor = q.defaultMinor;
+      oq.holder = q.holder;
       oq.classes.reserve(mode == config::LazyQueues::Full ? classes.size() / 4 + 4
                                                           : classes.size());
       for (const auto& cls : classes) {

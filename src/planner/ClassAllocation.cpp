@@ -106,8 +106,8 @@ HtbQueuePlan makeQueue(Direction dir, uint16_t queue, const PlanTree& tree, bool
 }
 
 /// Gives every leaf of the interface an explicit handle major: the first free major above the
-/// interface's HTB majors, skipping 0x7FFF (the mq root) and 0xFFFF (tc's TC_H_ROOT/ingress
-/// range). False with an error naming the interface when the 16-bit space runs out, except with
+/// interface's HTB majors, skipping reserved majors (isReservedMajor: the mq root, the holder
+/// range below it and 0xFFFF, tc's TC_H_ROOT/ingress range). False with an error naming the interface when the 16-bit space runs out, except with
 /// lazy queues (only active circuits' leaves exist; src/lazy gives the ones left at 0 a free handle
 /// when they are materialized, and the bakery's preflight refuses more than a device holds).
 bool assignLeafHandles(InterfacePlan& iface, Diagnostics& diags, bool lazy) {
@@ -119,7 +119,10 @@ bool assignLeafHandles(InterfacePlan& iface, Diagnostics& diags, bool lazy) {
       leaves += cls.leaf.has_value() ? 1 : 0;
     }
   }
-  const size_t available = 0xFFFE - next + 1 - (next <= kMqMajor ? 1 : 0);
+  size_t available = 0;
+  for (uint32_t m = next; m <= 0xFFFE; ++m) {
+    available += isReservedMajor(m) ? 0 : 1;
+  }
   if (leaves > available && !lazy) {
     diags.error(SourceLocation{}, "planner-leaf-handles-exhausted",
                 fmt::format("interface {} needs {} leaf qdiscs but only {} qdisc handles are "
@@ -134,7 +137,7 @@ bool assignLeafHandles(InterfacePlan& iface, Diagnostics& diags, bool lazy) {
       if (!cls.leaf) {
         continue;
       }
-      if (next == kMqMajor) {
+      while (next <= 0xFFFE && isReservedMajor(next)) {
         ++next;
       }
       if (next > 0xFFFE) {  // lazy queues only (see above): assigned when materialized

@@ -96,7 +96,8 @@ Json queueJson(const HtbQueuePlan& hq) {
   j["direction"] = hq.direction == Direction::Download ? "download" : "upload";
   j["txQueue"] = hq.txQueue;
   j["handle"] = TcHandle{hq.major, 0}.toString();
-  j["parent"] = TcHandle{kMqMajor, static_cast<uint16_t>(hq.txQueue + 1)}.toString();
+  j["parent"] = queueParentOf(hq).toString();
+  j["holder"] = holderKindName(hq.holder);
   j["r2q"] = hq.r2q;
   j["defaultMinor"] = hq.defaultMinor;
   Json classes = Json::array();

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "planner/HtbMath.h"
 #include "planner/PlanTree.h"
 
@@ -80,6 +82,16 @@ std::optional<QueuePlan> buildPlan(const PlannerInput& input, Diagnostics& diags
   if (!detail::allocateClasses(model, config, tree, plan, diags)) {
     return std::nullopt;
   }
+  const HolderKind holder = config.sluice.queueHolderTbf ? HolderKind::Tbf : HolderKind::None;
+  if (holder != HolderKind::None && input.availableTxQueues > kMaxHolderTxQueues) {
+    diags.error(SourceLocation{}, "planner-holder-tx-queues",
+                fmt::format("[sluice] queue_holder = \"{}\" covers {} tx queues at most; the "
+                            "interface has {}",
+                            holderKindName(holder), kMaxHolderTxQueues, input.availableTxQueues),
+                holderKindName(holder));
+    return std::nullopt;
+  }
+  setHolder(plan, holder);
   fillPlacements(model, tree, plan);
   detail::buildAddressMap(model, plan);
   return plan;

@@ -22,6 +22,43 @@ bool r2qDiffersInEffect(uint32_t liveR2q, const HtbQueuePlan& q) {
   return liveR2q != q.r2q && !r2qIsInert(q);
 }
 
+const char* holderKindName(HolderKind kind) {
+  return kind == HolderKind::Tbf ? "tbf" : "none";
+}
+
+TcHandle mqClassOf(uint16_t txQueue) {
+  return TcHandle{kMqMajor, static_cast<uint16_t>(txQueue + 1)};
+}
+
+uint16_t holderMajorOf(uint16_t txQueue) {
+  return static_cast<uint16_t>(kMqMajor - 1 - txQueue);
+}
+
+TcHandle queueParentOf(const HtbQueuePlan& q) {
+  if (q.holder == HolderKind::None) {
+    return mqClassOf(q.txQueue);
+  }
+  return TcHandle{holderMajorOf(q.txQueue), 1};
+}
+
+HolderKind interfaceHolder(const InterfacePlan& iface) {
+  return iface.queues.empty() ? HolderKind::None : iface.queues.front().holder;
+}
+
+void setHolder(QueuePlan& plan, HolderKind holder) {
+  plan.holder = holder;
+  for (InterfacePlan& iface : plan.interfaces) {
+    for (HtbQueuePlan& hq : iface.queues) {
+      hq.holder = holder;
+    }
+  }
+}
+
+bool isReservedMajor(uint32_t major) {
+  return major == 0 || major >= 0xFFFF ||
+         (major <= kMqMajor && major >= kMqMajor - kMaxHolderTxQueues);
+}
+
 const char* cakeDiffservName(CakeDiffserv mode) {
   switch (mode) {
     case CakeDiffserv::Besteffort:

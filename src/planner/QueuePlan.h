@@ -43,6 +43,8 @@ struct TcHandle {
 };
 
 inline constexpr uint16_t kMqMajor = 0x7FFF;
+/// Tx queues a holder qdisc level covers: holder majors kMqMajor-1 down to kMqMajor-kMaxHolderTxQueues.
+inline constexpr uint32_t kMaxHolderTxQueues = 256;
 inline constexpr uint16_t kLinkMinor = 1;
 inline constexpr uint16_t kDefaultMinor = 2;
 inline constexpr uint16_t kFirstFreeMinor = 3;
@@ -112,6 +114,29 @@ struct HtbClassPlan {
   auto operator<=>(const HtbClassPlan&) const = default;
 };
 
+/// What sits between an mq class and the HTB qdisc of its tx queue (`[sluice] queue_holder`).
+///
+/// Adding or deleting a qdisc directly under an mq class goes through mq_graft, which deactivates
+/// the whole device (net/sched/sch_mq.c mq_graft -> dev_deactivate): every tx queue points at
+/// noop_qdisc for ~300 us and drops what arrives (measured ~7 packets per graft at 23k packets/s,
+/// tools/graft-loss.sh mq). A holder qdisc on every tx queue, created once with the mq root, makes
+/// those grafts tbf_graft, which only swaps the child of one queue (0 lost, tools/graft-loss.sh
+/// tbf-holder). Its cost is one more qdisc per packet (+~120 ns here, bench/qdisc-holder.sh).
+enum class HolderKind : uint8_t {
+  None,  ///< HTB qdiscs sit directly under mq (the default)
+  Tbf,   ///< a pass-through TBF (kHolderRateBitsPerSecond, kHolderBurstBytes) per tx queue
+};
+const char* holderKindName(HolderKind kind);  ///< "none", "tbf"
+
+/// The holder TBF's rate: above any one tx queue's line rate, so it never limits.
+inline constexpr uint64_t kHolderRateBitsPerSecond = 400'000'000'000ull;
+/// The holder TBF's burst (its max_size): TBF segments or drops a packet larger than this
+/// (net/sched/sch_tbf.c tbf_enqueue), so it exceeds any GSO packet (64 KB, BIG TCP 512 KB).
+inline constexpr uint32_t kHolderBurstBytes = 4u << 20;
+/// The holder's child until an HTB qdisc is grafted there: a bfifo of what a default pfifo holds
+/// (txqueuelen 1000 packets of 1514 bytes).
+inline constexpr uint32_t kHolderFifoBytes = 1000 * 1514;
+
 /// One HTB qdisc under one mq child (one tx queue), classes ordered parents before children.
 struct HtbQueuePlan {
   Direction direction = Direction::Download;
@@ -119,8 +144,20 @@ struct HtbQueuePlan {
   uint16_t major = 1;    ///< HTB qdisc handle major
   uint32_t r2q = 10;
   uint16_t defaultMinor = kDefaultMinor;
+  HolderKind holder = HolderKind::None;  ///< QueuePlan::holder, copied (TcOps carry the queue)
   std::vector<HtbClassPlan> classes;
 };
+
+/// The mq class of tx queue `txQueue` (0-based): 7FFF:(txQueue+1).
+TcHandle mqClassOf(uint16_t txQueue);
+/// The holder qdisc's handle major on tx queue `txQueue` (< kMaxHolderTxQueues): kMqMajor-1-txQueue.
+uint16_t holderMajorOf(uint16_t txQueue);
+/// Where the HTB qdisc of `q` is grafted: the mq class of its tx queue, or class 1 of the holder
+/// qdisc on that tx queue.
+TcHandle queueParentOf(const HtbQueuePlan& q);
+/// True for a qdisc handle major no HTB qdisc or leaf may take: 0, 0xFFFF (TC_H_ROOT/ingress),
+/// the mq root kMqMajor and the holder range below it (reserved whether holders are on or not).
+bool isReservedMajor(uint32_t major);
 
 /// True when the kernel never reads `q`'s r2q: HTB uses its qdisc's r2q only for a class added or
 /// changed without a quantum (net/sched/sch_htb.c htb_change_class: `if (hopt->quantum)
@@ -139,6 +176,12 @@ struct InterfacePlan {
   std::string ifname;
   std::vector<HtbQueuePlan> queues;  ///< by txQueue
 };
+
+/// The holder kind of an interface's tx queues (its first queue's; None without queues).
+HolderKind interfaceHolder(const InterfacePlan& iface);
+
+/// Sets `holder` on `plan` and on every one of its queues.
+void setHolder(struct QueuePlan& plan, HolderKind holder);
 
 /// Where one network.json node (or generated parent node) landed.
 struct NodePlacement {
@@ -182,6 +225,8 @@ struct QueuePlan {
   uint16_t queueCount = 1;        ///< shaping queues per direction
   std::vector<uint32_t> queueCpu;  ///< queue -> CPU (size queueCount)
   bool onAStick = false;
+  /// The holders made with each mq root; also on a plan without queues (observe keeps them).
+  HolderKind holder = HolderKind::None;
   std::vector<InterfacePlan> interfaces;  ///< bridge: [to_network (down), to_internet (up)]
   std::vector<NodePlacement> nodes;
   std::vector<CircuitPlacement> circuits;

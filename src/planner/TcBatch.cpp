@@ -65,8 +65,13 @@ void appendLeaf(Buffer& out, const LeafSpec& leaf) {
 
 void appendQueue(Buffer& out, const std::string& dev, const HtbQueuePlan& hq) {
   auto it = std::back_inserter(out);
-  fmt::format_to(it, "qdisc add dev {} parent {:x}:{:x} handle {:x}: htb default {:x} r2q {}\n",
-                 dev, kMqMajor, hq.txQueue + 1, hq.major, hq.defaultMinor, hq.r2q);
+  if (hq.holder == HolderKind::Tbf) {
+    fmt::format_to(it, "qdisc replace dev {} parent {} handle {:x}: tbf rate {}bit burst {} limit {}\n",
+                   dev, mqClassOf(hq.txQueue).toString(), holderMajorOf(hq.txQueue),
+                   kHolderRateBitsPerSecond, kHolderBurstBytes, kHolderFifoBytes);
+  }
+  fmt::format_to(it, "qdisc add dev {} parent {} handle {:x}: htb default {:x} r2q {}\n", dev,
+                 queueParentOf(hq).toString(), hq.major, hq.defaultMinor, hq.r2q);
   for (const HtbClassPlan& cls : hq.classes) {
     fmt::format_to(it, "class add dev {} parent ", dev);
     appendHandle(out, cls.parent);

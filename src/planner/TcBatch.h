@@ -6,7 +6,10 @@
 // Per interface, in this order (handles and classids in hex, as tc parses them):
 //
 //   qdisc replace dev IF root handle 7fff: mq
-//   qdisc add dev IF parent 7fff:T handle M: htb default 2 r2q R          (T = txQueue+1 = M)
+//   qdisc replace dev IF parent 7fff:T handle H: tbf rate 400000000000bit burst 4194304 limit L
+//                                          (only with a holder: H = 7FFF-T, QueuePlan.h HolderKind)
+//   qdisc add dev IF parent 7fff:T handle M: htb default 2 r2q R          (T = txQueue+1 = M;
+//                                          parent H:1 with a holder)
 //   class add dev IF parent M: classid M:1 htb rate Rbit ceil Cbit quantum Q prio P
 //   class add dev IF parent M:1 classid M:2 htb rate ... prio 5
 //   qdisc add dev IF parent M:2 handle H: cake ...                      (after its class)

@@ -13,6 +13,7 @@
 #include "tc/FqCodel.h"
 #include "tc/LiveTree.h"
 #include "tc/Mq.h"
+#include "tc/Tbf.h"
 
 namespace sluice::tc {
 namespace {
@@ -23,9 +24,7 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kFlushBytes = 8u << 20;
 
 uint32_t mqHandle() { return makeHandle(plan::kMqMajor, 0); }
-uint32_t mqClass(const plan::HtbQueuePlan& q) {
-  return makeHandle(plan::kMqMajor, static_cast<uint16_t>(q.txQueue + 1));
-}
+uint32_t queueParent(const plan::HtbQueuePlan& q) { return plan::queueParentOf(q).raw(); }
 uint32_t leafHandle(const plan::LeafSpec& leaf) { return makeHandle(leaf.handleMajor, 0); }
 
 bool hasLeaf(const plan::HtbClassPlan& cls) {
@@ -130,12 +129,29 @@ Result<int> NetlinkApplier::resolve(const std::string& ifname) {
   return *index;
 }
 
+Result<uint32_t> NetlinkApplier::holderCount(const plan::InterfacePlan& plan) {
+  if (plan::interfaceHolder(plan) == plan::HolderKind::None) {
+    return 0;
+  }
+  auto info = socket_.linkInfo(plan.ifname);
+  if (!info) {
+    Error e = info.error();
+    e.context = fmt::format("apply tree to dev {}: {}", plan.ifname, e.context);
+    return std::unexpected(e);
+  }
+  return std::min(info->txQueues, plan::kMaxHolderTxQueues);
+}
+
 Result<void> NetlinkApplier::create(const plan::InterfacePlan& plan) {
   stats_ = {};
   const uint64_t sendsBefore = socket_.stats().sendCalls;
   auto ifindex = resolve(plan.ifname);
   if (!ifindex) {
     return std::unexpected(ifindex.error());
+  }
+  auto holders = holderCount(plan);
+  if (!holders) {
+    return std::unexpected(holders.error());
   }
   const auto target = [&](uint32_t handle, uint32_t parent) {
     return TcTarget{*ifindex, plan.ifname, handle, parent};
@@ -149,8 +165,12 @@ Result<void> NetlinkApplier::create(const plan::InterfacePlan& plan) {
   };
   timed([&] {
     encodeMq(batch, Verb::Add, target(mqHandle(), kRootParent));
+    for (uint32_t t = 0; t < *holders; ++t) {
+      encodeHolder(batch, *ifindex, plan.ifname, static_cast<uint16_t>(t),
+                   plan::interfaceHolder(plan));
+    }
     for (const auto& q : plan.queues) {
-      encodeHtbQdisc(batch, Verb::Add, target(makeHandle(q.major, 0), mqClass(q)),
+      encodeHtbQdisc(batch, Verb::Add, target(makeHandle(q.major, 0), queueParent(q)),
                      HtbQdiscOptions{q.r2q, q.defaultMinor, std::nullopt});
     }
   });
@@ -220,6 +240,10 @@ Result<void> NetlinkApplier::replace(const plan::InterfacePlan& plan) {
     }
     return create(plan);
   }
+  auto holders = holderCount(plan);
+  if (!holders) {
+    return std::unexpected(holders.error());
+  }
   stats_ = {};
   const uint64_t sendsBefore = socket_.stats().sendCalls;
   const int ifindex = live->ifindex;
@@ -237,12 +261,36 @@ Result<void> NetlinkApplier::replace(const plan::InterfacePlan& plan) {
 
   netlink::Batch deletes;
   netlink::Batch updates;
+  // Holders first: a missing one is grafted under its mq class (over whatever sat there, an HTB
+  // qdisc from a tree without holders included: its queue is then rebuilt below the holder).
+  std::unordered_set<uint32_t> regrafted;  // mq classes whose holder is added or removed
+  for (uint32_t t = 0; t < *holders; ++t) {
+    const auto tx = static_cast<uint16_t>(t);
+    auto it = liveQdiscByParent.find(plan::mqClassOf(tx).raw());
+    if (it == liveQdiscByParent.end() || it->second->kind != "tbf" ||
+        it->second->handle != makeHandle(plan::holderMajorOf(tx), 0)) {
+      encodeHolder(updates, ifindex, plan.ifname, tx, plan::interfaceHolder(plan));
+      regrafted.insert(plan::mqClassOf(tx).raw());
+    }
+  }
   std::unordered_set<uint32_t> freshQueues;  // HTB majors rebuilt from nothing
-  std::unordered_set<uint32_t> plannedMqChildren;
+  std::unordered_set<uint32_t> plannedParents;
   for (const auto& q : plan.queues) {
-    plannedMqChildren.insert(mqClass(q));
-    auto it = liveQdiscByParent.find(mqClass(q));
-    const LiveQdisc* cur = it == liveQdiscByParent.end() ? nullptr : it->second;
+    plannedParents.insert(queueParent(q));
+    const uint32_t mqClass = plan::mqClassOf(q.txQueue).raw();
+    if (*holders == 0) {
+      // A holder the plan no longer wants goes first, with the HTB qdisc below it (which may
+      // have this queue's handle: the kernel refuses to move a qdisc to another parent).
+      auto hi = liveQdiscByParent.find(mqClass);
+      if (hi != liveQdiscByParent.end() && hi->second->kind == "tbf" &&
+          hi->second->handle == makeHandle(plan::holderMajorOf(q.txQueue), 0)) {
+        encodeQdiscDelete(deletes, target(hi->second->handle, mqClass));
+        regrafted.insert(mqClass);
+      }
+    }
+    auto it = liveQdiscByParent.find(queueParent(q));
+    const LiveQdisc* cur =
+        it == liveQdiscByParent.end() || regrafted.contains(mqClass) ? nullptr : it->second;
     const HtbQdiscOptions want{q.r2q, q.defaultMinor, std::nullopt};
     // An r2q that only the planner's link rate moved is kept when no class reads it
     // (plan::r2qIsInert): rebuilding would regraft under mq and drop every class of the queue.
@@ -254,19 +302,38 @@ Result<void> NetlinkApplier::replace(const plan::InterfacePlan& plan) {
       freshQueues.insert(q.major);
       if (cur != nullptr && cur->handle == makeHandle(q.major, 0)) {
         // Same handle, other settings: HTB cannot change r2q/default in place; rebuild it.
-        encodeQdiscDelete(deletes, target(cur->handle, mqClass(q)));
-        encodeHtbQdisc(updates, Verb::Add, target(makeHandle(q.major, 0), mqClass(q)), want);
+        encodeQdiscDelete(deletes, target(cur->handle, queueParent(q)));
+        encodeHtbQdisc(updates, Verb::Add, target(makeHandle(q.major, 0), queueParent(q)), want);
       } else {
-        // A replace with a new qdisc grafts it under the mq class and destroys the old one.
-        encodeHtbQdisc(updates, Verb::Replace, target(makeHandle(q.major, 0), mqClass(q)), want);
+        // A replace with a new qdisc grafts it under the parent class and destroys the old one.
+        encodeHtbQdisc(updates, Verb::Replace, target(makeHandle(q.major, 0), queueParent(q)),
+                       want);
       }
     }
   }
-  // HTB queues the plan no longer has: back to a plain FIFO so their tx queue keeps working.
+  // HTB queues the plan no longer has (under an mq class or a holder), and holders the plan no
+  // longer wants: back to a plain FIFO so their tx queue keeps working.
   for (const auto& q : live->qdiscs) {
-    if (q.parent >> 16 == plan::kMqMajor && q.parent != kRootParent && q.kind == "htb" &&
-        !plannedMqChildren.contains(q.parent)) {
-      encodeFifo(updates, Verb::Replace, target(0, q.parent), FifoKind::Packets, 0);
+    if (q.parent == kRootParent || plannedParents.contains(q.parent) ||
+        regrafted.contains(q.parent)) {
+      continue;  // replaced above
+    }
+    const auto parentMajor = static_cast<uint16_t>(q.parent >> 16);
+    const auto parentMinor = static_cast<uint16_t>(q.parent & 0xFFFF);
+    if (parentMajor == plan::kMqMajor) {
+      const bool holder = q.kind == "tbf" && parentMinor >= 1 &&
+                          q.handle == makeHandle(plan::holderMajorOf(parentMinor - 1), 0);
+      if (q.kind == "htb" || (holder && *holders == 0)) {
+        encodeFifo(updates, Verb::Replace, target(0, q.parent), FifoKind::Packets, 0);
+      }
+    } else if (q.kind == "htb" && parentMinor == 1 && parentMajor < plan::kMqMajor &&
+               plan::isReservedMajor(parentMajor)) {
+      // Under a holder. Without holders in the plan, a planned queue on the same tx queue
+      // replaced the holder (and this qdisc with it) above.
+      const uint16_t tx = plan::kMqMajor - 1 - parentMajor;
+      if (*holders > 0 || !plannedParents.contains(plan::mqClassOf(tx).raw())) {
+        encodeFifo(updates, Verb::Replace, target(0, q.parent), FifoKind::Packets, 0);
+      }
     }
   }
 

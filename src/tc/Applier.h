@@ -83,6 +83,9 @@ class NetlinkApplier final : public TcApplier {
   const ApplyStats& lastStats() const { return stats_; }
 
  private:
+  /// Holders to create on the device of `plan` (plan::interfaceHolder): 0 without, else its tx
+  /// queue count up to plan::kMaxHolderTxQueues. Errors: the link's info cannot be read.
+  Result<uint32_t> holderCount(const plan::InterfacePlan& plan);
   Result<int> resolve(const std::string& ifname);
 
   netlink::Socket socket_;

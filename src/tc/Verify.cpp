@@ -122,12 +122,24 @@ std::vector<std::string> compareTree(const LiveTree& live, const plan::Interface
   std::unordered_set<uint32_t> plannedMajors;
   for (const auto& q : plan.queues) {
     plannedMajors.insert(q.major);
-    const uint32_t mqChild = makeHandle(plan::kMqMajor, static_cast<uint16_t>(q.txQueue + 1));
-    auto it = byParent.find(mqChild);
+    const uint32_t mqChild = plan::mqClassOf(q.txQueue).raw();
+    if (q.holder == plan::HolderKind::Tbf) {
+      auto hi = byParent.find(mqChild);
+      const LiveQdisc* holder = hi == byParent.end() ? nullptr : hi->second;
+      const uint32_t want = makeHandle(plan::holderMajorOf(q.txQueue), 0);
+      if (holder == nullptr || holder->kind != "tbf" || holder->handle != want) {
+        out.push_back(fmt::format("tx queue {}: qdisc under {} is {} {}, plan says holder tbf {}",
+                                  q.txQueue, formatHandle(mqChild),
+                                  holder ? holder->kind : "nothing",
+                                  holder ? formatHandle(holder->handle) : "", formatHandle(want)));
+      }
+    }
+    const uint32_t parent = plan::queueParentOf(q).raw();
+    auto it = byParent.find(parent);
     const LiveQdisc* htb = it == byParent.end() ? nullptr : it->second;
     if (htb == nullptr || htb->kind != "htb" || htb->handle != makeHandle(q.major, 0)) {
       out.push_back(fmt::format("tx queue {}: qdisc under {} is {} {}, plan says htb {:x}:",
-                                q.txQueue, formatHandle(mqChild), htb ? htb->kind : "nothing",
+                                q.txQueue, formatHandle(parent), htb ? htb->kind : "nothing",
                                 htb ? formatHandle(htb->handle) : "", q.major));
     } else if (!htb->htb || plan::r2qDiffersInEffect(htb->htb->r2q, q) ||
                htb->htb->defaultMinor != q.defaultMinor) {

@@ -14,6 +14,7 @@
 #include <span>
 
 #include "BakeryTestUtil.h"
+#include "KernelTestUtil.h"
 #include "bakery/NetlinkOpRunner.h"
 #include "tc/LiveTree.h"
 #include "tests/integration/tc/TestSupport.h"
@@ -22,34 +23,6 @@ namespace sluice::bakery {
 namespace {
 
 using tc::testing::Netns;
-
-/// CAKE → pfifo (limit 1000), fq_codel → bfifo (limit 200,000 bytes): kinds this kernel has,
-/// still two different kinds so that an SQM change is a kind change.
-plan::QueuePlan kernelLeaves(plan::QueuePlan p) {
-  for (auto& iface : p.interfaces) {
-    for (auto& q : iface.queues) {
-      for (auto& cls : q.classes) {
-        if (!cls.leaf) continue;
-        if (cls.leaf->kind == plan::LeafKind::Cake) {
-          cls.leaf->kind = plan::LeafKind::Pfifo;
-          cls.leaf->fifoLimit = 1000;
-          cls.leaf->cake = {};
-        } else if (cls.leaf->kind == plan::LeafKind::FqCodel) {
-          cls.leaf->kind = plan::LeafKind::Bfifo;
-          cls.leaf->fifoLimit = 200'000;
-          cls.leaf->fqCodel = {};
-        }
-      }
-    }
-  }
-  return p;
-}
-
-std::string joined(const std::vector<std::string>& lines) {
-  std::string out;
-  for (size_t i = 0; i < lines.size() && i < 15; ++i) out += "  " + lines[i] + "\n";
-  return out;
-}
 
 class BakeryKernelTest : public ::testing::Test {
  protected:

@@ -184,6 +184,70 @@ TEST_F(ApplierTest, AnInertR2qIsKeptAndOneAClassReadsRebuildsItsQueue) {
   EXPECT_EQ(live.findQdisc(makeHandle(b.queues[1].major, 0))->htb->r2q, 10u);
 }
 
+TEST_F(ApplierTest, HoldersSitOnEveryTxQueueAndReplaceMovesQueuesBelowThemAndBack) {
+  const auto plain = makePlan("a0", 4, 200, plan::LeafKind::Pfifo);
+  auto held = plain;
+  for (auto& q : held.queues) q.holder = plan::HolderKind::Tbf;
+  {
+    auto r = applier_->create(held);
+    ASSERT_TRUE(r) << r.error().message();
+  }
+  expectTreeEquals(held);
+  const auto holders = [&] {
+    const LiveTree live = readBack();
+    return std::count_if(live.qdiscs.begin(), live.qdiscs.end(),
+                         [](const LiveQdisc& q) { return q.kind == "tbf"; });
+  };
+  EXPECT_EQ(holders(), 16) << "one holder per tx queue of the device, spare ones included";
+  const LiveQdisc* htb = readBack().qdiscAt(makeHandle(0x7FFE, 1));
+  ASSERT_NE(htb, nullptr);
+  EXPECT_EQ(htb->handle, makeHandle(1, 0));
+  // The holder encodes what `tc` makes of the line renderTcBatch writes (planner/TcBatch.h).
+  testing::run(fmt::format("ip netns exec {} tc qdisc replace dev b0 root handle 7fff: mq",
+                           ns_->name()));
+  testing::run(fmt::format("ip netns exec {} tc qdisc replace dev b0 parent 7fff:1 handle 7ffe: "
+                           "tbf rate 400000000000bit burst 4194304 limit 1514000",
+                           ns_->name()));
+  const auto shown = [&](const char* dev) {
+    return testing::capture(
+        fmt::format("ip netns exec {} tc -d qdisc show dev {} parent 7fff:1", ns_->name(), dev));
+  };
+  EXPECT_EQ(shown("a0"), shown("b0"));
+  EXPECT_NE(shown("a0").find("tbf 7ffe:"), std::string::npos) << shown("a0");
+
+  // Off: each planned queue is grafted back under its mq class, the other holders go.
+  {
+    auto r = applier_->replace(plain);
+    ASSERT_TRUE(r) << r.error().message();
+  }
+  expectTreeEquals(plain);
+  EXPECT_EQ(holders(), 0);
+  // On again: holders everywhere, the queues rebuilt below them; then nothing left to do.
+  {
+    auto r = applier_->replace(held);
+    ASSERT_TRUE(r) << r.error().message();
+  }
+  expectTreeEquals(held);
+  EXPECT_EQ(holders(), 16);
+  {
+    auto r = applier_->replace(held);
+    ASSERT_TRUE(r) << r.error().message();
+  }
+  EXPECT_EQ(applier_->lastStats().messages, 0u);
+  // A queue the plan drops keeps its holder, with a FIFO below it.
+  auto fewer = held;
+  fewer.queues.pop_back();
+  {
+    auto r = applier_->replace(fewer);
+    ASSERT_TRUE(r) << r.error().message();
+  }
+  expectTreeEquals(fewer);
+  const LiveQdisc* gone = readBack().qdiscAt(makeHandle(plan::holderMajorOf(3), 1));
+  ASSERT_NE(gone, nullptr);
+  EXPECT_EQ(gone->kind, "pfifo");
+  EXPECT_EQ(holders(), 16);
+}
+
 TEST_F(ApplierTest, RemoveDeletesTheWholeTree) {
   const auto p = makePlan("a0", 4, 100, plan::LeafKind::Pfifo);
   ASSERT_TRUE(applier_->create(p));

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstddef>
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -29,6 +30,17 @@ inline void run(const std::string& cmd) {
   if (std::system((cmd + " >/dev/null 2>&1").c_str()) != 0) {
     throw std::runtime_error("command failed: " + cmd);
   }
+}
+
+/// Runs a shell command and returns its standard output (whatever its exit status).
+inline std::string capture(const std::string& cmd) {
+  std::string out;
+  if (FILE* pipe = ::popen(cmd.c_str(), "r")) {
+    char buffer[512];
+    while (size_t n = std::fread(buffer, 1, sizeof(buffer), pipe)) out.append(buffer, n);
+    ::pclose(pipe);
+  }
+  return out;
 }
 
 /// Runs a shell command and returns its exit status (no throw).

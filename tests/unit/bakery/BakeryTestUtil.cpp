@@ -84,8 +84,9 @@ std::string danglingMapping(const dataplane::RecordingMapWriter& writer,
 }
 
 std::string planDifference(const plan::QueuePlan& a, const plan::QueuePlan& b) {
-  if (a.queueCount != b.queueCount || a.queueCpu != b.queueCpu || a.onAStick != b.onAStick) {
-    return "queue count, queue CPUs or on-a-stick";
+  if (a.queueCount != b.queueCount || a.queueCpu != b.queueCpu || a.onAStick != b.onAStick ||
+      a.holder != b.holder) {
+    return "queue count, queue CPUs, on-a-stick or holder";
   }
   if (a.interfaces.size() != b.interfaces.size()) return "interface count";
   for (size_t i = 0; i < a.interfaces.size(); ++i) {
@@ -98,7 +99,7 @@ std::string planDifference(const plan::QueuePlan& a, const plan::QueuePlan& b) {
       const auto& qa = ia.queues[k];
       const auto& qb = ib.queues[k];
       if (qa.direction != qb.direction || qa.txQueue != qb.txQueue || qa.major != qb.major ||
-          qa.r2q != qb.r2q || qa.defaultMinor != qb.defaultMinor ||
+          qa.r2q != qb.r2q || qa.defaultMinor != qb.defaultMinor || qa.holder != qb.holder ||
           qa.classes.size() != qb.classes.size()) {
         return fmt::format("queue {} of {}", k, ia.ifname);
       }

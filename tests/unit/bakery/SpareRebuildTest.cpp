@@ -161,6 +161,49 @@ TEST_F(SpareRebuildTest, NewTreeOnSpareQueuesThenLaterAppliesMatchThePermutedTre
   expectInSync();
 }
 
+TEST_F(SpareRebuildTest, WithHoldersTheQueuesGraftBelowThemAndAHolderChangeRebuildsFromTheRoot) {
+  runner_.setTxQueues(3);
+  auto m = smallIsp(30);
+  auto held = [&] {
+    plan::QueuePlan p = planOf(m);
+    plan::setHolder(p, plan::HolderKind::Tbf);
+    return p;
+  };
+  ASSERT_TRUE(bakery_->apply(held()));
+  for (const auto& [ifname, dev] : runner_.devices()) EXPECT_EQ(dev.holder, plan::HolderKind::Tbf);
+  auto r = bakery_->rebuild(held(), "operator asked");
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->mode, "spare-queue-rebuild") << r->reason;
+  expectInSync();
+  for (const auto& q : bakery_->active()->interfaces.front().queues) {
+    EXPECT_EQ(q.holder, plan::HolderKind::Tbf);
+  }
+  // Holders come and go with the mq root: the spare tx queues cannot help.
+  auto off = bakery_->apply(planOf(m));
+  ASSERT_TRUE(off) << off.error().message();
+  EXPECT_EQ(off->mode, "bypass-rebuild") << off->reason;
+  EXPECT_NE(off->reason.find("queue holder changed (tbf -> none)"), std::string::npos)
+      << off->reason;
+  expectInSync();
+  for (const auto& [ifname, dev] : runner_.devices()) EXPECT_EQ(dev.holder, plan::HolderKind::None);
+  // The state file round-trips the holder.
+  ASSERT_TRUE(bakery_->apply(held()));
+  ASSERT_TRUE(bakery_->flush());
+  auto saved = loadActiveState(dir_.path());
+  ASSERT_TRUE(saved && *saved);
+  EXPECT_EQ(testing::planDifference((*saved)->plan, *bakery_->active()), "");
+  EXPECT_EQ((*saved)->plan.holder, plan::HolderKind::Tbf);
+  EXPECT_EQ((*saved)->plan.interfaces.front().queues.front().holder, plan::HolderKind::Tbf);
+  // Observe keeps the mq roots and their holders; leaving it adds the HTB qdiscs below them.
+  auto observe = bakery_->enterObserve({"lan0", "wan0"});
+  ASSERT_TRUE(observe) << observe.error().message();
+  EXPECT_EQ(bakery_->active()->holder, plan::HolderKind::Tbf);
+  auto back = bakery_->apply(held());
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_NE(back->mode, "bypass-rebuild") << back->reason;
+  expectInSync();
+}
+
 TEST_F(SpareRebuildTest, WithoutASpareTxQueueTheOldMethodSaysWhy) {
   runner_.setTxQueues(2);
   auto m = smallIsp(30);

@@ -63,6 +63,18 @@ TEST(XdpMetadataKey, OffIsReadAndOtherValuesAreRefused) {
   EXPECT_TRUE(bad.hasErrors()) << dump(bad);
 }
 
+TEST(QueueHolderKey, TbfIsReadAndOtherValuesAreRefused) {
+  Diagnostics diags;
+  auto tbf = with("queue_holder = \"tbf\"\n", diags);
+  ASSERT_TRUE(tbf) << dump(diags);
+  EXPECT_TRUE(tbf->sluice.queueHolderTbf);
+  auto defaulted = with("", diags);
+  EXPECT_FALSE(defaulted->sluice.queueHolderTbf);
+  Diagnostics bad;
+  with("queue_holder = \"prio\"\n", bad);
+  EXPECT_TRUE(bad.hasErrors()) << dump(bad);
+}
+
 TEST(OtherSection, TypedReadsKeepDefaultsForAbsentKeys) {
   Diagnostics diags;
   auto c = with("[stormguard]\nenabled = true\ntargets = [\"A\", \"B\"]\n"

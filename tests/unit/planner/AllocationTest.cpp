@@ -107,6 +107,7 @@ TEST(Allocation, LeafHandlesUniqueSkipReservedAndAvoidHtbMajors) {
           EXPECT_NE(h, kMqMajor);
           EXPECT_NE(h, 0xFFFF);
           EXPECT_NE(h, 0);
+          EXPECT_FALSE(isReservedMajor(h)) << h;  // the holder range below the mq root too
           EXPECT_FALSE(majors.contains(h)) << h;
         }
       }
@@ -114,6 +115,36 @@ TEST(Allocation, LeafHandlesUniqueSkipReservedAndAvoidHtbMajors) {
     EXPECT_EQ(handles.size(), 33'000u + 4u);  // circuits + default classes
     EXPECT_EQ(*handles.begin(), 5);           // first free above HTB majors 1..4
   }
+}
+
+TEST(Allocation, QueueHolderFromConfigSitsOnEveryQueueAndCoversAtMost256TxQueues) {
+  ModelBuilder b;
+  b.node("Site", 1000, 1000);
+  b.circuit("c1", "Site", 1, 1, 10, 10);
+  auto config = bridgeConfig();
+  Diagnostics diags;
+  const auto plain = testing::plan(config, b.model(), 4, 4, diags);
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->interfaces[0].queues[0].holder, HolderKind::None);
+  EXPECT_EQ(queueParentOf(plain->interfaces[0].queues[0]).toString(), "7fff:1");
+  config.sluice.queueHolderTbf = true;
+  const auto held = testing::plan(config, b.model(), 4, 4, diags);
+  ASSERT_TRUE(held);
+  for (const auto& iface : held->interfaces) {
+    EXPECT_EQ(interfaceHolder(iface), HolderKind::Tbf);
+    for (const auto& hq : iface.queues) {
+      EXPECT_EQ(hq.holder, HolderKind::Tbf);
+      EXPECT_EQ(queueParentOf(hq), (TcHandle{static_cast<uint16_t>(0x7FFE - hq.txQueue), 1}));
+    }
+  }
+  EXPECT_EQ(holderMajorOf(255), 0x7EFF);
+  EXPECT_TRUE(isReservedMajor(0x7EFF));
+  EXPECT_FALSE(isReservedMajor(0x7EFE));
+  EXPECT_TRUE(isReservedMajor(kMqMajor));
+  EXPECT_FALSE(isReservedMajor(0x8000));
+  Diagnostics tooMany;
+  EXPECT_FALSE(testing::plan(config, b.model(), 300, 4, tooMany));
+  EXPECT_TRUE(tooMany.has("planner-holder-tx-queues"));
 }
 
 TEST(Allocation, LeafHandlesExhaustedIsAnErrorNamingTheInterface) {

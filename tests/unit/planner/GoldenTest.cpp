@@ -77,6 +77,11 @@ TEST(Golden, StickTcBatch) {
   compareOrUpdate(kDir + "stick/plan.tc", renderTcBatch(planFixture("stick", diags)));
 }
 
+TEST(Golden, HolderTcBatch) {
+  Diagnostics diags;
+  compareOrUpdate(kDir + "holder/plan.tc", renderTcBatch(planFixture("holder", diags)));
+}
+
 TEST(Golden, StickJson) {
   Diagnostics diags;
   compareOrUpdate(kDir + "stick/plan.json", renderPlanJson(planFixture("stick", diags)));
