@@ -26,6 +26,7 @@ struct Options {
   bool paths = true;                 ///< the trafgen table
   bool live = true;                  ///< the live-frames table (where the kernel accepts the flag)
   bool reload = true;                ///< the reload-penalty table
+  bool holder = false;               ///< a TBF holder between mq and each HTB ([sluice] queue_holder)
   std::string workDir;               ///< trafgen configurations and logs
 };
 

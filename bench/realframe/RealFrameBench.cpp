@@ -8,7 +8,7 @@
 //
 // Usage: bench_realframe [--rounds N] [--seconds S] [--rate PPS] [--reload-rate PPS]
 //                        [--reload-seconds S] [--live-frames N] [--no-paths] [--no-live]
-//                        [--no-reload]
+//                        [--no-reload] [--holder]   (--holder: a TBF holder above each HTB)
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -128,12 +128,14 @@ Options parse(int argc, char** argv) {
       o.live = false;
     } else if (a == "--no-reload") {
       o.reload = false;
+    } else if (a == "--holder") {
+      o.holder = true;
     } else {
       throw std::runtime_error(
           "unknown argument " + a +
           "; usage: bench_realframe [--rounds N] [--seconds S] [--rate PPS] "
           "[--reload-rate PPS] [--reload-seconds S] [--live-frames N] [--no-paths] "
-          "[--no-live] [--no-reload]");
+          "[--no-live] [--no-reload] [--holder]");
     }
   }
   if (o.rounds < 1 || o.seconds <= 0 || o.reloadSeconds <= 0 || o.liveFrames == 0 ||
@@ -170,7 +172,10 @@ int main(int argc, char** argv) try {
               sysconf(_SC_NPROCESSORS_ONLN), loadAverage().c_str());
 
   BpfStatsSession bpfStats;
-  Topology topo;
+  Topology topo(o.holder);
+  if (o.holder) {
+    std::printf("# with a TBF holder qdisc between mq and each HTB qdisc\n");
+  }
   dataplane::DataplaneOptions dpo;
   dpo.internetIfindex = static_cast<uint32_t>(topo.i1Ifindex());
   dpo.networkIfindex = static_cast<uint32_t>(topo.s1Ifindex());

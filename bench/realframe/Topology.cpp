@@ -61,7 +61,7 @@ void Topology::exec(const std::string& ns, const std::string& cmd) {
   }
 }
 
-Topology::Topology() {
+Topology::Topology(bool holder) {
   std::string id = std::to_string(getpid());
   inet_ = "rfi-" + id;
   shaper_ = "rfs-" + id;
@@ -89,7 +89,14 @@ Topology::Topology() {
   const std::string tc = "tc ";
   exec(S, tc + "qdisc add dev s1 root handle 7fff: mq");
   for (int q = 1; q <= 2; ++q) {
-    exec(S, fmt::format("tc qdisc add dev s1 parent 7fff:{0} handle {0}: htb default 2", q));
+    std::string parent = fmt::format("7fff:{}", q);
+    if (holder) {  // the line planner/TcBatch.cpp writes for a holder
+      exec(S, fmt::format("tc qdisc add dev s1 parent {} handle {:x}: tbf rate 400000000000bit "
+                          "burst 4194304 limit 1514000",
+                          parent, 0x7FFF - q));
+      parent = fmt::format("{:x}:1", 0x7FFF - q);
+    }
+    exec(S, fmt::format("tc qdisc add dev s1 parent {} handle {}: htb default 2", parent, q));
     exec(S, fmt::format("tc class add dev s1 parent {0}: classid {0}:1 htb rate 10gbit "
                         "quantum 1514",
                         q));
@@ -191,7 +198,8 @@ std::map<std::string, uint64_t> Topology::htbClassPackets() const {
 uint64_t Topology::qdiscDrops() const {
   uint64_t drops = 0;
   for (const auto& q : jsonOf("ip netns exec " + shaper_ + " tc -s -j qdisc show dev s1")) {
-    if (q.value("kind", "") != "mq") {  // mq sums its children
+    const std::string kind = q.value("kind", "");
+    if (kind != "mq" && kind != "tbf") {  // mq sums its children, a holder its child
       drops += q.at("drops").get<uint64_t>();
     }
   }

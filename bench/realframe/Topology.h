@@ -28,9 +28,10 @@ bool shell(const std::string& cmd, std::string* out = nullptr);
 
 class Topology {
  public:
-  /// Builds the namespaces, links, bridge, FDB entry and HTB trees; throws std::runtime_error
-  /// naming the failed command (the destructor still removes what exists).
-  Topology();
+  /// Builds the namespaces, links, bridge, FDB entry and HTB trees (with `holder`, each HTB under
+  /// a TBF holder as `[sluice] queue_holder = "tbf"` builds it); throws std::runtime_error naming
+  /// the failed command (the destructor still removes what exists).
+  explicit Topology(bool holder = false);
   ~Topology();
   Topology(const Topology&) = delete;
   Topology& operator=(const Topology&) = delete;
