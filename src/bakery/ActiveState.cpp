@@ -160,6 +160,7 @@ ActiveState parse(const Json& root) {
     const std::string ip = fmt::format("$.interfaces[{}]", i);
     plan::InterfacePlan iface;
     iface.ifname = get<std::string>(ifaces[i], "ifname", ip);
+    iface.holder = p.holder;
     const Json& queues = at(ifaces[i], "queues", ip);
     for (size_t k = 0; k < queues.size(); ++k) {
       const std::string qp = fmt::format("{}.queues[{}]", ip, k);

@@ -712,7 +712,7 @@ Result<ApplyReport> Bakery::enterObserve(const std::vector<std::string>& interfa
   std::set<std::string> seen;
   for (const auto& name : interfaces) {
     if (seen.insert(name).second) {
-      observed.interfaces.push_back(plan::InterfacePlan{name, {}});
+      observed.interfaces.push_back(plan::InterfacePlan{name, {}, observed.holder});
     }
   }
   if (active_) {

@@ -303,6 +303,7 @@ Result<void> ModelOpRunner::reconcile(const plan::QueuePlan& p) {
   devices_.clear();
   for (const auto& iface : p.interfaces) {
     Device& dev = devices_[iface.ifname];
+    dev.holder = p.holder;
     for (const auto& q : iface.queues) {
       plan::HtbQueuePlan header = queueHeader(q);
       dev.queues[q.major] = Queue{header};

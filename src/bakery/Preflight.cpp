@@ -112,7 +112,7 @@ Result<void> preflight(const plan::QueuePlan& desired, const Limits& limits,
     for (const auto& iface : p.interfaces) {
       auto& handles = qdiscs[iface.ifname];
       handles.insert(plan::kMqMajor);
-      if (!iface.queues.empty() && iface.queues.front().holder != plan::HolderKind::None) {
+      if (plan::interfaceHolder(iface) != plan::HolderKind::None) {
         for (uint32_t t = 0; t < plan::kMaxHolderTxQueues; ++t) {
           handles.insert(plan::holderMajorOf(static_cast<uint16_t>(t)));
         }

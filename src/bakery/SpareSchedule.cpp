@@ -84,8 +84,6 @@ std::variant<SpareSchedule, std::string> planSpareRebuild(const QueuePlan& activ
   if (active.holder != desired.holder) {
     return std::string("the queue holder changed (the mq root is rebuilt with it)");
   }
-  for (size_t i = 0; i < active.interfaces.size(); ++i) {
-  }
   auto oldPlace = placement(active, "active");
   if (auto* why = std::get_if<std::string>(&oldPlace))
     return *why;

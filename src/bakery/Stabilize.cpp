@@ -382,8 +382,11 @@ Result<void> stabilize(QueuePlan& desired, const QueuePlan& active, bool rebuild
         if (!cls.leaf || cls.leaf->kind == plan::LeafKind::None) {
           continue;
         }
+        // A handle in the reserved range (a state file from before the holder range existed)
+        // is not kept: a holder may need it.
         const bool sameLeaf =
             keptClass && old->leaf && old->leaf->kind == cls.leaf->kind &&
+            !plan::isReservedMajor(old->leaf->handleMajor) &&
             (cls.leaf->kind != plan::LeafKind::FqCodel ||
              old->leaf->fqCodel.flows == cls.leaf->fqCodel.flows);  // flows: fixed at creation
         if (sameLeaf) {

@@ -39,6 +39,11 @@ std::vector<CapacityUse> capacityLimits(const plan::QueuePlan& plan, const baker
   };
   for (const plan::InterfacePlan& iface : plan.interfaces) {
     std::set<uint16_t> majors{plan::kMqMajor};
+    if (plan::interfaceHolder(iface) != plan::HolderKind::None) {
+      for (uint32_t t = 0; t < plan::kMaxHolderTxQueues; ++t) {
+        majors.insert(plan::holderMajorOf(static_cast<uint16_t>(t)));
+      }
+    }
     for (const plan::HtbQueuePlan& q : iface.queues) {
       majors.insert(q.major);
       std::set<uint16_t> minors;

@@ -182,6 +182,7 @@ QueuePlan materialize(const FullPlan& fullPlan, const ActiveCircuits& active,
     const auto& iface = full.interfaces[i];
     auto& oi = out.interfaces.emplace_back();
     oi.ifname = iface.ifname;
+    oi.holder = iface.holder;
     oi.queues.reserve(iface.queues.size());
     for (size_t qi = 0; qi < iface.queues.size(); ++qi) {
       const auto& q = iface.queues[qi];

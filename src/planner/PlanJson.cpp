@@ -120,6 +120,7 @@ std::string renderPlanJson(const QueuePlan& plan) {
   root["version"] = 1;
   root["queueCount"] = plan.queueCount;
   root["onAStick"] = plan.onAStick;
+  root["holder"] = holderKindName(plan.holder);
   root["queueCpu"] = plan.queueCpu;
   Json interfaces = Json::array();
   for (const InterfacePlan& iface : plan.interfaces) {

@@ -83,11 +83,17 @@ std::optional<QueuePlan> buildPlan(const PlannerInput& input, Diagnostics& diags
     return std::nullopt;
   }
   const HolderKind holder = config.sluice.queueHolderTbf ? HolderKind::Tbf : HolderKind::None;
-  if (holder != HolderKind::None && input.availableTxQueues > kMaxHolderTxQueues) {
+  uint32_t txQueuesUsed = input.availableTxQueues;
+  for (const InterfacePlan& iface : plan.interfaces) {
+    for (const HtbQueuePlan& hq : iface.queues) {
+      txQueuesUsed = std::max<uint32_t>(txQueuesUsed, hq.txQueue + 1u);
+    }
+  }
+  if (holder != HolderKind::None && txQueuesUsed > kMaxHolderTxQueues) {
     diags.error(SourceLocation{}, "planner-holder-tx-queues",
                 fmt::format("[sluice] queue_holder = \"{}\" covers {} tx queues at most; the "
-                            "interface has {}",
-                            holderKindName(holder), kMaxHolderTxQueues, input.availableTxQueues),
+                            "plan uses {}",
+                            holderKindName(holder), kMaxHolderTxQueues, txQueuesUsed),
                 holderKindName(holder));
     return std::nullopt;
   }

@@ -41,13 +41,12 @@ TcHandle queueParentOf(const HtbQueuePlan& q) {
   return TcHandle{holderMajorOf(q.txQueue), 1};
 }
 
-HolderKind interfaceHolder(const InterfacePlan& iface) {
-  return iface.queues.empty() ? HolderKind::None : iface.queues.front().holder;
-}
+HolderKind interfaceHolder(const InterfacePlan& iface) { return iface.holder; }
 
 void setHolder(QueuePlan& plan, HolderKind holder) {
   plan.holder = holder;
   for (InterfacePlan& iface : plan.interfaces) {
+    iface.holder = holder;
     for (HtbQueuePlan& hq : iface.queues) {
       hq.holder = holder;
     }

@@ -175,12 +175,13 @@ bool r2qDiffersInEffect(uint32_t liveR2q, const HtbQueuePlan& q);
 struct InterfacePlan {
   std::string ifname;
   std::vector<HtbQueuePlan> queues;  ///< by txQueue
+  HolderKind holder = HolderKind::None;  ///< QueuePlan::holder, copied (the applier's view)
 };
 
-/// The holder kind of an interface's tx queues (its first queue's; None without queues).
+/// The holder kind of an interface's tx queues (InterfacePlan::holder).
 HolderKind interfaceHolder(const InterfacePlan& iface);
 
-/// Sets `holder` on `plan` and on every one of its queues.
+/// Sets `holder` on `plan`, its interfaces and every one of its queues.
 void setHolder(struct QueuePlan& plan, HolderKind holder);
 
 /// Where one network.json node (or generated parent node) landed.

@@ -130,6 +130,15 @@ Result<int> NetlinkApplier::resolve(const std::string& ifname) {
 }
 
 Result<uint32_t> NetlinkApplier::holderCount(const plan::InterfacePlan& plan) {
+  for (const auto& q : plan.queues) {
+    if (q.holder != plan::interfaceHolder(plan)) {
+      return makeError(EINVAL, fmt::format("apply tree to dev {}", plan.ifname),
+                       fmt::format("HTB qdisc {:x}: has holder {}, its interface {} (plan::setHolder "
+                                   "sets both)",
+                                   q.major, plan::holderKindName(q.holder),
+                                   plan::holderKindName(plan::interfaceHolder(plan))));
+    }
+  }
   if (plan::interfaceHolder(plan) == plan::HolderKind::None) {
     return 0;
   }
@@ -280,11 +289,12 @@ Result<void> NetlinkApplier::replace(const plan::InterfacePlan& plan) {
     const uint32_t mqClass = plan::mqClassOf(q.txQueue).raw();
     if (*holders == 0) {
       // A holder the plan no longer wants goes first, with the HTB qdisc below it (which may
-      // have this queue's handle: the kernel refuses to move a qdisc to another parent).
+      // have this queue's handle: the kernel refuses to move a qdisc to another parent). A pfifo
+      // takes its place until the HTB qdisc is added: the tx queue never points at noop.
       auto hi = liveQdiscByParent.find(mqClass);
       if (hi != liveQdiscByParent.end() && hi->second->kind == "tbf" &&
           hi->second->handle == makeHandle(plan::holderMajorOf(q.txQueue), 0)) {
-        encodeQdiscDelete(deletes, target(hi->second->handle, mqClass));
+        encodeFifo(deletes, Verb::Replace, target(0, mqClass), FifoKind::Packets, 0);
         regrafted.insert(mqClass);
       }
     }
@@ -328,10 +338,10 @@ Result<void> NetlinkApplier::replace(const plan::InterfacePlan& plan) {
       }
     } else if (q.kind == "htb" && parentMinor == 1 && parentMajor < plan::kMqMajor &&
                plan::isReservedMajor(parentMajor)) {
-      // Under a holder. Without holders in the plan, a planned queue on the same tx queue
-      // replaced the holder (and this qdisc with it) above.
-      const uint16_t tx = plan::kMqMajor - 1 - parentMajor;
-      if (*holders > 0 || !plannedParents.contains(plan::mqClassOf(tx).raw())) {
+      // Under a holder. Without holders in the plan the holder itself is replaced (above, or by
+      // the mq-class branch of this loop) and this qdisc goes with it: a replace below it could
+      // come after the holder is gone (ENOENT).
+      if (*holders > 0) {
         encodeFifo(updates, Verb::Replace, target(0, q.parent), FifoKind::Packets, 0);
       }
     }

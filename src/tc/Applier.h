@@ -84,7 +84,8 @@ class NetlinkApplier final : public TcApplier {
 
  private:
   /// Holders to create on the device of `plan` (plan::interfaceHolder): 0 without, else its tx
-  /// queue count up to plan::kMaxHolderTxQueues. Errors: the link's info cannot be read.
+  /// queue count up to plan::kMaxHolderTxQueues. Errors: a queue whose holder is not the
+  /// interface's (EINVAL), the link's info cannot be read.
   Result<uint32_t> holderCount(const plan::InterfacePlan& plan);
   Result<int> resolve(const std::string& ifname);
 

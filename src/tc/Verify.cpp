@@ -118,22 +118,29 @@ std::vector<std::string> compareTree(const LiveTree& live, const plan::Interface
   for (const auto& q : live.qdiscs) {
     byParent.emplace(q.parent, &q);
   }
+  // Holders: on every tx queue of the device (spare ones too: a rebuild grafts there), none
+  // without them in the plan.
+  for (const auto& q : live.qdiscs) {
+    const auto minor = static_cast<uint16_t>(q.parent & 0xFFFF);
+    if (q.parent == kRootParent || q.parent >> 16 != plan::kMqMajor || minor == 0 ||
+        minor > plan::kMaxHolderTxQueues) {
+      continue;
+    }
+    const uint16_t tx = minor - 1;
+    const bool isHolder = q.kind == "tbf" && q.handle == makeHandle(plan::holderMajorOf(tx), 0);
+    if (plan::interfaceHolder(plan) == plan::HolderKind::Tbf && !isHolder) {
+      out.push_back(fmt::format("tx queue {}: qdisc under {} is {} {}, plan says holder tbf {}",
+                                tx, formatHandle(q.parent), q.kind, formatHandle(q.handle),
+                                formatHandle(makeHandle(plan::holderMajorOf(tx), 0))));
+    } else if (plan::interfaceHolder(plan) == plan::HolderKind::None && isHolder) {
+      out.push_back(fmt::format("tx queue {}: holder tbf {} under {}, plan says none", tx,
+                                formatHandle(q.handle), formatHandle(q.parent)));
+    }
+  }
   std::unordered_set<uint32_t> plannedClasses;
   std::unordered_set<uint32_t> plannedMajors;
   for (const auto& q : plan.queues) {
     plannedMajors.insert(q.major);
-    const uint32_t mqChild = plan::mqClassOf(q.txQueue).raw();
-    if (q.holder == plan::HolderKind::Tbf) {
-      auto hi = byParent.find(mqChild);
-      const LiveQdisc* holder = hi == byParent.end() ? nullptr : hi->second;
-      const uint32_t want = makeHandle(plan::holderMajorOf(q.txQueue), 0);
-      if (holder == nullptr || holder->kind != "tbf" || holder->handle != want) {
-        out.push_back(fmt::format("tx queue {}: qdisc under {} is {} {}, plan says holder tbf {}",
-                                  q.txQueue, formatHandle(mqChild),
-                                  holder ? holder->kind : "nothing",
-                                  holder ? formatHandle(holder->handle) : "", formatHandle(want)));
-      }
-    }
     const uint32_t parent = plan::queueParentOf(q).raw();
     auto it = byParent.find(parent);
     const LiveQdisc* htb = it == byParent.end() ? nullptr : it->second;

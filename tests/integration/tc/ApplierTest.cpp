@@ -187,6 +187,7 @@ TEST_F(ApplierTest, AnInertR2qIsKeptAndOneAClassReadsRebuildsItsQueue) {
 TEST_F(ApplierTest, HoldersSitOnEveryTxQueueAndReplaceMovesQueuesBelowThemAndBack) {
   const auto plain = makePlan("a0", 4, 200, plan::LeafKind::Pfifo);
   auto held = plain;
+  held.holder = plan::HolderKind::Tbf;
   for (auto& q : held.queues) q.holder = plan::HolderKind::Tbf;
   {
     auto r = applier_->create(held);
@@ -214,6 +215,19 @@ TEST_F(ApplierTest, HoldersSitOnEveryTxQueueAndReplaceMovesQueuesBelowThemAndBac
   };
   EXPECT_EQ(shown("a0"), shown("b0"));
   EXPECT_NE(shown("a0").find("tbf 7ffe:"), std::string::npos) << shown("a0");
+  // A spare tx queue that lost its holder is a difference (a later rebuild grafts there), and
+  // replace puts it back.
+  testing::run(fmt::format("ip netns exec {} tc qdisc replace dev a0 parent 7fff:10 pfifo",
+                           ns_->name()));
+  const auto drift = compareTree(readBack(), held);
+  ASSERT_EQ(drift.size(), 1u) << joined(drift);
+  EXPECT_NE(drift[0].find("tx queue 15"), std::string::npos) << drift[0];
+  {
+    auto r = applier_->replace(held);
+    ASSERT_TRUE(r) << r.error().message();
+  }
+  EXPECT_EQ(applier_->lastStats().messages, 1u);
+  expectTreeEquals(held);
 
   // Off: each planned queue is grafted back under its mq class, the other holders go.
   {
@@ -234,6 +248,20 @@ TEST_F(ApplierTest, HoldersSitOnEveryTxQueueAndReplaceMovesQueuesBelowThemAndBac
     ASSERT_TRUE(r) << r.error().message();
   }
   EXPECT_EQ(applier_->lastStats().messages, 0u);
+  // Off again with a queue fewer: the dropped queue's HTB goes with its holder.
+  auto plainFewer = plain;
+  plainFewer.queues.pop_back();
+  {
+    auto r = applier_->replace(plainFewer);
+    ASSERT_TRUE(r) << r.error().message();
+  }
+  expectTreeEquals(plainFewer);
+  EXPECT_EQ(holders(), 0);
+  {
+    auto r = applier_->replace(held);
+    ASSERT_TRUE(r) << r.error().message();
+  }
+  expectTreeEquals(held);
   // A queue the plan drops keeps its holder, with a FIFO below it.
   auto fewer = held;
   fewer.queues.pop_back();
