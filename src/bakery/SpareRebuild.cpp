@@ -151,9 +151,7 @@ std::optional<Result<ApplyReport>> Bakery::spareQueueRebuild(const plan::QueuePl
   std::vector<bool> used(0x10000, false);
   for (uint32_t m = 0; m <= txQueues + 1 && m < 0x10000; ++m)
     used[m] = true;
-  for (uint32_t m = 0; m <= 0xFFFF; ++m) {
-    used[m] = used[m] || plan::isReservedMajor(m);
-  }
+  plan::markReservedMajors(used);
   markLeaves(active, used);
   std::vector<bool> clash = used;
   markLeaves(desired, used);

@@ -366,9 +366,7 @@ bool freeSpareMajors(QueuePlan& p, const std::string& ifname, uint32_t txQueues)
       continue;
     std::vector<bool> used(0x10000, false);
     std::vector<bool> htbMajor(0x10000, false);
-    for (uint32_t m = 0; m <= 0xFFFF; ++m) {
-      used[m] = plan::isReservedMajor(m);
-    }
+    plan::markReservedMajors(used);
     for (const auto& hq : iface.queues) {
       used[hq.major] = htbMajor[hq.major] = true;
       for (const auto& cls : hq.classes) {

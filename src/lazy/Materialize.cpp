@@ -29,9 +29,7 @@ void fillLeafHandles(QueuePlan& p) {
   std::map<std::string, std::vector<bool>> taken;
   for (const auto& iface : p.interfaces) {
     auto& t = taken.try_emplace(iface.ifname, std::vector<bool>(0x10000, false)).first->second;
-    for (uint32_t m = 0; m <= 0xFFFF; ++m) {
-      t[m] = t[m] || plan::isReservedMajor(m);
-    }
+    plan::markReservedMajors(t);
     for (const auto& q : iface.queues) {
       t[q.major] = true;
       for (const auto& cls : q.classes) {

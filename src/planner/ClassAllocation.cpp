@@ -107,9 +107,10 @@ HtbQueuePlan makeQueue(Direction dir, uint16_t queue, const PlanTree& tree, bool
 
 /// Gives every leaf of the interface an explicit handle major: the first free major above the
 /// interface's HTB majors, skipping reserved majors (isReservedMajor: the mq root, the holder
-/// range below it and 0xFFFF, tc's TC_H_ROOT/ingress range). False with an error naming the interface when the 16-bit space runs out, except with
-/// lazy queues (only active circuits' leaves exist; src/lazy gives the ones left at 0 a free handle
-/// when they are materialized, and the bakery's preflight refuses more than a device holds).
+/// range below it and 0xFFFF, tc's TC_H_ROOT/ingress range). False with an error naming the
+/// interface when the 16-bit space runs out, except with lazy queues (only active circuits'
+/// leaves exist; src/lazy gives the ones left at 0 a free handle when they are materialized, and
+/// the bakery's preflight refuses more than a device holds).
 bool assignLeafHandles(InterfacePlan& iface, Diagnostics& diags, bool lazy) {
   uint32_t next = 1;
   size_t leaves = 0;

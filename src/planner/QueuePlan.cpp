@@ -58,6 +58,12 @@ bool isReservedMajor(uint32_t major) {
          (major <= kMqMajor && major >= kMqMajor - kMaxHolderTxQueues);
 }
 
+void markReservedMajors(std::vector<bool>& used) {
+  for (uint32_t m = 0; m < used.size(); ++m) {
+    used[m] = used[m] || isReservedMajor(m);
+  }
+}
+
 const char* cakeDiffservName(CakeDiffserv mode) {
   switch (mode) {
     case CakeDiffserv::Besteffort:

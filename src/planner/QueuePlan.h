@@ -158,6 +158,8 @@ TcHandle queueParentOf(const HtbQueuePlan& q);
 /// True for a qdisc handle major no HTB qdisc or leaf may take: 0, 0xFFFF (TC_H_ROOT/ingress),
 /// the mq root kMqMajor and the holder range below it (reserved whether holders are on or not).
 bool isReservedMajor(uint32_t major);
+/// Sets used[m] for every reserved major m (`used` has 0x10000 entries; others are left as they are).
+void markReservedMajors(std::vector<bool>& used);
 
 /// True when the kernel never reads `q`'s r2q: HTB uses its qdisc's r2q only for a class added or
 /// changed without a quantum (net/sched/sch_htb.c htb_change_class: `if (hopt->quantum)

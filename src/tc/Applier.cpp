@@ -276,8 +276,7 @@ Result<void> NetlinkApplier::replace(const plan::InterfacePlan& plan) {
   for (uint32_t t = 0; t < *holders; ++t) {
     const auto tx = static_cast<uint16_t>(t);
     auto it = liveQdiscByParent.find(plan::mqClassOf(tx).raw());
-    if (it == liveQdiscByParent.end() || it->second->kind != "tbf" ||
-        it->second->handle != makeHandle(plan::holderMajorOf(tx), 0)) {
+    if (it == liveQdiscByParent.end() || !isHolderOf(it->second->kind, it->second->handle, tx)) {
       encodeHolder(updates, ifindex, plan.ifname, tx, plan::interfaceHolder(plan));
       regrafted.insert(plan::mqClassOf(tx).raw());
     }
@@ -292,8 +291,8 @@ Result<void> NetlinkApplier::replace(const plan::InterfacePlan& plan) {
       // have this queue's handle: the kernel refuses to move a qdisc to another parent). A pfifo
       // takes its place until the HTB qdisc is added: the tx queue never points at noop.
       auto hi = liveQdiscByParent.find(mqClass);
-      if (hi != liveQdiscByParent.end() && hi->second->kind == "tbf" &&
-          hi->second->handle == makeHandle(plan::holderMajorOf(q.txQueue), 0)) {
+      if (hi != liveQdiscByParent.end() &&
+          isHolderOf(hi->second->kind, hi->second->handle, q.txQueue)) {
         encodeFifo(deletes, Verb::Replace, target(0, mqClass), FifoKind::Packets, 0);
         regrafted.insert(mqClass);
       }
@@ -331,8 +330,8 @@ Result<void> NetlinkApplier::replace(const plan::InterfacePlan& plan) {
     const auto parentMajor = static_cast<uint16_t>(q.parent >> 16);
     const auto parentMinor = static_cast<uint16_t>(q.parent & 0xFFFF);
     if (parentMajor == plan::kMqMajor) {
-      const bool holder = q.kind == "tbf" && parentMinor >= 1 &&
-                          q.handle == makeHandle(plan::holderMajorOf(parentMinor - 1), 0);
+      const bool holder = parentMinor >= 1 && parentMinor <= plan::kMaxHolderTxQueues &&
+                          isHolderOf(q.kind, q.handle, parentMinor - 1);
       if (q.kind == "htb" || (holder && *holders == 0)) {
         encodeFifo(updates, Verb::Replace, target(0, q.parent), FifoKind::Packets, 0);
       }

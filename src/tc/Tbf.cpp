@@ -27,6 +27,10 @@ void encodeTbf(netlink::Batch& batch, Verb verb, const TcTarget& target,
   netlink::nestEnd(nlh, nest);
 }
 
+bool isHolderOf(const std::string& kind, uint32_t handle, uint16_t txQueue) {
+  return kind == "tbf" && handle == makeHandle(plan::holderMajorOf(txQueue), 0);
+}
+
 void encodeHolder(netlink::Batch& batch, int ifindex, const std::string& ifname, uint16_t txQueue,
                   plan::HolderKind kind) {
   if (kind == plan::HolderKind::None) {

@@ -28,6 +28,10 @@ struct TbfOptions {
 /// Appends a TBF qdisc request on `target`.
 void encodeTbf(netlink::Batch& batch, Verb verb, const TcTarget& target, const TbfOptions& options);
 
+/// True when `kind`/`handle` (a live qdisc under mq class plan::mqClassOf(txQueue)) is that tx
+/// queue's holder: a TBF with handle plan::holderMajorOf(txQueue).
+bool isHolderOf(const std::string& kind, uint32_t handle, uint16_t txQueue);
+
 /// Appends `tc qdisc replace` of the holder qdisc of tx queue `txQueue` (< plan::kMaxHolderTxQueues):
 /// handle plan::holderMajorOf(txQueue), parent plan::mqClassOf(txQueue), kHolderRateBitsPerSecond,
 /// kHolderBurstBytes, a plan::kHolderFifoBytes bfifo child when new. Appends nothing for HolderKind::None.

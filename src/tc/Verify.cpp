@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "tc/Applier.h"
+#include "tc/Tbf.h"
 #include "tc/TcMessage.h"
 
 namespace sluice::tc {
@@ -127,7 +128,7 @@ std::vector<std::string> compareTree(const LiveTree& live, const plan::Interface
       continue;
     }
     const uint16_t tx = minor - 1;
-    const bool isHolder = q.kind == "tbf" && q.handle == makeHandle(plan::holderMajorOf(tx), 0);
+    const bool isHolder = isHolderOf(q.kind, q.handle, tx);
     if (plan::interfaceHolder(plan) == plan::HolderKind::Tbf && !isHolder) {
       out.push_back(fmt::format("tx queue {}: qdisc under {} is {} {}, plan says holder tbf {}",
                                 tx, formatHandle(q.parent), q.kind, formatHandle(q.handle),
