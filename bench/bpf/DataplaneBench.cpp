@@ -2,6 +2,10 @@
 // repeat counts, each path next to a trivial XDP_PASS program from the same object in the same
 // round. Then the reload penalty: per-packet cost on CPU 0 while CPU 1 republishes 100k
 // mappings, epoch design vs LibreQoS 1.4 style (delete all, re-add all, wipe the hot cache).
+// The "floor" rows run bench/bpf/floor.bpf.c instead of sluice_xdp: one lookup in a flow table of
+// Sluice's layout and a redirect, nothing else, i.e. the least any flow hit with one hash-map
+// lookup costs (both flow tables hold the same 100,000 other flows); and the same with a
+// direct-mapped array in place of the hash map.
 //
 // Repeats reuse one packet buffer (DESIGN §5); the XDP program reuses a metadata block that is
 // already there, so every repeat after the first takes the same path. META_FAILED is checked.
@@ -29,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "FloorBench.h"
 #include "PacketBuilder.h"
 #include "TestRun.h"
 #include "dataplane/BpfMapWriter.h"
@@ -178,6 +183,9 @@ void checkNoMetaFailures(Dataplane& dp) {
   }
 }
 
+// Flows other than the benchmark packet's in the flow tables of the path rows.
+constexpr size_t kOtherFlows = 100'000;
+
 // --only SUBSTRING: measure only the rows whose name contains it (e.g. under perf record).
 std::string gOnly;
 
@@ -220,7 +228,9 @@ void pathBenchmarks(const Lab& lab, uint32_t repeat, int rounds, bool quick,
                        .count();
     std::printf("# %zu prefixes published in %.0f ms (%s)\n", maps.size(), pubMs,
                 w.perElementFallback() ? "per element: LPM has no batch ops" : "batched");
-    auto measure = [&](const std::string& name, const std::vector<uint8_t>& pkt, uint32_t flags) {
+    // `prog` is sluice_xdp unless given (the floor row); tc repeats the lookup only for it.
+    auto measure = [&](const std::string& name, const std::vector<uint8_t>& pkt, uint32_t flags,
+                       int prog = -1) {
       if (!gOnly.empty() && name.find(gOnly) == std::string::npos) {
         return;
       }
@@ -228,8 +238,8 @@ void pathBenchmarks(const Lab& lab, uint32_t repeat, int rounds, bool quick,
       std::vector<double> ns, base, tc;
       for (int r = 0; r < rounds; ++r) {  // interleave with the baseline to share the noise
         base.push_back(nsPerPacket(dp->xdpPassProgramFd(), pkt, in, repeat, 1));
-        ns.push_back(nsPerPacket(dp->xdpProgramFd(), pkt, in, repeat, 1));
-        if (tcLookup) {
+        ns.push_back(nsPerPacket(prog < 0 ? dp->xdpProgramFd() : prog, pkt, in, repeat, 1));
+        if (tcLookup && prog < 0) {
           tc.push_back(tcNsPerPacket(dp->tcProgramFd(), pkt, lab.networkIfindex, repeat));
         }
       }
@@ -241,9 +251,16 @@ void pathBenchmarks(const Lab& lab, uint32_t repeat, int rounds, bool quick,
     };
     std::string tag = fmt::format(" ({} prefixes)", n);
     if (n == sizes.front()) {
-      // Reference points: the cost of entering the program at all.
+      // Both flow tables hold the same 100,000 other flows, as a loaded shaper's would.
+      FloorProgram floor(1);
+      fillFlowTable(floor.flowMapFd(), kOtherFlows, 11);
+      fillFlowTable(dp->flowMapFd(), kOtherFlows, 11);
+      // Reference points: the cost of entering the program at all, and of the least a flow
+      // hit can do (bench/bpf/floor.bpf.c: one lookup in a flow table of Sluice's layout).
       measure("bypass switch on", pkt4, SLUICE_CFG_BYPASS);
       measure("ARP (dissect, not IP)", PacketBuilder().rawEtherType(0x0806).build(), 0);
+      measure("floor: one flow lookup + redirect, IPv4", pkt4, 0, floor.programFd());
+      measure("floor: direct-mapped flow slot, IPv4", pkt4, 0, floor.slotProgramFd());
       measure("flow hit, IPv4", pkt4, 0);
       // An address in a /24: a /32 is a host route, which never enters the hot cache.
       measure("hot-cache hit, IPv4 in a /24 (flows off)", pkt4net, SLUICE_CFG_NO_FLOWS);
