@@ -608,6 +608,11 @@ Result<ApplyReport> Bakery::rebuild(plan::QueuePlan desired, std::string reason)
     buildGeneration_ = 0;
     return build(std::move(desired));
   }
+  // The holders are the mq root's children: neither spare tx queues nor the same HTB qdiscs can
+  // change them, only a tree made anew (the diff's reason says so already).
+  if (desired.holder != active_->plan.holder && !active_->plan.interfaces.empty()) {
+    return bypassRebuild(desired, reason);
+  }
   std::string whyNotSpare;
   if (auto spare = spareQueueRebuild(desired, reason, whyNotSpare)) {
     return std::move(*spare);

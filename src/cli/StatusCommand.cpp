@@ -218,7 +218,9 @@ void printStatus(const json& s) {
   printRadius(s);
   fmt::print("mode: {}, queue mode: {}\n", text(s, "mode"), text(s, "queue_mode"));
   printInterfaces(s);
-  fmt::print("queues: {}\n", text(s, "queues"));
+  const std::string holder = text(s, "queue_holder", "none");
+  fmt::print("queues: {}{}\n", text(s, "queues"),
+             holder == "none" ? "" : ", each below a " + holder + " holder qdisc (queue_holder)");
   fmt::print("shaped: {} circuits ({} devices, {} addresses) under {} nodes\n",
              text(s, "circuits"), text(s, "devices"), text(s, "addresses"), text(s, "nodes"));
   printLeaf(s);

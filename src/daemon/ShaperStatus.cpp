@@ -73,6 +73,7 @@ nlohmann::json Shaper::statusJson() const {
   }
   if (plan_) {
     j["queues"] = plan_->queueCount;
+    j["queue_holder"] = plan::holderKindName(plan_->holder);  // lqos.conf [sluice] queue_holder
     j["circuits"] = plan_->circuits.size();
     j["addresses"] = plan_->addresses.size();
   }

@@ -80,6 +80,17 @@ bool has(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+TEST_F(CliCommandsTest, StatusNamesTheHolderQdiscWhenThereIsOne) {
+  json s = fullStatus();
+  s["queue_holder"] = "tbf";
+  handler_.statusResponse = {200, s};
+  EXPECT_TRUE(has(run("status").first,
+                  "queues: 8, each below a tbf holder qdisc (queue_holder)\n"));
+  s["queue_holder"] = "none";
+  handler_.statusResponse = {200, s};
+  EXPECT_TRUE(has(run("status").first, "queues: 8\n"));
+}
+
 TEST_F(CliCommandsTest, StatusSummarizesEverythingAndShoutsAboutTheFallback) {
   handler_.statusResponse = {200, fullStatus()};
   const auto [out, err] = run("status");
