@@ -4,10 +4,12 @@
 //     network.json edited, then reloaded through the control API as `sluice reload` does),
 //   - one structural change (a new site; an AP and its circuits moved under it),
 //   - a link rate change (lqos.conf uplink/downlink_bandwidth_mbps: in place, not a rebuild),
+//   - holder qdiscs switched on (queue_holder = "tbf": a bypass rebuild), then the queue count
+//     changed 2 -> 4 -> 2 under them (HTB qdiscs added and dropped, circuits moved),
 //   - a shape -> observe -> shape cycle (lqos.conf queue_mode),
 //   - a SIGKILL of sluiced during a large apply and a restart (`sluice lab restart --kill`).
-// Asserts: no probe packet lost outside the two observe transitions (their loss and duration are
-// measured and printed); after every change the live kernel tree equals the bakery's active state
+// Asserts: no probe packet lost outside the two observe transitions and the switch to holders
+// (their loss and duration are measured and printed); after every change the live kernel tree equals the bakery's active state
 // (bakery::compareLive, what `sluice tree --json` reads) and shows the change itself (rates,
 // classes, parents); each change's tc op count as reported, bounded per change class; the
 // restart adopts or reconciles and never rebuilds.
@@ -636,6 +638,70 @@ TEST_F(BakeryLab, EveryChangeLiveWithoutProbeLoss) {
     EXPECT_GT(linkClasses, 0u);
   }
 
+  // Holder qdiscs ([sluice] queue_holder = "tbf", docs/bakery.md "Holder qdiscs"). Turning them
+  // on changes the mq root's children: a bypass rebuild, whose loss is measured, not asserted.
+  // Then the queue count changes ([queues] override_available_queues 2 -> 4 -> 2 on the lab's 8
+  // tx queues): HTB qdiscs are added and dropped and circuits move between them. Without holders
+  // each of those adds and drops is a graft under mq, which deactivates the whole device; under
+  // the holders they are TBF grafts of one tx queue, and not one probe packet may be lost.
+  auto setConf = [&](const std::string& section, const std::string& key,
+                     const std::string& value) {
+    std::string conf = readText(state_.config);
+    const std::string line = key + " = " + value;
+    const auto header = conf.find("[" + section + "]\n");
+    ASSERT_NE(header, std::string::npos) << section;
+    const auto sectionEnd = conf.find("\n[", header + 1);
+    const auto at = conf.find("\n" + key + " = ", header);
+    if (at != std::string::npos && (sectionEnd == std::string::npos || at < sectionEnd)) {
+      conf.replace(at + 1, conf.find('\n', at + 1) - at - 1, line);
+    } else {
+      conf.insert(conf.find('\n', header) + 1, line + "\n");
+    }
+    writeAtomically(state_.config, conf);
+  };
+  std::pair<uint64_t, uint64_t> holderWindow;
+  std::vector<std::pair<uint64_t, uint64_t>> queueCountWindows;
+  {
+    const uint64_t from = (*probe)->nextSeq();
+    setConf("sluice", "queue_holder", "\"tbf\"");
+    const Json b = applyInputs(&appliesSeen);
+    std::this_thread::sleep_for(milliseconds(300));
+    holderWindow = {from, (*probe)->nextSeq()};
+    fmt::print("holders on: {}\n", at(b, "last_apply").dump());
+    EXPECT_TRUE(flagAt(at(b, "drift"), "in_sync")) << b.dump();
+    expectKernelEqualsActive(activePlan(), "holders on");
+    const tc::LiveTree tree = liveTree(down);
+    const size_t holders = std::count_if(tree.qdiscs.begin(), tree.qdiscs.end(),
+                                         [](const tc::LiveQdisc& q) { return q.kind == "tbf"; });
+    EXPECT_EQ(holders, lab::kShaperQueues) << "a TBF holder on every tx queue of " << down;
+    for (const auto& q : tree.qdiscs) {
+      if (q.kind == "htb") {
+        const tc::LiveQdisc* parent = nullptr;
+        for (const auto& h : tree.qdiscs) {
+          if (h.kind == "tbf" && (h.handle >> 16) == (q.parent >> 16)) {
+            parent = &h;
+          }
+        }
+        EXPECT_NE(parent, nullptr) << fmt::format("HTB {:x}: sits below a holder", q.handle);
+      }
+    }
+  }
+  for (const uint32_t queues : {4u, 2u}) {
+    const uint64_t from = (*probe)->nextSeq();
+    setConf("queues", "override_available_queues", std::to_string(queues));
+    const Json b = applyInputs(&appliesSeen);
+    std::this_thread::sleep_for(milliseconds(300));
+    queueCountWindows.emplace_back(from, (*probe)->nextSeq());
+    const Json last = at(b, "last_apply");
+    fmt::print("queue count -> {} under holders: {}\n", queues, last.dump());
+    EXPECT_TRUE(flagAt(at(b, "drift"), "in_sync")) << b.dump();
+    const plan::QueuePlan active = activePlan();
+    expectKernelEqualsActive(active, fmt::format("queue count {}", queues));
+    for (const auto& iface : active.interfaces) {
+      EXPECT_EQ(iface.queues.size(), queues) << iface.ifname;
+    }
+  }
+
   // shape -> observe -> shape, each transition measured.
   auto setQueueMode = [&](const std::string& mode) {
     std::string conf = readText(state_.config);
@@ -729,8 +795,18 @@ TEST_F(BakeryLab, EveryChangeLiveWithoutProbeLoss) {
   const lab::ProbeReport link = (*probe)->report(linkWindow.first, linkWindow.second);
   fmt::print("{}", lab::renderProbeReport(link, "link rate change (300 ms after it)"));
   EXPECT_EQ(link.lost, 0u) << "probe packets lost around the link rate change";
+  const lab::ProbeReport holder = (*probe)->report(holderWindow.first, holderWindow.second);
+  fmt::print("{}", lab::renderProbeReport(holder, "holders on (bypass rebuild, loss allowed)"));
+  for (size_t w = 0; w < queueCountWindows.size(); ++w) {
+    const auto r = (*probe)->report(queueCountWindows[w].first, queueCountWindows[w].second);
+    fmt::print("{}", lab::renderProbeReport(
+                         r, fmt::format("queue count {} under holders", w == 0 ? "2 -> 4"
+                                                                               : "4 -> 2")));
+    EXPECT_EQ(r.lost, 0u) << "probe packets lost while the queue count changed under holders";
+  }
   EXPECT_GT(total.received, 0u);
-  EXPECT_EQ(total.lost - lostInObserve, 0u) << "probe packets lost outside observe transitions";
+  EXPECT_EQ(total.lost - lostInObserve - holder.lost, 0u)
+      << "probe packets lost outside observe transitions and the switch to holders";
   EXPECT_EQ(total.duplicates, 0u);
 }
 
