@@ -119,6 +119,12 @@ void run(ApplyOptions& options) {
                "([sluice] leaf_fallback). Queues are NOT managed as configured.\n",
                kinds, report->replacedLeaves, fallbackName);
   }
+  if (!report->holderDropped.empty()) {
+    fmt::print(stderr,
+               "WARNING: HOLDER FALLBACK: queue_holder = \"tbf\" but {}; the HTB qdiscs sit "
+               "directly under mq.\n",
+               report->holderDropped);
+  }
   if (auto r = tc::applyPlan(applier, queuePlan, tc::ApplyMode::Replace); !r) {
     return fail(r.error());
   }

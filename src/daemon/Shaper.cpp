@@ -71,6 +71,14 @@ Result<void> Shaper::applyLeafFallback(plan::QueuePlan& plan, const config::Conf
                                   report->replacedLeaves, fallbackName);
     leafActive_ = fallbackName;
   }
+  holderFallback_.clear();
+  if (!report->holderDropped.empty()) {
+    holderFallback_ = fmt::format(
+        "HOLDER FALLBACK: queue_holder = \"tbf\" but {}; the HTB qdiscs sit directly under mq, "
+        "so rebuilds and queue count changes drop packets on every tx queue again",
+        report->holderDropped);
+    spdlog::warn("{}", holderFallback_);
+  }
   return {};
 }
 

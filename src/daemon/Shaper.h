@@ -281,6 +281,7 @@ class Shaper final : public api::ControlHandler {
   std::string leafConfigured_;
   std::string leafActive_;
   std::string fallbackReason_;
+  std::string holderFallback_;  ///< why queue_holder = "tbf" is off ("" = as configured)
   std::vector<std::pair<std::string, uint32_t>> txQueues_;  ///< interface -> tx queues
   bool adopted_ = false;
   std::vector<std::string> notices_;

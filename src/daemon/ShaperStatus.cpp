@@ -89,6 +89,9 @@ nlohmann::json Shaper::statusJson() const {
   }
   j["adopted"] = adopted_;
   auto notices = nlohmann::json(notices_);
+  if (!holderFallback_.empty()) {
+    notices.push_back(holderFallback_);
+  }
   auto applyJson = [](const ApplyRecord& a) {
     return nlohmann::json{{"time", isoTime(a.time)},
                           {"sequence", a.sequence},

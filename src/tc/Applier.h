@@ -103,13 +103,14 @@ struct LeafCapabilities {
   bool bfifo = false;
   bool htb = false;
   bool mq = false;
+  bool tbf = false;                ///< the holder qdisc ([sluice] queue_holder = "tbf")
   std::vector<std::string> notes;  ///< kernel's reason per missing kind
 
   bool supports(plan::LeafKind kind) const;
 };
 
 /// Probes by creating each kind as the root qdisc of a scratch veth (2 tx queues, unique name,
-/// created in the socket's namespace and deleted again). mq and htb are probed too. Errors: the
+/// created in the socket's namespace and deleted again). mq, htb and tbf are probed too. Errors: the
 /// scratch device cannot be created (no privilege, no veth).
 Result<LeafCapabilities> probeLeafCapabilities(netlink::Socket& socket);
 
@@ -125,12 +126,17 @@ std::optional<plan::LeafKind> parseLeafKind(std::string_view name);
 struct FallbackReport {
   std::vector<plan::LeafKind> missing;  ///< kinds the plan uses that the kernel lacks
   size_t replacedLeaves = 0;            ///< leaves switched to the fallback kind
+  /// The plan wanted TBF holder qdiscs and the kernel has no sch_tbf: the plan has none now, and
+  /// this is the kernel's reason ("" when nothing was dropped).
+  std::string holderDropped;
 };
 
 /// Makes `plan` use only leaf kinds `caps` supports. Every leaf of a missing kind becomes
 /// `fallback` (handle kept; fifo limit 0 = kernel default). Errors (EOPNOTSUPP) when a kind is
 /// missing and there is no fallback, or the fallback itself is missing; the message names the
-/// kinds and carries the probe's notes. The caller must report a non-empty `replacedLeaves`
+/// kinds and carries the probe's notes. Holder qdiscs the kernel cannot make are dropped
+/// (plan::setHolder(None)): the tree works without them, only rebuilds and queue count changes
+/// lose packets again. The caller must report a non-empty `replacedLeaves` and `holderDropped`
 /// loudly (issue 3: a fallback is never silent).
 Result<FallbackReport> applyLeafFallback(plan::QueuePlan& plan, const LeafCapabilities& caps,
                                          std::optional<plan::LeafKind> fallback);

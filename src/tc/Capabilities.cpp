@@ -14,6 +14,7 @@
 #include "tc/FqCodel.h"
 #include "tc/Htb.h"
 #include "tc/Mq.h"
+#include "tc/Tbf.h"
 
 namespace sluice::tc {
 namespace {
@@ -60,6 +61,15 @@ std::optional<plan::LeafKind> parseLeafKind(std::string_view name) {
 Result<FallbackReport> applyLeafFallback(plan::QueuePlan& plan, const LeafCapabilities& caps,
                                          std::optional<plan::LeafKind> fallback) {
   FallbackReport report;
+  if (plan.holder == plan::HolderKind::Tbf && !caps.tbf) {
+    report.holderDropped = "the kernel has no tbf qdisc";
+    for (const auto& n : caps.notes) {
+      if (n.starts_with("tbf: ")) {
+        report.holderDropped = n;
+      }
+    }
+    plan::setHolder(plan, plan::HolderKind::None);
+  }
   for (const auto& iface : plan.interfaces) {
     for (const auto& q : iface.queues) {
       for (const auto& cls : q.classes) {
@@ -141,6 +151,10 @@ Result<LeafCapabilities> probeLeafCapabilities(netlink::Socket& socket) {
   });
   tryKind("mq", caps.mq, [&](auto& b) {
     encodeMq(b, Verb::Add, TcTarget{*index, name, makeHandle(0x7FFF, 0), kRootParent});
+  });
+  tryKind("tbf", caps.tbf, [&](auto& b) {
+    encodeTbf(b, Verb::Add, root,
+              TbfOptions{plan::kHolderRateBitsPerSecond, plan::kHolderBurstBytes, 0});
   });
   tryKind("cake", caps.cake, [&](auto& b) { encodeCake(b, Verb::Add, root, plan::CakeParams{}); });
   tryKind("fq_codel", caps.fqCodel,

@@ -347,6 +347,7 @@ TEST(CapabilityProbe, ReportsBuiltInKindsInAPrivateNamespace) {
   EXPECT_TRUE(caps->mq);
   EXPECT_TRUE(caps->pfifo);
   EXPECT_TRUE(caps->bfifo);
+  EXPECT_TRUE(caps->tbf) << "the holder qdisc (DESIGN §5: TBF is in this kernel)";
   const bool allLeaves = caps->cake && caps->fqCodel;
   EXPECT_EQ(caps->notes.empty(), allLeaves) << "every missing kind carries the kernel's reason";
   for (const auto& note : caps->notes) {

@@ -108,6 +108,33 @@ TEST(LeafFallback, ReplacesOnlyMissingKindsAndCountsThem) {
   EXPECT_FALSE(applyLeafFallback(p = cakePlan(), caps, plan::LeafKind::FqCodel));
 }
 
+TEST(LeafFallback, DropsTbfHoldersTheKernelCannotMakeAndSaysWhy) {
+  auto p = cakePlan();
+  plan::setHolder(p, plan::HolderKind::Tbf);
+  LeafCapabilities caps;
+  caps.cake = caps.pfifo = true;
+  caps.notes = {"tbf: Specified qdisc kind is unknown"};
+  auto r = applyLeafFallback(p, caps, std::nullopt);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->holderDropped, "tbf: Specified qdisc kind is unknown");
+  EXPECT_EQ(p.holder, plan::HolderKind::None);
+  for (const auto& iface : p.interfaces) {
+    EXPECT_EQ(iface.holder, plan::HolderKind::None);
+    for (const auto& q : iface.queues) {
+      EXPECT_EQ(q.holder, plan::HolderKind::None);
+    }
+  }
+  EXPECT_EQ(r->replacedLeaves, 0u);
+  // With sch_tbf the holders stay.
+  auto kept = cakePlan();
+  plan::setHolder(kept, plan::HolderKind::Tbf);
+  caps.tbf = true;
+  r = applyLeafFallback(kept, caps, std::nullopt);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->holderDropped, "");
+  EXPECT_EQ(kept.holder, plan::HolderKind::Tbf);
+}
+
 /// The TCA_OPTIONS payload of the only message of `b` (after nlmsghdr, tcmsg and TCA_KIND).
 std::span<const uint8_t> optionsOf(const netlink::Batch& b, size_t kindLen) {
   const size_t kindAttr = (4 + kindLen + 1 + 3) & ~size_t{3};
