@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "CpumapObject.h"
 #include "abi/sluice_abi.h"
 
 namespace sluice::bpftest {
@@ -33,41 +34,14 @@ void setV4(uint8_t out[16], uint32_t hostOrder) {
 
 }  // namespace
 
-FloorProgram::FloorProgram(uint32_t cpu) {
-  obj_ = bpf_object__open_file(SLUICE_FLOOR_BPF_OBJ, nullptr);
-  if (obj_ == nullptr) {
-    fail(std::string("open ") + SLUICE_FLOOR_BPF_OBJ, errno);
-  }
-  bpf_map* cpus = bpf_object__find_map_by_name(obj_, "floor_cpus");
-  bpf_map* rodata = nullptr;
-  bpf_map* m = nullptr;
-  bpf_object__for_each_map(m, obj_) {
-    const std::string name = bpf_map__name(m);
-    if (name.size() > 7 && name.compare(name.size() - 7, 7, ".rodata") == 0) {
-      rodata = m;
+FloorProgram::FloorProgram(uint32_t cpu)
+    : obj_(loadCpumapObject(SLUICE_FLOOR_BPF_OBJ, "floor_cpus", cpu, 2048 /* sluice_cpus' */,
+                            "floor program")) {
+  for (const char* name : {"floor_flow_hit", "floor_flow_slot"}) {
+    if (bpf_object__find_program_by_name(obj_, name) == nullptr) {
+      bpf_object__close(obj_);
+      fail(std::string(name) + " missing in " SLUICE_FLOOR_BPF_OBJ, ENOENT);
     }
-  }
-  if (cpus == nullptr || rodata == nullptr ||
-      bpf_object__find_program_by_name(obj_, "floor_flow_hit") == nullptr) {
-    fail("floor_flow_hit, floor_cpus or .rodata missing", ENOENT);
-  }
-  const int possible = libbpf_num_possible_cpus();
-  if (possible <= 0 || cpu >= static_cast<uint32_t>(possible)) {
-    fail("CPU " + std::to_string(cpu) + " is not a possible CPU", EINVAL);
-  }
-  if (int e = bpf_map__set_max_entries(cpus, static_cast<uint32_t>(possible)); e != 0) {
-    fail("size floor_cpus", -e);
-  }
-  if (int e = bpf_map__set_initial_value(rodata, &cpu, sizeof(cpu)); e != 0) {
-    fail("set floor_cpu", -e);
-  }
-  if (int e = bpf_object__load(obj_); e != 0) {
-    fail("load", -e);
-  }
-  bpf_cpumap_val val{};
-  val.qsize = 2048;  // sluice_cpus' queue size
-  if (bpf_map_update_elem(bpf_map__fd(cpus), &cpu, &val, BPF_ANY) != 0) {
-    fail("cpumap entry for CPU " + std::to_string(cpu), errno);
   }
 }
 
