@@ -120,10 +120,7 @@ void run(ApplyOptions& options) {
                kinds, report->replacedLeaves, fallbackName);
   }
   if (!report->holderDropped.empty()) {
-    fmt::print(stderr,
-               "WARNING: HOLDER FALLBACK: queue_holder = \"tbf\" but {}; the HTB qdiscs sit "
-               "directly under mq.\n",
-               report->holderDropped);
+    fmt::print(stderr, "WARNING: HOLDER FALLBACK: {}\n", report->holderDropped);
   }
   if (auto r = tc::applyPlan(applier, queuePlan, tc::ApplyMode::Replace); !r) {
     return fail(r.error());

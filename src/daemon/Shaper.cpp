@@ -73,10 +73,7 @@ Result<void> Shaper::applyLeafFallback(plan::QueuePlan& plan, const config::Conf
   }
   holderFallback_.clear();
   if (!report->holderDropped.empty()) {
-    holderFallback_ = fmt::format(
-        "HOLDER FALLBACK: queue_holder = \"tbf\" but {}; the HTB qdiscs sit directly under mq, "
-        "so rebuilds and queue count changes drop packets on every tx queue again",
-        report->holderDropped);
+    holderFallback_ = "HOLDER FALLBACK: " + report->holderDropped;
     spdlog::warn("{}", holderFallback_);
   }
   return {};

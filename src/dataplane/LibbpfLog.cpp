@@ -37,8 +37,8 @@ int printToSpdlog(enum libbpf_print_level level, const char* format, va_list arg
   }
   if (line.size() > kLogHeadBytes + kLogTailBytes) {
     const size_t cut = line.size() - kLogHeadBytes - kLogTailBytes;
-    line = line.substr(0, kLogHeadBytes) + fmt::format("\n[... {} bytes of the log left out ...]\n", cut) +
-           line.substr(line.size() - kLogTailBytes);
+    line = fmt::format("{}\n[... {} bytes of the log left out ...]\n{}",
+                       line.substr(0, kLogHeadBytes), cut, line.substr(line.size() - kLogTailBytes));
   }
   switch (level) {
     case LIBBPF_WARN:

@@ -127,7 +127,7 @@ struct FallbackReport {
   std::vector<plan::LeafKind> missing;  ///< kinds the plan uses that the kernel lacks
   size_t replacedLeaves = 0;            ///< leaves switched to the fallback kind
   /// The plan wanted TBF holder qdiscs and the kernel has no sch_tbf: the plan has none now, and
-  /// this is the kernel's reason ("" when nothing was dropped).
+  /// this says so for the operator, with the kernel's reason ("" when nothing was dropped).
   std::string holderDropped;
 };
 

@@ -62,12 +62,16 @@ Result<FallbackReport> applyLeafFallback(plan::QueuePlan& plan, const LeafCapabi
                                          std::optional<plan::LeafKind> fallback) {
   FallbackReport report;
   if (plan.holder == plan::HolderKind::Tbf && !caps.tbf) {
-    report.holderDropped = "the kernel has no tbf qdisc";
+    std::string why = "the kernel has no tbf qdisc";
     for (const auto& n : caps.notes) {
       if (n.starts_with("tbf: ")) {
-        report.holderDropped = n;
+        why = n;
       }
     }
+    report.holderDropped = fmt::format(
+        "queue_holder = \"tbf\" but {}; the HTB qdiscs sit directly under mq, so rebuilds and "
+        "queue count changes drop packets on every tx queue",
+        why);
     plan::setHolder(plan, plan::HolderKind::None);
   }
   for (const auto& iface : plan.interfaces) {

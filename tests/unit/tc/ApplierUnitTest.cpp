@@ -116,7 +116,10 @@ TEST(LeafFallback, DropsTbfHoldersTheKernelCannotMakeAndSaysWhy) {
   caps.notes = {"tbf: Specified qdisc kind is unknown"};
   auto r = applyLeafFallback(p, caps, std::nullopt);
   ASSERT_TRUE(r) << r.error().message();
-  EXPECT_EQ(r->holderDropped, "tbf: Specified qdisc kind is unknown");
+  EXPECT_EQ(r->holderDropped,
+            "queue_holder = \"tbf\" but tbf: Specified qdisc kind is unknown; the HTB qdiscs sit "
+            "directly under mq, so rebuilds and queue count changes drop packets on every tx "
+            "queue");
   EXPECT_EQ(p.holder, plan::HolderKind::None);
   for (const auto& iface : p.interfaces) {
     EXPECT_EQ(iface.holder, plan::HolderKind::None);
