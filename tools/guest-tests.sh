@@ -10,7 +10,8 @@
 #
 #   tools/guest-tests.sh BUILD_DIR      # exit 0 only when every guest test passed
 #
-# BUILD_DIR must not be under /tmp: the guest mounts its own /tmp over the host's.
+# The guest mounts its own /tmp over the host's; a BUILD_DIR under /tmp (a clone in /tmp) is bound
+# back in by tools/guest/suite.sh.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
@@ -19,9 +20,6 @@ if [ ! -x "$runner" ]; then
   echo "guest-tests: $runner not found" >&2
   exit 1
 fi
-case "$build" in
-  /tmp/*) echo "guest-tests: $build is under /tmp, which the guest cannot see" >&2; exit 1 ;;
-esac
 binaries=("$build/tests/integration/tc/tc_leaf_kinds_test")
 others=("$build/tests/e2e/lab_e2e_test" "$build/src/cli/sluice" "$build/src/daemon/sluiced"
         "$build/tests/bpf/bpf_fixtures_test"
