@@ -10,12 +10,19 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 # Each stage prints how long it took (CI's budget is 90 minutes on 2 cores; keep under 60).
+# A failing stage is named again at the very end (after the skip report), with what it left to
+# read: CI may show only the last lines of this output.
+current_stage=
+stage_times=()
 stage() {
   local name=$1 t0=$SECONDS
   shift
+  current_stage=$name
   echo "=== tools/test.sh: $name"
   "$@"
   echo "=== tools/test.sh: $name took $((SECONDS - t0)) s (total $SECONDS s)"
+  stage_times+=("$name $((SECONDS - t0)) s")
+  current_stage=
 }
 
 stage "install dependencies" tools/install-deps.sh
@@ -30,7 +37,24 @@ stage "build" cmake --build "$build" -j"$(nproc)"
 build_abs=$(cd "$build" && pwd)
 reports=("$build_abs/ctest-unit.xml" "$build_abs/ctest-integration.xml")
 rm -f "${reports[@]}"
-trap 'python3 tools/skip-report.py "${reports[@]}"' EXIT
+finish() {
+  local rc=$?
+  python3 tools/skip-report.py "${reports[@]}"
+  [ "$rc" = 0 ] && return
+  echo "=== tools/test.sh: FAILED in stage \"${current_stage:-?}\" (exit $rc) at $SECONDS s;" \
+    "stages before it: $(IFS=,; echo "${stage_times[*]:-none}")"
+  case $current_stage in
+    "guest-kernel suite")
+      echo "=== the guest's scripts (full console: $build_abs/guest-console.log):"
+      grep -E '^guest: (===|---)|still running|FAILED|^\[  FAILED ' "$build_abs/guest-console.log" \
+        2>/dev/null | tail -n 20 ;;
+    *integration*|*unit*)
+      echo "=== failed tests:"
+      grep -hoE 'name="[^"]+" [^>]*status="fail' "${reports[@]}" 2>/dev/null |
+        sed -E 's/^name="([^"]+)".*/  \1/' | head -n 20 ;;
+  esac
+}
+trap finish EXIT
 stage "unit and BPF tests" ctest --test-dir "$build" --output-on-failure -j"$(nproc)" \
   -LE integration --output-junit "${reports[0]}"
 stage "integration tests" ctest --test-dir "$build" --output-on-failure -L integration \

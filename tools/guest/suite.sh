@@ -17,9 +17,43 @@ case "$build" in
     echo "guest: $top bound in from the host (the build directory is under /tmp)"
     ;;
 esac
+# Each script has a budget (seconds), three to four times what it took on the development machine
+# under qemu's emulation (2026-12-08: 147, 3, 372 and 110 s; tools/guest-tests.sh's qemu timeout
+# is above their sum). A script past its budget is stopped with its whole process group and counts
+# as failed; the next one still runs, so one hang cannot hide how the others did.
+uptime_s() { cut -d' ' -f1 /proc/uptime | cut -d. -f1; }
+# run_budgeted SCRIPT SECONDS: 0 passed, 1 failed, 2 stopped at its budget.
+run_budgeted() {
+  local script=$1 budget=$2 pid t0 elapsed status
+  t0=$(uptime_s)
+  echo "guest: === $script (budget $budget s, at $t0 s since boot)"
+  setsid bash "/mnt/share/$script" &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    elapsed=$(($(uptime_s) - t0))
+    if [ "$elapsed" -ge "$budget" ]; then
+      echo "guest: $script still running after its budget of $budget s: stopping it"
+      kill -TERM -- "-$pid" 2>/dev/null
+      sleep 5
+      kill -KILL -- "-$pid" 2>/dev/null
+      wait "$pid" 2>/dev/null
+      echo "guest: --- $script STOPPED at its budget ($budget s)"
+      return 2
+    fi
+    sleep 2
+  done
+  wait "$pid"
+  status=$?
+  elapsed=$(($(uptime_s) - t0))
+  if [ "$status" = 0 ]; then
+    echo "guest: --- $script passed in $elapsed s"
+    return 0
+  fi
+  echo "guest: --- $script FAILED (exit $status) in $elapsed s"
+  return 1
+}
 rc=0
-for script in dataplane-modes.sh tc-leaf-kinds.sh lab-e2e.sh treeguard.sh; do
-  echo "guest: === $script"
-  bash "/mnt/share/$script" || { echo "guest: $script FAILED"; rc=1; }
+for entry in dataplane-modes.sh:450 tc-leaf-kinds.sh:120 lab-e2e.sh:1500 treeguard.sh:400; do
+  run_budgeted "${entry%%:*}" "${entry##*:}" || rc=1
 done
 exit $rc
