@@ -1,6 +1,7 @@
 #pragma once
-// Internals of telemetry::Collector shared by Collector.cpp (tick), Queries.cpp (JSON) and
-// Prometheus.cpp. Not a public header.
+// Internals of telemetry::Collector shared by Collector.cpp (state, history), the tick's files
+// (Tick.cpp, Rollups.cpp, Publish.cpp), Queries.cpp (JSON) and Prometheus.cpp. Not a public
+// header.
 
 #include <array>
 #include <cmath>
@@ -207,6 +208,8 @@ struct ReadState {
   std::vector<std::pair<uint32_t, QueueStats>> queueStats;  ///< (circuit << 1 | dir, stats)
 };
 
+struct Tick;  // TickWork.h
+
 struct Collector::Impl {
   Options options;
   std::unique_ptr<History> history;
@@ -244,15 +247,41 @@ struct Collector::Impl {
   uint32_t minuteTicks = 0;       ///< ticks in it so far
   uint32_t prevMinuteTicks = 0;   ///< ticks in the previous minute
   int64_t blockHour = -1;         ///< hour of the last block sweep
-  struct Scratch;                  ///< per-tick buffers (Collector.cpp)
+  struct Scratch;                  ///< per-tick buffers (TickWork.h)
   std::shared_ptr<Scratch> scratch;
   /// Finished circuit hour blocks waiting for SQLite (circuit ID, block); guarded by mutex.
   std::vector<std::pair<std::string, std::unique_ptr<MinuteBlock>>> pendingBlocks;
 
   std::shared_ptr<const PlanView> currentView() const;
-  /// Rollups of what was read (hostBuf, flowBuf, rttPending, `rs`), then publication.
+  /// Rollups of what was read (hostBuf, flowBuf, rttPending, `rs`), then publication
+  /// (Publish.cpp): the stages below, in their order.
   void process(const PlanView& view, ReadState& rs, std::chrono::system_clock::time_point now,
                TickReport& report);
+  // Rollup stages (Rollups.cpp; tick thread, no lock unless said).
+  /// hostBuf into host states, circuit sums, protocol counts and the unknown hosts.
+  void rollHosts(Tick& t);
+  /// Keeps the busiest Options::unknownLimit unknown hosts, busiest first.
+  void keepBusiestUnknown(Tick& t) const;
+  /// rttPending into per-circuit samples of this tick; flows get their latest RTT.
+  void rollRtt(Tick& t);
+  /// flowBuf into flow states, circuit retransmits and the active flows.
+  void rollFlows(Tick& t);
+  /// Each circuit's busiest Options::flowsPerCircuit active flows (Scratch::keptFlows).
+  void keepBusiestFlows(Tick& t) const;
+  /// Gives a CircuitState to each circuit with something to show this tick (exclusive lock).
+  void materializeActive(Tick& t, const ReadState& rs);
+  /// Circuit sums into their nodes, children into parents (Scratch::nodeAcc).
+  void sumNodes(Tick& t) const;
+  /// The RTT window (Options::rttWindowSeconds) and its percentiles by circuit, node and total.
+  void rollRttWindow(Tick& t);
+  /// Each shaping queue's rate and its CPU's load (/proc/stat).
+  void rollQueues(Tick& t);
+  // Publication (Publish.cpp; exclusive lock held).
+  void publishCircuits(Tick& t, ReadState& rs);
+  void publishNodesAndTotals(Tick& t, const ReadState& rs);
+  /// The history rows due now: finished hour blocks and the persist interval's averages.
+  void takeDueHistory(const Tick& t, std::vector<HistoryRow>& persistRows,
+                      std::vector<MinuteBlockRow>& blockRows);
   uint32_t circuitSlot(const std::string& id);  ///< needs the exclusive lock
   /// Gives circuits `cs` of `v` (indices) their CircuitState where they have none, in `v` and
   /// in the installed view (exclusive lock held).
