@@ -11,16 +11,13 @@
 #include <spdlog/spdlog.h>
 
 #include "bakery/SpareRebuild.h"
+#include "common/Elapsed.h"
 #include "dataplane/MapWriter.h"
 
 namespace sluice::bakery {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double msSince(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
 
 /// HTB qdisc, classes (parents first, as the plan orders them), then leaves of `q`.
 void appendBuild(std::vector<TcOp>& ops, const std::string& ifname, const plan::HtbQueuePlan& q) {

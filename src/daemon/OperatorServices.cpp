@@ -1,33 +1,31 @@
-#include "daemon/OperatorServices.h"
-#include "daemon/HaService.h"
-#include "daemon/PersistedOverlay.h"
+// OperatorServices: the operator-facing services' lifecycle (telemetry, the web server, sync,
+// RADIUS, HA, StormGuard, TreeGuard, captures, flow export), the 1 s telemetry tick and the
+// rendered-body cache. Its HTTP and WebSocket routes: OperatorRoutes.cpp (reads, channels, HA)
+// and OperatorWrites.cpp (circuit and lqos.conf changes); /api/urgent: OperatorUrgent.cpp.
 
-#include "daemon/RadiusService.h"
-#include "daemon/StormGuardService.h"
-#include "daemon/SyncService.h"
-#include "daemon/CaptureService.h"
+#include "daemon/OperatorServices.h"
 
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <toml++/toml.h>
 
-#include "api/LiveChanges.h"
 #include "api/WebServer.h"
 #include "auth/Authenticator.h"
-#include "common/AtomicFile.h"
 #include "config/ConfigLoader.h"
+#include "daemon/CaptureService.h"
+#include "daemon/HaService.h"
+#include "daemon/PersistedOverlay.h"
+#include "daemon/RadiusService.h"
+#include "daemon/StormGuardService.h"
+#include "daemon/SyncService.h"
 #include "daemon/TreeGuardService.h"
 #include "dataplane/Dataplane.h"
 #include "flowexport/Exporter.h"
 #include "netlink/Socket.h"
 #include "telemetry/Collector.h"
 #include "telemetry/MapRead.h"
-#include "telemetry/Prometheus.h"
 
 #ifndef SLUICE_DEFAULT_WEB_ROOT
 #define SLUICE_DEFAULT_WEB_ROOT ""
@@ -37,36 +35,11 @@ namespace sluice::daemon {
 
 namespace {
 
-using api::HttpRequest;
-using api::HttpResponse;
 using nlohmann::json;
 
 constexpr auto kTickInterval = std::chrono::seconds(1);
 /// Longest wait for RTT samples in one drainRtt call (bounds how long stop() waits).
 constexpr int kRttWaitMs = 200;
-
-// The sync's additions to a status body (input_mode) and to a circuit's body (owner), the same on
-// the GET routes and their WebSocket channels (the UI reads either).
-void addInputMode(json& status, const SyncService* sync) {
-  if (sync != nullptr && status.is_object()) {
-    const auto [mode, integration] = sync->mode();
-    status["input_mode"] = {{"mode", mode}, {"integration", integration}};
-  }
-}
-
-// The RADIUS line of the status (`sluice status`), when [radius] runs or failed to start.
-void addRadius(json& status, const RadiusService* radius) {
-  if (radius != nullptr && status.is_object() &&
-      (radius->running() || !radius->startError().empty())) {
-    status["radius"] = radius->summary();
-  }
-}
-
-void addOwner(json& circuit, const Shaper& shaper, const SyncService* sync, const std::string& id) {
-  if (const auto inputs = shaper.snapshot().inputs; inputs && sync != nullptr) {
-    circuit["owner"] = SyncService::owner(*inputs, id, sync->mode());
-  }
-}
 
 std::string webRootFor(const config::Config& config) {
   if (!config.sluice.webRoot.empty()) {
@@ -90,88 +63,6 @@ std::string historyPathFor(const config::Config& config) {
     return config.sluice.historyDb;
   }
   return config.sluice.stateDirectory + "/history.sqlite";
-}
-
-std::optional<std::string> readText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return std::nullopt;
-  }
-  std::ostringstream out;
-  out << in.rdbuf();
-  return std::move(out).str();
-}
-
-HttpResponse fromControl(const api::Response& r) { return HttpResponse::json(r.status, r.body); }
-
-std::optional<json> parseObject(const HttpRequest& req) {
-  json body = json::parse(req.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) {
-    return std::nullopt;
-  }
-  return body;
-}
-
-size_t queryNumber(const HttpRequest& req, const std::string& key, size_t fallback, size_t max,
-                   bool& ok) {
-  const std::string text = req.queryOr(key);
-  if (text.empty()) {
-    return fallback;
-  }
-  if (text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos) {
-    ok = false;
-    return 0;
-  }
-  return std::min<size_t>(std::stoul(text), max);
-}
-
-/// lqos.conf text with [queues] queue_mode set to `mode` (the line replaced, or added to the
-/// section, or a new section appended); other lines are kept byte for byte.
-std::string withQueueMode(const std::string& text, const std::string& mode) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    lines.push_back(line);
-  }
-  const std::string setting = fmt::format("queue_mode = \"{}\"", mode);
-  auto trimmed = [](const std::string& l) {
-    const size_t b = l.find_first_not_of(" \t");
-    return b == std::string::npos ? std::string() : l.substr(b);
-  };
-  std::optional<size_t> section;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    const std::string t = trimmed(lines[i]);
-    if (t.starts_with("[")) {
-      if (section) {
-        break;
-      }
-      if (t.starts_with("[queues]")) {
-        section = i;
-      }
-      continue;
-    }
-    if (section && t.starts_with("queue_mode") &&
-        trimmed(t.substr(std::string("queue_mode").size())).starts_with("=")) {
-      lines[i] = setting;
-      section.reset();
-      std::string out;
-      for (const std::string& l : lines) {
-        out += l + "\n";
-      }
-      return out;
-    }
-  }
-  std::string out;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    out += lines[i] + "\n";
-    if (section && i == *section) {
-      out += setting + "\n";
-    }
-  }
-  if (!section) {
-    out += "\n[queues]\n" + setting + "\n";
-  }
-  return out;
 }
 
 }  // namespace
@@ -414,352 +305,6 @@ std::string OperatorServices::cached(const std::string& key) {
     cache_.try_emplace(key, CacheEntry{tickCount_.load(), text});
   }
   return *text;
-}
-
-HttpResponse OperatorServices::status(const HttpRequest&, const std::string&) {
-  api::Response r = shaper_.status();
-  addInputMode(r.body, sync_.get());
-  addRadius(r.body, radius_.get());
-  if (ha_ != nullptr && r.body.is_object()) {
-    r.body["ha"] = ha_->readiness();
-  }
-  return fromControl(std::move(r));
-}
-
-HttpResponse OperatorServices::reload(const HttpRequest&, const std::string&) {
-  std::lock_guard lock(changeMutex_);
-  return fromControl(shaper_.reload(ReloadTrigger::Api));
-}
-
-HttpResponse OperatorServices::check(const HttpRequest&, const std::string&) {
-  return fromControl(shaper_.check());
-}
-
-HttpResponse OperatorServices::summary(const HttpRequest&, const std::string&) {
-  HttpResponse r;
-  r.body = cached("summary");
-  return r;
-}
-
-HttpResponse OperatorServices::tree(const HttpRequest&, const std::string&) {
-  HttpResponse r;
-  r.body = cached("tree");
-  return r;
-}
-
-HttpResponse OperatorServices::unknown(const HttpRequest&, const std::string&) {
-  HttpResponse r;
-  r.body = cached("unknown");
-  return r;
-}
-
-HttpResponse OperatorServices::circuits(const HttpRequest& req, const std::string&) {
-  bool ok = true;
-  const size_t offset = queryNumber(req, "offset", 0, SIZE_MAX, ok);
-  const size_t limit = queryNumber(req, "limit", 100, 10000, ok);
-  if (!ok) {
-    return HttpResponse::error(400, "offset and limit must be non-negative integers");
-  }
-  auto body = collector_->circuits(req.queryOr("search"), offset, limit,
-                                   req.queryOr("sort", "name"));
-  if (!body) {
-    return HttpResponse::error(400, body.error().message());
-  }
-  if (const auto inputs = shaper_.snapshot().inputs; inputs && sync_) {
-    const auto mode = sync_->mode();
-    for (json& c : (*body)["circuits"]) {
-      c["owner"] = SyncService::owner(*inputs, c.value("id", ""), mode);
-    }
-  }
-  return HttpResponse::json(200, *body);
-}
-
-HttpResponse OperatorServices::circuit(const HttpRequest& req, const std::string& id) {
-  bool ok = true;
-  const size_t minutes = queryNumber(req, "minutes", 0, 2880, ok);
-  if (!ok) {
-    return HttpResponse::error(400, "minutes must be a non-negative integer");
-  }
-  auto body = collector_->circuit(id, static_cast<uint32_t>(minutes));
-  if (!body) {
-    return HttpResponse::error(404, fmt::format("no circuit with id \"{}\"", id));
-  }
-  addOwner(*body, shaper_, sync_.get(), id);
-  return HttpResponse::json(200, *body);
-}
-
-HttpResponse OperatorServices::top(const HttpRequest& req, const std::string&) {
-  bool ok = true;
-  const size_t n = queryNumber(req, "n", 10, 1000, ok);
-  if (!ok) {
-    return HttpResponse::error(400, "n must be a non-negative integer");
-  }
-  auto body = collector_->top(req.queryOr("metric", "throughput"), n);
-  if (!body) {
-    return HttpResponse::error(400, body.error().message());
-  }
-  return HttpResponse::json(200, *body);
-}
-
-HttpResponse OperatorServices::metrics(const HttpRequest&, const std::string&) {
-  HttpResponse r;
-  r.contentType = "text/plain; version=0.0.4; charset=utf-8";
-  r.body = collector_->prometheus();
-  if (stormguard_) {
-    r.body += stormguard_->prometheus();
-  }
-  if (treeguard_) {
-    r.body += treeguard_->prometheus();
-  }
-  if (flowExport_) {
-    r.body += flowExport_->prometheus();
-  }
-  const json status = shaper_.status().body;
-  if (status.contains("dataplane")) {
-    telemetry::PromWriter w;
-    w.family("sluice_dataplane_xdp_metadata", "gauge",
-             "1: tc classifies from XDP's metadata; 0: tc repeats the lookup (reason label)");
-    const json& dp = status["dataplane"];
-    w.sample("sluice_dataplane_xdp_metadata", {{"reason", dp.value("reason", "")}},
-             dp.value("xdp_metadata", false) ? 1 : 0);
-    r.body += w.take();
-  }
-  if (radius_) {
-    r.body += radius_->metrics();
-  }
-  return r;
-}
-
-HttpResponse OperatorServices::radius(const HttpRequest&, const std::string&) {
-  if (!radius_ || (!radius_->running() && radius_->startError().empty())) {
-    return HttpResponse::error(404, "RADIUS is not enabled ([radius] enabled = true)");
-  }
-  return HttpResponse::json(200, radius_->status());
-}
-
-HttpResponse OperatorServices::captureStart(const HttpRequest& req, const std::string&) {
-  return capture_->begin(req);
-}
-
-HttpResponse OperatorServices::captureList(const HttpRequest& req, const std::string&) {
-  return capture_->list(req);
-}
-
-HttpResponse OperatorServices::captureGet(const HttpRequest& req, const std::string& id) {
-  return capture_->get(req, id);
-}
-
-HttpResponse OperatorServices::integration(const HttpRequest& req, const std::string&) {
-  return sync_->status(req);
-}
-
-HttpResponse OperatorServices::integrationRun(const HttpRequest& req, const std::string&) {
-  return sync_->run(req);
-}
-
-HttpResponse OperatorServices::integrationApprove(const HttpRequest& req, const std::string&) {
-  return sync_->approve(req);
-}
-
-HttpResponse OperatorServices::persistAndReload(const std::string& path, const std::string& text) {
-  if (auto w = writeFileAtomically(path, text, {.keepExistingMode = true}); !w) {
-    return HttpResponse::error(500, w.error().message());
-  }
-  spdlog::info("operator API: wrote {}; reloading", path);
-  const api::Response reloaded = shaper_.reload(ReloadTrigger::Api);
-  const std::string outcome = reloaded.body.value("outcome", "failed");
-  json body{{"outcome", outcome}, {"reload", reloaded.body}, {"persisted", path}};
-  if (outcome == "applied" || outcome == "unchanged") {
-    return HttpResponse::json(200, body);
-  }
-  body["error"] = fmt::format("{} was written but the reload {} it", path,
-                              outcome == "refused" ? "refused" : "failed to apply");
-  return HttpResponse::json(reloaded.status >= 400 ? reloaded.status : 500, body);
-}
-
-HttpResponse OperatorServices::change(int kind, const std::string& id, const HttpRequest& req) {
-  json body = json::object();
-  const auto changeKind = static_cast<api::ChangeKind>(kind);
-  if (changeKind != api::ChangeKind::Remove) {
-    auto parsed = parseObject(req);
-    if (!parsed) {
-      return HttpResponse::error(400, "the request body must be a JSON object");
-    }
-    body = std::move(*parsed);
-  }
-  std::lock_guard lock(changeMutex_);
-  api::PlannedChange plan =
-      api::planCircuitChange(model::InputPaths{configPath_, {}, {}}, changeKind, id, body);
-  if (!plan.ok()) {
-    return HttpResponse::json(plan.status, plan.error);
-  }
-  return persistAndReload(plan.path, plan.text);
-}
-
-HttpResponse OperatorServices::addCircuit(const HttpRequest& req, const std::string&) {
-  return change(static_cast<int>(api::ChangeKind::Add), "", req);
-}
-
-HttpResponse OperatorServices::patchCircuit(const HttpRequest& req, const std::string& id) {
-  return change(static_cast<int>(api::ChangeKind::Patch), id, req);
-}
-
-HttpResponse OperatorServices::deleteCircuit(const HttpRequest& req, const std::string& id) {
-  return change(static_cast<int>(api::ChangeKind::Remove), id, req);
-}
-
-HttpResponse OperatorServices::config(const HttpRequest&, const std::string&) {
-  const std::optional<std::string> text = readText(configPath_);
-  if (!text) {
-    return HttpResponse::error(500, fmt::format("cannot read {}", configPath_));
-  }
-  json parsed;
-  try {
-    std::ostringstream out;
-    out << toml::json_formatter{toml::parse(*text)};
-    parsed = json::parse(out.str());
-  } catch (const std::exception& e) {
-    parsed = nullptr;  // the file is broken on disk: the text says how, validate says where
-  }
-  return HttpResponse::json(200, {{"path", configPath_}, {"text", *text}, {"parsed", parsed}});
-}
-
-HttpResponse OperatorServices::validateConfig(const HttpRequest& req, const std::string&) {
-  auto body = parseObject(req);
-  if (!body || !body->value("text", json()).is_string()) {
-    return HttpResponse::error(400, "expected {\"text\": \"<lqos.conf>\"}");
-  }
-  Diagnostics diags;
-  config::parseConfig((*body)["text"].get<std::string>(), configPath_, diags);
-  return HttpResponse::json(200, {{"valid", !diags.hasErrors()},
-                                  {"errors", api::diagnosticsToErrors(diags)}});
-}
-
-HttpResponse OperatorServices::putConfig(const HttpRequest& req, const std::string&) {
-  auto body = parseObject(req);
-  if (!body || !body->value("text", json()).is_string()) {
-    return HttpResponse::error(400, "expected {\"text\": \"<lqos.conf>\"}");
-  }
-  const std::string text = (*body)["text"].get<std::string>();
-  Diagnostics diags;
-  config::parseConfig(text, configPath_, diags);
-  if (diags.hasErrors()) {
-    return HttpResponse::json(422, {{"error", "invalid lqos.conf; nothing was written"},
-                                    {"valid", false},
-                                    {"errors", api::diagnosticsToErrors(diags)}});
-  }
-  std::lock_guard lock(changeMutex_);
-  return persistAndReload(configPath_, text);
-}
-
-HttpResponse OperatorServices::queueMode(const HttpRequest& req, const std::string&) {
-  auto body = parseObject(req);
-  const std::string mode = body ? body->value("mode", std::string()) : std::string();
-  if (mode != "shape" && mode != "observe") {
-    return HttpResponse::json(
-        422, {{"error", "invalid queue mode"},
-              {"errors", json::array({{{"field", "mode"},
-                                       {"message", "must be \"shape\" or \"observe\""},
-                                       {"value", body ? body->value("mode", json()).dump() : ""}}})}});
-  }
-  std::lock_guard lock(changeMutex_);
-  const std::optional<std::string> text = readText(configPath_);
-  if (!text) {
-    return HttpResponse::error(500, fmt::format("cannot read {}", configPath_));
-  }
-  const std::string updated = withQueueMode(*text, mode);
-  Diagnostics diags;
-  config::parseConfig(updated, configPath_, diags);
-  if (diags.hasErrors()) {
-    return HttpResponse::json(409, {{"error", fmt::format("{} has errors; fix it first",
-                                                          configPath_)},
-                                    {"errors", api::diagnosticsToErrors(diags)}});
-  }
-  return persistAndReload(configPath_, updated);
-}
-
-std::pair<bool, std::string> OperatorServices::channel(const std::string& name) {
-  auto dump = [](const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); };
-  if (name == "summary" || name == "tree") {
-    return {true, cached(name)};
-  }
-  if (name == "urgent") {
-    return {true, dump(urgentJson())};
-  }
-  if (name == "status") {
-    json body = shaper_.status().body;
-    addInputMode(body, sync_.get());
-    addRadius(body, radius_.get());
-    if (ha_ != nullptr && body.is_object()) {
-      body["ha"] = ha_->readiness();
-    }
-    return {true, dump(body)};
-  }
-  if (name.starts_with("circuit:")) {
-    auto body = collector_->circuit(name.substr(8));
-    if (!body) {
-      return {false, fmt::format("no circuit with id \"{}\"", name.substr(8))};
-    }
-    addOwner(*body, shaper_, sync_.get(), name.substr(8));
-    return {true, dump(*body)};
-  }
-  return {false, fmt::format("no such channel: {} (summary, tree, urgent, status, circuit:<id>)",
-                             name)};
-}
-
-// HA (daemon/HaService.h). /health and /ready are public (OperatorApi) and answer from the HA
-// owner's last verdict without waiting for the shaper; /api/ha adds telemetry's peak.
-
-HttpResponse OperatorServices::health(const HttpRequest&, const std::string&) {
-  if (ha_ == nullptr) {
-    return HttpResponse::json(200, {{"status", "alive"}});
-  }
-  return HttpResponse::json(200, ha_->liveness());
-}
-
-HttpResponse OperatorServices::ready(const HttpRequest&, const std::string&) {
-  if (ha_ == nullptr) {
-    return HttpResponse::error(404, "HA is not running in this sluiced");
-  }
-  json body = ha_->readiness();
-  return HttpResponse::json(body.value("ready", false) ? 200 : 503, body);
-}
-
-HttpResponse OperatorServices::ha(const HttpRequest&, const std::string&) {
-  if (ha_ == nullptr) {
-    return HttpResponse::error(404, "HA is not running in this sluiced");
-  }
-  json body = ha_->identity();
-  // The busiest second of the summary's history (the last 10 minutes at 1 s).
-  const json summary = json::parse(cached("summary"), nullptr, false);
-  body["peak"] = nullptr;
-  if (summary.is_object() && summary.contains("history") && summary["history"].is_array() &&
-      !summary["history"].empty()) {
-    double down = 0;
-    double up = 0;
-    for (const json& point : summary["history"]) {
-      down = std::max(down, point.value("down_bps", 0.0));
-      up = std::max(up, point.value("up_bps", 0.0));
-    }
-    body["peak"] = {{"down_mbps", down / 1e6},
-                    {"up_mbps", up / 1e6},
-                    {"window_s", summary["history"].size()}};
-  }
-  return HttpResponse::json(200, body);
-}
-
-HttpResponse OperatorServices::treeguard(const HttpRequest& req, const std::string&) {
-  if (!treeguard_) {
-    return HttpResponse::error(503, "TreeGuard has not started");
-  }
-  return treeguard_->status(req);
-}
-
-HttpResponse OperatorServices::stormguard(const HttpRequest& req, const std::string&) {
-  if (!stormguard_) {
-    return HttpResponse::error(503, "StormGuard has not started");
-  }
-  return stormguard_->status(req);
 }
 
 }  // namespace sluice::daemon

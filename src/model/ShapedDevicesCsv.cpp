@@ -1,3 +1,6 @@
+// ShapedDevices.csv and overrides files: the columns and header, the reader's two passes,
+// decoding, and merging an overrides file into the base. One row: ShapedDevicesRows.cpp.
+
 #include "model/ShapedDevicesCsv.h"
 
 #include <algorithm>
@@ -11,60 +14,17 @@
 #include "model/CellParsers.h"
 #include "model/CsvReader.h"
 #include "model/FileText.h"
+#include "model/ShapedDevicesReader.h"
 #include "model/TextEncoding.h"
 #include "model/TextIndex.h"
 
 namespace sluice::model {
-
-namespace {
-
-enum Column : uint8_t {
-  kCircuitId,
-  kCircuitName,
-  kDeviceId,
-  kDeviceName,
-  kParentNode,
-  kParentNodeId,
-  kAnchorNodeId,
-  kMac,
-  kIpv4,
-  kIpv6,
-  kDownloadMin,
-  kUploadMin,
-  kDownloadMax,
-  kUploadMax,
-  kComment,
-  kSqm,
-  kAction,  ///< overrides files only (parseDeviceOverrides)
-  kColumnCount
-};
-
-constexpr std::array<const char*, kColumnCount> kColumnNames = {"Circuit ID",
-                                                                "Circuit Name",
-                                                                "Device ID",
-                                                                "Device Name",
-                                                                "Parent Node",
-                                                                "Parent Node ID",
-                                                                "Anchor Node ID",
-                                                                "MAC",
-                                                                "IPv4",
-                                                                "IPv6",
-                                                                "Download Min Mbps",
-                                                                "Upload Min Mbps",
-                                                                "Download Max Mbps",
-                                                                "Upload Max Mbps",
-                                                                "Comment",
-                                                                "sqm",
-                                                                "Action"};
+namespace csv {
 
 /// LibreQoS's original layout, used when the file has no header row (a 14th column is `sqm`).
 constexpr std::array<Column, 14> kLegacyLayout = {
     kCircuitId, kCircuitName, kDeviceId,  kDeviceName,  kParentNode, kMac,     kIpv4,
     kIpv6,      kDownloadMin, kUploadMin, kDownloadMax, kUploadMax,  kComment, kSqm};
-constexpr size_t kLegacyColumns = 13;
-
-/// The smallest rate HTB is given (DESIGN §3).
-constexpr double kMinRateMbps = 0.01;
 
 /// Header cells compare lower-cased without blanks or underscores ("Circuit ID" == "circuit_id").
 std::string normalizeHeader(std::string_view cell) {
@@ -98,68 +58,6 @@ std::optional<Column> columnForHeader(std::string_view cell) {
   return std::nullopt;
 }
 
-/// The column layout of the file: which CSV field holds which column.
-struct Layout {
-  std::array<int, kColumnCount> fieldOf{};  ///< -1 = column absent
-  size_t fieldCount = 0;                    ///< fields every data row must have
-  bool legacy = false;
-};
-
-class Reader {
- public:
-  Reader(const std::string& fileName, Diagnostics& diags, const TextIndex& index,
-         bool overrides = false)
-      : file_(fileName), diags_(diags), index_(index), overrides_(overrides) {}
-
-  /// Reads the decoded text in two streaming passes (forEachCsvRecord): the first collects the
-  /// CSV syntax problems and each row's run of equal Circuit IDs, the second reads the rows. No
-  /// pass keeps more than one record (a 200k-row file held as a CsvDocument took ~170 MB).
-  ShapedDevices read(std::string_view text);
-  /// Circuits an overrides file removes (`Action` = remove), in file order.
-  std::vector<CircuitRemoval> takeRemovals() { return std::move(removals_); }
-
- private:
-  SourceLocation at(size_t offset) const {
-    const auto lc = index_.at(offset);
-    return SourceLocation{file_, lc.line, lc.column};
-  }
-  SourceLocation lineOf(size_t offset) const {
-    return SourceLocation{file_, index_.at(offset).line, 0};
-  }
-  /// The row's field for `column`, or nullptr when the layout lacks it.
-  const CsvField* field(const CsvRecord& r, Column column) const {
-    const int f = layout_.fieldOf[column];
-    return f < 0 ? nullptr : &r.fields[static_cast<size_t>(f)];
-  }
-  std::string text(const CsvRecord& r, Column column) const {
-    const auto* f = field(r, column);
-    return f ? std::string(trimBlanks(f->value)) : std::string();
-  }
-  /// Location of the first non-blank character of a field (its start when blank).
-  SourceLocation cellAt(const CsvField& f) const {
-    const auto lead = f.value.find_first_not_of(" \t");
-    return at(f.sourceOffset(lead == std::string::npos ? 0 : lead));
-  }
-
-  bool readHeader(const CsvRecord& first);
-  /// `rowsOfCircuit`: the number of consecutive records with this row's Circuit ID (the device
-  /// count when the file groups a circuit's rows, as exporters do), to size its devices exactly.
-  void readRow(const CsvRecord& r, size_t rowsOfCircuit);
-  void readAddresses(const CsvField* f, bool wantV4, Device& device);
-  void reportBadAddress(std::string_view token, bool wantV4, const SourceLocation& where);
-  std::optional<double> readRate(const CsvRecord& r, Column column);
-  std::optional<SqmOverride> readSqm(const CsvRecord& r);
-  void mergeIntoCircuit(Circuit& circuit, const Circuit& row, Device device);
-  bool readAction(const CsvRecord& r);
-
-  const SourceFile file_;  ///< shared by every location of the file (no copy of the path each)
-  Diagnostics& diags_;
-  const TextIndex& index_;
-  const bool overrides_;
-  Layout layout_;
-  ShapedDevices out_;
-  std::vector<CircuitRemoval> removals_;
-};
 
 bool isHeaderRecord(const CsvRecord& first) {
   size_t known = 0;
@@ -230,213 +128,6 @@ bool Reader::readHeader(const CsvRecord& first) {
                  "the header has neither an 'IPv4' nor an 'IPv6' column");
   }
   return true;
-}
-
-void Reader::reportBadAddress(std::string_view token, bool wantV4, const SourceLocation& where) {
-  auto problem = diagnoseBadAddress(token, wantV4);
-  diags_.error(where, problem.category, std::move(problem.message), std::string(token));
-}
-
-void Reader::readAddresses(const CsvField* f, bool wantV4, Device& device) {
-  if (!f) {
-    return;
-  }
-  const std::string_view cell = f->value;
-  size_t start = 0;
-  while (start <= cell.size()) {
-    const auto comma = std::min(cell.find(',', start), cell.size());
-    const auto raw = cell.substr(start, comma - start);
-    const auto token = trimBlanks(raw);
-    if (!token.empty()) {
-      const size_t tokenStart = start + static_cast<size_t>(token.data() - raw.data());
-      const auto where = at(f->sourceOffset(tokenStart));
-      const auto net = IpNet::parse(token);
-      if (net && net->isV4 == wantV4) {
-        (wantV4 ? device.ipv4 : device.ipv6).push_back(*net);
-        device.addressPositions.push_back(TextPosition{where.line, where.column});
-      } else {
-        reportBadAddress(token, wantV4, where);
-      }
-    }
-    start = comma + 1;
-  }
-}
-
-std::optional<double> Reader::readRate(const CsvRecord& r, Column column) {
-  const auto* f = field(r, column);
-  if (!f) {
-    return std::nullopt;  // missing column: already reported once for the header
-  }
-  const auto value = trimBlanks(f->value);
-  const auto rate = parseDecimal(value);
-  if (!rate) {
-    diags_.error(cellAt(*f), "bad-rate", fmt::format("{} is not a number", kColumnNames[column]),
-                 std::string(value));
-    return std::nullopt;
-  }
-  if (*rate < kMinRateMbps) {
-    diags_.error(cellAt(*f), "bad-rate",
-                 fmt::format("{} must be at least {} Mbps", kColumnNames[column], kMinRateMbps),
-                 std::string(value));
-    return std::nullopt;
-  }
-  return rate;
-}
-
-std::optional<SqmOverride> Reader::readSqm(const CsvRecord& r) {
-  const auto* f = field(r, kSqm);
-  if (!f) {
-    return SqmOverride{};
-  }
-  auto sqm = parseSqmCell(f->value);
-  if (!sqm.value) {
-    diags_.error(cellAt(*f), "unknown-sqm",
-                 fmt::format("unknown sqm '{}': use cake, fq_codel, none or \"down/up\" with "
-                             "either side empty",
-                             sqm.badToken),
-                 std::string(trimBlanks(f->value)));
-  }
-  return sqm.value;
-}
-
-void Reader::readRow(const CsvRecord& r, size_t rowsOfCircuit) {
-  if (r.fields.size() != layout_.fieldCount &&
-      !(layout_.legacy && r.fields.size() == kLegacyColumns + 1)) {
-    auto message = layout_.legacy
-                       ? fmt::format(
-                             "row has {} fields; a file without a header needs {} (or {} with "
-                             "sqm); row skipped",
-                             r.fields.size(), kLegacyColumns, kLegacyColumns + 1)
-                       : fmt::format("row has {} fields but the header has {}; row skipped",
-                                     r.fields.size(), layout_.fieldCount);
-    if (r.fields.size() > layout_.fieldCount) {
-      message += " (a cell that contains a comma must be in double quotes)";
-    }
-    diags_.error(lineOf(r.offset), "field-count", std::move(message));
-    return;
-  }
-  if (layout_.legacy && r.fields.size() == kLegacyColumns + 1) {
-    layout_.fieldOf[kSqm] = static_cast<int>(kLegacyColumns);
-  } else if (layout_.legacy) {
-    layout_.fieldOf[kSqm] = -1;
-  }
-
-  if (overrides_ && readAction(r)) {
-    return;
-  }
-
-  Circuit row;
-  row.id = text(r, kCircuitId);
-  row.name = text(r, kCircuitName);
-  row.parentNode = text(r, kParentNode);
-  row.parentNodeId = text(r, kParentNodeId);
-  row.anchorNodeId = text(r, kAnchorNodeId);
-  row.where = lineOf(r.offset);
-  row.parentWhere = field(r, kParentNode) ? cellAt(*field(r, kParentNode)) : row.where;
-
-  Device device;
-  device.id = text(r, kDeviceId);
-  device.name = text(r, kDeviceName);
-  device.mac = text(r, kMac);
-  device.comment = text(r, kComment);
-  device.where = row.where;
-  readAddresses(field(r, kIpv4), true, device);
-  readAddresses(field(r, kIpv6), false, device);
-
-  const auto dMin = readRate(r, kDownloadMin);
-  const auto uMin = readRate(r, kUploadMin);
-  const auto dMax = readRate(r, kDownloadMax);
-  const auto uMax = readRate(r, kUploadMax);
-  auto checkOrder = [&](const std::optional<double>& min, const std::optional<double>& max,
-                        Column minColumn, Column maxColumn) {
-    if (min && max && *min > *max) {
-      diags_.error(cellAt(*field(r, minColumn)), "min-greater-than-max",
-                   fmt::format("{} is greater than {} ({})", kColumnNames[minColumn],
-                               kColumnNames[maxColumn], text(r, maxColumn)),
-                   text(r, minColumn));
-    }
-  };
-  checkOrder(dMin, dMax, kDownloadMin, kDownloadMax);
-  checkOrder(uMin, uMax, kUploadMin, kUploadMax);
-  row.downloadMinMbps = dMin.value_or(0);
-  row.uploadMinMbps = uMin.value_or(0);
-  row.downloadMaxMbps = dMax.value_or(0);
-  row.uploadMaxMbps = uMax.value_or(0);
-  row.sqm = readSqm(r).value_or(SqmOverride{});
-
-  if (row.id.empty()) {
-    const auto* f = field(r, kCircuitId);
-    diags_.error(f ? cellAt(*f) : row.where, "missing-circuit-id",
-                 "row has no Circuit ID; every device must belong to a circuit");
-    return;
-  }
-  const auto [it, inserted] = out_.byId.emplace(row.id, out_.circuits.size());
-  if (inserted) {
-    row.devices.reserve(rowsOfCircuit);
-    row.devices.push_back(std::move(device));
-    out_.circuits.push_back(std::move(row));
-  } else {
-    mergeIntoCircuit(out_.circuits[it->second], row, std::move(device));
-  }
-}
-
-/// The `Action` cell of an overrides row: true when the row was consumed (a removal or an error).
-bool Reader::readAction(const CsvRecord& r) {
-  const auto* f = field(r, kAction);
-  if (!f) {
-    return false;
-  }
-  const std::string action = normalizeHeader(trimBlanks(f->value));
-  if (action.empty() || action == "replace") {
-    return false;
-  }
-  if (action != "remove") {
-    diags_.error(cellAt(*f), "bad-action",
-                 "unknown Action: use \"remove\" to drop the circuit, or leave it empty to "
-                 "replace or add the circuit with this file's rows",
-                 std::string(trimBlanks(f->value)));
-    return true;
-  }
-  const std::string id = text(r, kCircuitId);
-  if (id.empty()) {
-    const auto* idField = field(r, kCircuitId);
-    diags_.error(idField ? cellAt(*idField) : lineOf(r.offset), "missing-circuit-id",
-                 "a remove row needs the Circuit ID of the circuit to remove");
-    return true;
-  }
-  removals_.push_back(CircuitRemoval{id, lineOf(r.offset)});
-  return true;
-}
-
-void Reader::mergeIntoCircuit(Circuit& circuit, const Circuit& row, Device device) {
-  if (row.parentNode != circuit.parentNode) {
-    diags_.error(row.parentWhere, "parent-mismatch",
-                 fmt::format("circuit '{}' has parent '{}' in its first row at {}; all rows of a "
-                             "circuit must share one parent",
-                             circuit.id, circuit.parentNode, circuit.where.toString()),
-                 row.parentNode);
-  }
-  if (row.downloadMinMbps != circuit.downloadMinMbps ||
-      row.uploadMinMbps != circuit.uploadMinMbps ||
-      row.downloadMaxMbps != circuit.downloadMaxMbps ||
-      row.uploadMaxMbps != circuit.uploadMaxMbps) {
-    diags_.warning(row.where, "rate-mismatch",
-                   fmt::format("rates differ from the first row of circuit '{}' at {}; the first "
-                               "row's rates apply",
-                               circuit.id, circuit.where.toString()));
-  }
-  const bool rowHasSqm = row.sqm.down != SqmKind::Default || row.sqm.up != SqmKind::Default;
-  const bool circuitHasSqm =
-      circuit.sqm.down != SqmKind::Default || circuit.sqm.up != SqmKind::Default;
-  if (rowHasSqm && !circuitHasSqm) {
-    circuit.sqm = row.sqm;
-  } else if (rowHasSqm && (row.sqm.down != circuit.sqm.down || row.sqm.up != circuit.sqm.up)) {
-    diags_.warning(row.where, "sqm-mismatch",
-                   fmt::format("sqm differs from an earlier row of circuit '{}' (first row at "
-                               "{}); the earlier one applies",
-                               circuit.id, circuit.where.toString()));
-  }
-  circuit.devices.push_back(std::move(device));
 }
 
 ShapedDevices Reader::read(std::string_view text) {
@@ -523,6 +214,12 @@ ShapedDevices Reader::read(std::string_view text) {
   }
   return std::move(out_);
 }
+
+}  // namespace csv
+
+namespace {
+
+using csv::Reader;
 
 /// Decodes `bytes` (reporting encoding problems) and runs the reader over them.
 template <typename Fn>

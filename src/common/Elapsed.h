@@ -1,0 +1,13 @@
+#pragma once
+// Wall time since a steady_clock point, for the durations the bakery and its reports print.
+
+#include <chrono>
+
+namespace sluice {
+
+/// Milliseconds of std::chrono::steady_clock since `t0` (fractional).
+inline double msSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace sluice
