@@ -108,7 +108,17 @@ nlohmann::json ProbeReport::toJson() const {
           {"longest_gap_ms", longestGapMs},
           {"longest_loss_run", longestLossRun},
           {"seconds", seconds},
-          {"pps", pps}};
+          {"pps", pps},
+          {"sender_stalls", senderStalls},
+          {"not_sent", notSent},
+          {"longest_sender_stall_ms", longestSenderStallMs}};
+}
+
+uint64_t stalledPackets(int64_t lateNs, int64_t intervalNs, int64_t stallNs) {
+  if (lateNs <= stallNs || intervalNs <= 0) {
+    return 0;
+  }
+  return static_cast<uint64_t>(lateNs / intervalNs);
 }
 
 std::string renderProbeReport(const ProbeReport& r, const std::string& title) {
@@ -124,6 +134,10 @@ std::string renderProbeReport(const ProbeReport& r, const std::string& title) {
   out += fmt::format("  latency worst     {:.3f} ms\n", r.worstLatencyMs);
   out += fmt::format("  longest gap       {:.3f} ms\n", r.longestGapMs);
   out += fmt::format("  duration          {:.1f} s at {} packets/s\n", r.seconds, r.pps);
+  if (r.senderStalls > 0) {
+    out += fmt::format("  sender stalls     {} (longest {:.0f} ms; {} packets not sent)\n",
+                       r.senderStalls, r.longestSenderStallMs, r.notSent);
+  }
   return out;
 }
 
@@ -199,19 +213,27 @@ void Probe::sendLoop() {
   std::memcpy(packet.data(), &kMagic, 4);
   std::memcpy(packet.data() + 4, &runId_, 4);
   const int64_t intervalNs = 1'000'000'000LL / options_.pps;
+  const int64_t stallNs = std::chrono::nanoseconds(options_.stallSkip).count();
   const int64_t start = monotonicNs();
-  const uint64_t total = options_.duration.count() > 0
+  const uint64_t slots = options_.duration.count() > 0
                              ? options_.pps * static_cast<uint64_t>(options_.duration.count()) / 1000
                              : UINT64_MAX;
-  for (uint64_t seq = 0; seq < total && !stopSending_.load(std::memory_order_relaxed); ++seq) {
+  uint64_t seq = 0;
+  for (uint64_t slot = 0; slot < slots && !stopSending_.load(std::memory_order_relaxed);
+       ++slot, ++seq) {
     // Paced against the schedule, not the previous send: a late wake-up sends the packets it
-    // owes at once instead of drifting below the rate.
-    const int64_t due = start + static_cast<int64_t>(seq) * intervalNs;
+    // owes at once instead of drifting below the rate, unless it is a stall (stallSkip).
+    const int64_t due = start + static_cast<int64_t>(slot) * intervalNs;
     if (monotonicNs() < due) {
       timespec ts{static_cast<time_t>(due / 1'000'000'000), static_cast<long>(due % 1'000'000'000)};
       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
     }
     const int64_t now = monotonicNs();
+    if (const uint64_t skip = stalledPackets(now - due, intervalNs, stallNs); skip > 0) {
+      const uint64_t skipped = std::min(skip, slots - slot - 1);
+      stalls_.push_back(Stall{seq, skipped, now - due});
+      slot += skipped;
+    }
     std::memcpy(packet.data() + 8, &seq, 8);
     std::memcpy(packet.data() + 16, &now, 8);
     sendNs_.push_back(now);
@@ -325,6 +347,15 @@ ProbeReport Probe::report(uint64_t fromSeq, uint64_t toSeq) const {
     r.worstLatencyMs = *std::max_element(latencies.begin(), latencies.end()) / 1e6;
     r.p99LatencyMs = percentileMs(latencies, 0.99);
     r.p50LatencyMs = percentileMs(latencies, 0.50);
+  }
+  // Stalls before a packet of the window; the whole run's report also takes one after its last.
+  const bool toEnd = toSeq == sendNs_.size();
+  for (const Stall& s : stalls_) {
+    if (s.seq >= fromSeq && (s.seq < toSeq || (toEnd && s.seq == toSeq))) {
+      ++r.senderStalls;
+      r.notSent += s.skipped;
+      r.longestSenderStallMs = std::max(r.longestSenderStallMs, s.lateNs / 1e6);
+    }
   }
   return r;
 }

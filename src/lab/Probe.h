@@ -42,7 +42,17 @@ struct ProbeOptions {
   std::chrono::milliseconds duration{0};  ///< 0 = until stop()
   uint32_t payloadBytes = 64;           ///< UDP payload, >= 24 (the header above)
   std::chrono::milliseconds drain{500};  ///< how long stop() waits for late packets
+  /// A sender that wakes this long after a packet was due (its own thread went unscheduled: a
+  /// loaded machine, a stalled emulated guest) skips the packets it owes instead of sending them
+  /// at once: the path's queues would cut such a burst short (a veth with XDP holds 256 frames,
+  /// a socket's send buffer about 280 small ones) and the probe would blame the shaper. The
+  /// report counts the stalls and the packets not sent; `sent` is only what went out.
+  std::chrono::microseconds stallSkip{100'000};
 };
+
+/// Packets a sender waking `lateNs` after a packet's due time skips (0 up to `stallNs`, else the
+/// older of the owed packets: all but the one due last); `intervalNs` = 1 s / pps.
+uint64_t stalledPackets(int64_t lateNs, int64_t intervalNs, int64_t stallNs);
 
 /// The result of a probe run (or of one window of it, Probe::report).
 struct ProbeReport {
@@ -58,9 +68,13 @@ struct ProbeReport {
   uint64_t longestLossRun = 0;  ///< most consecutive sequence numbers lost
   double seconds = 0;          ///< from the first to the last send of the window
   uint32_t pps = 0;            ///< the configured rate
+  uint64_t senderStalls = 0;   ///< times the sender woke over ProbeOptions::stallSkip late
+  uint64_t notSent = 0;        ///< packets those stalls skipped (not counted in `sent`)
+  double longestSenderStallMs = 0;
 
   /// {"sent", "received", "lost", "reordered", "duplicates", "worst_latency_ms",
-  ///  "p99_latency_ms", "p50_latency_ms", "longest_gap_ms", "longest_loss_run", "seconds", "pps"}
+  ///  "p99_latency_ms", "p50_latency_ms", "longest_gap_ms", "longest_loss_run", "seconds", "pps",
+  ///  "sender_stalls", "not_sent", "longest_sender_stall_ms"}
   nlohmann::json toJson() const;
 };
 
@@ -101,6 +115,12 @@ class Probe {
     int64_t sentNs;
     int64_t recvNs;
   };
+  /// A sender stall: the packets it skipped before sending sequence number `seq`.
+  struct Stall {
+    uint64_t seq;
+    uint64_t skipped;
+    int64_t lateNs;
+  };
   Probe(const ProbeOptions& options, int sendFd, int recvFd, uint32_t runId);
   void sendLoop();
   void receiveLoop();
@@ -114,6 +134,7 @@ class Probe {
   std::atomic<bool> stopReceiving_{false};
   std::vector<int64_t> sendNs_;    ///< by sequence number (sender thread; read after stop)
   std::vector<Arrival> arrivals_;  ///< in arrival order (receiver thread; read after stop)
+  std::vector<Stall> stalls_;      ///< sender thread; read after stop
   std::thread sender_;
   std::thread receiver_;
   bool stopped_ = false;
