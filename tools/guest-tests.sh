@@ -41,6 +41,11 @@ echo "${SLUICE_E2E_SLUICED:-$build/src/daemon/sluiced}" > "$share/sluiced.txt"
 # the suite failed). qemu's timeout lies above the sum of the scripts' budgets (suite.sh).
 console="$build/guest-console.log"
 rm -f "$console"
+# The emulated guest runs at the speed of the host CPU qemu gets: anything else busy on the host
+# (a process an earlier stage left behind) slows every script. Say what was running.
+echo "guest-tests: host load average before the guest: $(cut -d' ' -f1-3 /proc/loadavg);" \
+  "busiest processes:"
+top -b -n 1 -o %CPU -w 120 2>/dev/null | sed -n '8,12p' || true
 echo "guest-tests: booting the guest kernel (tc leaf kinds, lab QoE, lab on a stick)"
 rc=0
 KC_EXTRA_MODULES="8021q bridge" \

@@ -52,11 +52,11 @@ fq_codels() {
   done
   echo "$n"
 }
-wait_for() {  # wait_for WANT SECONDS
-  local i
-  for ((i = 0; i < $2 * 2; i++)); do
+wait_for() {  # wait_for WANT SECONDS (one status a second: each spawns sluice and jq, which
+  local i     # the emulated guest pays for while the probe runs)
+  for ((i = 0; i < $2; i++)); do
     [ "$(current)" = "$1" ] && return 0
-    sleep 0.5
+    sleep 1
   done
   return 1
 }
