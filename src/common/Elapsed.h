@@ -1,5 +1,5 @@
 #pragma once
-// Wall time since a steady_clock point, for the durations the bakery and its reports print.
+// Wall time since a steady_clock point, for the durations reports print (bakery, HA drill).
 
 #include <chrono>
 

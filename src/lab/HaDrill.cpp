@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "common/Elapsed.h"
 #include "lab/Command.h"
 #include "lab/Network.h"
 #include "lab/Probe.h"
@@ -27,10 +28,6 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 const HaPath& kPrimary = kHaPaths[0];
-
-double msSince(Clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-}
 
 /// Polls the routers until both take `expected` (or `timeout`); returns the ms it took, nullopt
 /// on timeout. `seen` collects every other state the routes passed through.
